@@ -1,0 +1,74 @@
+# wgpt — build, demo and tests. `make` builds; `make demo` installs what is
+# missing, builds and runs the default model; `make test` runs every test.
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+CFLAGS_BASE = -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC \
+              -Iinclude -Isrc -I$(BUILD)/gen
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN = -fsanitize=address,undefined
+endif
+CFLAGS  ?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
+# The small libraries are linked statically so that only Dawn's shared
+# library (loaded at run time with dlopen) has to travel with build/.
+LIBS    = -Wl,-Bstatic -lpcre2-8 -lutf8proc -Wl,-Bdynamic -ldl -lm -lpthread
+
+LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/web/*' | sort)
+CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
+WGSL     := $(shell find src -name '*.wgsl' | sort)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/wgsl_embed.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all demo test test-unit test-san deps clean
+all: $(BUILD)/libwgpt.a $(BUILD)/wgpt
+
+$(BUILD)/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/wgsl_embed.c: $(BUILD)/embed $(WGSL)
+	@mkdir -p $(@D)
+	$(BUILD)/embed $@ $(WGSL)
+
+$(BUILD)/obj/gen/wgsl_embed.o: $(BUILD)/gen/wgsl_embed.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/wgsl_embed.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libwgpt.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a
+	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libwgpt.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwgpt.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libwgpt.a -lcmocka $(LIBS)
+
+# Installs Debian packages, the pinned npm packages (Dawn, oracles) and
+# SwiftShader into .deps/ when missing. Safe to run again.
+deps:
+	@scripts/setup.sh
+
+demo: deps all
+	@scripts/demo.sh
+
+test: deps all $(TEST_BIN)
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 OPT=-O1 all tests-bin
+	@tests/run.sh
+
+tests-bin: $(TEST_BIN)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,13 @@
+/* Each wgpt subcommand lives in its own cmd_<name>.c. They print results on
+ * stdout only, everything else on stderr, and return the process exit code. */
+#ifndef WGPT_CLI_COMMANDS_H
+#define WGPT_CLI_COMMANDS_H
+
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+
+#endif
