@@ -1,0 +1,603 @@
+/* GGUF v2/v3 reader. Every count, length and offset in the file is treated
+ * as hostile: each is checked against the bytes that remain before it is
+ * used, with overflow-safe arithmetic, so a damaged or malicious file fails
+ * with a one-line reason instead of reading out of bounds. */
+#include "formats/gguf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+#define GGUF_MAGIC 0x46554747u /* "GGUF" read as a little-endian u32 */
+#define GGUF_DEFAULT_ALIGNMENT 32u
+/* Arrays of arrays are legal GGUF, but nothing real nests deeply; the limit
+ * keeps a crafted file from exhausting the stack through recursion. */
+#define GGUF_MAX_ARRAY_DEPTH 8
+/* Smallest encodings, used to reject counts that cannot possibly fit. */
+#define MIN_KV_BYTES 13u     /* key length (8) + type (4) + a 1-byte value */
+#define MIN_TENSOR_BYTES 32u /* name length (8) + n_dims (4) + ne[0] (8) + type (4) + offset (8) */
+#define MIN_ARRAY_BYTES 12u  /* nested array header: type (4) + length (8) */
+
+typedef unsigned long long ull;
+
+typedef struct {
+    const uint8_t *buf;
+    uint64_t len, pos;
+    char *err;
+    size_t errlen;
+    char what[160]; /* the item being read, for error messages */
+} reader;
+
+/* Copies a name from the file into a printable, bounded form for messages. */
+static void printable(char *dst, size_t cap, const char *src, uint64_t len) {
+    size_t n = 0;
+    const size_t max = cap > 4 ? cap - 4 : 0;
+    for (uint64_t i = 0; i < len && n < max; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > n && cap >= 4) { memcpy(dst + n, "...", 3); n += 3; }
+    if (cap) dst[n < cap ? n : cap - 1] = '\0';
+}
+
+static uint64_t remaining(const reader *r) { return r->len - r->pos; }
+
+static int need(reader *r, uint64_t n) {
+    if (n <= remaining(r)) return 0;
+    set_err(r->err, r->errlen, "gguf: truncated file: %s ends past byte %llu (file is %llu bytes)",
+            r->what, (ull)(r->pos + n), (ull)r->len);
+    return -1;
+}
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+static int rd_u32(reader *r, uint32_t *out) {
+    if (need(r, 4)) return -1;
+    *out = le32(r->buf + r->pos);
+    r->pos += 4;
+    return 0;
+}
+
+static int rd_u64(reader *r, uint64_t *out) {
+    if (need(r, 8)) return -1;
+    *out = le64(r->buf + r->pos);
+    r->pos += 8;
+    return 0;
+}
+
+static int rd_str(reader *r, gguf_str *out) {
+    uint64_t n;
+    if (rd_u64(r, &n)) return -1;
+    if (n > remaining(r)) {
+        set_err(r->err, r->errlen,
+                "gguf: %s: string length %llu runs past the end of the file (%llu bytes left at byte %llu)",
+                r->what, (ull)n, (ull)remaining(r), (ull)r->pos);
+        return -1;
+    }
+    out->ptr = (const char *)(r->buf + r->pos);
+    out->len = n;
+    r->pos += n;
+    return 0;
+}
+
+/* Size of a fixed-size value type, 0 for STRING, ARRAY and unknown types. */
+static uint32_t scalar_size(uint32_t t) {
+    switch (t) {
+    case GGUF_TYPE_UINT8: case GGUF_TYPE_INT8: case GGUF_TYPE_BOOL: return 1;
+    case GGUF_TYPE_UINT16: case GGUF_TYPE_INT16: return 2;
+    case GGUF_TYPE_UINT32: case GGUF_TYPE_INT32: case GGUF_TYPE_FLOAT32: return 4;
+    case GGUF_TYPE_UINT64: case GGUF_TYPE_INT64: case GGUF_TYPE_FLOAT64: return 8;
+    default: return 0;
+    }
+}
+
+static int known_type(uint32_t t) { return t <= GGUF_TYPE_FLOAT64; }
+
+/* Decodes a scalar whose bytes are known to be in bounds. */
+static void decode_scalar(uint32_t t, const uint8_t *p, gguf_kv *kv) {
+    switch (t) {
+    case GGUF_TYPE_UINT8: case GGUF_TYPE_BOOL: kv->v.u = p[0]; break;
+    case GGUF_TYPE_INT8: kv->v.i = (int8_t)p[0]; break;
+    case GGUF_TYPE_UINT16: kv->v.u = le16(p); break;
+    case GGUF_TYPE_INT16: kv->v.i = (int16_t)le16(p); break;
+    case GGUF_TYPE_UINT32: kv->v.u = le32(p); break;
+    case GGUF_TYPE_INT32: kv->v.i = (int32_t)le32(p); break;
+    case GGUF_TYPE_UINT64: kv->v.u = le64(p); break;
+    case GGUF_TYPE_INT64: kv->v.i = (int64_t)le64(p); break;
+    case GGUF_TYPE_FLOAT32: {
+        uint32_t b = le32(p);
+        float f;
+        memcpy(&f, &b, 4);
+        kv->v.f = f;
+        break;
+    }
+    case GGUF_TYPE_FLOAT64: {
+        uint64_t b = le64(p);
+        memcpy(&kv->v.f, &b, 8);
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Walks the n elements of an array body (after its type and length) so the
+ * whole extent is known to be in bounds. */
+static int skip_array(reader *r, uint32_t et, uint64_t n, int depth) {
+    if (!known_type(et)) {
+        set_err(r->err, r->errlen, "gguf: %s: unknown array element type %u", r->what, et);
+        return -1;
+    }
+    uint32_t fs = scalar_size(et);
+    uint64_t min = fs ? fs : et == GGUF_TYPE_STRING ? 8 : MIN_ARRAY_BYTES;
+    if (n > remaining(r) / min) {
+        set_err(r->err, r->errlen,
+                "gguf: %s: array length %llu of %s cannot fit in the %llu bytes left at byte %llu",
+                r->what, (ull)n, gguf_type_name(et), (ull)remaining(r), (ull)r->pos);
+        return -1;
+    }
+    if (fs) {
+        r->pos += n * fs;
+        return 0;
+    }
+    if (et == GGUF_TYPE_STRING) {
+        for (uint64_t i = 0; i < n; i++) {
+            gguf_str s;
+            if (rd_str(r, &s)) return -1;
+        }
+        return 0;
+    }
+    if (depth >= GGUF_MAX_ARRAY_DEPTH) {
+        set_err(r->err, r->errlen, "gguf: %s: arrays nested deeper than %d levels", r->what,
+                GGUF_MAX_ARRAY_DEPTH);
+        return -1;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t t;
+        uint64_t m;
+        if (rd_u32(r, &t) || rd_u64(r, &m) || skip_array(r, t, m, depth + 1)) return -1;
+    }
+    return 0;
+}
+
+static int parse_kv(reader *r, gguf_kv *kv, uint64_t i, uint64_t n) {
+    snprintf(r->what, sizeof r->what, "kv %llu of %llu", (ull)i, (ull)n);
+    if (rd_str(r, &kv->key)) return -1;
+    char name[64];
+    printable(name, sizeof name, kv->key.ptr, kv->key.len);
+    snprintf(r->what, sizeof r->what, "kv %llu of %llu ('%s')", (ull)i, (ull)n, name);
+    if (rd_u32(r, &kv->type)) return -1;
+    if (!known_type(kv->type)) {
+        set_err(r->err, r->errlen, "gguf: %s: unknown value type %u", r->what, kv->type);
+        return -1;
+    }
+    if (kv->type == GGUF_TYPE_STRING) return rd_str(r, &kv->str);
+    if (kv->type == GGUF_TYPE_ARRAY) {
+        if (rd_u32(r, &kv->arr_type) || rd_u64(r, &kv->arr_len)) return -1;
+        kv->arr_data = r->buf + r->pos;
+        return skip_array(r, kv->arr_type, kv->arr_len, 1);
+    }
+    uint32_t sz = scalar_size(kv->type);
+    if (need(r, sz)) return -1;
+    decode_scalar(kv->type, r->buf + r->pos, kv);
+    r->pos += sz;
+    return 0;
+}
+
+static int parse_tensor_info(reader *r, gguf_tensor *t, uint64_t i, uint64_t n) {
+    snprintf(r->what, sizeof r->what, "tensor info %llu of %llu", (ull)i, (ull)n);
+    if (rd_str(r, &t->name)) return -1;
+    char name[64];
+    printable(name, sizeof name, t->name.ptr, t->name.len);
+    snprintf(r->what, sizeof r->what, "tensor info %llu of %llu ('%s')", (ull)i, (ull)n, name);
+    if (rd_u32(r, &t->n_dims)) return -1;
+    if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS) {
+        set_err(r->err, r->errlen, "gguf: %s: n_dims %u out of range (1..%d)", r->what, t->n_dims,
+                GGUF_MAX_DIMS);
+        return -1;
+    }
+    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) t->ne[d] = 1;
+    for (uint32_t d = 0; d < t->n_dims; d++) {
+        if (rd_u64(r, &t->ne[d])) return -1;
+        if (t->ne[d] > (uint64_t)INT64_MAX) {
+            set_err(r->err, r->errlen, "gguf: %s: ne[%u] = %llu is negative as int64", r->what, d,
+                    (ull)t->ne[d]);
+            return -1;
+        }
+    }
+    if (rd_u32(r, &t->type) || rd_u64(r, &t->offset)) return -1;
+
+    uint32_t be, bb;
+    if (ggml_type_block(t->type, &be, &bb)) {
+        set_err(r->err, r->errlen, "gguf: %s: unknown ggml type %u", r->what, t->type);
+        return -1;
+    }
+    /* ggml's own limit: the element count must fit in int64. */
+    uint64_t elems = 1;
+    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
+        if (__builtin_mul_overflow(elems, t->ne[d], &elems) || elems > (uint64_t)INT64_MAX) {
+            set_err(r->err, r->errlen,
+                    "gguf: %s: element count overflows (ne = %llu x %llu x %llu x %llu)", r->what,
+                    (ull)t->ne[0], (ull)t->ne[1], (ull)t->ne[2], (ull)t->ne[3]);
+            return -1;
+        }
+    }
+    if (t->ne[0] % be) {
+        set_err(r->err, r->errlen,
+                "gguf: %s: ne[0] = %llu is not a multiple of the %s block size %u", r->what,
+                (ull)t->ne[0], ggml_type_name(t->type), be);
+        return -1;
+    }
+    uint64_t bytes = t->ne[0] / be;
+    if (__builtin_mul_overflow(bytes, (uint64_t)bb, &bytes) ||
+        __builtin_mul_overflow(bytes, t->ne[1], &bytes) ||
+        __builtin_mul_overflow(bytes, t->ne[2], &bytes) ||
+        __builtin_mul_overflow(bytes, t->ne[3], &bytes)) {
+        set_err(r->err, r->errlen, "gguf: %s: byte size overflows", r->what);
+        return -1;
+    }
+    t->nbytes = bytes;
+    return 0;
+}
+
+static int cmp_str_ptr(const void *a, const void *b) {
+    const gguf_str *x = *(const gguf_str *const *)a, *y = *(const gguf_str *const *)b;
+    uint64_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->ptr, y->ptr, (size_t)n) : 0;
+    if (c) return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Finds a repeated name in O(n log n); sets *dup to it. stride/first walk an
+ * array of structs that each contain a gguf_str. */
+static int find_duplicate(const void *first, size_t stride, uint64_t n, const gguf_str **dup,
+                          int *oom) {
+    *dup = NULL;
+    *oom = 0;
+    if (n < 2) return 0;
+    const gguf_str **idx = malloc((size_t)n * sizeof *idx);
+    if (!idx) { *oom = 1; return -1; }
+    for (uint64_t i = 0; i < n; i++) idx[i] = (const gguf_str *)((const char *)first + i * stride);
+    qsort(idx, (size_t)n, sizeof *idx, cmp_str_ptr);
+    for (uint64_t i = 1; i < n && !*dup; i++)
+        if (cmp_str_ptr(&idx[i - 1], &idx[i]) == 0) *dup = idx[i];
+    free(idx);
+    return *dup ? -1 : 0;
+}
+
+static int is_integer_type(uint32_t t) {
+    switch (t) {
+    case GGUF_TYPE_UINT8: case GGUF_TYPE_INT8: case GGUF_TYPE_UINT16: case GGUF_TYPE_INT16:
+    case GGUF_TYPE_UINT32: case GGUF_TYPE_INT32: case GGUF_TYPE_UINT64: case GGUF_TYPE_INT64:
+        return 1;
+    default: return 0;
+    }
+}
+
+static int is_signed_type(uint32_t t) {
+    return t == GGUF_TYPE_INT8 || t == GGUF_TYPE_INT16 || t == GGUF_TYPE_INT32 ||
+           t == GGUF_TYPE_INT64;
+}
+
+static int parse_inner(gguf_file *g, reader *r) {
+    snprintf(r->what, sizeof r->what, "header");
+    uint32_t magic;
+    if (rd_u32(r, &magic)) return -1;
+    if (magic != GGUF_MAGIC) {
+        char m[8];
+        printable(m, sizeof m, (const char *)r->buf, 4);
+        set_err(r->err, r->errlen, "gguf: not a GGUF file (magic '%s', expected 'GGUF')", m);
+        return -1;
+    }
+    if (rd_u32(r, &g->version)) return -1;
+    if (g->version == 1) {
+        set_err(r->err, r->errlen,
+                "gguf: version 1 files are not supported (32-bit counts, pre-2023 layout); "
+                "convert the model again with a current llama.cpp");
+        return -1;
+    }
+    if (g->version == 0x02000000u || g->version == 0x03000000u) {
+        set_err(r->err, r->errlen, "gguf: big-endian GGUF files are not supported");
+        return -1;
+    }
+    if (g->version != 2 && g->version != 3) {
+        set_err(r->err, r->errlen, "gguf: unsupported version %u (this reader knows 2 and 3)",
+                g->version);
+        return -1;
+    }
+    if (rd_u64(r, &g->n_tensors) || rd_u64(r, &g->n_kv)) return -1;
+    /* Both tables follow, so together they must fit in what is left. */
+    if (g->n_kv > remaining(r) / MIN_KV_BYTES) {
+        set_err(r->err, r->errlen,
+                "gguf: header claims %llu metadata entries but the %llu bytes left can hold at most %llu",
+                (ull)g->n_kv, (ull)remaining(r), (ull)(remaining(r) / MIN_KV_BYTES));
+        return -1;
+    }
+    if (g->n_tensors > remaining(r) / MIN_TENSOR_BYTES) {
+        set_err(r->err, r->errlen,
+                "gguf: header claims %llu tensors but the %llu bytes left can hold at most %llu",
+                (ull)g->n_tensors, (ull)remaining(r), (ull)(remaining(r) / MIN_TENSOR_BYTES));
+        return -1;
+    }
+
+    if (g->n_kv) {
+        g->kv = calloc((size_t)g->n_kv, sizeof *g->kv);
+        if (!g->kv) { set_err(r->err, r->errlen, "gguf: out of memory for %llu metadata entries", (ull)g->n_kv); return -1; }
+    }
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        if (parse_kv(r, &g->kv[i], i, g->n_kv)) return -1;
+
+    const gguf_str *dup;
+    int oom;
+    if (find_duplicate(g->kv, sizeof *g->kv, g->n_kv, &dup, &oom)) {
+        if (oom) { set_err(r->err, r->errlen, "gguf: out of memory"); return -1; }
+        char name[64];
+        printable(name, sizeof name, dup->ptr, dup->len);
+        set_err(r->err, r->errlen, "gguf: duplicate metadata key '%s'", name);
+        return -1;
+    }
+
+    if (g->n_tensors > remaining(r) / MIN_TENSOR_BYTES) {
+        set_err(r->err, r->errlen,
+                "gguf: header claims %llu tensors but the %llu bytes left after the metadata can hold at most %llu",
+                (ull)g->n_tensors, (ull)remaining(r), (ull)(remaining(r) / MIN_TENSOR_BYTES));
+        return -1;
+    }
+    if (g->n_tensors) {
+        g->tensors = calloc((size_t)g->n_tensors, sizeof *g->tensors);
+        if (!g->tensors) { set_err(r->err, r->errlen, "gguf: out of memory for %llu tensors", (ull)g->n_tensors); return -1; }
+    }
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (parse_tensor_info(r, &g->tensors[i], i, g->n_tensors)) return -1;
+
+    if (find_duplicate(g->tensors, sizeof *g->tensors, g->n_tensors, &dup, &oom)) {
+        if (oom) { set_err(r->err, r->errlen, "gguf: out of memory"); return -1; }
+        char name[64];
+        printable(name, sizeof name, dup->ptr, dup->len);
+        set_err(r->err, r->errlen, "gguf: duplicate tensor name '%s'", name);
+        return -1;
+    }
+
+    g->alignment = GGUF_DEFAULT_ALIGNMENT;
+    const gguf_kv *al = gguf_find(g, "general.alignment");
+    if (al) {
+        if (!is_integer_type(al->type)) {
+            set_err(r->err, r->errlen, "gguf: general.alignment has type %s, expected an integer",
+                    gguf_type_name(al->type));
+            return -1;
+        }
+        uint64_t a = al->v.u;
+        if ((is_signed_type(al->type) && al->v.i <= 0) || a == 0 || (a & (a - 1)) ||
+            a > 0x80000000u) {
+            char v[32];
+            if (is_signed_type(al->type)) snprintf(v, sizeof v, "%lld", (long long)al->v.i);
+            else snprintf(v, sizeof v, "%llu", (ull)al->v.u);
+            set_err(r->err, r->errlen,
+                    "gguf: general.alignment = %s is not a power of two between 1 and 2^31", v);
+            return -1;
+        }
+        g->alignment = (uint32_t)a;
+    }
+
+    /* r->pos <= len, and len is far below 2^63, so rounding up cannot wrap. */
+    g->data_offset = (r->pos + g->alignment - 1) & ~(uint64_t)(g->alignment - 1);
+    uint64_t avail = g->data_offset <= r->len ? r->len - g->data_offset : 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        char name[64];
+        printable(name, sizeof name, t->name.ptr, t->name.len);
+        if (t->offset % g->alignment) {
+            set_err(r->err, r->errlen,
+                    "gguf: tensor %llu ('%s'): offset %llu is not a multiple of the alignment %u",
+                    (ull)i, name, (ull)t->offset, g->alignment);
+            return -1;
+        }
+        if (t->offset > avail || t->nbytes > avail - t->offset) {
+            set_err(r->err, r->errlen,
+                    "gguf: tensor %llu ('%s'): data at offset %llu + %llu bytes runs past the end of "
+                    "the data section (%llu bytes, file is %llu bytes)",
+                    (ull)i, name, (ull)t->offset, (ull)t->nbytes, (ull)avail, (ull)r->len);
+            return -1;
+        }
+        t->data = g->data_offset <= r->len ? r->buf + g->data_offset + t->offset : NULL;
+    }
+    return 0;
+}
+
+int gguf_parse(gguf_file *g, const uint8_t *buf, size_t len, char *err, size_t errlen) {
+    memset(g, 0, sizeof *g);
+    if (!buf && len) {
+        set_err(err, errlen, "gguf: no buffer");
+        return -1;
+    }
+    reader r = {.buf = buf, .len = len, .pos = 0, .err = err, .errlen = errlen};
+    g->file_size = len;
+    g->base = buf;
+    if (parse_inner(g, &r)) {
+        free(g->kv);
+        free(g->tensors);
+        memset(g, 0, sizeof *g);
+        return -1;
+    }
+    return 0;
+}
+
+int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen) {
+    memset(g, 0, sizeof *g);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(err, errlen, "gguf: cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        set_err(err, errlen, "gguf: cannot stat '%s': %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "gguf: '%s' is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    void *map = NULL;
+    if (size > 0) { /* mmap refuses length 0; the parser reports the empty file */
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            set_err(err, errlen, "gguf: cannot map '%s': %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    if (gguf_parse(g, map, size, err, errlen)) {
+        if (map) munmap(map, size);
+        return -1;
+    }
+    g->mapping = map;
+    g->mapping_len = size;
+    return 0;
+}
+
+void gguf_close(gguf_file *g) {
+    if (!g) return;
+    free(g->kv);
+    free(g->tensors);
+    if (g->mapping) munmap(g->mapping, g->mapping_len);
+    memset(g, 0, sizeof *g);
+}
+
+int gguf_str_eq(gguf_str s, const char *c) {
+    size_t n = strlen(c);
+    return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
+}
+
+const gguf_kv *gguf_find(const gguf_file *g, const char *key) {
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        if (gguf_str_eq(g->kv[i].key, key)) return &g->kv[i];
+    return NULL;
+}
+
+const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (gguf_str_eq(g->tensors[i].name, name)) return &g->tensors[i];
+    return NULL;
+}
+
+int gguf_get_u64(const gguf_file *g, const char *key, uint64_t *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    if (!kv || !(is_integer_type(kv->type) || kv->type == GGUF_TYPE_BOOL)) return -1;
+    if (is_signed_type(kv->type) && kv->v.i < 0) return -1;
+    *out = kv->v.u;
+    return 0;
+}
+
+int gguf_get_f64(const gguf_file *g, const char *key, double *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    if (!kv) return -1;
+    if (kv->type == GGUF_TYPE_FLOAT32 || kv->type == GGUF_TYPE_FLOAT64) *out = kv->v.f;
+    else if (is_signed_type(kv->type)) *out = (double)kv->v.i;
+    else if (is_integer_type(kv->type)) *out = (double)kv->v.u;
+    else return -1;
+    return 0;
+}
+
+int gguf_get_str(const gguf_file *g, const char *key, gguf_str *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    if (!kv || kv->type != GGUF_TYPE_STRING) return -1;
+    *out = kv->str;
+    return 0;
+}
+
+int gguf_get_bool(const gguf_file *g, const char *key, int *out) {
+    const gguf_kv *kv = gguf_find(g, key);
+    if (!kv || !(kv->type == GGUF_TYPE_BOOL || is_integer_type(kv->type))) return -1;
+    *out = kv->v.u != 0;
+    return 0;
+}
+
+int gguf_arr_num(const gguf_kv *kv, uint64_t i, double *out) {
+    if (!kv || kv->type != GGUF_TYPE_ARRAY || i >= kv->arr_len) return -1;
+    uint32_t sz = scalar_size(kv->arr_type);
+    if (!sz) return -1;
+    gguf_kv tmp = {0};
+    decode_scalar(kv->arr_type, kv->arr_data + i * sz, &tmp);
+    if (kv->arr_type == GGUF_TYPE_FLOAT32 || kv->arr_type == GGUF_TYPE_FLOAT64) *out = tmp.v.f;
+    else if (is_signed_type(kv->arr_type)) *out = (double)tmp.v.i;
+    else *out = (double)tmp.v.u;
+    return 0;
+}
+
+int gguf_arr_strings(const gguf_kv *kv, gguf_str **out) {
+    *out = NULL;
+    if (!kv || kv->type != GGUF_TYPE_ARRAY || kv->arr_type != GGUF_TYPE_STRING) return -1;
+    /* Never 0 bytes, so that success always comes with a pointer to free. */
+    gguf_str *s = malloc((size_t)(kv->arr_len ? kv->arr_len : 1) * sizeof *s);
+    if (!s) return -1;
+    /* The parser checked every length against the file, so this walk stays in bounds. */
+    const uint8_t *p = kv->arr_data;
+    for (uint64_t i = 0; i < kv->arr_len; i++) {
+        s[i].len = le64(p);
+        s[i].ptr = (const char *)(p + 8);
+        p += 8 + s[i].len;
+    }
+    *out = s;
+    return 0;
+}
+
+const char *gguf_type_name(uint32_t t) {
+    static const char *const names[] = {"u8",  "i8",   "u16", "i16", "u32", "i32", "f32",
+                                        "bool", "str", "arr", "u64", "i64", "f64"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+/* ggml's numbering, names and block geometry (ggml.c type_traits). Types the
+ * engine cannot run are still listed so that files using them parse and can
+ * be inspected. Ids 4, 5 and 31..33 were retired by ggml and are unknown. */
+static const struct {
+    uint32_t id;
+    const char *name;
+    uint32_t be, bb;
+} ggml_types[] = {
+    {0, "f32", 1, 4},         {1, "f16", 1, 2},          {2, "q4_0", 32, 18},
+    {3, "q4_1", 32, 20},      {6, "q5_0", 32, 22},       {7, "q5_1", 32, 24},
+    {8, "q8_0", 32, 34},      {9, "q8_1", 32, 36},       {10, "q2_K", 256, 84},
+    {11, "q3_K", 256, 110},   {12, "q4_K", 256, 144},    {13, "q5_K", 256, 176},
+    {14, "q6_K", 256, 210},   {15, "q8_K", 256, 292},    {16, "iq2_xxs", 256, 66},
+    {17, "iq2_xs", 256, 74},  {18, "iq3_xxs", 256, 98},  {19, "iq1_s", 256, 50},
+    {20, "iq4_nl", 32, 18},   {21, "iq3_s", 256, 110},   {22, "iq2_s", 256, 82},
+    {23, "iq4_xs", 256, 136}, {24, "i8", 1, 1},          {25, "i16", 1, 2},
+    {26, "i32", 1, 4},        {27, "i64", 1, 8},         {28, "f64", 1, 8},
+    {29, "iq1_m", 256, 56},   {30, "bf16", 1, 2},        {34, "tq1_0", 256, 54},
+    {35, "tq2_0", 256, 66},   {39, "mxfp4", 32, 17},
+};
+
+const char *ggml_type_name(uint32_t type) {
+    for (size_t i = 0; i < sizeof ggml_types / sizeof ggml_types[0]; i++)
+        if (ggml_types[i].id == type) return ggml_types[i].name;
+    return "unknown";
+}
+
+int ggml_type_block(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes) {
+    for (size_t i = 0; i < sizeof ggml_types / sizeof ggml_types[0]; i++) {
+        if (ggml_types[i].id == type) {
+            if (block_elems) *block_elems = ggml_types[i].be;
+            if (block_bytes) *block_bytes = ggml_types[i].bb;
+            return 0;
+        }
+    }
+    if (block_elems) *block_elems = 0;
+    if (block_bytes) *block_bytes = 0;
+    return -1;
+}
