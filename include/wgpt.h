@@ -1,0 +1,116 @@
+/* wgpt — transformer language models on the GPU through WebGPU.
+ *
+ * The shape follows sqlite's C API: opaque handles, status codes, and a
+ * per-handle error message. A model (weights on the GPU, tokenizer,
+ * hyperparameters) is immutable once loaded and may be shared by several
+ * contexts; a context holds one sequence's KV cache, scratch buffers and
+ * sampler. Generation is a step function the caller drives — submit a step,
+ * later collect its token — so nothing needs to block on the GPU (the
+ * browser cannot). */
+#ifndef WGPT_H
+#define WGPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    WGPT_OK = 0,
+    WGPT_PENDING = 1,          /* the GPU has not finished yet: poll again */
+    WGPT_ERR_IO = -1,
+    WGPT_ERR_FORMAT = -2,      /* truncated or corrupt file */
+    WGPT_ERR_UNSUPPORTED = -3, /* architecture or tensor type we do not run */
+    WGPT_ERR_GPU = -4,
+    WGPT_ERR_ARG = -5,
+    WGPT_ERR_CONTEXT_FULL = -6,
+    WGPT_ERR_NOMEM = -7,
+    WGPT_ERR_STATE = -8,       /* call out of order */
+} wgpt_status;
+
+typedef struct wgpt_model wgpt_model;
+typedef struct wgpt_context wgpt_context;
+
+typedef struct {
+    const char *webgpu_lib;    /* NULL: $WGPT_WEBGPU_LIB, then the bundled Dawn */
+    int device;                /* adapter index from `wgpt devices`; -1: best */
+    int progress;              /* progress bar while weights load (on a terminal) */
+    int verbose;               /* adapter choice and load details on stderr */
+    uint64_t max_binding;      /* 0, or a smaller maxStorageBufferBindingSize to force tensor splitting */
+} wgpt_model_params;
+
+void wgpt_model_params_default(wgpt_model_params *p);
+/* Loads a GGUF file. On failure returns a status and writes a one-line
+ * reason to err; *out is NULL. */
+wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen);
+void wgpt_model_free(wgpt_model *m);
+
+/* What the model is, for display: "llama, 2 layers, dim 64, q8_0". */
+const char *wgpt_model_desc(const wgpt_model *m);
+int wgpt_model_n_vocab(const wgpt_model *m);
+int wgpt_model_n_ctx_train(const wgpt_model *m);
+const char *wgpt_model_adapter(const wgpt_model *m);
+
+/* Tokenizer. add_special: BOS/EOS as the model's metadata says;
+ * parse_special: recognise control-token texts. *ids is malloc'd. */
+wgpt_status wgpt_tokenize(const wgpt_model *m, const char *text, size_t len, int add_special, int parse_special,
+                          int32_t **ids, size_t *n_ids, char *err, size_t errlen);
+/* Bytes of one token; returns its length (may exceed cap), -1 if invalid. */
+int wgpt_token_to_piece(const wgpt_model *m, int32_t id, char *buf, size_t cap);
+int wgpt_token_is_eog(const wgpt_model *m, int32_t id);
+int32_t wgpt_token_bos(const wgpt_model *m);
+
+typedef struct {
+    float temperature;   /* <= 0: greedy */
+    int top_k;           /* 0: off */
+    float top_p;         /* 1: off */
+    float min_p;         /* 0: off */
+    float repeat_penalty;/* 1: off */
+    int repeat_last_n;
+    uint64_t seed;
+} wgpt_sampling;
+
+typedef struct {
+    int n_ctx;           /* 0: min(model's training context, 4096) */
+    int n_batch;         /* tokens per forward pass during prompt processing; 0: 64 */
+    int logits_all;      /* keep logits for every position of a forward, not only the last */
+    wgpt_sampling sampling;
+} wgpt_context_params;
+
+void wgpt_context_params_default(wgpt_context_params *p);
+wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgpt_context **out, char *err,
+                                size_t errlen);
+void wgpt_context_free(wgpt_context *c);
+const char *wgpt_errmsg(const wgpt_context *c);
+int wgpt_context_n_ctx(const wgpt_context *c);
+int wgpt_context_pos(const wgpt_context *c);   /* tokens already in the KV cache */
+
+/* Queue tokens (a prompt, or a token the caller chose) for the next step. */
+wgpt_status wgpt_feed(wgpt_context *c, const int32_t *tokens, size_t n);
+/* Submit the forward passes for every queued token; returns at once. */
+wgpt_status wgpt_step_submit(wgpt_context *c);
+/* Collect the step: WGPT_PENDING until the GPU is done (wait=1 blocks).
+ * On WGPT_OK, *token is sampled from the last position's logits and is
+ * queued as the input of the next step. */
+wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token);
+/* The logits of the last collected step: [n_rows][n_vocab], where n_rows is
+ * 1, or the number of tokens of the last forward pass with logits_all. */
+const float *wgpt_logits(const wgpt_context *c, int *n_rows);
+/* Forget the sequence (KV cache and sampler history). */
+void wgpt_reset(wgpt_context *c);
+
+/* Convenience for callers that may block (the CLI, tests): feed tokens and
+ * compute logits for every position into out [n][n_vocab]. */
+wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, float *out);
+
+/* Activations of one forward pass for layer-by-layer checks: the callback
+ * receives each named point (see src/models/llama.h). Blocks. */
+typedef void (*wgpt_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens, int width);
+wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_capture_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

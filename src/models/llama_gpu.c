@@ -1,0 +1,287 @@
+/* Llama on the GPU. forward() below is the whole model, written once in
+ * terms of graph ops; it runs when a context is created and is replayed
+ * for every step. */
+#include "models/llama_gpu.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    gpu_buffer *attn_norm, *ffn_norm;
+    gpu_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+} llama_layer;
+
+struct llama_weights {
+    llama_config c;
+    gpu_matrix tok_embd, output; /* output aliases tok_embd when tied */
+    gpu_buffer *out_norm;
+    llama_layer *layers;
+    float *rope_freqs;           /* per-pair divisors (Llama 3), or NULL */
+};
+
+struct llama_state {
+    gpu_device *dev;
+    const llama_weights *w;
+    int n_ctx, n_batch, n_out_max;
+    gpu_buffer *step, *ids;
+    gpu_buffer *x, *xn, *q, *k, *v, *att, *gate, *up, *scores, *logits, *logits_rb;
+    gpu_buffer **k_cache, **v_cache; /* one per layer, so no single buffer outgrows a binding */
+    gpu_buffer *rope_cs;
+    graph *g;
+};
+
+static const gguf_tensor *need(const gguf_file *g, const char *name, char *err, size_t errlen) {
+    const gguf_tensor *t = gguf_find_tensor(g, name);
+    if (!t) set_err(err, errlen, "missing tensor %s", name);
+    return t;
+}
+
+static int upload_matrix(gpu_device *d, const gguf_file *g, const char *name, gpu_matrix *m, progress_bar *pb,
+                         char *err, size_t errlen) {
+    const gguf_tensor *t = need(g, name, err, errlen);
+    if (!t || gpu_matrix_upload(d, t, m, err, errlen) != 0) return -1;
+    if (pb) progress_update(pb, pb->done + t->nbytes);
+    return 0;
+}
+
+static gpu_buffer *upload_vector(gpu_device *d, const gguf_file *g, const char *name, progress_bar *pb, char *err,
+                                 size_t errlen) {
+    const gguf_tensor *t = need(g, name, err, errlen);
+    if (!t) return NULL;
+    gpu_buffer *b = gpu_vector_upload(d, t, err, errlen);
+    if (b && pb) progress_update(pb, pb->done + t->nbytes);
+    return b;
+}
+
+int build_llama_weights(gpu_device *d, const gguf_file *g, const llama_config *c, progress_bar *pb,
+                        llama_weights **out, char *err, size_t errlen) {
+    llama_weights *w = calloc(1, sizeof *w);
+    if (!w) { set_err(err, errlen, "out of memory"); return -1; }
+    w->c = *c;
+    w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
+    if (!w->layers) { free(w); set_err(err, errlen, "out of memory"); return -1; }
+    *out = w;
+    if (upload_matrix(d, g, "token_embd.weight", &w->tok_embd, pb, err, errlen) != 0) return -1;
+    if (!(w->out_norm = upload_vector(d, g, "output_norm.weight", pb, err, errlen))) return -1;
+    if (c->tied_output) w->output = w->tok_embd;
+    else if (upload_matrix(d, g, "output.weight", &w->output, pb, err, errlen) != 0) return -1;
+    if (c->has_rope_freqs) {
+        const gguf_tensor *t = need(g, "rope_freqs.weight", err, errlen);
+        if (!t || t->type != GGML_TYPE_F32) { set_err(err, errlen, "rope_freqs.weight must be f32"); return -1; }
+        w->rope_freqs = malloc(t->nbytes);
+        if (!w->rope_freqs) { set_err(err, errlen, "out of memory"); return -1; }
+        memcpy(w->rope_freqs, t->data, t->nbytes);
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        llama_layer *L = &w->layers[l];
+        char name[64];
+#define MAT(field, suffix)                                                              \
+    snprintf(name, sizeof name, "blk.%d." suffix ".weight", l);                        \
+    if (upload_matrix(d, g, name, &L->field, pb, err, errlen) != 0) return -1;
+#define VEC(field, suffix)                                                              \
+    snprintf(name, sizeof name, "blk.%d." suffix ".weight", l);                        \
+    if (!(L->field = upload_vector(d, g, name, pb, err, errlen))) return -1;
+        VEC(attn_norm, "attn_norm");
+        MAT(wq, "attn_q");
+        MAT(wk, "attn_k");
+        MAT(wv, "attn_v");
+        MAT(wo, "attn_output");
+        VEC(ffn_norm, "ffn_norm");
+        MAT(w_gate, "ffn_gate");
+        MAT(w_up, "ffn_up");
+        MAT(w_down, "ffn_down");
+#undef MAT
+#undef VEC
+    }
+    return 0;
+}
+
+void free_llama_weights(llama_weights *w) {
+    if (!w) return;
+    for (int l = 0; l < w->c.n_layers && w->layers; l++) {
+        llama_layer *L = &w->layers[l];
+        gpu_buffer_free(L->attn_norm);
+        gpu_buffer_free(L->ffn_norm);
+        gpu_matrix *m[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof m / sizeof *m; i++) gpu_matrix_free(m[i]);
+    }
+    if (!w->c.tied_output) gpu_matrix_free(&w->output);
+    gpu_matrix_free(&w->tok_embd);
+    gpu_buffer_free(w->out_norm);
+    free(w->layers);
+    free(w->rope_freqs);
+    free(w);
+}
+
+/* cos/sin for every (position, pair), in double precision on the CPU,
+ * exactly as the reference computes the angles. */
+static float *rope_table(const llama_config *c, const float *freqs, int n_ctx) {
+    int pairs = c->rope_dim / 2;
+    float *t = malloc((size_t)n_ctx * pairs * 2 * sizeof(float));
+    if (!t) return NULL;
+    for (int pos = 0; pos < n_ctx; pos++)
+        for (int i = 0; i < pairs; i++) {
+            double theta = ((double)pos / c->rope_linear_scale) * pow(c->rope_theta, -2.0 * i / c->rope_dim);
+            if (freqs) theta /= freqs[i];
+            t[((size_t)pos * pairs + i) * 2] = (float)cos(theta);
+            t[((size_t)pos * pairs + i) * 2 + 1] = (float)sin(theta);
+        }
+    return t;
+}
+
+static void op_rope(llama_state *s, const kernel_set *k, int layer) {
+    const llama_config *c = &s->w->c;
+    uint32_t p[8] = {(uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)c->head_dim, (uint32_t)(c->rope_dim / 2),
+                     0, (uint32_t)(c->n_kv_heads * c->head_dim), (uint32_t)(c->n_heads * c->head_dim), 0};
+    gpu_binding b[6] = {{s->q, 0, 0}, {s->k, 0, 0}, {s->v, 0, 0}, {s->k_cache[layer], 0, 0},
+                        {s->v_cache[layer], 0, 0}, {s->rope_cs, 0, 0}};
+    graph_dispatch(s->g, k->rope, p, sizeof p, b, 6, (grid_rule){0, (uint32_t)(c->n_heads + c->n_kv_heads), 0});
+}
+
+static void op_attention(llama_state *s, const kernel_set *k, int layer) {
+    const llama_config *c = &s->w->c;
+    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale; } p = {
+        (uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)c->head_dim, (uint32_t)(c->n_kv_heads * c->head_dim),
+        (uint32_t)(c->n_heads * c->head_dim), 0, (uint32_t)s->n_ctx, 1.0f / sqrtf((float)c->head_dim)};
+    gpu_binding b[5] = {{s->q, 0, 0}, {s->k_cache[layer], 0, 0}, {s->v_cache[layer], 0, 0}, {s->scores, 0, 0},
+                        {s->att, 0, 0}};
+    graph_dispatch(s->g, k->attention, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0});
+}
+
+/* The model. */
+static void forward(llama_state *s, const kernel_set *k) {
+    const llama_weights *w = s->w;
+    const llama_config *c = &w->c;
+    graph *g = s->g;
+    int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+
+    op_embed(g, &w->tok_embd, s->ids, s->x);
+    graph_capture(g, "embed", -1, s->x, c->dim, 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        const llama_layer *L = &w->layers[l];
+        /* attention */
+        op_rmsnorm(g, s->x, L->attn_norm, s->xn, c->dim, c->norm_eps, 0);
+        graph_capture(g, "attn_norm", l, s->xn, c->dim, 0);
+        op_matmul(g, &L->wq, s->xn, s->q, q_dim, 0, 0);
+        op_matmul(g, &L->wk, s->xn, s->k, kv_dim, 0, 0);
+        op_matmul(g, &L->wv, s->xn, s->v, kv_dim, 0, 0);
+        op_rope(s, k, l);
+        graph_capture(g, "q", l, s->q, q_dim, 0);
+        graph_capture(g, "k", l, s->k, kv_dim, 0);
+        graph_capture(g, "v", l, s->v, kv_dim, 0);
+        op_attention(s, k, l);
+        graph_capture(g, "attn", l, s->att, q_dim, 0);
+        op_matmul(g, &L->wo, s->att, s->x, c->dim, 1, 0); /* residual add fused */
+        graph_capture(g, "attn_res", l, s->x, c->dim, 0);
+        /* feed-forward */
+        op_rmsnorm(g, s->x, L->ffn_norm, s->xn, c->dim, c->norm_eps, 0);
+        graph_capture(g, "ffn_norm", l, s->xn, c->dim, 0);
+        op_matmul(g, &L->w_gate, s->xn, s->gate, c->hidden_dim, 0, 0);
+        op_matmul(g, &L->w_up, s->xn, s->up, c->hidden_dim, 0, 0);
+        op_swiglu(g, s->gate, s->up, c->hidden_dim);
+        graph_capture(g, "ffn_act", l, s->gate, c->hidden_dim, 0);
+        op_matmul(g, &L->w_down, s->gate, s->x, c->dim, 1, 0);
+        graph_capture(g, "layer_out", l, s->x, c->dim, 0);
+    }
+    /* only the rows whose logits are wanted */
+    op_rmsnorm(g, s->x, w->out_norm, s->xn, c->dim, c->norm_eps, 1);
+    graph_capture(g, "out_norm", -1, s->xn, c->dim, 1);
+    op_matmul(g, &w->output, s->xn, s->logits, c->n_vocab, 0, 1);
+    graph_capture(g, "logits", -1, s->logits, c->n_vocab, 1);
+}
+
+int build_llama_state(gpu_device *d, const kernel_set *k, const llama_weights *w, int n_ctx, int n_batch,
+                      int n_out_max, llama_state **out, char *err, size_t errlen) {
+    const llama_config *c = &w->c;
+    llama_state *s = calloc(1, sizeof *s);
+    if (!s) { set_err(err, errlen, "out of memory"); return -1; }
+    *out = s;
+    s->dev = d;
+    s->w = w;
+    s->n_ctx = n_ctx;
+    s->n_batch = n_batch;
+    s->n_out_max = n_out_max;
+    uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim, kv_dim = (uint64_t)c->n_kv_heads * c->head_dim;
+    uint64_t score_bytes = (uint64_t)c->n_heads * B * n_ctx * 4;
+    uint64_t kv_bytes = (uint64_t)n_ctx * kv_dim * 4;
+    uint64_t logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
+    uint64_t lim = gpu_get_limits(d)->max_storage_binding;
+    if (score_bytes > lim || kv_bytes > lim || logit_bytes > lim) {
+        set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device binds "
+                "(%llu MB); use a smaller -c or --batch", n_ctx, n_batch, (unsigned long long)(lim >> 20));
+        return -1;
+    }
+#define BUF(field, bytes, usage)                                                            \
+    if (!(s->field = gpu_buffer_create(d, (bytes), (usage), #field))) {                    \
+        set_err(err, errlen, "cannot allocate GPU buffer " #field " (%llu bytes)",          \
+                (unsigned long long)(bytes));                                               \
+        return -1;                                                                          \
+    }
+    BUF(step, 16, GPU_UNIFORM);
+    BUF(ids, B * 4, GPU_STORAGE);
+    BUF(x, B * c->dim * 4, GPU_STORAGE);
+    BUF(xn, B * c->dim * 4, GPU_STORAGE);
+    BUF(q, B * q_dim * 4, GPU_STORAGE);
+    BUF(k, B * kv_dim * 4, GPU_STORAGE);
+    BUF(v, B * kv_dim * 4, GPU_STORAGE);
+    BUF(att, B * q_dim * 4, GPU_STORAGE);
+    BUF(gate, B * c->hidden_dim * 4, GPU_STORAGE);
+    BUF(up, B * c->hidden_dim * 4, GPU_STORAGE);
+    BUF(scores, score_bytes, GPU_STORAGE);
+    BUF(logits, logit_bytes, GPU_STORAGE);
+    BUF(logits_rb, logit_bytes, GPU_READBACK);
+#undef BUF
+    s->k_cache = calloc((size_t)c->n_layers, sizeof *s->k_cache);
+    s->v_cache = calloc((size_t)c->n_layers, sizeof *s->v_cache);
+    if (!s->k_cache || !s->v_cache) { set_err(err, errlen, "out of memory"); return -1; }
+    for (int l = 0; l < c->n_layers; l++) {
+        s->k_cache[l] = gpu_buffer_create(d, kv_bytes, GPU_STORAGE, "k_cache");
+        s->v_cache[l] = gpu_buffer_create(d, kv_bytes, GPU_STORAGE, "v_cache");
+        if (!s->k_cache[l] || !s->v_cache[l]) { set_err(err, errlen, "cannot allocate the KV cache"); return -1; }
+    }
+    float *cs = rope_table(c, w->rope_freqs, n_ctx);
+    if (!cs) { set_err(err, errlen, "out of memory"); return -1; }
+    uint64_t cs_bytes = (uint64_t)n_ctx * (c->rope_dim / 2) * 8;
+    s->rope_cs = gpu_buffer_create(d, cs_bytes ? cs_bytes : 16, GPU_STORAGE, "rope_cs");
+    if (!s->rope_cs) { free(cs); set_err(err, errlen, "cannot allocate the RoPE table"); return -1; }
+    gpu_buffer_write(d, s->rope_cs, 0, cs, cs_bytes);
+    free(cs);
+
+    s->g = graph_create(d, k, s->step);
+    if (!s->g) { set_err(err, errlen, "out of memory"); return -1; }
+    forward(s, k);
+    if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
+    return 0;
+}
+
+void free_llama_state(llama_state *s) {
+    if (!s) return;
+    graph_free(s->g);
+    gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->k, s->v, s->att, s->gate, s->up,
+                          s->scores, s->logits, s->logits_rb, s->rope_cs};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_free(bufs[i]);
+    for (int l = 0; s->k_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->k_cache[l]);
+    for (int l = 0; s->v_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->v_cache[l]);
+    free(s->k_cache);
+    free(s->v_cache);
+    free(s);
+}
+
+int llama_encode_forward(llama_state *s, const step_params *p, int capture, char *err, size_t errlen) {
+    if (p->n_tokens == 0 || p->n_tokens > (uint32_t)s->n_batch || p->n_out > (uint32_t)s->n_out_max ||
+        p->pos0 + p->n_tokens > (uint32_t)s->n_ctx) {
+        set_err(err, errlen, "forward pass out of range (pos %u + %u tokens, context %d)", p->pos0, p->n_tokens, s->n_ctx);
+        return -1;
+    }
+    gpu_buffer_write(s->dev, s->step, 0, p, sizeof *p);
+    if (graph_replay(s->g, p, capture) != 0) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
+    gpu_copy(s->dev, s->logits, 0, s->logits_rb, 0, (uint64_t)p->n_out * s->w->c.n_vocab * 4);
+    return 0;
+}
+
+gpu_buffer *llama_state_ids(llama_state *s) { return s->ids; }
+gpu_buffer *llama_state_step(llama_state *s) { return s->step; }
+gpu_buffer *llama_state_logits_readback(llama_state *s) { return s->logits_rb; }
+graph *llama_state_graph(llama_state *s) { return s->g; }
