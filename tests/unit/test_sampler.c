@@ -240,6 +240,13 @@ static void test_repeat_penalty(void **state) {
     sampler_reset(s);
     assert_int_equal(sampler_sample(s, pos), 0);
     sampler_free(s);
+    /* repeat_last_n -1 looks at the whole history */
+    p.repeat_last_n = -1;
+    s = sampler_create(&p, 3);
+    sampler_accept(s, 0);
+    for (int i = 0; i < 500; i++) sampler_accept(s, 2);
+    assert_int_equal(sampler_sample(s, pos), 1);
+    sampler_free(s);
     /* repeat_last_n 0 turns it off */
     p.repeat_last_n = 0;
     s = sampler_create(&p, 3);
