@@ -79,6 +79,9 @@ static int rd_u64(reader *r, uint64_t *out) {
 static int rd_str(reader *r, gguf_str *out) {
     uint64_t n;
     if (rd_u64(r, &n)) return -1;
+    /* A length the file could hold means the file was cut short; a larger
+     * one is corrupt, and pos + n might not even be representable. */
+    if (n > remaining(r) && n <= r->len) return need(r, n);
     if (n > remaining(r)) {
         set_err(r->err, r->errlen,
                 "gguf: %s: string length %llu runs past the end of the file (%llu bytes left at byte %llu)",
