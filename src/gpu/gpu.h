@@ -26,7 +26,8 @@ typedef struct {
 } gpu_adapter_desc;
 
 typedef struct {
-    uint64_t max_storage_binding;   /* maxStorageBufferBindingSize (after any override) */
+    uint64_t max_storage_binding;   /* maxStorageBufferBindingSize */
+    uint64_t split_binding;         /* weights larger than this are split (the limit, or a smaller override) */
     uint64_t max_buffer_size;
     uint32_t max_workgroup_storage;
     uint32_t max_invocations;

@@ -4,6 +4,7 @@
 #include "gpu/gpu.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,30 @@ static int rank(const gpu_adapter_desc *d) {
 
 typedef struct { gpu_adapter_desc desc; WGPUAdapter adapter; } found_adapter;
 
+/* Dawn's Vulkan backend probes for a Wayland display, and libwayland prints
+ * "XDG_RUNTIME_DIR is invalid" on every headless machine. That line says
+ * nothing about our GPU, so stderr is parked while adapters are probed
+ * where that variable is unset. */
+static int quiet_begin(void) {
+    if (getenv("XDG_RUNTIME_DIR")) return -1;
+    fflush(stderr);
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    if (saved < 0 || devnull < 0) {
+        if (saved >= 0) close(saved);
+        if (devnull >= 0) close(devnull);
+        return -1;
+    }
+    dup2(devnull, 2);
+    close(devnull);
+    return saved;
+}
+
+static void quiet_end(int saved) {
+    if (saved < 0) return;
+    dup2(saved, 2);
+    close(saved);
+}
+
 /* webgpu.h has no enumeration call: ask for each backend and power
  * preference, and keep the distinct answers, best first. */
 static int enumerate(wgpu_api *api, WGPUInstance inst, found_adapter *out, int max) {
@@ -225,7 +250,7 @@ static int enumerate(wgpu_api *api, WGPUInstance inst, found_adapter *out, int m
     static const uint32_t backends[] = {WGPUBackendType_Vulkan, WGPUBackendType_Metal, WGPUBackendType_D3D12,
                                         WGPUBackendType_Null};
     static const uint32_t powers[] = {WGPUPowerPreference_HighPerformance, WGPUPowerPreference_LowPower};
-    int n = 0;
+    int n = 0, quiet = quiet_begin();
     for (size_t b = 0; b < sizeof backends / sizeof *backends; b++)
         for (size_t p = 0; p < 2; p++)
             for (int fb = 0; fb < 2; fb++) {
@@ -243,6 +268,7 @@ static int enumerate(wgpu_api *api, WGPUInstance inst, found_adapter *out, int m
                 out[n].adapter = a;
                 n++;
             }
+    quiet_end(quiet);
     for (int i = 1; i < n; i++) /* stable insertion sort by rank */
         for (int j = i; j > 0 && rank(&out[j].desc) < rank(&out[j - 1].desc); j--) {
             found_adapter t = out[j]; out[j] = out[j - 1]; out[j - 1] = t;
@@ -382,8 +408,9 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
     api->wgpuDeviceGetLimits(d->device, &lim.l);
     gpu_limits *L = &d->limits;
     L->max_storage_binding = lim.l.maxStorageBufferBindingSize;
-    if (opt->max_binding_override && opt->max_binding_override < L->max_storage_binding)
-        L->max_storage_binding = opt->max_binding_override;
+    L->split_binding = L->max_storage_binding;
+    if (opt->max_binding_override && opt->max_binding_override < L->split_binding)
+        L->split_binding = opt->max_binding_override;
     L->max_buffer_size = lim.l.maxBufferSize;
     L->max_workgroup_storage = lim.l.maxComputeWorkgroupStorageSize;
     L->max_invocations = lim.l.maxComputeInvocationsPerWorkgroup;

@@ -125,7 +125,7 @@ int gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m, char *
     m->rows = (int)t->ne[1];
     m->row_words = gpu_row_words(t->type, m->cols);
     uint64_t row_bytes = (uint64_t)m->row_words * 4;
-    uint64_t max_bytes = gpu_get_limits(d)->max_storage_binding;
+    uint64_t max_bytes = gpu_get_limits(d)->split_binding;
     if (gpu_get_limits(d)->max_buffer_size < max_bytes) max_bytes = gpu_get_limits(d)->max_buffer_size;
     uint64_t per_chunk = max_bytes / row_bytes;
     if (per_chunk == 0) { set_err(err, errlen, "a single row of %.*s exceeds the device's binding limit", (int)t->name.len, t->name.ptr); return -1; }

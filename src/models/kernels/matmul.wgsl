@@ -21,8 +21,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let nblocks = p.cols / 32u;
   let wrow = row * nblocks * WBLOCK_WORDS;
   let xs = p.in_stride / 4u;
+  var acc: array<f32, TB>;
   for (var t0 = 0u; t0 < n; t0 += TB) {
-    var acc: array<f32, TB>;
+    for (var t = 0u; t < TB; t++) { acc[t] = 0.0; }
     let nt = min(TB, n - t0);
     for (var b = lid.x; b < nblocks; b += WG) {
       let wb = wrow + b * WBLOCK_WORDS;

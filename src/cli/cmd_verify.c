@@ -1,0 +1,160 @@
+/* wgpt verify: the activation-matching method built in. The same tokens go
+ * through the GPU forward and the plain C reference; every named activation
+ * of every layer is compared, and the first one out of tolerance is named. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "formats/gguf.h"
+#include "models/llama.h"
+
+typedef struct {
+    char name[24];
+    int layer, rows, width;
+    float *data;
+} activation;
+
+typedef struct {
+    activation *a;
+    int n, cap;
+} activation_list;
+
+static void keep(void *user, const char *name, int layer, const float *data, int rows, int width) {
+    activation_list *l = user;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        activation *p = realloc(l->a, (size_t)cap * sizeof *p);
+        if (!p) return;
+        l->a = p;
+        l->cap = cap;
+    }
+    activation *a = &l->a[l->n];
+    a->data = malloc((size_t)rows * width * sizeof(float));
+    if (!a->data) return;
+    memcpy(a->data, data, (size_t)rows * width * sizeof(float));
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->layer = layer;
+    a->rows = rows;
+    a->width = width;
+    l->n++;
+}
+
+static void free_list(activation_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->a[i].data);
+    free(l->a);
+}
+
+/* The reference computes logits for every position; the GPU keeps the rows
+ * it was asked for. Compare the GPU's rows against the reference's last rows. */
+static int compare(const activation *gpu, const activation *ref, double atol, double rtol, double *max_abs,
+                   double *max_rel) {
+    int bad = 0;
+    *max_abs = *max_rel = 0;
+    int skip = ref->rows - gpu->rows;
+    for (int r = 0; r < gpu->rows; r++)
+        for (int i = 0; i < gpu->width; i++) {
+            double a = gpu->data[(size_t)r * gpu->width + i], b = ref->data[(size_t)(r + skip) * ref->width + i];
+            double d = fabs(a - b);
+            if (!(d <= atol + rtol * fabs(b))) bad = 1; /* NaN counts as bad */
+            if (d > *max_abs || d != d) *max_abs = d;
+            if (fabs(b) > atol && d / fabs(b) > *max_rel) *max_rel = d / fabs(b);
+        }
+    return bad;
+}
+
+int cmd_verify(int argc, char **argv) {
+    cli_model_opts o;
+    cli_opts_init(&o);
+    const char *prompt = "The quick brown fox jumps over the lazy dog";
+    double atol = 1e-4, rtol = 1e-3;
+    for (int i = 1; i < argc; i++) {
+        int r = cli_common_option(&o, argc, argv, &i);
+        if (r < 0) return 1;
+        if (r) continue;
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: wgpt verify [-m FILE] [-p TEXT] [--atol A] [--rtol R]\n"
+                   "Runs the GPU and the CPU reference side by side and prints, layer by layer, the\n"
+                   "largest absolute and relative difference of each activation (defaults: atol 1e-4,\n"
+                   "rtol 1e-3; an element passes if |gpu-ref| <= atol + rtol*|ref|).\n%s", cli_common_help);
+            return 0;
+        }
+        if (i + 1 >= argc) return cli_error("verify: unknown option or missing value: '%s'", a);
+        const char *v = argv[++i];
+        char *end;
+        if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v;
+        else if (!strcmp(a, "--atol")) { atol = strtod(v, &end); if (*end || atol < 0) return cli_error("bad --atol"); }
+        else if (!strcmp(a, "--rtol")) { rtol = strtod(v, &end); if (*end || rtol < 0) return cli_error("bad --rtol"); }
+        else return cli_error("verify: unknown option '%s'", a);
+    }
+    o.cp.logits_all = 1;
+    wgpt_model *m = cli_load_model(&o);
+    if (!m) return 1;
+    int rc = 1;
+    wgpt_context *c = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    char err[1024];
+    activation_list gpu = {0}, ref = {0};
+    gguf_file g;
+    int g_open = 0;
+    llama_ref *r = NULL;
+    if (wgpt_tokenize(m, prompt, strlen(prompt), 1, 0, &ids, &n, err, sizeof err) != WGPT_OK) {
+        cli_error("prompt: %s", err);
+        goto out;
+    }
+    if (n == 0) { cli_error("verify: no tokens"); goto out; }
+    if (o.cp.n_batch < (int)n) o.cp.n_batch = (int)n;
+    if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
+    if (wgpt_eval_capture(c, ids, n, keep, &gpu) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
+
+    llama_config cfg;
+    if (gguf_open(&g, cli_model_path(&o), err, sizeof err) != 0) { cli_error("%s", err); goto out; }
+    g_open = 1;
+    if (llama_config_from_gguf(&g, &cfg, err, sizeof err) != 0 ||
+        llama_ref_build(&g, &cfg, (int)n, &r, err, sizeof err) != 0 ||
+        llama_ref_forward(r, ids, (int)n, 0, NULL, keep, &ref, err, sizeof err) != 0) {
+        cli_error("reference: %s", err);
+        goto out;
+    }
+    printf("%zu tokens; tolerance atol %g rtol %g\n%-6s %-10s %12s %12s\n", n, atol, rtol, "layer", "activation",
+           "max abs", "max rel");
+    int first_bad = -1, compared = 0;
+    for (int i = 0; i < gpu.n; i++) {
+        const activation *ga = &gpu.a[i], *ra = NULL;
+        for (int j = 0; j < ref.n && !ra; j++)
+            if (ref.a[j].layer == ga->layer && !strcmp(ref.a[j].name, ga->name)) ra = &ref.a[j];
+        if (!ra || ra->width != ga->width || ra->rows < ga->rows) {
+            cli_error("verify: the reference has no matching activation %s (layer %d)", ga->name, ga->layer);
+            goto out;
+        }
+        double ma, mr;
+        int bad = compare(ga, ra, atol, rtol, &ma, &mr);
+        char layer[16];
+        if (ga->layer < 0) snprintf(layer, sizeof layer, "-");
+        else snprintf(layer, sizeof layer, "%d", ga->layer);
+        printf("%-6s %-10s %12.3e %12.3e%s\n", layer, ga->name, ma, mr,
+               bad ? (first_bad < 0 ? "  <-- first to exceed tolerance" : "  exceeds") : "");
+        if (bad && first_bad < 0) first_bad = i;
+        compared++;
+    }
+    if (first_bad >= 0) {
+        printf("FAIL: %s (layer %d) is the first activation out of tolerance\n", gpu.a[first_bad].name,
+               gpu.a[first_bad].layer);
+    } else {
+        printf("OK: %d activations match\n", compared);
+        rc = 0;
+    }
+out:
+    llama_ref_free(r);
+    if (g_open) gguf_close(&g);
+    free_list(&gpu);
+    free_list(&ref);
+    free(ids);
+    wgpt_context_free(c);
+    wgpt_model_free(m);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* wgpt: run transformer language models on the GPU through WebGPU. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const struct { const char *name; int (*fn)(int, char **); const char *what; } commands[] = {
+    {"run", cmd_run, "generate a continuation of a prompt"},
+    {"inspect", cmd_inspect, "show a GGUF file's metadata and tensors"},
+    {"tokenize", cmd_tokenize, "print the token ids of text read on stdin"},
+    {"logits", cmd_logits, "write the logits at every position as f32"},
+    {"verify", cmd_verify, "compare every layer's activations on the GPU with the CPU reference"},
+    {"devices", cmd_devices, "list the GPU adapters WebGPU offers"},
+};
+
+static int usage(FILE *f) {
+    fprintf(f, "usage: wgpt COMMAND [options]   (wgpt COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
+    return f == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) return usage(stdout);
+    if (!strcmp(argv[1], "--version")) { puts("wgpt 0.1.0"); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "wgpt: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
