@@ -10,6 +10,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     {"tokenize", cmd_tokenize, "print the token ids of text read on stdin"},
     {"logits", cmd_logits, "write the logits at every position as f32"},
     {"verify", cmd_verify, "compare every layer's activations on the GPU with the CPU reference"},
+    {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)"},
     {"devices", cmd_devices, "list the GPU adapters WebGPU offers"},
 };
 

@@ -1,0 +1,117 @@
+/* wgpt bench: prompt processing and generation speed, measured the way
+ * llama-bench does (ppP: P prompt tokens in one go; tgN: N tokens generated
+ * one at a time after a single BOS), repeated and averaged. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "util/util.h"
+
+static double mean_of(const double *v, int n, double *sd) {
+    double m = 0, s = 0;
+    for (int i = 0; i < n; i++) m += v[i];
+    m /= n;
+    for (int i = 0; i < n; i++) s += (v[i] - m) * (v[i] - m);
+    *sd = n > 1 ? sqrt(s / (n - 1)) : 0;
+    return m;
+}
+
+static int run_tokens(wgpt_context *c, const int32_t *ids, int n, int gen, double *seconds) {
+    int32_t tok;
+    wgpt_reset(c);
+    double t0 = now_seconds();
+    if (wgpt_feed(c, ids, (size_t)n) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+    if (wgpt_step_submit(c) != WGPT_OK || wgpt_step_collect(c, 1, &tok) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+    for (int i = 1; i < gen; i++)
+        if (wgpt_step_submit(c) != WGPT_OK || wgpt_step_collect(c, 1, &tok) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+    *seconds = now_seconds() - t0;
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+    cli_model_opts o;
+    cli_opts_init(&o);
+    long n_prompt = 512, n_gen = 128, reps = 3;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        int r = cli_common_option(&o, argc, argv, &i);
+        if (r < 0) return 1;
+        if (r) continue;
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: wgpt bench [-m FILE] [-p N] [-n N] [-r N] [--json]\n"
+                   "  -p N   prompt tokens processed in one go (default 512; 0 skips)\n"
+                   "  -n N   tokens generated one at a time (default 128; 0 skips)\n"
+                   "  -r N   repetitions, averaged (default 3), after one warm-up\n%s", cli_common_help);
+            return 0;
+        }
+        if (!strcmp(a, "--json")) { json = 1; continue; }
+        if (i + 1 >= argc) return cli_error("bench: unknown option or missing value: '%s'", a);
+        const char *v = argv[++i];
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (!*v || *end || x < 0 || x > 1 << 20) return cli_error("%s expects a count, got '%s'", a, v);
+        if (!strcmp(a, "-p")) n_prompt = x;
+        else if (!strcmp(a, "-n")) n_gen = x;
+        else if (!strcmp(a, "-r") && x > 0) reps = x;
+        else return cli_error("bench: unknown option '%s'", a);
+    }
+    if (!o.cp.n_ctx) o.cp.n_ctx = (int)(n_prompt > n_gen + 1 ? n_prompt : n_gen + 1);
+    if (!o.cp.n_batch) o.cp.n_batch = n_prompt > 0 ? (int)(n_prompt < 512 ? n_prompt : 512) : 1;
+    o.cp.sampling.temperature = 0; /* greedy: no sampling cost to speak of */
+    o.cp.sampling.repeat_penalty = 1;
+    double t_load = now_seconds();
+    wgpt_model *m = cli_load_model(&o);
+    if (!m) return 1;
+    t_load = now_seconds() - t_load;
+    wgpt_context *c = NULL;
+    char err[1024];
+    int rc = 1;
+    int32_t *ids = malloc((size_t)(n_prompt > 1 ? n_prompt : 1) * sizeof *ids);
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!ids || !t) { cli_error("out of memory"); goto out; }
+    if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
+    /* Token ids spread over the vocabulary, deterministic. */
+    uint32_t x = 12345;
+    int V = wgpt_model_n_vocab(m);
+    for (long i = 0; i < n_prompt; i++) { x = x * 1664525u + 1013904223u; ids[i] = (int32_t)(x % (uint32_t)V); }
+    int32_t bos = wgpt_token_bos(m) >= 0 ? wgpt_token_bos(m) : 0;
+    double pp = 0, pp_sd = 0, tg = 0, tg_sd = 0, s;
+    if (n_prompt > 0) {
+        if (run_tokens(c, ids, (int)n_prompt, 1, &s)) goto out; /* warm-up */
+        for (long r = 0; r < reps; r++) {
+            if (run_tokens(c, ids, (int)n_prompt, 1, &s)) goto out;
+            t[r] = n_prompt / s;
+        }
+        pp = mean_of(t, (int)reps, &pp_sd);
+    }
+    if (n_gen > 0) {
+        if (run_tokens(c, &bos, 1, (int)n_gen, &s)) goto out;
+        for (long r = 0; r < reps; r++) {
+            if (run_tokens(c, &bos, 1, (int)n_gen, &s)) goto out;
+            t[r] = n_gen / s;
+        }
+        tg = mean_of(t, (int)reps, &tg_sd);
+    }
+    const char *path = cli_model_path(&o);
+    if (json) {
+        printf("{\"engine\":\"wgpt\",\"model\":\"%s\",\"desc\":\"%s\",\"device\":\"%s\",\"load_s\":%.2f,"
+               "\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f}\n",
+               path, wgpt_model_desc(m), wgpt_model_adapter(m), t_load, n_prompt, pp, n_gen, tg);
+    } else {
+        printf("model: %s (%s)\ndevice: %s\n", path, wgpt_model_desc(m), wgpt_model_adapter(m));
+        printf("| %-8s | %14s |\n|----------|----------------|\n", "test", "tok/s");
+        if (n_prompt > 0) printf("| pp%-6ld | %7.2f ± %-5.2f |\n", n_prompt, pp, pp_sd);
+        if (n_gen > 0) printf("| tg%-6ld | %7.2f ± %-5.2f |\n", n_gen, tg, tg_sd);
+    }
+    rc = 0;
+out:
+    free(ids);
+    free(t);
+    wgpt_context_free(c);
+    wgpt_model_free(m);
+    return rc;
+}
