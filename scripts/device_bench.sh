@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (see README, "Benchmarks"): wgpt built here and
+# carried in .devcarry/ (the CLI plus Dawn's shared library), the Vulkan
+# loader from .gl/*.deb. Makes Llama-3.2-1B-shaped random-weight GGUFs there,
+# checks wgpt against its CPU reference, then benchmarks wgpt and, when its
+# bundle is carried, llama.cpp's Vulkan backend on the same files.
+# usage: scripts/device_bench.sh [TYPES...]   (default: f16 q8_0 q4_0)
+set -u
+cd "$(dirname "$0")/.."
+for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+export WGPT_WEBGPU_LIB=$PWD/.devcarry/libwebgpu_wrapper.so
+W=.devcarry/wgpt
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+types=("$@"); [ ${#types[@]} -gt 0 ] || types=(f16 q8_0 q4_0)
+nvidia-smi -L
+$W devices
+echo "== tiny model: GPU vs CPU reference, layer by layer"
+python3 scripts/make_tiny_llama.py --out /tmp/tiny.gguf --type q8_0 --seed 3 --no-check >/dev/null
+$W verify -m /tmp/tiny.gguf -v | tail -n 3
+for t in "${types[@]}"; do
+  m=/tmp/llama1b_$t.gguf
+  [ -f "$m" ] || python3 scripts/make_llama1b.py --out "$m" --type "$t" --threads 16 >/dev/null
+  echo "== $t: $(du -h "$m" | cut -f1)"
+  $W verify -m "$m" -p "Hello world" -c 64 | tail -n 2
+  $W bench -m "$m" -p 512 -n 128 -r 3 --json | tee -a "$OUT/bench.jsonl"
+  if [ -f .devcarry/llamacpp-vulkan.tar.xz ] && [ -x scripts/device_llamacpp.sh ]; then
+    scripts/device_llamacpp.sh .devcarry/llamacpp-vulkan.tar.xz "$m" 512 128 | tee -a "$OUT/bench.jsonl"
+  fi
+  $W run -m "$m" -p "Once upon a time" -n 64 --temp 0 2>&1 >/dev/null | tail -n 1
+done
