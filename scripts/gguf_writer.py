@@ -215,7 +215,9 @@ class GGUFWriter:
     def add_tensor_stream(self, name, shape, gtype, produce):
         """produce() is called while writing and returns an iterable of float
         arrays whose concatenation along axis 0 is the tensor (row chunks),
-        so huge tensors can be generated and encoded a slice at a time."""
+        so huge tensors can be generated and encoded a slice at a time.
+        A chunk may also be bytes already encoded with encode() (so callers
+        can encode in parallel)."""
         gtype = ggml_type(gtype)
         shape = tuple(int(s) for s in shape)
         if any(t["name"] == name for t in self.tensors):
@@ -246,7 +248,7 @@ class GGUFWriter:
             for t in self.tensors:
                 written = 0
                 for chunk in t["produce"]():
-                    raw = encode(chunk, t["gtype"])
+                    raw = chunk if isinstance(chunk, (bytes, bytearray)) else encode(chunk, t["gtype"])
                     f.write(raw)
                     written += len(raw)
                 if written != t["nbytes"]:

@@ -4,6 +4,7 @@
 # all with grouped-query attention (4 query heads, 2 KV heads).
 #
 # Oracle side, always checked: our quantizers are byte-identical to ggml's;
+# node-llama-cpp's own GGUF parser reads back what gguf_writer.py wrote;
 # llama.cpp's greedy continuation equals a float64 numpy forward pass on the
 # same weights (so llama.cpp reads the files as we meant them) and is not
 # degenerate; llama.cpp's logits are within the tolerances of
@@ -17,7 +18,7 @@
 # within compare_logits.py's tolerance. Exits 77 (skip) after the oracle
 # checks while build/wgpt is missing or lacks these options.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." && . scripts/env.sh  # standalone runs get SwiftShader too
 PY=/usr/bin/python3
 WGPT=${WGPT:-build/wgpt}
 DIR=build/testmodels
@@ -35,6 +36,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 $PY $ORACLE/check_quantizers.py >"$tmp/q.log" 2>&1 || { cat "$tmp/q.log"; fail "quantizers differ from ggml's"; }
+$PY $ORACLE/check_gguf_writer.py >"$tmp/q.log" 2>&1 || { cat "$tmp/q.log"; fail "gguf_writer output misread by node-llama-cpp's parser"; }
 
 # Text for the logits comparison: 208 tokens, so RoPE reaches angles where
 # rope_freqs matters, with byte-fallback characters (é, —, €) and a newline.

@@ -19,6 +19,9 @@ against a float64 forward pass on the same dequantized weights):
   q4_0  3e-2  3e-2   q8_0/q4_0 matmuls: ~9e-3 of scale, ~1.1e-2 of spread.
 A wrong RoPE pairing, GQA head mapping or missing RoPE gives errors of
 0.2-1.3 of scale on these models; ignoring rope_freqs ~8e-3 (caught on f16).
+Deeper models accumulate more of llama.cpp's rounding: on a 16-layer
+q4_0 model (make_llama1b.py --scale-down 8) it reaches ~2.2e-2 of scale, so
+give such comparisons --tol-max/--tol-rms of their own.
 Exit 0 on pass, 1 on fail; prints one summary line either way."""
 
 import argparse
@@ -36,8 +39,9 @@ def load(path, vocab):
     return a.reshape(-1, vocab).astype(np.float64)
 
 
-def compare(ref, got, wtype):
-    tol_max, tol_rms = TOLERANCES[wtype]
+def compare(ref, got, wtype, tol_max=None, tol_rms=None):
+    tol_max = tol_max or TOLERANCES[wtype][0]
+    tol_rms = tol_rms or TOLERANCES[wtype][1]
     problems = []
     if ref.shape != got.shape:
         return False, f"shape {got.shape} != reference {ref.shape}"
@@ -70,8 +74,10 @@ def main():
     ap.add_argument("--vocab", type=int, required=True)
     ap.add_argument("--type", required=True, choices=sorted(TOLERANCES))
     ap.add_argument("--label", default="")
+    ap.add_argument("--tol-max", type=float, help="override the type's max tolerance")
+    ap.add_argument("--tol-rms", type=float, help="override the type's rms tolerance")
     a = ap.parse_args()
-    ok, msg = compare(load(a.ref, a.vocab), load(a.got, a.vocab), a.type)
+    ok, msg = compare(load(a.ref, a.vocab), load(a.got, a.vocab), a.type, a.tol_max, a.tol_rms)
     print(f"{a.label + ': ' if a.label else ''}{'ok' if ok else 'FAIL'}: {msg}")
     return 0 if ok else 1
 
