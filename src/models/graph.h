@@ -31,6 +31,10 @@ enum { WFMT_F32, WFMT_F16, WFMT_Q8_0, WFMT_Q4_0, WFMT_COUNT };
 typedef struct {
     gpu_kernel *matmul[WFMT_COUNT], *embed[WFMT_COUNT];
     gpu_kernel *rmsnorm, *rope, *attention, *swiglu;
+    /* Kernels that reduce run one group of lanes per output unit: a whole
+     * workgroup, or, where the adapter's subgroup size is fixed, one
+     * subgroup, with group_slots groups per workgroup. */
+    uint32_t group_slots, group_lanes;
 } kernel_set;
 
 int wfmt_of(uint32_t ggml_type);   /* -1 if the engine cannot run this type */
@@ -45,8 +49,9 @@ gpu_buffer *gpu_vector_upload(gpu_device *d, const gguf_tensor *t, char *err, si
 
 typedef struct graph graph;
 
-/* How many workgroups an op needs: fixed + per_token*n_tokens + per_out*n_out. */
-typedef struct { uint32_t fixed, per_token, per_out; } grid_rule;
+/* How many workgroups an op needs: units = fixed + per_token*n_tokens +
+ * per_out*n_out, packed per_wg units to a workgroup (0 counts as 1). */
+typedef struct { uint32_t fixed, per_token, per_out, per_wg; } grid_rule;
 
 graph *graph_create(gpu_device *d, const kernel_set *k, gpu_buffer *step_uniform);
 void graph_free(graph *g);

@@ -137,7 +137,7 @@ static void op_rope(llama_state *s, const kernel_set *k, int layer) {
                      0, (uint32_t)(c->n_kv_heads * c->head_dim), (uint32_t)(c->n_heads * c->head_dim), 0};
     gpu_binding b[6] = {{s->q, 0, 0}, {s->k, 0, 0}, {s->v, 0, 0}, {s->k_cache[layer], 0, 0},
                         {s->v_cache[layer], 0, 0}, {s->rope_cs, 0, 0}};
-    graph_dispatch(s->g, k->rope, p, sizeof p, b, 6, (grid_rule){0, (uint32_t)(c->n_heads + c->n_kv_heads), 0});
+    graph_dispatch(s->g, k->rope, p, sizeof p, b, 6, (grid_rule){0, (uint32_t)(c->n_heads + c->n_kv_heads), 0, 1});
 }
 
 static void op_attention(llama_state *s, const kernel_set *k, int layer) {
@@ -147,7 +147,7 @@ static void op_attention(llama_state *s, const kernel_set *k, int layer) {
         (uint32_t)(c->n_heads * c->head_dim), 0, (uint32_t)s->n_ctx, 1.0f / sqrtf((float)c->head_dim)};
     gpu_binding b[5] = {{s->q, 0, 0}, {s->k_cache[layer], 0, 0}, {s->v_cache[layer], 0, 0}, {s->scores, 0, 0},
                         {s->att, 0, 0}};
-    graph_dispatch(s->g, k->attention, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0});
+    graph_dispatch(s->g, k->attention, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, k->group_slots});
 }
 
 /* The model. */
@@ -207,6 +207,11 @@ int build_llama_state(gpu_device *d, const kernel_set *k, const llama_weights *w
     uint64_t score_bytes = (uint64_t)c->n_heads * B * n_ctx * 4;
     uint64_t kv_bytes = (uint64_t)n_ctx * kv_dim * 4;
     uint64_t logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
+    if ((uint32_t)c->head_dim > 32 * k->group_lanes) { /* attention.wgsl's MAXD */
+        set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
+                c->head_dim, 32 * k->group_lanes);
+        return -1;
+    }
     uint64_t lim = gpu_get_limits(d)->max_storage_binding;
     if (score_bytes > lim || kv_bytes > lim || logit_bytes > lim) {
         set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device binds "

@@ -25,4 +25,6 @@ check "f32 rope-freqs" "$(tiny_model v_f32_ropefreqs --type f32 --seed 13 --rope
 # Force every matrix over 4 KiB into several buffers: the split path must give the same activations.
 check "q8_0 split"     "$(tiny_model v_q8_0_gqa --type q8_0 --seed 11 --heads 4 --kv-heads 2)" --max-binding 4096
 check "f16 split tied" "$(tiny_model v_f16_mha_tied --type f16 --seed 12 --heads 4 --kv-heads 4 --tied)" --max-binding 2048
+# The workgroup-memory reduction variant, used where subgroups are absent or vary in size.
+WGPT_NO_SUBGROUPS=1 check "q4_0 tree reductions" "$(tiny_model v_q4_0_gqa --type q4_0 --seed 11 --heads 4 --kv-heads 2)"
 exit $fail

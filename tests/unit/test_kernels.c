@@ -184,10 +184,25 @@ static void test_matmul_split(void **state) {
     for (int i = 0; i < 4; i++) check_matmul(types[i], 100, 128, 2, 1, 4096);
 }
 
+/* Both reduction variants: subgroups where the adapter has them at a fixed
+ * size, workgroup-memory trees everywhere else. */
+static int setup_tree(void **state) {
+    setenv("WGPT_NO_SUBGROUPS", "1", 1);
+    int rc = setup(state);
+    assert_int_equal(ks.group_slots, 1);
+    return rc;
+}
+
+static int teardown_tree(void **state) {
+    unsetenv("WGPT_NO_SUBGROUPS");
+    return teardown(state);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_formats),
         cmocka_unit_test(test_matmul_split),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("default reductions", tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("workgroup-tree reductions", tests, setup_tree, teardown_tree);
 }

@@ -1,5 +1,7 @@
-// Causal grouped-query attention for one (token, head) per workgroup over
-// the KV cache: scores into a scratch row, softmax, weighted sum of V.
+// Causal grouped-query attention over the KV cache, one group of lanes per
+// (token, head): scores into a scratch row (each lane keeps to the keys it
+// scored itself), softmax, then the weighted sum of V with each key's weight
+// passed along the group.
 struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
@@ -9,15 +11,15 @@ struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim
 @group(0) @binding(5) var<storage, read_write> O: array<f32>;
 @group(0) @binding(6) var<uniform> step: Step;
 
-var<workgroup> red: array<f32, WG>;
+const MAXD: u32 = 32u; // head dims per lane: head_dim <= MAXD * group size (checked on the host)
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let g = linear_wg(wid, nwg);
+fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
+  let g_id = wg * slots + slot;
+  let units = step.n_tokens * p.n_heads;
+  let valid = g_id < units;
+  let g = min(g_id, units - 1u);
   let t = g / p.n_heads;
   let h = g % p.n_heads;
-  if (t >= step.n_tokens) { return; }
   let n_keys = step.pos0 + t + 1u;
   let kvh = h / (p.n_heads / p.n_kv_heads);
   let qo = t * p.q_dim + h * p.head_dim;
@@ -25,38 +27,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let ko = p.cache_off + kvh * p.head_dim;
 
   var m = -3.0e38;
-  for (var j = lid.x; j < n_keys; j += WG) {
+  for (var j = lane; j < n_keys; j += G) {
     var s = 0.0;
     for (var d = 0u; d < p.head_dim; d++) { s += Q[qo + d] * Kc[ko + j * p.kv_dim + d]; }
     s *= p.scale;
     S[so + j] = s;
     m = max(m, s);
   }
-  red[lid.x] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid.x < s) { red[lid.x] = max(red[lid.x], red[lid.x + s]); }
-    workgroupBarrier();
-  }
-  let mx = red[0];
-  workgroupBarrier();
-  var sum = 0.0;
-  for (var j = lid.x; j < n_keys; j += WG) {
-    let e = exp(S[so + j] - mx);
+  m = group_max(m, lane);
+  var l = 0.0;
+  for (var j = lane; j < n_keys; j += G) {
+    let e = exp(S[so + j] - m);
     S[so + j] = e;
-    sum += e;
+    l += e;
   }
-  red[lid.x] = sum;
-  storageBarrier();
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid.x < s) { red[lid.x] += red[lid.x + s]; }
-    workgroupBarrier();
+  l = group_sum(l, lane);
+
+  var acc: array<f32, MAXD>;
+  let dpl = (p.head_dim + G - 1u) / G;
+  for (var j0 = 0u; j0 < n_keys; j0 += G) {
+    var own = 0.0;
+    if (j0 + lane < n_keys) { own = S[so + j0 + lane]; }
+    let kn = min(G, n_keys - j0);
+    for (var k = 0u; k < kn; k++) {
+      let e = group_bcast(own, k, lane);
+      let vo = ko + (j0 + k) * p.kv_dim;
+      for (var dd = 0u; dd < dpl; dd++) {
+        let d = lane + dd * G;
+        if (d < p.head_dim) { acc[dd] += e * Vc[vo + d]; }
+      }
+    }
   }
-  let inv = 1.0 / red[0];
-  for (var d = lid.x; d < p.head_dim; d += WG) {
-    var acc = 0.0;
-    for (var j = 0u; j < n_keys; j++) { acc += S[so + j] * Vc[ko + j * p.kv_dim + d]; }
-    O[qo + d] = acc * inv;
+  if (valid) {
+    let inv = 1.0 / l;
+    for (var dd = 0u; dd < dpl; dd++) {
+      let d = lane + dd * G;
+      if (d < p.head_dim) { O[qo + d] = acc[dd] * inv; }
+    }
   }
 }
