@@ -52,7 +52,7 @@ $(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwgpt.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libwgpt.a -lcmocka $(LIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDSAN) -o $@ $< $(BUILD)/libwgpt.a -lcmocka $(LIBS)
 
 # Installs Debian packages, the pinned npm packages (Dawn, oracles) and
 # SwiftShader into .deps/ when missing. Safe to run again.
@@ -63,7 +63,8 @@ demo: deps all
 	@scripts/demo.sh
 
 test: deps all $(TEST_BIN)
-	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 OPT=-O1 all tests-bin
+	@echo "building the ASan/UBSan variant in build-san/"
+	@$(MAKE) -s --no-print-directory BUILD=build-san SAN=1 OPT=-O1 all tests-bin
 	@tests/run.sh
 
 tests-bin: $(TEST_BIN)
@@ -71,4 +72,4 @@ tests-bin: $(TEST_BIN)
 clean:
 	rm -rf build build-san
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
