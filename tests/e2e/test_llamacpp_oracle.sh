@@ -15,7 +15,9 @@
 # wgpt side: `wgpt run --temp 0 -n 32 --print-ids` must print exactly
 # llama.cpp's 32 greedy ids (prompt fed as BOS + tokenize(prompt)), and
 # `wgpt logits --ids` on a 208-token text must match llama.cpp's logits
-# within compare_logits.py's tolerance. Exits 77 (skip) after the oracle
+# within compare_logits.py's tolerance; the same for 10 positions of a
+# make_llama1b.py model shrunk to 1/8 width (full 128256 vocabulary).
+# Exits 77 (skip) after the oracle
 # checks while build/wgpt is missing or lacks these options.
 set -uo pipefail
 cd "$(dirname "$0")/../.." && . scripts/env.sh  # standalone runs get SwiftShader too
@@ -131,6 +133,34 @@ EOF
     fi
   fi
 done
+
+# make_llama1b.py shrunk to 1/8 width and 2 layers, keeping the 128256-token
+# vocabulary (the tiny one padded): llama.cpp loads it, tokenizes text as
+# with the tiny vocabulary, and wgpt's logits match over the whole vocabulary.
+big="$DIR/llama1b_sd8_L2_q4_0.gguf"
+echo "== $(basename "$big" .gguf)"
+if [ ! -s "$big" ] || [ scripts/make_llama1b.py -nt "$big" ] || [ scripts/make_tiny_llama.py -nt "$big" ] \
+   || [ scripts/gguf_writer.py -nt "$big" ]; then
+  $PY scripts/make_llama1b.py --out "$big.tmp.$$" --type q4_0 --scale-down 8 --layers 2 --threads 2 2>/dev/null \
+    && mv "$big.tmp.$$" "$big" || fail "make_llama1b.py"
+fi
+if [ -s "$big" ]; then
+  big_ids=$(node $ORACLE/llamacpp.mjs tokenize "$big" "The capital of France is")
+  [ "$big_ids" = "1 365 458 328 455 331" ] || fail "1B-shaped vocabulary tokenizes differently: $big_ids"
+  big_ids="$big_ids 53978 47025 128255 3"  # padding pieces, the last id, a byte token
+  node $ORACLE/llamacpp.mjs logits "$big" "[${big_ids// /,}]" "$tmp/lc.bin" || fail "llama.cpp on the 1B-shaped model"
+  $PY $ORACLE/numpy_llama.py logits "$big" "[${big_ids// /,}]" "$tmp/np.bin" \
+    && $PY $ORACLE/compare_logits.py "$tmp/lc.bin" "$tmp/np.bin" --vocab 128256 --type q4_0 \
+         --label "exact forward vs llama.cpp" || fail "1B-shaped: llama.cpp vs exact forward"
+  if [ $have_logits = 1 ]; then
+    if "$WGPT" logits -m "$big" --ids "$big_ids" -o "$tmp/w.bin" 2>"$tmp/err" >/dev/null; then
+      $PY $ORACLE/compare_logits.py "$tmp/lc.bin" "$tmp/w.bin" --vocab 128256 --type q4_0 \
+        --label "wgpt logits vs llama.cpp" || fail "1B-shaped: wgpt logits"
+    else
+      tail -n 5 "$tmp/err"; fail "1B-shaped: wgpt logits failed"
+    fi
+  fi
+fi
 
 echo "smallest top-1/top-2 logit gap on llama.cpp's greedy paths: $min_gap_all"
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
