@@ -7,7 +7,9 @@
 #           through the gpt-2, default and gpt-4o pre-tokenizers
 #   qwen3   byte-level BPE, pre qwen2 (and qwen35), user-defined added tokens
 #   gemma3  SentencePiece with byte fallback, without and with the prefix space
-# Vocabularies and llama.cpp's answers are cached under build/tokenizer-e2e,
+# plus 400 random mixes (fixed seed) of letters, digits, punctuation, quotes,
+# whitespace of every kind, accents, CJK, emoji, combining marks and special
+# texts. Vocabularies and llama.cpp's answers are cached under build/tokenizer-e2e,
 # keyed by everything they depend on. Each mismatching text is reported
 # with both id lists. Also checks that invalid UTF-8 fails with one line.
 set -u
@@ -20,14 +22,30 @@ for d in deps/node_modules/node-llama-cpp deps/node_modules/@lenml/tokenizer-lla
 done
 
 exec /usr/bin/python3 - <<'PY'
-import hashlib, json, os, subprocess, sys
+import hashlib, json, os, random, subprocess, sys
 
 OUT = "build/tokenizer-e2e"
 LENML = "deps/node_modules/@lenml"
 os.makedirs(OUT, exist_ok=True)
-texts_path = "tests/tokenizer/texts.json"
-texts = json.load(open(texts_path, encoding="utf-8"))
+texts = json.load(open("tests/tokenizer/texts.json", encoding="utf-8"))
+n_fixed = len(texts)
+rng = random.Random(20240611)
+POOLS = ["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", " ", "  \t\n\r", "'\"`",
+         ".,;:!?-_()[]{}<>/\\|@#$%^&*+=~", "\u00e9\u00f1\u00fc\u00df\u00e7\u00f8\u00e5\u00c6\u0152",
+         "\u65e5\u672c\u8a9e\u4e2d\u6587\ud55c\uad6d\uc5b4", "\U0001F600\U0001F44D\U0001F3FD\u2764\ufe0f\U0001F468\u200d\U0001F469",
+         "\u0301\u0308\u0327", "\u00a0\u2003\u3000\u0085\u180e\u200b", "\u0660\u0661\u0969\u096a\u216b\u00bd",
+         "\u02bc\u2019\u2018", "\u2581", "<|eot_id|><s></s><|im_end|><think><start_of_turn>"]
+for _ in range(400):
+    t = ""
+    for _ in range(rng.randint(1, 40)):
+        pool = rng.choice(POOLS)
+        t += rng.choice(pool) if rng.random() < 0.8 else pool[:rng.randint(1, len(pool))]
+    texts.append(t)
 assert all("\0" not in t for t in texts), "texts are passed NUL-separated"
+texts_path = os.path.join(OUT, "texts-all.json")
+with open(texts_path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(texts, f, ensure_ascii=False)
+os.replace(texts_path + ".tmp", texts_path)
 
 # name, tokenizer package, make_vocab_gguf.py options
 MODELS = [
@@ -98,9 +116,10 @@ for name, _, _ in MODELS:
             checked += 1
             if want != got:
                 failures += 1
-                print("MISMATCH %s %s text %d %s\n  llama.cpp: %s\n  wgpt:      %s" % (name, mode, i, json.dumps(text, ensure_ascii=False), want, got))
+                where = "text %d" % i if i < n_fixed else "random text %d" % (i - n_fixed)
+                print("MISMATCH %s %s %s %s\n  llama.cpp: %s\n  wgpt:      %s" % (name, mode, where, json.dumps(text, ensure_ascii=False), want, got))
     # the one-text-per-call form, which is what users run, on a sample
-    for i in range(0, len(texts), 5):
+    for i in range(0, n_fixed, 16):
         for mode in ("plain", "special"):
             got, err = wgpt(gguf, mode == "special", texts[i].encode("utf-8"), False)
             checked += 1
