@@ -52,6 +52,9 @@ const char *wgpt_model_desc(const wgpt_model *m);
 int wgpt_model_n_vocab(const wgpt_model *m);
 int wgpt_model_n_ctx_train(const wgpt_model *m);
 const char *wgpt_model_adapter(const wgpt_model *m);
+/* A string from the model's metadata (e.g. "tokenizer.chat_template"),
+ * copied into buf; returns its length, or -1 if absent or not a string. */
+int wgpt_model_meta_str(const wgpt_model *m, const char *key, char *buf, size_t cap);
 
 /* Tokenizer. add_special: BOS/EOS as the model's metadata says;
  * parse_special: recognise control-token texts. *ids is malloc'd. */

@@ -10,5 +10,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const struct { const char *name; int (*fn)(int, char **); const char *what; } commands[] = {
     {"run", cmd_run, "generate a continuation of a prompt"},
+    {"chat", cmd_chat, "talk with the model, one message per line"},
     {"inspect", cmd_inspect, "show a GGUF file's metadata and tensors"},
     {"tokenize", cmd_tokenize, "print the token ids of text read on stdin"},
     {"logits", cmd_logits, "write the logits at every position as f32"},

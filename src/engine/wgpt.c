@@ -136,6 +136,17 @@ int wgpt_model_n_vocab(const wgpt_model *m) { return m->c.n_vocab; }
 int wgpt_model_n_ctx_train(const wgpt_model *m) { return m->c.n_ctx_train; }
 const char *wgpt_model_adapter(const wgpt_model *m) { return gpu_adapter(m->dev)->name; }
 
+int wgpt_model_meta_str(const wgpt_model *m, const char *key, char *buf, size_t cap) {
+    gguf_str v;
+    if (gguf_get_str(&m->gguf, key, &v) != 0) return -1;
+    if (cap) {
+        size_t n = v.len < cap - 1 ? (size_t)v.len : cap - 1;
+        memcpy(buf, v.ptr, n);
+        buf[n] = 0;
+    }
+    return (int)v.len;
+}
+
 wgpt_status wgpt_tokenize(const wgpt_model *m, const char *text, size_t len, int add_special, int parse_special,
                           int32_t **ids, size_t *n_ids, char *err, size_t errlen) {
     if (tokenizer_encode(m->tok, text, len, add_special, parse_special, ids, n_ids, err, errlen) != 0) return WGPT_ERR_ARG;
