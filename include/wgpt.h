@@ -113,6 +113,11 @@ wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, f
 typedef void (*wgpt_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens, int width);
 wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_capture_fn fn, void *user);
 
+/* GPU time of each kernel dispatch of one forward pass over tokens (needs
+ * the adapter's timestamp-query feature). Blocks. */
+typedef void (*wgpt_profile_fn)(void *user, const char *kernel, double ns);
+wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_profile_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif

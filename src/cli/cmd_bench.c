@@ -19,6 +19,43 @@ static double mean_of(const double *v, int n, double *sd) {
     return m;
 }
 
+typedef struct { char kernel[128]; int calls; double ns; } kernel_time;
+typedef struct { kernel_time k[64]; int n; double total; } profile;
+
+static void add_time(void *user, const char *kernel, double ns) {
+    profile *p = user;
+    int i = 0;
+    while (i < p->n && strcmp(p->k[i].kernel, kernel)) i++;
+    if (i == p->n) {
+        if (p->n == 64) return;
+        snprintf(p->k[p->n++].kernel, sizeof p->k[0].kernel, "%s", kernel);
+    }
+    p->k[i].calls++;
+    p->k[i].ns += ns;
+    p->total += ns;
+}
+
+static int by_time(const void *a, const void *b) {
+    double x = ((const kernel_time *)a)->ns, y = ((const kernel_time *)b)->ns;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* GPU time per kernel for one pass of the first n tokens. */
+static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char *what) {
+    wgpt_reset(c);
+    profile p = {0};
+    if (wgpt_eval_profile(c, ids, (size_t)n, add_time, &p) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+    qsort(p.k, (size_t)p.n, sizeof *p.k, by_time);
+    printf("\nGPU time of one %s pass (%d token%s), by kernel:\n", what, n, n > 1 ? "s" : "");
+    printf("| %-28s | %5s | %10s | %5s |\n|%s|-------|------------|-------|\n", "kernel", "calls", "µs", "%",
+           "------------------------------");
+    for (int i = 0; i < p.n; i++)
+        printf("| %-28s | %5d | %10.1f | %5.1f |\n", p.k[i].kernel, p.k[i].calls, p.k[i].ns / 1e3,
+               100 * p.k[i].ns / p.total);
+    printf("| %-28s | %5s | %10.1f |       |\n", "total", "", p.total / 1e3);
+    return 0;
+}
+
 static int run_tokens(wgpt_context *c, const int32_t *ids, int n, int gen, double *seconds) {
     int32_t tok;
     wgpt_reset(c);
@@ -35,7 +72,7 @@ int cmd_bench(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
     long n_prompt = 512, n_gen = 128, reps = 3;
-    int json = 0;
+    int json = 0, prof = 0;
     for (int i = 1; i < argc; i++) {
         int r = cli_common_option(&o, argc, argv, &i);
         if (r < 0) return 1;
@@ -45,10 +82,12 @@ int cmd_bench(int argc, char **argv) {
             printf("usage: wgpt bench [-m FILE] [-p N] [-n N] [-r N] [--json]\n"
                    "  -p N   prompt tokens processed in one go (default 512; 0 skips)\n"
                    "  -n N   tokens generated one at a time (default 128; 0 skips)\n"
-                   "  -r N   repetitions, averaged (default 3), after one warm-up\n%s", cli_common_help);
+                   "  -r N   repetitions, averaged (default 3), after one warm-up\n"
+                   "  --profile  then print the GPU time of each kernel (timestamp queries)\n%s", cli_common_help);
             return 0;
         }
         if (!strcmp(a, "--json")) { json = 1; continue; }
+        if (!strcmp(a, "--profile")) { prof = 1; continue; }
         if (i + 1 >= argc) return cli_error("bench: unknown option or missing value: '%s'", a);
         const char *v = argv[++i];
         char *end;
@@ -106,6 +145,11 @@ int cmd_bench(int argc, char **argv) {
         printf("| %-8s | %14s |\n|----------|----------------|\n", "test", "tok/s");
         if (n_prompt > 0) printf("| pp%-6ld | %7.2f ± %-5.2f |\n", n_prompt, pp, pp_sd);
         if (n_gen > 0) printf("| tg%-6ld | %7.2f ± %-5.2f |\n", n_gen, tg, tg_sd);
+    }
+    if (prof && !json) {
+        if (n_gen > 0 && print_profile(c, ids, 1, "generation")) goto out;
+        if (n_prompt > 0 && print_profile(c, ids, (int)(n_prompt < o.cp.n_batch ? n_prompt : o.cp.n_batch), "prompt"))
+            goto out;
     }
     rc = 0;
 out:

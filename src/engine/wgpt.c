@@ -347,3 +347,27 @@ wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, 
     if (graph_capture_collect(llama_state_graph(c->s), fn, user, e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
     return WGPT_OK;
 }
+
+wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_profile_fn fn, void *user) {
+    if (c->inflight || c->n_pending) return fail(c, WGPT_ERR_STATE, "%s", "a step is pending");
+    if (n == 0 || n > (size_t)c->n_batch) {
+        snprintf(c->err, sizeof c->err, "profiling takes 1..%d tokens in one pass (got %zu)", c->n_batch, n);
+        return WGPT_ERR_ARG;
+    }
+    char e[512];
+    gpu_device *d = c->m->dev;
+    if (gpu_profile_begin(d, 2048, e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
+    wgpt_status st = queue_tokens(c, tokens, n, 1);
+    if (st == WGPT_OK) st = submit_pending(c, 0);
+    if (st == WGPT_OK) st = collect_logits(c, 1);
+    double *ns = malloc(2048 * sizeof *ns);
+    int k = ns ? gpu_profile_end(d, ns, 2048, e, sizeof e) : -1;
+    if (st == WGPT_OK && k < 0) st = fail(c, WGPT_ERR_GPU, "%s", ns ? e : "out of memory");
+    if (st == WGPT_OK) {
+        int nd;
+        gpu_kernel *const *kernels = graph_last_dispatches(llama_state_graph(c->s), &nd);
+        for (int i = 0; i < k && i < nd; i++) fn(user, gpu_kernel_label(kernels[i]), ns[i]);
+    }
+    free(ns);
+    return st;
+}

@@ -56,7 +56,7 @@ const gpu_adapter_desc *gpu_adapter(const gpu_device *d);
  * out-of-memory, device lost), in words; NULL if none. Clears it. */
 const char *gpu_take_error(gpu_device *d);
 
-enum { GPU_STORAGE = 1, GPU_UNIFORM = 2, GPU_READBACK = 4, GPU_COPY_SRC = 8 };
+enum { GPU_STORAGE = 1, GPU_UNIFORM = 2, GPU_READBACK = 4, GPU_COPY_SRC = 8, GPU_QUERY_RESOLVE = 16 };
 gpu_buffer *gpu_buffer_create(gpu_device *d, uint64_t size, unsigned usage, const char *label);
 void gpu_buffer_free(gpu_buffer *b);
 uint64_t gpu_buffer_size(const gpu_buffer *b);
@@ -86,6 +86,15 @@ int gpu_read_begin(gpu_device *d, gpu_buffer *b, char *err, size_t errlen);
 /* 1: mapped, *data valid until gpu_read_end; 0: pending; -1: error. */
 int gpu_read_poll(gpu_device *d, gpu_buffer *b, int wait, const void **data, char *err, size_t errlen);
 void gpu_read_end(gpu_device *d, gpu_buffer *b);
+
+/* Profiling (needs timestamp-query): while on, every dispatch runs in a
+ * pass of its own with timestamps around it, so its GPU time can be read
+ * back after the submit has finished. Costs speed; for measurement only. */
+int gpu_profile_begin(gpu_device *d, int max_dispatches, char *err, size_t errlen);
+/* After gpu_submit and gpu_finish: nanoseconds of each dispatch since
+ * gpu_profile_begin, in order; returns the count, or -1. Turns profiling off. */
+int gpu_profile_end(gpu_device *d, double *ns, int max, char *err, size_t errlen);
+const char *gpu_kernel_label(const gpu_kernel *k);
 
 /* Waits until all submitted work has finished (for timing and tests). */
 int gpu_finish(gpu_device *d, char *err, size_t errlen);

@@ -31,7 +31,7 @@ struct gpu_buffer {
     uint32_t map_status;
 };
 
-struct gpu_kernel { gpu_device *dev; WGPUComputePipeline pipeline; WGPUBindGroupLayout layout; };
+struct gpu_kernel { gpu_device *dev; WGPUComputePipeline pipeline; WGPUBindGroupLayout layout; char label[128]; };
 struct gpu_bindings { gpu_device *dev; WGPUBindGroup group; };
 
 struct gpu_device {
@@ -46,6 +46,10 @@ struct gpu_device {
     WGPUComputePassEncoder pass;
     char error[512];
     int lost;
+    /* profiling */
+    WGPUQuerySet queries;
+    gpu_buffer *query_resolve, *query_read;
+    int prof_max, prof_n;
 };
 
 static const char *const default_libs[] = {
@@ -473,6 +477,7 @@ gpu_buffer *gpu_buffer_create(gpu_device *d, uint64_t size, unsigned usage, cons
         bd.usage = WGPUBufferUsage_CopyDst | WGPUBufferUsage_CopySrc;
         if (usage & GPU_STORAGE) bd.usage |= WGPUBufferUsage_Storage;
         if (usage & GPU_UNIFORM) bd.usage |= WGPUBufferUsage_Uniform;
+        if (usage & GPU_QUERY_RESOLVE) bd.usage |= WGPUBufferUsage_QueryResolve;
     }
     b->buf = d->api.wgpuDeviceCreateBuffer(d->device, &bd);
     if (!b->buf) { free(b); return NULL; }
@@ -539,6 +544,7 @@ gpu_kernel *gpu_kernel_create(gpu_device *d, const char *wgsl, const char *label
     if (!k) { api->wgpuComputePipelineRelease(pipe); set_err(err, errlen, "out of memory"); return NULL; }
     k->pipeline = pipe;
     k->dev = d;
+    snprintf(k->label, sizeof k->label, "%s", label ? label : "");
     k->layout = api->wgpuComputePipelineGetBindGroupLayout(pipe, 0);
     return k;
 }
@@ -603,8 +609,22 @@ static void end_pass(gpu_device *d) {
     d->pass = NULL;
 }
 
+const char *gpu_kernel_label(const gpu_kernel *k) { return k->label; }
+
 void gpu_dispatch(gpu_device *d, gpu_kernel *k, gpu_bindings *g, uint32_t x, uint32_t y, uint32_t z) {
     gpu_begin(d);
+    if (d->queries && d->prof_n < d->prof_max) {
+        end_pass(d);
+        WGPUPassTimestampWrites tw = {NULL, d->queries, (uint32_t)(2 * d->prof_n), (uint32_t)(2 * d->prof_n + 1)};
+        WGPUComputePassDescriptor pd = {NULL, sv("profiled"), &tw};
+        d->pass = d->api.wgpuCommandEncoderBeginComputePass(d->encoder, &pd);
+        d->api.wgpuComputePassEncoderSetPipeline(d->pass, k->pipeline);
+        d->api.wgpuComputePassEncoderSetBindGroup(d->pass, 0, g->group, 0, NULL);
+        d->api.wgpuComputePassEncoderDispatchWorkgroups(d->pass, x, y, z);
+        end_pass(d);
+        d->prof_n++;
+        return;
+    }
     if (!d->pass) {
         WGPUComputePassDescriptor pd = {NULL, sv(NULL), NULL};
         d->pass = d->api.wgpuCommandEncoderBeginComputePass(d->encoder, &pd);
@@ -632,6 +652,12 @@ void gpu_copy(gpu_device *d, gpu_buffer *src, uint64_t src_off, gpu_buffer *dst,
 int gpu_submit(gpu_device *d, char *err, size_t errlen) {
     if (!d->encoder) return 0;
     end_pass(d);
+    if (d->queries && d->prof_n > 0) {
+        d->api.wgpuCommandEncoderResolveQuerySet(d->encoder, d->queries, 0, (uint32_t)(2 * d->prof_n),
+                                                 d->query_resolve->buf, 0);
+        d->api.wgpuCommandEncoderCopyBufferToBuffer(d->encoder, d->query_resolve->buf, 0, d->query_read->buf, 0,
+                                                    (uint64_t)d->prof_n * 16);
+    }
     WGPUCommandBufferDescriptor cd = {NULL, sv(NULL)};
     WGPUCommandBuffer cmd = d->api.wgpuCommandEncoderFinish(d->encoder, &cd);
     d->api.wgpuCommandEncoderRelease(d->encoder);
@@ -688,6 +714,38 @@ int gpu_read_poll(gpu_device *d, gpu_buffer *b, int wait, const void **data, cha
 void gpu_read_end(gpu_device *d, gpu_buffer *b) {
     if (b->map_state == 2) d->api.wgpuBufferUnmap(b->buf);
     b->map_state = 0;
+}
+
+int gpu_profile_begin(gpu_device *d, int max_dispatches, char *err, size_t errlen) {
+    if (!d->limits.has_timestamp) { set_err(err, errlen, "this adapter has no timestamp-query feature"); return -1; }
+    if (d->queries || max_dispatches <= 0 || max_dispatches > 2048) { set_err(err, errlen, "bad profiling request"); return -1; }
+    WGPUQuerySetDescriptor qd = {NULL, sv("profile"), WGPUQueryType_Timestamp, (uint32_t)(2 * max_dispatches)};
+    d->queries = d->api.wgpuDeviceCreateQuerySet(d->device, &qd);
+    d->query_resolve = gpu_buffer_create(d, (uint64_t)max_dispatches * 16, GPU_QUERY_RESOLVE, "query resolve");
+    d->query_read = gpu_buffer_create(d, (uint64_t)max_dispatches * 16, GPU_READBACK, "query read");
+    if (!d->queries || !d->query_resolve || !d->query_read) { set_err(err, errlen, "cannot create timestamp queries"); return -1; }
+    d->prof_max = max_dispatches;
+    d->prof_n = 0;
+    return 0;
+}
+
+int gpu_profile_end(gpu_device *d, double *ns, int max, char *err, size_t errlen) {
+    if (!d->queries) { set_err(err, errlen, "profiling is not on"); return -1; }
+    int n = d->prof_n < max ? d->prof_n : max, rc = n;
+    const void *data;
+    if (gpu_read_begin(d, d->query_read, err, errlen) != 0 || gpu_read_poll(d, d->query_read, 1, &data, err, errlen) != 1)
+        rc = -1;
+    else {
+        const uint64_t *t = data;
+        for (int i = 0; i < n; i++) ns[i] = t[2 * i + 1] > t[2 * i] ? (double)(t[2 * i + 1] - t[2 * i]) : 0.0;
+        gpu_read_end(d, d->query_read);
+    }
+    d->api.wgpuQuerySetRelease(d->queries);
+    d->queries = NULL;
+    gpu_buffer_free(d->query_resolve);
+    gpu_buffer_free(d->query_read);
+    d->query_resolve = d->query_read = NULL;
+    return rc;
 }
 
 static void on_done(uint32_t status, WGPUStringView message, void *u1, void *u2) {

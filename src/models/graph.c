@@ -30,9 +30,11 @@ static gpu_kernel *compose(gpu_device *d, const char *reduce, const char *fmt, c
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
     for (int i = 0; i < 4; i++) p += sprintf(p, "%s\n", parts[i]);
+    /* "matmul q8_0 subgroup": the kernel, its weight format, its reduction */
     char label[128];
-    snprintf(label, sizeof label, "%s%s%s%s%s", kernel, fmt ? "+" : "", fmt ? fmt : "", reduce ? "+" : "",
-             reduce ? reduce : "");
+    snprintf(label, sizeof label, "%.*s%s%.*s%s%.*s", (int)strcspn(kernel, "."), kernel, fmt ? " " : "",
+             fmt ? (int)strcspn(fmt + 5, ".") : 0, fmt ? fmt + 5 : "", reduce ? " " : "",
+             reduce ? (int)strcspn(reduce + 7, ".") : 0, reduce ? reduce + 7 : "");
     gpu_kernel *k = gpu_kernel_create(d, src, label, err, errlen);
     free(src);
     return k;
@@ -231,6 +233,8 @@ struct graph {
     char error[512];
     pending_bind *pend;
     int n_pend, cap_pend;
+    gpu_kernel **dispatched;  /* kernels of the last replay, in order */
+    int n_dispatched;
     /* capture state */
     gpu_buffer *cap_buf;
     uint64_t cap_size;
@@ -252,6 +256,7 @@ void graph_free(graph *g) {
     free(g->ops);
     free(g->params);
     free(g->pend);
+    free(g->dispatched);
     gpu_buffer_free(g->param_buf);
     gpu_buffer_free(g->cap_buf);
     free(g);
@@ -360,6 +365,11 @@ int graph_replay(graph *g, const step_params *s, int capture) {
         }
         g->cap_step = *s;
     }
+    if (!g->dispatched && !(g->dispatched = malloc((size_t)g->n_ops * sizeof *g->dispatched))) {
+        snprintf(g->error, sizeof g->error, "out of memory");
+        return -1;
+    }
+    g->n_dispatched = 0;
     gpu_begin(g->dev);
     for (int i = 0; i < g->n_ops; i++) {
         graph_op *op = &g->ops[i];
@@ -372,9 +382,16 @@ int graph_replay(graph *g, const step_params *s, int capture) {
         }
         uint32_t units = op->rule.fixed + op->rule.per_token * s->n_tokens + op->rule.per_out * s->n_out;
         uint32_t per = op->rule.per_wg ? op->rule.per_wg : 1;
-        if (units) gpu_dispatch_1d(g->dev, op->kernel, op->bindings, (units + per - 1) / per);
+        if (!units) continue;
+        gpu_dispatch_1d(g->dev, op->kernel, op->bindings, (units + per - 1) / per);
+        g->dispatched[g->n_dispatched++] = op->kernel;
     }
     return 0;
+}
+
+gpu_kernel *const *graph_last_dispatches(const graph *g, int *n) {
+    *n = g->n_dispatched;
+    return g->dispatched;
 }
 
 int graph_capture_collect(graph *g, graph_capture_fn fn, void *user, char *err, size_t errlen) {

@@ -76,6 +76,9 @@ void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
  * With capture on, activations are copied into a capture buffer. */
 typedef struct { uint32_t pos0, n_tokens, out_first, n_out; } step_params;
 int graph_replay(graph *g, const step_params *s, int capture);
+/* The kernels the last replay dispatched, in order (for profiling). */
+gpu_kernel *const *graph_last_dispatches(const graph *g, int *n);
+
 /* After a capture replay has been submitted and finished: read the capture
  * buffer and hand each activation to fn. */
 typedef void (*graph_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens, int width);

@@ -101,6 +101,32 @@ static void test_bad_wgsl_reports_words(void **state) {
     assert_non_null(strstr(err, "undefined_thing"));
 }
 
+/* Timestamps around each dispatch: one reading per dispatch, in order. */
+static void test_profile_counts_dispatches(void **state) {
+    (void)state;
+    if (!gpu_get_limits(dev)->has_timestamp) skip();
+    char err[512];
+    gpu_kernel *k = gpu_kernel_create(dev, saxpy, "saxpy", err, sizeof err);
+    struct { uint32_t n; float a; uint32_t pad[2]; } p = {64, 1.0f, {0, 0}};
+    gpu_buffer *pb = gpu_buffer_create(dev, sizeof p, GPU_UNIFORM, "p");
+    gpu_buffer *xb = gpu_buffer_create(dev, 256, GPU_STORAGE, "x"), *yb = gpu_buffer_create(dev, 256, GPU_STORAGE, "y");
+    gpu_buffer_write(dev, pb, 0, &p, sizeof p);
+    gpu_binding b[3] = {{pb, 0, 0}, {xb, 0, 0}, {yb, 0, 0}};
+    gpu_bindings *g = gpu_bindings_create(dev, k, b, 3, err, sizeof err);
+    assert_int_equal(gpu_profile_begin(dev, 8, err, sizeof err), 0);
+    gpu_begin(dev);
+    for (int i = 0; i < 3; i++) gpu_dispatch(dev, k, g, 1, 1, 1);
+    assert_int_equal(gpu_submit(dev, err, sizeof err), 0);
+    assert_int_equal(gpu_finish(dev, err, sizeof err), 0);
+    double ns[8];
+    assert_int_equal(gpu_profile_end(dev, ns, 8, err, sizeof err), 3);
+    for (int i = 0; i < 3; i++) assert_true(ns[i] >= 0 && ns[i] < 1e10);
+    assert_string_equal(gpu_kernel_label(k), "saxpy");
+    gpu_bindings_free(g);
+    gpu_kernel_free(k);
+    gpu_buffer_free(pb); gpu_buffer_free(xb); gpu_buffer_free(yb);
+}
+
 static void test_devices_listed(void **state) {
     (void)state;
     gpu_adapter_desc d[8];
@@ -116,6 +142,7 @@ int main(void) {
         cmocka_unit_test(test_saxpy_small),
         cmocka_unit_test(test_saxpy_split_dispatch),
         cmocka_unit_test(test_bad_wgsl_reports_words),
+        cmocka_unit_test(test_profile_counts_dispatches),
         cmocka_unit_test(test_devices_listed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
