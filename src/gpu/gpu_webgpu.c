@@ -389,8 +389,15 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
     if (f16) features[nf++] = WGPUFeatureName_ShaderF16;
     if (ts) features[nf++] = WGPUFeatureName_TimestampQuery;
 
+    /* Dawn rounds timestamps to ~65 µs by default (a browser privacy
+     * measure); a native engine wants them exact for its profiler. Only
+     * Dawn knows this chained struct, so only Dawn is given it. */
+    static const char *const disabled[] = {"timestamp_quantization"};
+    WGPUDawnTogglesDescriptor toggles = {{NULL, WGPUSType_DawnTogglesDescriptor}, 0, NULL, 1, disabled};
+    int is_dawn = dlsym(api->handle, "wgpuDawnDrmFormatCapabilitiesFreeMembers") != NULL;
     WGPUDeviceDescriptor dd;
     memset(&dd, 0, sizeof dd);
+    if (is_dawn) dd.nextInChain = &toggles.chain;
     dd.label = sv("wgpt");
     dd.requiredFeatureCount = nf;
     dd.requiredFeatures = features;

@@ -34,6 +34,16 @@ typedef struct WGPUChainedStruct { const struct WGPUChainedStruct *next; uint32_
 
 typedef struct { uint64_t id; } WGPUFuture;
 
+/* Dawn's toggles, chained to the device descriptor. */
+#define WGPUSType_DawnTogglesDescriptor 0x0005000Au
+typedef struct {
+    WGPUChainedStruct chain;
+    size_t enabledToggleCount;
+    const char *const *enabledToggles;
+    size_t disabledToggleCount;
+    const char *const *disabledToggles;
+} WGPUDawnTogglesDescriptor;
+
 enum { WGPUCallbackMode_WaitAnyOnly = 1, WGPUCallbackMode_AllowProcessEvents = 2, WGPUCallbackMode_AllowSpontaneous = 3 };
 enum { WGPUBackendType_Undefined = 0, WGPUBackendType_Null = 1, WGPUBackendType_WebGPU = 2, WGPUBackendType_D3D11 = 3,
        WGPUBackendType_D3D12 = 4, WGPUBackendType_Metal = 5, WGPUBackendType_Vulkan = 6, WGPUBackendType_OpenGL = 7,
