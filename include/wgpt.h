@@ -47,6 +47,23 @@ void wgpt_model_params_default(wgpt_model_params *p);
 wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen);
 void wgpt_model_free(wgpt_model *m);
 
+/* Loading in steps, for callers that fetch the file piece by piece (the
+ * browser, with HTTP Range requests) and cannot block; wgpt_model_load is
+ * this same loop over a memory-mapped file.
+ *   1. wgpt_loader_begin with the file's first bytes. WGPT_PENDING: the
+ *      header is longer, call again with at least *need bytes.
+ *   2. wgpt_loader_next gives the next byte range of the file to fetch
+ *      (WGPT_PENDING), or WGPT_OK when every weight is on the GPU; pass the
+ *      bytes of that range to wgpt_loader_provide (they are not kept).
+ *   3. wgpt_loader_finish hands over the model. */
+typedef struct wgpt_loader wgpt_loader;
+wgpt_status wgpt_loader_begin(const uint8_t *head, size_t len, uint64_t file_size, const wgpt_model_params *p,
+                              wgpt_loader **out, uint64_t *need, char *err, size_t errlen);
+wgpt_status wgpt_loader_next(wgpt_loader *l, uint64_t *offset, uint64_t *size);
+wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size, char *err, size_t errlen);
+wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errlen);
+void wgpt_loader_free(wgpt_loader *l);
+
 /* What the model is, for display: "llama, 2 layers, dim 64, q8_0". */
 const char *wgpt_model_desc(const wgpt_model *m);
 int wgpt_model_n_vocab(const wgpt_model *m);
