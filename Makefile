@@ -73,3 +73,9 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+
+# The browser build served on http://127.0.0.1:8080/ (PORT=N for another
+# port) with Range requests; /default.gguf is models/default.gguf.
+.PHONY: web-serve
+web-serve: web all
+	$(BUILD)/wgpt serve-web --root $(BUILD)/web --port $(or $(PORT),8080)

@@ -11,5 +11,6 @@ int cmd_logits(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_serve_web(int argc, char **argv);
 
 #endif
