@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 pkgs=(build-essential pkg-config libpcre2-dev libutf8proc-dev libcjson-dev
-      libmicrohttpd-dev libcmocka-dev python3 python3-numpy nodejs npm libvulkan1)
+      libmicrohttpd-dev libcmocka-dev python3 python3-numpy nodejs npm libvulkan1
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
