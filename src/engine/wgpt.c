@@ -17,6 +17,7 @@
 
 struct wgpt_model {
     gguf_file gguf;
+    uint8_t *head;       /* the header bytes gguf points into (step-driven loading) */
     llama_config c;
     wgpt_tokenizer *tok;
     gpu_device *dev;
@@ -50,6 +51,147 @@ static uint32_t common_type(const gguf_file *g) {
     return t ? t->type : GGML_TYPE_F32;
 }
 
+struct wgpt_loader {
+    wgpt_model *m;
+    uint64_t *order;     /* tensor indices in file order, so reads go front to back */
+    uint64_t next;       /* position in order of the tensor wanted next */
+    progress_bar pb;
+};
+
+void wgpt_loader_free(wgpt_loader *l) {
+    if (!l) return;
+    wgpt_model_free(l->m);
+    free(l->order);
+    free(l);
+}
+
+/* Everything but the weights: hyperparameters, tokenizer, device, kernels.
+ * Takes the parsed header m->gguf as it is. */
+static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_loader **out, char *err, size_t errlen) {
+    char e[512];
+    wgpt_loader *l = calloc(1, sizeof *l);
+    if (!l) { wgpt_model_free(m); set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+    l->m = m;
+    if (llama_config_from_gguf(&m->gguf, &m->c, e, sizeof e) != 0) {
+        set_err(err, errlen, "%s", e);
+        wgpt_loader_free(l);
+        return strstr(e, "unsupported") ? WGPT_ERR_UNSUPPORTED : WGPT_ERR_FORMAT;
+    }
+    /* Every matrix must be a type the kernels run before the GPU is touched. */
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < m->gguf.n_tensors; i++) {
+        const gguf_tensor *t = &m->gguf.tensors[i];
+        total += t->nbytes;
+        if (t->n_dims == 2 && wfmt_of(t->type) < 0) {
+            set_err(err, errlen, "tensor %.*s has type %s, which wgpt does not run yet (supported: f32, f16, q8_0, q4_0)",
+                    (int)t->name.len, t->name.ptr, ggml_type_name(t->type));
+            wgpt_loader_free(l);
+            return WGPT_ERR_UNSUPPORTED;
+        }
+    }
+    wgpt_status st = WGPT_ERR_GPU;
+    gpu_options go = {p->webgpu_lib, p->device, p->max_binding, p->verbose};
+    if (tokenizer_from_gguf(&m->gguf, &m->tok, e, sizeof e) != 0) {
+        set_err(err, errlen, "tokenizer: %s", e);
+        st = WGPT_ERR_FORMAT;
+    } else if (!(m->dev = gpu_open(&go, e, sizeof e)) || kernel_set_build(m->dev, &m->kernels, e, sizeof e) != 0) {
+        set_err(err, errlen, "%s", e);
+    } else if (begin_llama_weights(&m->c, &m->w, e, sizeof e) != 0 ||
+               !(l->order = malloc((m->gguf.n_tensors ? m->gguf.n_tensors : 1) * sizeof *l->order))) {
+        set_err(err, errlen, "%s", l->order ? e : "out of memory");
+        st = WGPT_ERR_NOMEM;
+    } else {
+        /* Insertion sort: files are nearly always in offset order already. */
+        for (uint64_t i = 0; i < m->gguf.n_tensors; i++) {
+            uint64_t j = i;
+            for (; j > 0 && m->gguf.tensors[l->order[j - 1]].offset > m->gguf.tensors[i].offset; j--)
+                l->order[j] = l->order[j - 1];
+            l->order[j] = i;
+        }
+        progress_begin(&l->pb, "loading", total);
+        if (!p->progress) l->pb.tty = 0;
+        *out = l;
+        return WGPT_OK;
+    }
+    wgpt_loader_free(l);
+    return st;
+}
+
+wgpt_status wgpt_loader_begin(const uint8_t *head, size_t len, uint64_t file_size, const wgpt_model_params *p,
+                              wgpt_loader **out, uint64_t *need, char *err, size_t errlen) {
+    wgpt_model_params defaults;
+    if (!p) { wgpt_model_params_default(&defaults); p = &defaults; }
+    *out = NULL;
+    if (need) *need = 0;
+    wgpt_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->head = malloc(len ? len : 1))) {
+        free(m);
+        set_err(err, errlen, "out of memory");
+        return WGPT_ERR_NOMEM;
+    }
+    memcpy(m->head, head, len); /* metadata strings point into it for the model's life */
+    char e[512];
+    if (gguf_parse_header(&m->gguf, m->head, len, file_size, e, sizeof e) != 0) {
+        wgpt_model_free(m);
+        if (len < file_size) { /* most likely only cut short: ask for more */
+            uint64_t want = (uint64_t)len * 4 > (1u << 20) ? (uint64_t)len * 4 : (1u << 20);
+            if (need) *need = want < file_size ? want : file_size;
+            return WGPT_PENDING;
+        }
+        set_err(err, errlen, "%s", e);
+        return WGPT_ERR_FORMAT;
+    }
+    return loader_start(m, p, out, err, errlen);
+}
+
+wgpt_status wgpt_loader_next(wgpt_loader *l, uint64_t *offset, uint64_t *size) {
+    const gguf_file *g = &l->m->gguf;
+    if (l->next >= g->n_tensors) return WGPT_OK;
+    const gguf_tensor *t = &g->tensors[l->order[l->next]];
+    *offset = g->data_offset + t->offset;
+    *size = t->nbytes;
+    return WGPT_PENDING;
+}
+
+wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size, char *err, size_t errlen) {
+    const gguf_file *g = &l->m->gguf;
+    if (l->next >= g->n_tensors) { set_err(err, errlen, "no tensor is wanted: every weight is loaded"); return WGPT_ERR_STATE; }
+    gguf_tensor t = g->tensors[l->order[l->next]];
+    if (size != t.nbytes) {
+        set_err(err, errlen, "tensor %.*s: got %zu bytes, expected %llu", (int)t.name.len, t.name.ptr, size,
+                (unsigned long long)t.nbytes);
+        return WGPT_ERR_ARG;
+    }
+    t.data = data;
+    char e[512];
+    if (llama_weights_tensor(l->m->w, l->m->dev, &t, e, sizeof e) != 0) {
+        set_err(err, errlen, "%s", e);
+        return strstr(e, "allocate") ? WGPT_ERR_GPU : WGPT_ERR_FORMAT;
+    }
+    l->next++;
+    progress_update(&l->pb, l->pb.done + t.nbytes);
+    return WGPT_OK;
+}
+
+wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errlen) {
+    *out = NULL;
+    wgpt_model *m = l->m;
+    char e[512];
+    progress_end(&l->pb);
+    if (l->next < m->gguf.n_tensors) { set_err(err, errlen, "not every tensor was provided"); return WGPT_ERR_STATE; }
+    if (complete_llama_weights(m->w, e, sizeof e) != 0) { set_err(err, errlen, "%s", e); return WGPT_ERR_FORMAT; }
+    const char *ge = gpu_take_error(m->dev);
+    if (ge) { set_err(err, errlen, "uploading weights: %s", ge); return WGPT_ERR_GPU; }
+    snprintf(m->desc, sizeof m->desc, "llama, %d layers, dim %d, %d heads (%d kv), ffn %d, vocab %d, %s",
+             m->c.n_layers, m->c.dim, m->c.n_heads, m->c.n_kv_heads, m->c.hidden_dim, m->c.n_vocab,
+             ggml_type_name(common_type(&m->gguf)));
+    l->m = NULL;
+    wgpt_loader_free(l);
+    *out = m;
+    return WGPT_OK;
+}
+
+/* The native path: the loader's loop over a memory-mapped file. */
 wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen) {
     wgpt_model_params defaults;
     if (!p) { wgpt_model_params_default(&defaults); p = &defaults; }
@@ -58,66 +200,25 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
     if (!m) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     char e[512];
     if (gguf_open(&m->gguf, path, e, sizeof e) != 0) {
-        set_err(err, errlen, "%s: %s", path, e);
+        set_err(err, errlen, "%s", e);
         free(m);
         return WGPT_ERR_FORMAT;
     }
-    wgpt_status st = WGPT_ERR_FORMAT;
-    if (llama_config_from_gguf(&m->gguf, &m->c, e, sizeof e) != 0) {
+    wgpt_loader *l = NULL;
+    wgpt_status st = loader_start(m, p, &l, e, sizeof e);
+    uint64_t off, size;
+    while (st == WGPT_OK && wgpt_loader_next(l, &off, &size) == WGPT_PENDING)
+        st = wgpt_loader_provide(l, m->gguf.base + off, (size_t)size, e, sizeof e);
+    if (st == WGPT_OK && (st = wgpt_loader_finish(l, out, e, sizeof e)) == WGPT_OK) l = NULL; /* finish freed it */
+    if (st == WGPT_OK && gpu_finish((*out)->dev, e, sizeof e) != 0) {
+        wgpt_model_free(*out);
+        *out = NULL;
+        st = WGPT_ERR_GPU;
+    }
+    if (st != WGPT_OK) {
+        if (l) wgpt_loader_free(l);
         set_err(err, errlen, "%s: %s", path, e);
-        st = strstr(e, "unsupported") ? WGPT_ERR_UNSUPPORTED : WGPT_ERR_FORMAT;
-        goto fail;
     }
-    /* Every matrix must be a type the kernels run before the GPU is touched. */
-    for (uint64_t i = 0; i < m->gguf.n_tensors; i++) {
-        const gguf_tensor *t = &m->gguf.tensors[i];
-        if (t->n_dims == 2 && wfmt_of(t->type) < 0) {
-            set_err(err, errlen, "%s: tensor %.*s has type %s, which wgpt does not run yet (supported: f32, f16, q8_0, q4_0)",
-                    path, (int)t->name.len, t->name.ptr, ggml_type_name(t->type));
-            st = WGPT_ERR_UNSUPPORTED;
-            goto fail;
-        }
-    }
-    if (tokenizer_from_gguf(&m->gguf, &m->tok, e, sizeof e) != 0) {
-        set_err(err, errlen, "%s: tokenizer: %s", path, e);
-        goto fail;
-    }
-    gpu_options go = {p->webgpu_lib, p->device, p->max_binding, p->verbose};
-    if (!(m->dev = gpu_open(&go, e, sizeof e))) {
-        set_err(err, errlen, "%s", e);
-        st = WGPT_ERR_GPU;
-        goto fail;
-    }
-    if (kernel_set_build(m->dev, &m->kernels, e, sizeof e) != 0) {
-        set_err(err, errlen, "%s", e);
-        st = WGPT_ERR_GPU;
-        goto fail;
-    }
-    uint64_t total = 0;
-    for (uint64_t i = 0; i < m->gguf.n_tensors; i++) total += m->gguf.tensors[i].nbytes;
-    progress_bar pb;
-    progress_begin(&pb, "loading", total);
-    if (!p->progress) pb.tty = 0;
-    int rc = build_llama_weights(m->dev, &m->gguf, &m->c, &pb, &m->w, e, sizeof e);
-    progress_end(&pb);
-    if (rc != 0) {
-        set_err(err, errlen, "%s: %s", path, e);
-        st = strstr(e, "allocate") ? WGPT_ERR_GPU : WGPT_ERR_FORMAT;
-        goto fail;
-    }
-    char e2[512];
-    if (gpu_finish(m->dev, e2, sizeof e2) != 0) {
-        set_err(err, errlen, "uploading weights: %s", e2);
-        st = WGPT_ERR_GPU;
-        goto fail;
-    }
-    snprintf(m->desc, sizeof m->desc, "llama, %d layers, dim %d, %d heads (%d kv), ffn %d, vocab %d, %s",
-             m->c.n_layers, m->c.dim, m->c.n_heads, m->c.n_kv_heads, m->c.hidden_dim, m->c.n_vocab,
-             ggml_type_name(common_type(&m->gguf)));
-    *out = m;
-    return WGPT_OK;
-fail:
-    wgpt_model_free(m);
     return st;
 }
 
@@ -128,6 +229,7 @@ void wgpt_model_free(wgpt_model *m) {
     gpu_close(m->dev);
     tokenizer_free(m->tok);
     gguf_close(&m->gguf);
+    free(m->head);
     free(m);
 }
 

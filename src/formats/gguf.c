@@ -292,7 +292,9 @@ static int is_signed_type(uint32_t t) {
            t == GGUF_TYPE_INT64;
 }
 
-static int parse_inner(gguf_file *g, reader *r) {
+/* file_size: the whole file's length, against which tensor data is checked;
+ * the reader holds only its first r->len bytes when parsing a header alone. */
+static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
     snprintf(r->what, sizeof r->what, "header");
     uint32_t magic;
     if (rd_u32(r, &magic)) return -1;
@@ -394,7 +396,7 @@ static int parse_inner(gguf_file *g, reader *r) {
 
     /* r->pos <= len, and len is far below 2^63, so rounding up cannot wrap. */
     g->data_offset = (r->pos + g->alignment - 1) & ~(uint64_t)(g->alignment - 1);
-    uint64_t avail = g->data_offset <= r->len ? r->len - g->data_offset : 0;
+    uint64_t avail = g->data_offset <= file_size ? file_size - g->data_offset : 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         char name[64];
@@ -409,10 +411,10 @@ static int parse_inner(gguf_file *g, reader *r) {
             set_err(r->err, r->errlen,
                     "gguf: tensor %llu ('%s'): data at offset %llu + %llu bytes runs past the end of "
                     "the data section (%llu bytes, file is %llu bytes)",
-                    (ull)i, name, (ull)t->offset, (ull)t->nbytes, (ull)avail, (ull)r->len);
+                    (ull)i, name, (ull)t->offset, (ull)t->nbytes, (ull)avail, (ull)file_size);
             return -1;
         }
-        t->data = g->data_offset <= r->len ? r->buf + g->data_offset + t->offset : NULL;
+        t->data = file_size == r->len && g->data_offset <= r->len ? r->buf + g->data_offset + t->offset : NULL;
     }
     return 0;
 }
@@ -426,7 +428,25 @@ int gguf_parse(gguf_file *g, const uint8_t *buf, size_t len, char *err, size_t e
     reader r = {.buf = buf, .len = len, .pos = 0, .err = err, .errlen = errlen};
     g->file_size = len;
     g->base = buf;
-    if (parse_inner(g, &r)) {
+    if (parse_inner(g, &r, len)) {
+        free(g->kv);
+        free(g->tensors);
+        memset(g, 0, sizeof *g);
+        return -1;
+    }
+    return 0;
+}
+
+int gguf_parse_header(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, char *err, size_t errlen) {
+    memset(g, 0, sizeof *g);
+    if ((!buf && len) || len > file_size) {
+        set_err(err, errlen, "gguf: %s", !buf && len ? "no buffer" : "header longer than the file");
+        return -1;
+    }
+    reader r = {.buf = buf, .len = len, .pos = 0, .err = err, .errlen = errlen};
+    g->file_size = file_size;
+    g->base = len == file_size ? buf : NULL;
+    if (parse_inner(g, &r, file_size)) {
         free(g->kv);
         free(g->tensors);
         memset(g, 0, sizeof *g);

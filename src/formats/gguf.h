@@ -61,6 +61,11 @@ typedef struct gguf_file {
 /* Parse a GGUF held in memory (not copied; must outlive the gguf_file).
  * Returns 0, or -1 with a one-line reason in err. */
 int gguf_parse(gguf_file *g, const uint8_t *buf, size_t len, char *err, size_t errlen);
+/* Parse only the header (metadata and tensor directory) from the first len
+ * bytes of a file of file_size bytes: tensor data pointers stay NULL, their
+ * ranges are checked against file_size. Fails like gguf_parse on a
+ * truncated header, so a caller holding a prefix retries with more bytes. */
+int gguf_parse_header(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, char *err, size_t errlen);
 /* mmap a file and parse it. */
 int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen);
 void gguf_close(gguf_file *g);

@@ -4,6 +4,7 @@
 #include "models/llama_gpu.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,68 +33,80 @@ struct llama_state {
     graph *g;
 };
 
-static const gguf_tensor *need(const gguf_file *g, const char *name, char *err, size_t errlen) {
-    const gguf_tensor *t = gguf_find_tensor(g, name);
-    if (!t) set_err(err, errlen, "missing tensor %s", name);
-    return t;
-}
-
-static int upload_matrix(gpu_device *d, const gguf_file *g, const char *name, gpu_matrix *m, progress_bar *pb,
-                         char *err, size_t errlen) {
-    const gguf_tensor *t = need(g, name, err, errlen);
-    if (!t || gpu_matrix_upload(d, t, m, err, errlen) != 0) return -1;
-    if (pb) progress_update(pb, pb->done + t->nbytes);
+int begin_llama_weights(const llama_config *c, llama_weights **out, char *err, size_t errlen) {
+    llama_weights *w = calloc(1, sizeof *w);
+    if (!w || !(w->layers = calloc((size_t)c->n_layers, sizeof *w->layers))) {
+        free(w);
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    w->c = *c;
+    *out = w;
     return 0;
 }
 
-static gpu_buffer *upload_vector(gpu_device *d, const gguf_file *g, const char *name, progress_bar *pb, char *err,
-                                 size_t errlen) {
-    const gguf_tensor *t = need(g, name, err, errlen);
-    if (!t) return NULL;
-    gpu_buffer *b = gpu_vector_upload(d, t, err, errlen);
-    if (b && pb) progress_update(pb, pb->done + t->nbytes);
-    return b;
+/* Where a tensor goes, by its GGUF name: a matrix, a vector, or (rope_freqs)
+ * a host copy. The config check has already refused names not listed here. */
+static int destination(llama_weights *w, const char *name, gpu_matrix **mat, gpu_buffer ***vec) {
+    *mat = NULL;
+    *vec = NULL;
+    if (!strcmp(name, "token_embd.weight")) *mat = &w->tok_embd;
+    else if (!strcmp(name, "output.weight")) *mat = &w->output;
+    else if (!strcmp(name, "output_norm.weight")) *vec = &w->out_norm;
+    else if (!strcmp(name, "rope_freqs.weight")) return 0;
+    else {
+        int l, n = 0;
+        char field[32];
+        if (sscanf(name, "blk.%d.%31[a-z_].weight%n", &l, field, &n) != 2 || name[n] || l < 0 || l >= w->c.n_layers)
+            return -1;
+        llama_layer *L = &w->layers[l];
+        static const struct { const char *name; size_t off; int is_vec; } fields[] = {
+            {"attn_norm", offsetof(llama_layer, attn_norm), 1}, {"ffn_norm", offsetof(llama_layer, ffn_norm), 1},
+            {"attn_q", offsetof(llama_layer, wq), 0},           {"attn_k", offsetof(llama_layer, wk), 0},
+            {"attn_v", offsetof(llama_layer, wv), 0},           {"attn_output", offsetof(llama_layer, wo), 0},
+            {"ffn_gate", offsetof(llama_layer, w_gate), 0},     {"ffn_up", offsetof(llama_layer, w_up), 0},
+            {"ffn_down", offsetof(llama_layer, w_down), 0},
+        };
+        size_t i = 0;
+        while (i < sizeof fields / sizeof *fields && strcmp(fields[i].name, field)) i++;
+        if (i == sizeof fields / sizeof *fields) return -1;
+        if (fields[i].is_vec) *vec = (gpu_buffer **)((char *)L + fields[i].off);
+        else *mat = (gpu_matrix *)((char *)L + fields[i].off);
+    }
+    return 0;
 }
 
-int build_llama_weights(gpu_device *d, const gguf_file *g, const llama_config *c, progress_bar *pb,
-                        llama_weights **out, char *err, size_t errlen) {
-    llama_weights *w = calloc(1, sizeof *w);
-    if (!w) { set_err(err, errlen, "out of memory"); return -1; }
-    w->c = *c;
-    w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
-    if (!w->layers) { free(w); set_err(err, errlen, "out of memory"); return -1; }
-    *out = w;
-    if (upload_matrix(d, g, "token_embd.weight", &w->tok_embd, pb, err, errlen) != 0) return -1;
-    if (!(w->out_norm = upload_vector(d, g, "output_norm.weight", pb, err, errlen))) return -1;
-    if (c->tied_output) w->output = w->tok_embd;
-    else if (upload_matrix(d, g, "output.weight", &w->output, pb, err, errlen) != 0) return -1;
-    if (c->has_rope_freqs) {
-        const gguf_tensor *t = need(g, "rope_freqs.weight", err, errlen);
-        if (!t || t->type != GGML_TYPE_F32) { set_err(err, errlen, "rope_freqs.weight must be f32"); return -1; }
-        w->rope_freqs = malloc(t->nbytes);
-        if (!w->rope_freqs) { set_err(err, errlen, "out of memory"); return -1; }
+int llama_weights_tensor(llama_weights *w, gpu_device *d, const gguf_tensor *t, char *err, size_t errlen) {
+    char name[96];
+    snprintf(name, sizeof name, "%.*s", (int)(t->name.len < 95 ? t->name.len : 95), t->name.ptr);
+    gpu_matrix *mat;
+    gpu_buffer **vec;
+    if (destination(w, name, &mat, &vec) != 0) { set_err(err, errlen, "unexpected tensor %s", name); return -1; }
+    if (!strcmp(name, "rope_freqs.weight")) {
+        if (t->type != GGML_TYPE_F32) { set_err(err, errlen, "rope_freqs.weight must be f32"); return -1; }
+        free(w->rope_freqs);
+        if (!(w->rope_freqs = malloc(t->nbytes))) { set_err(err, errlen, "out of memory"); return -1; }
         memcpy(w->rope_freqs, t->data, t->nbytes);
+        return 0;
     }
-    for (int l = 0; l < c->n_layers; l++) {
+    if ((mat && mat->n_chunks) || (vec && *vec)) { set_err(err, errlen, "tensor %s given twice", name); return -1; }
+    if (mat) return gpu_matrix_upload(d, t, mat, err, errlen);
+    return (*vec = gpu_vector_upload(d, t, err, errlen)) ? 0 : -1;
+}
+
+int complete_llama_weights(llama_weights *w, char *err, size_t errlen) {
+    if (w->c.tied_output) w->output = w->tok_embd;
+    if (!w->tok_embd.n_chunks || !w->output.n_chunks || !w->out_norm || (w->c.has_rope_freqs && !w->rope_freqs)) {
+        set_err(err, errlen, "model incomplete: a global tensor was never loaded");
+        return -1;
+    }
+    for (int l = 0; l < w->c.n_layers; l++) {
         llama_layer *L = &w->layers[l];
-        char name[64];
-#define MAT(field, suffix)                                                              \
-    snprintf(name, sizeof name, "blk.%d." suffix ".weight", l);                        \
-    if (upload_matrix(d, g, name, &L->field, pb, err, errlen) != 0) return -1;
-#define VEC(field, suffix)                                                              \
-    snprintf(name, sizeof name, "blk.%d." suffix ".weight", l);                        \
-    if (!(L->field = upload_vector(d, g, name, pb, err, errlen))) return -1;
-        VEC(attn_norm, "attn_norm");
-        MAT(wq, "attn_q");
-        MAT(wk, "attn_k");
-        MAT(wv, "attn_v");
-        MAT(wo, "attn_output");
-        VEC(ffn_norm, "ffn_norm");
-        MAT(w_gate, "ffn_gate");
-        MAT(w_up, "ffn_up");
-        MAT(w_down, "ffn_down");
-#undef MAT
-#undef VEC
+        if (!L->attn_norm || !L->ffn_norm || !L->wq.n_chunks || !L->wk.n_chunks || !L->wv.n_chunks ||
+            !L->wo.n_chunks || !L->w_gate.n_chunks || !L->w_up.n_chunks || !L->w_down.n_chunks) {
+            set_err(err, errlen, "model incomplete: layer %d was not fully loaded", l);
+            return -1;
+        }
     }
     return 0;
 }

@@ -10,8 +10,11 @@
 typedef struct llama_weights llama_weights;
 typedef struct llama_state llama_state;
 
-int build_llama_weights(gpu_device *d, const gguf_file *g, const llama_config *c, progress_bar *progress,
-                        llama_weights **out, char *err, size_t errlen);
+/* Weights arrive one tensor at a time (from a mapped file, or fetched
+ * piece by piece in the browser): begin, give each tensor, complete. */
+int begin_llama_weights(const llama_config *c, llama_weights **out, char *err, size_t errlen);
+int llama_weights_tensor(llama_weights *w, gpu_device *d, const gguf_tensor *t, char *err, size_t errlen);
+int complete_llama_weights(llama_weights *w, char *err, size_t errlen);
 void free_llama_weights(llama_weights *w);
 
 /* n_out_max: rows of logits kept per forward (1, or n_batch for all). */
