@@ -337,55 +337,6 @@ typedef struct {
     int prev, next;
 } sym;
 
-typedef struct {
-    int32_t rank;
-    int left, right;
-    size_t size;
-} bigram;
-
-/* Min-heap on (rank, left): llama.cpp's llm_bigram_bpe order. */
-static int bg_before(const bigram *a, const bigram *b) {
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-typedef struct {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-static int heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, nc * sizeof *v);
-        if (!v) return -1;
-        h->v = v;
-        h->cap = nc;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!bg_before(&b, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && bg_before(&h->v[c + 1], &h->v[c])) c++;
-        if (!bg_before(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
 
 typedef struct {
     const wgpt_tokenizer *t;
@@ -393,7 +344,7 @@ typedef struct {
     size_t word_cap;
     sym *s;
     size_t s_cap;
-    heap h;
+    tok_bigram_heap h;
     char *key;        /* rank lookup key */
     size_t key_cap;
 } session;
@@ -414,7 +365,7 @@ static int add_bigram(session *S, int left, int right) {
     memcpy(S->key + 4 + l->n, S->word + r->off, r->n);
     int32_t rank = strmap_get(&S->t->ranks, S->key, kl);
     if (rank < 0) return 0;
-    return heap_push(&S->h, (bigram){rank, left, right, l->n + r->n});
+    return bigram_push(&S->h, (tok_bigram){-(float)rank, left, right, l->n + r->n});
 }
 
 static int emit(session *S, const char *s, size_t n, ivec *out) {
@@ -457,7 +408,7 @@ static int encode_word(session *S, const char *src, size_t n, ivec *out) {
     for (int i = 1; i < ns; i++)
         if (add_bigram(S, i - 1, i) < 0) return -1;
     while (S->h.n) {
-        bigram b = heap_pop(&S->h);
+        tok_bigram b = bigram_pop(&S->h);
         sym *l = &S->s[b.left], *r = &S->s[b.right];
         /* Adjacent symbols are contiguous, so a matching length means the
          * same text as when the pair was queued. */

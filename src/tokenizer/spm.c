@@ -15,62 +15,13 @@ typedef struct {
     int prev, next;
 } sym;
 
-typedef struct {
-    float score;
-    int left, right;
-    size_t size;
-} bigram;
 
-/* Max-heap on (score, then smaller left): llama.cpp's llm_bigram_spm order. */
-static int bg_before(const bigram *a, const bigram *b) {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-typedef struct {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-static int heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, nc * sizeof *v);
-        if (!v) return -1;
-        h->v = v;
-        h->cap = nc;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!bg_before(&b, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && bg_before(&h->v[c + 1], &h->v[c])) c++;
-        if (!bg_before(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
-
-static int try_add(const wgpt_tokenizer *t, const sym *s, heap *h, int left, int right) {
+static int try_add(const wgpt_tokenizer *t, const sym *s, tok_bigram_heap *h, int left, int right) {
     if (left < 0 || right < 0) return 0;
     size_t n = s[left].n + s[right].n; /* adjacent symbols are contiguous in the text */
     int32_t id = strmap_get(&t->tok2id, s[left].text, n);
     if (id < 0) return 0;
-    return heap_push(h, (bigram){t->scores[id], left, right, n});
+    return bigram_push(h, (tok_bigram){t->scores[id], left, right, n});
 }
 
 /* llama.cpp's byte_to_token for SPM: "<0xAB>", else the byte itself as a
@@ -90,7 +41,7 @@ int spm_tokenize(const wgpt_tokenizer *t, const char *text, size_t len, ivec *ou
     if (len == 0) return 0;
     if (len > (size_t)1 << 30) { set_err(err, errlen, "tokenizer: text fragment too long"); return -1; }
     sym *s = malloc(len * sizeof *s);
-    heap h = {0};
+    tok_bigram_heap h = {0};
     int rc = -1;
     if (!s) { set_err(err, errlen, "tokenizer: out of memory"); return -1; }
     int ns = 0;
@@ -104,7 +55,7 @@ int spm_tokenize(const wgpt_tokenizer *t, const char *text, size_t len, ivec *ou
     for (int i = 1; i < ns; i++)
         if (try_add(t, s, &h, i - 1, i) < 0) goto oom;
     while (h.n) {
-        bigram b = heap_pop(&h);
+        tok_bigram b = bigram_pop(&h);
         sym *l = &s[b.left], *r = &s[b.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
         l->n += r->n;

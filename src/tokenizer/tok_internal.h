@@ -23,6 +23,22 @@ typedef struct {
     uint32_t n, cap;
 } strmap;
 
+/* The merge queue both tokenizers use: candidate merges of adjacent
+ * symbols, best first. key: higher merges first (an SPM score, or a BPE
+ * rank negated); ties go to the leftmost pair, as in llama.cpp. size lets a
+ * popped candidate be recognised as stale after its symbols changed. */
+typedef struct {
+    float key;
+    int left, right;
+    size_t size;
+} tok_bigram;
+typedef struct {
+    tok_bigram *v;
+    size_t n, cap;
+} tok_bigram_heap;
+int bigram_push(tok_bigram_heap *h, tok_bigram b); /* -1 on out of memory */
+tok_bigram bigram_pop(tok_bigram_heap *h);         /* h->n must be > 0 */
+
 int strmap_init(strmap *m, size_t expected);
 /* overwrite: replace the value of an existing key (else the first one stays). */
 int strmap_put(strmap *m, const char *key, size_t len, int32_t val, int overwrite);

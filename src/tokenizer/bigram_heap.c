@@ -1,0 +1,41 @@
+#include "tokenizer/tok_internal.h"
+
+#include <stdlib.h>
+
+static int before(const tok_bigram *a, const tok_bigram *b) {
+    return a->key > b->key || (a->key == b->key && a->left < b->left);
+}
+
+int bigram_push(tok_bigram_heap *h, tok_bigram b) {
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 64;
+        tok_bigram *v = realloc(h->v, nc * sizeof *v);
+        if (!v) return -1;
+        h->v = v;
+        h->cap = nc;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(&b, &h->v[p])) break;
+        h->v[i] = h->v[p];
+        i = p;
+    }
+    h->v[i] = b;
+    return 0;
+}
+
+tok_bigram bigram_pop(tok_bigram_heap *h) {
+    tok_bigram top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c])) c++;
+        if (!before(&h->v[c], &last)) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
