@@ -1,0 +1,196 @@
+// Drives Debian's Chromium (headless, WebGPU) through the chat page served by
+// `wgpt serve-web`, for tests/e2e/test_browser.sh:
+//  1. autorun: /?model=M&prompt=P&n=N&temp=0&autorun=1, waits for the title
+//     "done", compares #ids with the native ids given (--expect-ids);
+//  2. reloads in the same browser profile and checks, from the server's
+//     request log (--server-log), that no model bytes were downloaded again;
+//  3. (--screenshots DIR) uses the page as a person would (Load, type, Send)
+//     and takes screenshots mid-generation at desktop and phone size, then
+//     presses Stop.
+// Prints one JSON line per step; exits 1 on any failure.
+//
+// usage: node tests/web/browser.mjs --base http://127.0.0.1:PORT --model /m.gguf
+//          --prompt TEXT --n 16 [--temp 0] [--expect-ids "1 2 3"] [--server-log FILE]
+//          [--screenshots DIR] [--chromium /usr/bin/chromium] [--timeout SECONDS]
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = {};
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+  const key = a.slice(2);
+  const next = process.argv[i + 1];
+  if (next === undefined || next.startsWith('--')) args[key] = true;
+  else { args[key] = next; i++; }
+}
+const base = String(args.base || '').replace(/\/$/, '');
+if (!base) { console.error('--base is required'); process.exit(2); }
+const timeoutMs = Number(args.timeout || 120) * 1000;
+const chromiumPath = args.chromium || process.env.CHROMIUM || '/usr/bin/chromium';
+const pwDir = process.env.WGPT_PLAYWRIGHT || path.resolve('build/webtest/node_modules/playwright-core');
+const { chromium } = createRequire(import.meta.url)(pwDir);
+
+const chromeArgs = [
+  '--no-sandbox', '--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-quic',
+];
+let failures = 0;
+const report = (obj) => console.log(JSON.stringify(obj));
+const fail = (step, message, extra = {}) => { failures++; report({ step, ok: false, message, ...extra }); };
+
+function watch(page, tag) {
+  const lines = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') lines.push(`${tag} console.${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => lines.push(`${tag} pageerror: ${e.message}`));
+  return lines;
+}
+
+async function waitTitle(page) {
+  await page.waitForFunction(() => document.title === 'done' || document.title.startsWith('error:'), null, { timeout: timeoutMs });
+  return page.title();
+}
+
+async function pageResult(page) {
+  return page.evaluate(() => ({
+    title: document.title,
+    ids: document.getElementById('ids').textContent.trim(),
+    output: document.getElementById('output').textContent,
+    tokPerSec: Number(document.getElementById('output').dataset.tokPerSec || 'NaN'),
+    adapter: document.getElementById('adapter').textContent,
+    progress: document.getElementById('progress-text').textContent,
+  }));
+}
+
+// Model bytes in the server's log after `marker`: lines are
+// "serve-web: ADDR METHOD PATH range=R status=S bytes=B".
+function modelBytesAfter(logFile, marker, modelPath) {
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.includes(marker));
+  if (at < 0) throw new Error(`marker ${marker} not in the server log`);
+  let bytes = 0; const hits = [];
+  for (const l of lines.slice(at + 1)) {
+    const m = l.match(/^serve-web: \S+ (\S+) (\S+) range=(\S+) status=(\d+) bytes=(\d+)/);
+    if (m && m[2] === modelPath) { bytes += Number(m[5]); hits.push(l); }
+  }
+  return { bytes, hits };
+}
+
+async function checkAutorun() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wgpt-chromium-'));
+  const ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath, headless: true, args: chromeArgs, viewport: { width: 1000, height: 760 },
+  });
+  try {
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    const log = watch(page, 'autorun');
+    const q = new URLSearchParams({ model: args.model, prompt: args.prompt ?? '', n: String(args.n ?? 16), temp: String(args.temp ?? 0), autorun: '1' });
+    if (args.seed !== undefined) q.set('seed', String(args.seed));
+    const url = `${base}/?${q}`;
+    let t0 = Date.now();
+    await page.goto(url);
+    let title = await waitTitle(page);
+    let r = await pageResult(page);
+    report({ step: 'first visit', ok: title === 'done', seconds: (Date.now() - t0) / 1000, ...r });
+    if (title !== 'done') { fail('first visit', title, { log }); return; }
+    if (args['expect-ids'] !== undefined) {
+      const want = String(args['expect-ids']).trim();
+      if (r.ids !== want) fail('ids', 'browser ids differ from native', { browser: r.ids, native: want });
+      else report({ step: 'ids', ok: true, equal: true, count: want.split(/\s+/).length });
+    }
+    const first = r;
+    if (args['server-log']) {
+      const marker = `/__reload_marker_${Date.now()}`;
+      await fetch(base + marker).catch(() => {}); // a 404 in the log: what follows is the second visit
+      t0 = Date.now();
+      await page.reload();
+      title = await waitTitle(page);
+      r = await pageResult(page);
+      report({ step: 'second visit', ok: title === 'done', seconds: (Date.now() - t0) / 1000, ...r });
+      if (title !== 'done') { fail('second visit', title, { log }); return; }
+      if (r.ids !== first.ids) fail('second visit', 'ids differ from the first visit', { first: first.ids, second: r.ids });
+      await new Promise((res) => setTimeout(res, 300)); // let the server's last log lines land
+      const modelPath = new URL(args.model, base + '/').pathname;
+      const { bytes, hits } = modelBytesAfter(args['server-log'], marker, modelPath);
+      if (bytes > 0) fail('cache', `${bytes} model bytes downloaded again on the second visit`, { hits: hits.slice(0, 10) });
+      else report({ step: 'cache', ok: true, modelBytesOnSecondVisit: 0, modelRequests: hits.length });
+    }
+    if (log.length) report({ step: 'console', lines: log.slice(0, 20) });
+  } finally {
+    await ctx.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+// As a person would: Load, type, Send; screenshot while tokens stream; Stop.
+async function chatAsPerson(context, label, shot, { warmup }) {
+  const page = await context.newPage();
+  const log = watch(page, label);
+  await page.goto(`${base}/`);
+  await page.click('#load');
+  await page.waitForFunction(() => !document.getElementById('send').disabled || !document.getElementById('error').hidden,
+    null, { timeout: timeoutMs });
+  const err = await page.$eval('#error', (e) => (e.hidden ? '' : e.textContent));
+  if (err) { fail(label, `load: ${err}`, { log }); await page.close(); return; }
+  const send = async (text, maxTokens) => {
+    await page.click('#settings-panel > summary'); // open Settings, set Max tokens, close it again
+    await page.fill('#maxtok', String(maxTokens));
+    await page.click('#settings-panel > summary');
+    await page.fill('#prompt', text);
+    await page.press('#prompt', 'Enter');
+  };
+  const bots = () => page.$$eval('.msg.bot', (b) => b.length);
+  if (warmup) { // one short finished exchange first, so the screenshot shows a conversation
+    await send(warmup, 20);
+    await page.waitForFunction(() => document.querySelectorAll('.msg.bot .meta').length >= 1, null, { timeout: timeoutMs });
+  }
+  const before = await bots();
+  await send('And it came to pass', 180);
+  // Mid-generation: some text is there and the cursor still blinks.
+  await page.waitForFunction((n) => {
+    const all = document.querySelectorAll('.msg.bot .text');
+    const t = all[n];
+    return t && (t.textContent.length > 90 || !t.classList.contains('streaming'));
+  }, before, { timeout: timeoutMs });
+  const streaming = await page.$$eval('.msg.bot .text', (all, n) => all[n].classList.contains('streaming'), before);
+  await page.screenshot({ path: shot });
+  await page.click('#stop').catch(() => {});
+  await page.waitForFunction((n) => {
+    const m = document.querySelectorAll('.msg.bot')[n];
+    return m && m.querySelector('.meta');
+  }, before, { timeout: timeoutMs });
+  const meta = await page.$$eval('.msg.bot .meta', (all) => all[all.length - 1].textContent);
+  const stopOk = !streaming || meta.includes('stopped');
+  report({ step: label, ok: streaming && stopOk, screenshot: shot, midGeneration: streaming, meta, log: log.slice(0, 10) });
+  if (!streaming) fail(label, 'generation ended before the screenshot: not mid-generation');
+  else if (!stopOk) fail(label, `Stop did not stop the generation: ${meta}`);
+  await page.close();
+}
+
+async function screenshots(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromeArgs });
+  try {
+    const desk = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    await chatAsPerson(desk, 'screenshot desktop', path.join(dir, 'chat.png'), { warmup: 'The LORD is my shepherd;' });
+    await desk.close();
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    });
+    await chatAsPerson(phone, 'screenshot phone', path.join(dir, 'chat-phone.png'), { warmup: null });
+    await phone.close();
+  } finally {
+    await browser.close();
+  }
+}
+
+try {
+  if (args.model) await checkAutorun();
+  if (args.screenshots) await screenshots(String(args.screenshots));
+} catch (e) {
+  fail('exception', String((e && e.stack) || e));
+}
+console.log(failures ? `browser: ${failures} failure(s)` : 'browser: all checks passed');
+process.exit(failures ? 1 : 0);
