@@ -79,3 +79,5 @@ clean:
 .PHONY: web-serve
 web-serve: web all
 	$(BUILD)/wgpt serve-web --root $(BUILD)/web --port $(or $(PORT),8080)
+
+-include src/web/web.mk

@@ -1,0 +1,108 @@
+/* The functions the browser's JS module (wgpt.js) calls: thin wrappers over
+ * include/wgpt.h with JS-friendly argument types (64-bit sizes and seeds as
+ * doubles, outputs through pointers into wasm memory), plus malloc/free so
+ * JS can place bytes in wasm memory. Built only by `make web`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wgpt.h"
+
+#define EXPORT(name) __attribute__((export_name(#name), used))
+
+EXPORT(wgptw_malloc) void *wgptw_malloc(size_t n) { return malloc(n ? n : 1); }
+EXPORT(wgptw_free) void wgptw_free(void *p) { free(p); }
+
+/* ---- loading ---- */
+
+EXPORT(wgptw_loader_begin)
+int wgptw_loader_begin(const uint8_t *head, size_t len, double file_size, double max_binding, int verbose,
+                       wgpt_loader **out, double *need, char *err, size_t errlen) {
+    wgpt_model_params p;
+    wgpt_model_params_default(&p);
+    p.progress = 0;
+    p.verbose = verbose;
+    p.max_binding = max_binding > 0 ? (uint64_t)max_binding : 0;
+    uint64_t n = 0;
+    wgpt_status st = wgpt_loader_begin(head, len, (uint64_t)file_size, &p, out, &n, err, errlen);
+    *need = (double)n;
+    return st;
+}
+
+EXPORT(wgptw_loader_next)
+int wgptw_loader_next(wgpt_loader *l, double *offset, double *size) {
+    uint64_t o = 0, s = 0;
+    wgpt_status st = wgpt_loader_next(l, &o, &s);
+    *offset = (double)o;
+    *size = (double)s;
+    return st;
+}
+
+EXPORT(wgptw_loader_provide)
+int wgptw_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size, char *err, size_t errlen) {
+    return wgpt_loader_provide(l, data, size, err, errlen);
+}
+
+EXPORT(wgptw_loader_finish)
+int wgptw_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errlen) {
+    return wgpt_loader_finish(l, out, err, errlen);
+}
+
+EXPORT(wgptw_loader_free) void wgptw_loader_free(wgpt_loader *l) { wgpt_loader_free(l); }
+
+/* ---- the model ---- */
+
+EXPORT(wgptw_model_free) void wgptw_model_free(wgpt_model *m) { wgpt_model_free(m); }
+EXPORT(wgptw_model_desc) const char *wgptw_model_desc(const wgpt_model *m) { return wgpt_model_desc(m); }
+EXPORT(wgptw_model_n_vocab) int wgptw_model_n_vocab(const wgpt_model *m) { return wgpt_model_n_vocab(m); }
+EXPORT(wgptw_model_n_ctx_train) int wgptw_model_n_ctx_train(const wgpt_model *m) { return wgpt_model_n_ctx_train(m); }
+EXPORT(wgptw_model_adapter) const char *wgptw_model_adapter(const wgpt_model *m) { return wgpt_model_adapter(m); }
+EXPORT(wgptw_model_meta_str)
+int wgptw_model_meta_str(const wgpt_model *m, const char *key, char *buf, size_t cap) {
+    return wgpt_model_meta_str(m, key, buf, cap);
+}
+
+EXPORT(wgptw_tokenize)
+int wgptw_tokenize(const wgpt_model *m, const char *text, size_t len, int add_special, int parse_special,
+                   int32_t **ids, size_t *n_ids, char *err, size_t errlen) {
+    return wgpt_tokenize(m, text, len, add_special, parse_special, ids, n_ids, err, errlen);
+}
+
+EXPORT(wgptw_token_to_piece)
+int wgptw_token_to_piece(const wgpt_model *m, int32_t id, char *buf, size_t cap) {
+    return wgpt_token_to_piece(m, id, buf, cap);
+}
+EXPORT(wgptw_token_is_eog) int wgptw_token_is_eog(const wgpt_model *m, int32_t id) { return wgpt_token_is_eog(m, id); }
+EXPORT(wgptw_token_bos) int wgptw_token_bos(const wgpt_model *m) { return wgpt_token_bos(m); }
+
+/* ---- contexts and generation ---- */
+
+EXPORT(wgptw_context_create)
+int wgptw_context_create(wgpt_model *m, int n_ctx, int n_batch, float temperature, int top_k, float top_p, float min_p,
+                         float repeat_penalty, int repeat_last_n, double seed, wgpt_context **out, char *err,
+                         size_t errlen) {
+    wgpt_context_params p;
+    wgpt_context_params_default(&p);
+    p.n_ctx = n_ctx;
+    p.n_batch = n_batch;
+    p.sampling.temperature = temperature;
+    p.sampling.top_k = top_k;
+    p.sampling.top_p = top_p;
+    p.sampling.min_p = min_p;
+    p.sampling.repeat_penalty = repeat_penalty;
+    if (repeat_last_n >= 0) p.sampling.repeat_last_n = repeat_last_n;
+    p.sampling.seed = seed > 0 ? (uint64_t)seed : 0;
+    return wgpt_context_create(m, &p, out, err, errlen);
+}
+
+EXPORT(wgptw_context_free) void wgptw_context_free(wgpt_context *c) { wgpt_context_free(c); }
+EXPORT(wgptw_context_n_ctx) int wgptw_context_n_ctx(const wgpt_context *c) { return wgpt_context_n_ctx(c); }
+EXPORT(wgptw_context_pos) int wgptw_context_pos(const wgpt_context *c) { return wgpt_context_pos(c); }
+EXPORT(wgptw_errmsg) const char *wgptw_errmsg(const wgpt_context *c) { return wgpt_errmsg(c); }
+EXPORT(wgptw_reset) void wgptw_reset(wgpt_context *c) { wgpt_reset(c); }
+
+EXPORT(wgptw_feed) int wgptw_feed(wgpt_context *c, const int32_t *tokens, size_t n) { return wgpt_feed(c, tokens, n); }
+EXPORT(wgptw_step_submit) int wgptw_step_submit(wgpt_context *c) { return wgpt_step_submit(c); }
+/* Never waits: WGPT_PENDING until the read-back's mapAsync has completed. */
+EXPORT(wgptw_step_collect) int wgptw_step_collect(wgpt_context *c, int32_t *token) {
+    return wgpt_step_collect(c, 0, token);
+}
