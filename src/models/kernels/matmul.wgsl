@@ -24,13 +24,19 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     for (var t = 0u; t < TB; t++) { acc[t] = 0.0; }
     let nt = min(TB, n - t0);
     for (var b = lane; b < nblocks; b += G) {
+      // The whole block first: eight independent loads in flight at once,
+      // rather than one load's latency per step of the dot product.
       let wb = wrow + b * WBLOCK_WORDS;
-      for (var j = 0u; j < 8u; j++) {
-        let w = wblock4(wb, j);
-        let xo = t0 * xs + b * 8u + j;
-        for (var t = 0u; t < nt; t++) {
-          acc[t] += dot(w, X[xo + t * xs]);
-        }
+      var w: array<vec4<f32>, 8>;
+      for (var j = 0u; j < 8u; j++) { w[j] = wblock4(wb, j); }
+      let xo = t0 * xs + b * 8u;
+      for (var t = 0u; t < nt; t++) {
+        let xt = xo + t * xs;
+        var x: array<vec4<f32>, 8>;
+        for (var j = 0u; j < 8u; j++) { x[j] = X[xt + j]; }
+        var s = 0.0;
+        for (var j = 0u; j < 8u; j++) { s += dot(w[j], x[j]); }
+        acc[t] += s;
       }
     }
     let lo = group_sum4(vec4<f32>(acc[0], acc[1], acc[2], acc[3]), lane);

@@ -3,9 +3,9 @@
 // packed from row 0.
 struct Params { dim: u32, eps: f32, from_out: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> step: Step;
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
@@ -13,11 +13,19 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let n = select(step.n_tokens, step.n_out, p.from_out != 0u);
   let valid = r_id < n;
   let r = min(r_id, n - 1u);
-  let src = select(r, step.out_first + r, p.from_out != 0u) * p.dim;
-  var ss = 0.0;
-  for (var i = lane; i < p.dim; i += G) { let v = X[src + i]; ss += v * v; }
-  let scale = 1.0 / sqrt(group_sum(ss, lane) / f32(p.dim) + p.eps);
+  // vec4 loads, four of them in flight per step (dim is a multiple of 32)
+  let d4 = p.dim / 4u;
+  let src = select(r, step.out_first + r, p.from_out != 0u) * d4;
+  var ss = vec4<f32>(0.0);
+  for (var i = lane; i < d4; i += 4u * G) {
+    let a = X[src + i];
+    let b = select(vec4<f32>(0.0), X[src + min(i + G, d4 - 1u)], i + G < d4);
+    let c = select(vec4<f32>(0.0), X[src + min(i + 2u * G, d4 - 1u)], i + 2u * G < d4);
+    let e = select(vec4<f32>(0.0), X[src + min(i + 3u * G, d4 - 1u)], i + 3u * G < d4);
+    ss += a * a + b * b + c * c + e * e;
+  }
+  let scale = 1.0 / sqrt(group_sum(ss.x + ss.y + ss.z + ss.w, lane) / f32(p.dim) + p.eps);
   if (valid) {
-    for (var i = lane; i < p.dim; i += G) { Y[r * p.dim + i] = X[src + i] * scale * w[i]; }
+    for (var i = lane; i < d4; i += G) { Y[r * d4 + i] = X[src + i] * scale * w[i]; }
   }
 }
