@@ -27,7 +27,7 @@ web: $(WEB_OUT)/wgpt.wasm $(WEB_OUT)/wgpt.js $(WEB_PAGE:src/web/%=$(WEB_OUT)/%)
 	   $$(( (w + 512) / 1024 )) $$(( (j + 512) / 1024 )) $$(( (w + j + 512) / 1024 )) \
 	   $$(( ($$(stat -c %s $(WEB_OUT)/wgpt.wasm) + $$(stat -c %s $(WEB_OUT)/wgpt.js) + 512) / 1024 ))
 
-$(WASM_LIBS): tools/wasm_deps.sh
+$(WASM_LIBS) &: tools/wasm_deps.sh
 	@tools/wasm_deps.sh
 	@touch $(WASM_LIBS)
 

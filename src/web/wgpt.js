@@ -146,7 +146,7 @@ class GpuBridge {
           if (usage & U_QUERY_RESOLVE) u |= GPUBufferUsage.QUERY_RESOLVE;
         }
         if (size > dev.limits.maxBufferSize) {
-          this.record(`cannot allocate ${label}: ${mb(size)} exceeds the device's maxBufferSize (${mb(dev.limits.maxBufferSize)})`);
+          this.record(`cannot allocate ${label}: ${size} bytes exceed the device's maxBufferSize of ${dev.limits.maxBufferSize}`);
           return 0;
         }
         dev.pushErrorScope('out-of-memory');
