@@ -13,7 +13,7 @@ const params = new URLSearchParams(location.search);
 const autorun = params.get('autorun') === '1';
 
 const ui = {
-  modelName: $('model-name'), adapter: $('adapter'),
+  modelName: $('model-name'), modelDesc: $('model-desc'), adapter: $('adapter'),
   modelPanel: $('model-panel'), modelForm: $('model-form'), modelUrl: $('model-url'), modelFile: $('model-file'),
   load: $('load'), clearCache: $('clear-cache'),
   progressBox: $('progress-box'), progress: $('progress'), progressText: $('progress-text'),
@@ -193,6 +193,7 @@ async function loadModel(src, name) {
     }
     model = null;
     ui.modelName.textContent = `loading ${name}…`;
+    ui.modelDesc.textContent = '';
     const w = await getEngine();
     showProgress({}, t0);
     await w.load(src, {
@@ -209,8 +210,8 @@ async function loadModel(src, name) {
     ui.progress.value = 1;
     ui.progressText.textContent = `Loaded ${name}: ${size}in ${secs} s${fromCache ? ' (from cache)' : ''}` +
       (info && info.nCtx ? ` · context ${info.nCtx} tokens` : '');
-    ui.modelName.textContent = (info && info.desc) || name;
-    ui.modelName.title = name;
+    ui.modelName.textContent = name;
+    ui.modelDesc.textContent = (info && info.desc) || '';
     ui.adapter.textContent = (info && info.adapter) || '';
     if (matchMedia('(max-width: 560px)').matches) ui.modelPanel.open = false;
     setState('idle');

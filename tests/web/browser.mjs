@@ -144,7 +144,10 @@ async function chatAsPerson(context, label, shot, { warmup }) {
   const bots = () => page.$$eval('.msg.bot', (b) => b.length);
   if (warmup) { // one short finished exchange first, so the screenshot shows a conversation
     await send(warmup, 20);
-    await page.waitForFunction(() => document.querySelectorAll('.msg.bot .meta').length >= 1, null, { timeout: timeoutMs });
+    await page.waitForFunction(() => {
+      const b = document.getElementById('send');
+      return document.querySelectorAll('.msg.bot').length >= 1 && !b.hidden && !b.disabled;
+    }, null, { timeout: timeoutMs });
   }
   const before = await bots();
   await send('And it came to pass', 180);
@@ -159,7 +162,7 @@ async function chatAsPerson(context, label, shot, { warmup }) {
   await page.click('#stop').catch(() => {});
   await page.waitForFunction((n) => {
     const m = document.querySelectorAll('.msg.bot')[n];
-    return m && m.querySelector('.meta');
+    return m && !m.querySelector('.text.streaming') && m.querySelector('.meta');
   }, before, { timeout: timeoutMs });
   const meta = await page.$$eval('.msg.bot .meta', (all) => all[all.length - 1].textContent);
   const stopOk = !streaming || meta.includes('stopped');
