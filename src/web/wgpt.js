@@ -14,6 +14,7 @@
 const OK = 0, PENDING = 1;
 const CACHE_NAME = 'wgpt-weights';
 const ERRLEN = 1024;
+const PIECE = 32 << 20; // bytes of a tensor fetched (and cached) at a time
 
 // Usage bits of src/gpu/gpu.h.
 const U_STORAGE = 1, U_UNIFORM = 2, U_READBACK = 4, U_QUERY_RESOLVE = 16;
@@ -438,15 +439,23 @@ class UrlSource {
         status: 200,
         headers: { 'content-type': 'application/octet-stream', 'x-wgpt-file-size': String(this.size) },
       });
-      await this.cache.put(this.rangeKey(a, a + bytes.length), body).catch((e) => console.warn(`wgpt: not cached: ${e.message}`));
+      // Stored while the next range is fetched and uploaded; one at a time,
+      // so at most one range beyond the current is held in memory.
+      if (this.putting) await this.putting;
+      this.putting = this.cache.put(this.rangeKey(a, a + bytes.length), body)
+        .catch((e) => console.warn(`wgpt: not cached: ${e.message}`))
+        .finally(() => { this.putting = null; });
     }
     return { bytes, cached: false };
   }
+
+  async flush() { if (this.putting) await this.putting; }
 }
 
 class BlobSource {
   constructor(blob) { this.blob = blob; this.size = blob.size; this.fromNetwork = 0; this.fromCacheBytes = 0; this.requests = 0; }
   async open() {}
+  async flush() {}
   async read(a, b) {
     b = Math.min(b, this.size);
     return { bytes: new Uint8Array(await this.blob.slice(a, b).arrayBuffer()), cached: false };
@@ -455,6 +464,7 @@ class BlobSource {
 
 class WholeSource { // a server without Range support sent everything at once
   constructor(src) { this.src = src; this.size = src.size; }
+  async flush() {}
   async read(a, b) { return { bytes: this.src.whole.subarray(a, Math.min(b, this.size)), cached: false }; }
 }
 
@@ -567,7 +577,7 @@ export class WGPT {
       this._freeModel();
       await src.open();
       const t0 = performance.now();
-      let loaded = 0, allCached = true, head = new Uint8Array(0);
+      let loaded = 0, allCached = true, head = new Uint8Array(0), tFetch = 0, tCopy = 0, tUpload = 0;
       const progress = (n, cached) => {
         loaded += n;
         allCached = allCached && cached;
@@ -606,17 +616,37 @@ export class WGPT {
         if (st === OK) break;
         if (st !== PENDING) throw new Error(`${name}: loader error ${st}`);
         const off = this._dv().getFloat64(S, true), size = this._dv().getFloat64(S + 8, true);
-        // Tensors inside the header's prefix (small files) are not fetched again.
-        const r = off + size <= head.length ? { bytes: head.subarray(off, off + size), cached: true, reused: true }
-          : await src.read(off, off + size);
-        if (this.gpu.lost) throw new Error(this.gpu.lost);
-        const p = this._copyIn(r.bytes);
-        const st2 = x.wgptw_loader_provide(loader, p, r.bytes.length, this.err, ERRLEN);
-        x.wgptw_free(p);
-        if (st2 !== OK) throw new Error(`${name}: ${this._errText()}`);
-        if (!r.reused) progress(r.bytes.length, r.cached);
+        // A tensor goes straight into wasm memory, fetched in pieces of at
+        // most PIECE bytes (each its own Range request and cache entry), so
+        // JS holds one piece at a time. Tensors inside the header's prefix
+        // (small files) are not fetched again.
+        const p = this.x.wgptw_malloc(size) >>> 0;
+        if (!p) throw new Error(`${name}: out of WebAssembly memory (a tensor of ${mb(size)})`);
+        try {
+          if (off + size <= head.length) this._u8().set(head.subarray(off, off + size), p);
+          else {
+            for (let pos = 0; pos < size; pos += PIECE) {
+              const n = Math.min(PIECE, size - pos);
+              const t2 = performance.now();
+              const r = await src.read(off + pos, off + pos + n);
+              if (this.gpu.lost) throw new Error(this.gpu.lost);
+              if (r.bytes.length !== n) throw new Error(`${name}: short read at ${off + pos}`);
+              const t3 = performance.now();
+              this._u8().set(r.bytes, p + pos);
+              tFetch += t3 - t2; tCopy += performance.now() - t3;
+              progress(n, r.cached);
+            }
+          }
+          const t4 = performance.now();
+          const st2 = x.wgptw_loader_provide(loader, p, size, this.err, ERRLEN);
+          tUpload += performance.now() - t4;
+          if (st2 !== OK) throw new Error(`${name}: ${this._errText()}`);
+        } finally {
+          x.wgptw_free(p);
+        }
       }
       head = null;
+      await src.flush(); // every range in the cache before load() resolves
       const st = x.wgptw_loader_finish(loader, S, this.err, ERRLEN);
       loader = 0; // finish frees it, whatever it returns
       if (st !== OK) throw new Error(`${name}: ${this._errText()}`);
@@ -630,6 +660,7 @@ export class WGPT {
         bytes: loaded, fromNetwork: src.src ? src.src.fromNetwork : src.fromNetwork,
         fromCache: src.src ? 0 : src.fromCacheBytes, requests: src.src ? src.src.requests : src.requests,
         seconds: (performance.now() - t0) / 1000,
+        secondsFetching: tFetch / 1000, secondsCopying: tCopy / 1000, secondsUploading: tUpload / 1000,
       };
       return this.info();
     } finally {
