@@ -62,7 +62,7 @@ deps:
 demo: deps all
 	@scripts/demo.sh
 
-test: deps all $(TEST_BIN)
+test: deps all web $(TEST_BIN)
 	@echo "building the ASan/UBSan variant in build-san/"
 	@$(MAKE) -s --no-print-directory BUILD=build-san SAN=1 OPT=-O1 all tests-bin
 	@tests/run.sh
