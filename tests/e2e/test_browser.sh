@@ -6,6 +6,8 @@
 #    greedy tokens: the ids must equal native `wgpt run --temp 0`'s;
 #  - a reload in the same profile downloads no model bytes (the server's
 #    request log says so): the weights come from the Cache API;
+#  - the same model picked as a local file and the prompt sent from the
+#    message box give the same ids; "Clear cached weights" empties the cache;
 #  - with the default model, the page used as a person would (Load, type,
 #    Send, Stop): screenshots mid-generation at desktop and phone size in
 #    build/artifacts/chat.png and chat-phone.png.
@@ -70,7 +72,7 @@ done
 [ -n "$port" ] || { echo "serve-web did not start:"; cat "$log"; exit 1; }
 
 timeout 420 node tests/web/browser.mjs --base "http://127.0.0.1:$port" --chromium "$CHROMIUM" \
-  --model /tiny.gguf --prompt "$prompt" --n $n --temp 0 --expect-ids "$expect" \
+  --model /tiny.gguf --model-file "$m" --prompt "$prompt" --n $n --temp 0 --expect-ids "$expect" \
   --server-log "$log" --timeout 150 "${shots[@]}"
 rc=$?
 ranges=$(grep -c 'GET /tiny.gguf range=bytes=.* status=206' "$log")

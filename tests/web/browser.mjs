@@ -4,6 +4,9 @@
 //     "done", compares #ids with the native ids given (--expect-ids);
 //  2. reloads in the same browser profile and checks, from the server's
 //     request log (--server-log), that no model bytes were downloaded again;
+//     then (--model-file) loads the same model as a local file and sends the
+//     prompt from the message box: the same ids; "Clear cached weights" empties
+//     the cache;
 //  3. (--screenshots DIR) uses the page as a person would (Load, type, Send)
 //     and takes screenshots mid-generation at desktop and phone size, then
 //     presses Stop.
@@ -11,7 +14,7 @@
 //
 // usage: node tests/web/browser.mjs --base http://127.0.0.1:PORT --model /m.gguf
 //          --prompt TEXT --n 16 [--temp 0] [--expect-ids "1 2 3"] [--server-log FILE]
-//          [--screenshots DIR] [--chromium /usr/bin/chromium] [--timeout SECONDS]
+//          [--model-file PATH] [--screenshots DIR] [--chromium /usr/bin/chromium] [--timeout SECONDS]
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -117,11 +120,44 @@ async function checkAutorun() {
       if (bytes > 0) fail('cache', `${bytes} model bytes downloaded again on the second visit`, { hits: hits.slice(0, 10) });
       else report({ step: 'cache', ok: true, modelBytesOnSecondVisit: 0, modelRequests: hits.length });
     }
+    if (args['model-file']) await fromLocalFile(page, first.ids);
+    // "Clear cached weights" empties the page's cache.
+    await page.click('#clear-cache');
+    await page.waitForFunction(() => /cleared/i.test(document.getElementById('progress-text').textContent) ||
+      !document.getElementById('error').hidden, null, { timeout: timeoutMs });
+    const left = await page.evaluate(async () => {
+      if (!(await caches.has('wgpt-weights'))) return 0;
+      return (await (await caches.open('wgpt-weights')).keys()).length;
+    });
+    if (left) fail('clear cache', `${left} entries left in the wgpt-weights cache`);
+    else report({ step: 'clear cache', ok: true });
     if (log.length) report({ step: 'console', lines: log.slice(0, 20) });
   } finally {
     await ctx.close();
     fs.rmSync(userDataDir, { recursive: true, force: true });
   }
+}
+
+// The same model picked as a local file, the same prompt sent from the
+// message box with the settings from the URL (temp=0): the same ids.
+async function fromLocalFile(page, wantIds) {
+  const q = new URLSearchParams({ prompt: args.prompt ?? '', n: String(args.n ?? 16), temp: '0' });
+  await page.goto(`${base}/?${q}`);
+  await page.check('input[name=source][value=file]');
+  await page.setInputFiles('#model-file', String(args['model-file']));
+  await page.click('#load');
+  await page.waitForFunction(() => !document.getElementById('send').disabled || !document.getElementById('error').hidden,
+    null, { timeout: timeoutMs });
+  await page.click('#send');
+  await page.waitForFunction(() => {
+    const b = document.getElementById('send');
+    return (document.querySelector('.msg.bot .meta') && !b.hidden && !b.disabled) || !document.getElementById('error').hidden;
+  }, null, { timeout: timeoutMs });
+  const r = await pageResult(page);
+  const err = await page.$eval('#error', (e) => (e.hidden ? '' : e.textContent));
+  if (err) fail('local file', err);
+  else if (r.ids !== wantIds) fail('local file', 'ids differ from the URL load', { file: r.ids, url: wantIds });
+  else report({ step: 'local file', ok: true, progress: r.progress });
 }
 
 // As a person would: Load, type, Send; screenshot while tokens stream; Stop.
