@@ -15,13 +15,18 @@
 # warm about 30 s after a call: send the next at once). Here, first:
 #   make && make web && scripts/pack_chromium.sh
 #   cp build/wgpt .devcarry/wgpt     # with serve-web
-# then, one call per part (the last part is the small one):
+# then one call per part, back to back; the last part is the small one and
+# travels with the rest (a call carries at most 64 MiB with the working tree;
+# 24 MB tree + 14 MB part + 21 MB of the rest fits):
 #   carry [".devcarry/chromium-1"]                       command: scripts/device_browser.sh
 #   carry [".devcarry/chromium-2"]                       command: scripts/device_browser.sh
-#   carry [".devcarry/chromium-3", ".devcarry/wgpt", "build/web", ".gl"]   command: scripts/device_browser.sh
-# (.devcarry/libwebgpu_wrapper.so, Dawn for the native comparison, 20 MB,
-# may ride along in any call that has room.) A call without every part
+#   carry [".devcarry/chromium-3", ".devcarry/wgpt", ".devcarry/libwebgpu_wrapper.so", "build/web", ".gl"]
+#                                                        command: scripts/device_browser.sh
+# (Dawn's .devcarry/libwebgpu_wrapper.so is for the native figure beside the
+# browser's; without it the browser runs alone.) A call without every part
 # prints what it has and exits 3; the call that completes the set runs.
+# Everything stays under /tmp/wgpt-browser (and the model in /tmp/l.gguf)
+# while the machine is warm: a call with nothing carried runs it again.
 #
 # usage: scripts/device_browser.sh [N_TOKENS]   (default 128)
 # For a dry run elsewhere: WGPT_BROWSER_MODEL=FILE (instead of making the 1B
@@ -118,7 +123,7 @@ flagsets=(
 chosen=; chosen_adapter=; fallback=; fallback_adapter=; have_fallback=
 for fs in "${flagsets[@]}"; do
   args=(); for f in $fs; do args+=(--flag="$f"); done
-  a=$(timeout 90 "${CDP[@]}" adapter "$base/" "${args[@]}" | tail -n 1)
+  a=$(timeout 60 "${CDP[@]}" adapter "$base/" --timeout 40 "${args[@]}" | tail -n 1)
   jl "{\"step\":\"adapter\",\"flags\":\"$fs\",\"adapter\":${a:-null}}"
   if [ -z "$chosen" ] && printf '%s' "$a" | grep -qi nvidia; then chosen="$fs"; chosen_adapter=$a; fi
   if [ -z "$have_fallback" ] && printf '%s' "$a" | grep -q '"vendor"'; then have_fallback=1; fallback="$fs"; fallback_adapter=$a; fi
@@ -134,7 +139,7 @@ nvidia=no; printf '%s' "$chosen_adapter" | grep -qi nvidia && nvidia=yes
 prompt="Once upon a time"
 q="model=default.gguf&prompt=Once%20upon%20a%20time&n=$n_tok&temp=0&autorun=1"
 args=(); for f in $chosen; do args+=(--flag="$f"); done
-r=$(timeout 600 "${CDP[@]}" autorun "$base/?$q" --timeout 540 --screenshot "$OUT/chat.png" "${args[@]}" | tail -n 1)
+r=$(timeout 330 "${CDP[@]}" autorun "$base/?$q" --timeout 300 --screenshot "$OUT/chat.png" "${args[@]}" | tail -n 1)
 jl "{\"step\":\"browser\",\"nvidia\":\"$nvidia\",\"flags\":\"$chosen\",\"result\":${r:-null}}"
 browser_ids=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ids",""))' 2>/dev/null)
 grep -c ' /default.gguf ' "$slog" | sed 's/^/device_browser: model requests served: /' >&2

@@ -233,7 +233,7 @@ def run(a):
     try:
         if a.mode == "adapter":
             b.goto(a.url)
-            print(json.dumps(b.evaluate(ADAPTER_JS)))
+            print(json.dumps(b.evaluate(ADAPTER_JS, timeout=min(a.timeout, 60))))
             return 0
         t0 = time.time()
         b.goto(a.url)
