@@ -256,3 +256,63 @@ class GGUFWriter:
                 f.write(b"\0" * self._pad(written))
                 if progress:
                     progress(t["name"])
+
+
+def read_gguf(path, dequant=True):
+    """(metadata dict, {name: array}) for a GGUF v3 file. With dequant the
+    tensors are float32 numpy arrays in numpy shape order (rows, cols);
+    otherwise (gtype, shape, raw bytes)."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    if buf[:4] != GGUF_MAGIC:
+        raise ValueError(f"{path}: not a GGUF file")
+    version, n_t, n_kv = struct.unpack_from("<IQQ", buf, 4)
+    if version != 3:
+        raise ValueError(f"{path}: GGUF version {version}, expected 3")
+    off = 24
+
+    def rstr(o):
+        (n,) = struct.unpack_from("<Q", buf, o)
+        return buf[o + 8:o + 8 + n].decode("utf-8"), o + 8 + n
+
+    def rval(t, o):
+        if t == STRING:
+            return rstr(o)
+        if t == ARRAY:
+            et, cnt = struct.unpack_from("<IQ", buf, o)
+            o += 12
+            if et in _NUMPY_OF:
+                dt = np.dtype(_NUMPY_OF[et])
+                arr = np.frombuffer(buf, dt, cnt, o)
+                return arr.tolist(), o + cnt * dt.itemsize
+            vals = []
+            for _ in range(cnt):
+                v, o = rval(et, o)
+                vals.append(v)
+            return vals, o
+        fmt = _SCALAR_FMT[t]
+        return struct.unpack_from(fmt, buf, o)[0], o + struct.calcsize(fmt)
+
+    meta = {}
+    for _ in range(n_kv):
+        k, off = rstr(off)
+        (t,) = struct.unpack_from("<I", buf, off)
+        meta[k], off = rval(t, off + 4)
+    infos = []
+    for _ in range(n_t):
+        name, off = rstr(off)
+        (nd,) = struct.unpack_from("<I", buf, off)
+        ne = struct.unpack_from(f"<{nd}Q", buf, off + 4)
+        gt, toff = struct.unpack_from("<IQ", buf, off + 4 + 8 * nd)
+        off += 4 + 8 * nd + 12
+        infos.append((name, tuple(ne[::-1]), gt, toff))
+    align = meta.get("general.alignment", DEFAULT_ALIGNMENT)
+    base = off + (-off) % align
+    tensors = {}
+    for name, shape, gt, toff in infos:
+        nb = tensor_nbytes(gt, int(np.prod(shape)), shape[-1])
+        raw = buf[base + toff: base + toff + nb]
+        if len(raw) != nb:
+            raise ValueError(f"{path}: tensor {name} runs past the end of the file")
+        tensors[name] = dequantize(raw, gt, shape) if dequant else (gt, shape, raw)
+    return meta, tensors

@@ -278,52 +278,9 @@ def top_gaps(logits):
 
 
 def read_weights(path):
-    """Dequantized float64 weights of a GGUF written by this script (a
-    minimal reader: it relies on the layout gguf_writer produces)."""
-    import struct
-    buf = open(path, "rb").read()
-    assert buf[:4] == gw.GGUF_MAGIC
-    _, n_t, n_kv = struct.unpack_from("<IQQ", buf, 4)
-    off = 24
-    meta = {}
-
-    def rstr(o):
-        (n,) = struct.unpack_from("<Q", buf, o)
-        return buf[o + 8:o + 8 + n].decode(), o + 8 + n
-
-    def rval(t, o):
-        if t == gw.STRING:
-            return rstr(o)
-        if t == gw.ARRAY:
-            et, cnt = struct.unpack_from("<IQ", buf, o)
-            o += 12
-            vals = []
-            for _ in range(cnt):
-                v, o = rval(et, o)
-                vals.append(v)
-            return vals, o
-        fmt = gw._SCALAR_FMT[t]
-        return struct.unpack_from(fmt, buf, o)[0], o + struct.calcsize(fmt)
-
-    for _ in range(n_kv):
-        k, off = rstr(off)
-        (t,) = struct.unpack_from("<I", buf, off)
-        meta[k], off = rval(t, off + 4)
-    infos = []
-    for _ in range(n_t):
-        name, off = rstr(off)
-        (nd,) = struct.unpack_from("<I", buf, off)
-        ne = struct.unpack_from(f"<{nd}Q", buf, off + 4)
-        gt, toff = struct.unpack_from("<IQ", buf, off + 4 + 8 * nd)
-        off += 4 + 8 * nd + 12
-        infos.append((name, tuple(ne[::-1]), gt, toff))
-    align = meta.get("general.alignment", gw.DEFAULT_ALIGNMENT)
-    base = off + (-off) % align
-    W = {}
-    for name, shape, gt, toff in infos:
-        nb = gw.tensor_nbytes(gt, int(np.prod(shape)), shape[-1])
-        W[name] = gw.dequantize(buf[base + toff: base + toff + nb], gt, shape).astype(np.float64)
-    return meta, W
+    """Metadata and dequantized float64 weights of a GGUF."""
+    meta, tensors = gw.read_gguf(path)
+    return meta, {k: v.astype(np.float64) for k, v in tensors.items()}
 
 
 def config_from_meta(meta):

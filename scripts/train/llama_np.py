@@ -99,64 +99,8 @@ def write_safetensors(path, tensors, dtype="F16", metadata=None):
 
 # ---------------------------------------------------------------- GGUF reader
 
-def read_gguf(path, dequant=True):
-    """(metadata dict, {name: array}) for a GGUF v3 file. With dequant the
-    tensors are float32 numpy arrays in numpy shape order (rows, cols);
-    otherwise (gtype, shape, raw bytes)."""
-    with open(path, "rb") as f:
-        buf = f.read()
-    if buf[:4] != gw.GGUF_MAGIC:
-        raise ValueError(f"{path}: not a GGUF file")
-    version, n_t, n_kv = struct.unpack_from("<IQQ", buf, 4)
-    if version != 3:
-        raise ValueError(f"{path}: GGUF version {version}, expected 3")
-    off = 24
-
-    def rstr(o):
-        (n,) = struct.unpack_from("<Q", buf, o)
-        return buf[o + 8:o + 8 + n].decode("utf-8"), o + 8 + n
-
-    def rval(t, o):
-        if t == gw.STRING:
-            return rstr(o)
-        if t == gw.ARRAY:
-            et, cnt = struct.unpack_from("<IQ", buf, o)
-            o += 12
-            if et in gw._NUMPY_OF:
-                dt = np.dtype(gw._NUMPY_OF[et])
-                arr = np.frombuffer(buf, dt, cnt, o)
-                return arr.tolist(), o + cnt * dt.itemsize
-            vals = []
-            for _ in range(cnt):
-                v, o = rval(et, o)
-                vals.append(v)
-            return vals, o
-        fmt = gw._SCALAR_FMT[t]
-        return struct.unpack_from(fmt, buf, o)[0], o + struct.calcsize(fmt)
-
-    meta = {}
-    for _ in range(n_kv):
-        k, off = rstr(off)
-        (t,) = struct.unpack_from("<I", buf, off)
-        meta[k], off = rval(t, off + 4)
-    infos = []
-    for _ in range(n_t):
-        name, off = rstr(off)
-        (nd,) = struct.unpack_from("<I", buf, off)
-        ne = struct.unpack_from(f"<{nd}Q", buf, off + 4)
-        gt, toff = struct.unpack_from("<IQ", buf, off + 4 + 8 * nd)
-        off += 4 + 8 * nd + 12
-        infos.append((name, tuple(ne[::-1]), gt, toff))
-    align = meta.get("general.alignment", gw.DEFAULT_ALIGNMENT)
-    base = off + (-off) % align
-    tensors = {}
-    for name, shape, gt, toff in infos:
-        nb = gw.tensor_nbytes(gt, int(np.prod(shape)), shape[-1])
-        raw = buf[base + toff: base + toff + nb]
-        if len(raw) != nb:
-            raise ValueError(f"{path}: tensor {name} runs past the end of the file")
-        tensors[name] = gw.dequantize(raw, gt, shape) if dequant else (gt, shape, raw)
-    return meta, tensors
+# The reader lives beside the writer; kept here under its old name.
+read_gguf = gw.read_gguf
 
 
 def config_from_gguf_meta(meta):
