@@ -33,6 +33,7 @@ struct wgpt_context {
     int n_ctx, n_batch, logits_all;
     int pos;                  /* tokens already in the KV cache */
     int32_t *pending;         /* tokens queued for the next step */
+    uint32_t *ids;            /* staging for one pass's token ids: n_batch */
     size_t n_pending;
     int inflight;             /* a step was submitted and not yet collected */
     int last_rows;            /* logits rows of the last forward */
@@ -289,10 +290,11 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
     int rows = p->logits_all ? n_batch : 1;
     c->logits = malloc((size_t)rows * m->c.n_vocab * sizeof(float));
     c->pending = malloc((size_t)n_ctx * sizeof(int32_t));
+    c->ids = malloc((size_t)n_batch * sizeof(uint32_t));
     wgpt_sampler_params sp = {p->sampling.temperature, p->sampling.top_k, p->sampling.top_p, p->sampling.min_p,
                               p->sampling.repeat_penalty, p->sampling.repeat_last_n, p->sampling.seed};
     c->smp = sampler_create(&sp, m->c.n_vocab);
-    if (!c->logits || !c->pending || !c->smp) {
+    if (!c->logits || !c->pending || !c->ids || !c->smp) {
         set_err(err, errlen, "out of memory");
         wgpt_context_free(c);
         return WGPT_ERR_NOMEM;
@@ -314,6 +316,7 @@ void wgpt_context_free(wgpt_context *c) {
     sampler_free(c->smp);
     free(c->logits);
     free(c->pending);
+    free(c->ids);
     free(c);
 }
 
@@ -358,11 +361,8 @@ static wgpt_status submit_pending(wgpt_context *c, int capture) {
     size_t done = 0;
     while (done < c->n_pending) {
         uint32_t n = (uint32_t)(c->n_pending - done < (size_t)c->n_batch ? c->n_pending - done : (size_t)c->n_batch);
-        uint32_t *ids = malloc(n * sizeof *ids);
-        if (!ids) return fail(c, WGPT_ERR_NOMEM, "%s", "out of memory");
-        for (uint32_t i = 0; i < n; i++) ids[i] = (uint32_t)c->pending[done + i];
-        gpu_buffer_write(d, llama_state_ids(c->s), 0, ids, n * sizeof *ids);
-        free(ids);
+        for (uint32_t i = 0; i < n; i++) c->ids[i] = (uint32_t)c->pending[done + i];
+        gpu_buffer_write(d, llama_state_ids(c->s), 0, c->ids, n * sizeof *c->ids);
         step_params sp = {(uint32_t)c->pos, n, c->logits_all ? 0 : n - 1, c->logits_all ? n : 1};
         if (llama_encode_forward(c->s, &sp, capture, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0)
             return fail(c, WGPT_ERR_GPU, "%s", e);
