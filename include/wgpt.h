@@ -28,6 +28,7 @@ typedef enum {
     WGPT_ERR_CONTEXT_FULL = -6,
     WGPT_ERR_NOMEM = -7,
     WGPT_ERR_STATE = -8,       /* call out of order */
+    WGPT_ERR_NOT_FINITE = -9,  /* the logits hold NaN or an infinity: broken weights or an overflow */
 } wgpt_status;
 
 typedef struct wgpt_model wgpt_model;
@@ -43,15 +44,25 @@ typedef struct {
 
 void wgpt_model_params_default(wgpt_model_params *p);
 /* Loads a GGUF file. On failure returns a status and writes a one-line
- * reason to err; *out is NULL. */
+ * reason to err; *out is NULL. A reason about the file starts with its
+ * path; one about the GPU or the WebGPU library (WGPT_ERR_GPU), or memory,
+ * does not. WGPT_ERR_ARG: path is NULL. WGPT_ERR_FORMAT: not a readable
+ * GGUF model (also a FIFO, device or directory, refused without blocking).
+ * WGPT_ERR_UNSUPPORTED: an architecture, tensor type or head size this
+ * engine or adapter does not run. */
 wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen);
-void wgpt_model_free(wgpt_model *m);
+void wgpt_model_free(wgpt_model *m);   /* NULL: nothing */
 
 /* Loading in steps, for callers that fetch the file piece by piece (the
  * browser, with HTTP Range requests) and cannot block; wgpt_model_load is
  * this same loop over a memory-mapped file.
- *   1. wgpt_loader_begin with the file's first bytes. WGPT_PENDING: the
- *      header is longer, call again with at least *need bytes.
+ *   1. wgpt_loader_begin with the file's first bytes. WGPT_PENDING only
+ *      when the header parsed so far is valid and goes on past those bytes
+ *      (the file has more): call again with the first *need bytes (more
+ *      than len, at most file_size; err says what was cut). Any other
+ *      failure is final at once: WGPT_ERR_FORMAT for a file that is not a
+ *      GGUF model or is damaged (also a header that would pass 256 MB), so
+ *      a wrong URL costs one read, not the whole file.
  *   2. wgpt_loader_next gives the next byte range of the file to fetch
  *      (WGPT_PENDING), or WGPT_OK when every weight is on the GPU; pass the
  *      bytes of that range to wgpt_loader_provide (they are not kept).
@@ -62,7 +73,7 @@ wgpt_status wgpt_loader_begin(const uint8_t *head, size_t len, uint64_t file_siz
 wgpt_status wgpt_loader_next(wgpt_loader *l, uint64_t *offset, uint64_t *size);
 wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size, char *err, size_t errlen);
 wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errlen);
-void wgpt_loader_free(wgpt_loader *l);
+void wgpt_loader_free(wgpt_loader *l);   /* NULL: nothing */
 
 /* What the model is, for display: "llama, 2 layers, dim 64, q8_0". */
 const char *wgpt_model_desc(const wgpt_model *m);
@@ -82,43 +93,70 @@ int wgpt_token_to_piece(const wgpt_model *m, int32_t id, char *buf, size_t cap);
 int wgpt_token_is_eog(const wgpt_model *m, int32_t id);
 int32_t wgpt_token_bos(const wgpt_model *m);
 
+/* wgpt_context_create refuses (WGPT_ERR_ARG, naming the field and its
+ * range) values outside these ranges, NaN included. */
 typedef struct {
-    float temperature;   /* <= 0: greedy */
-    int top_k;           /* 0: off */
-    float top_p;         /* 1: off */
-    float min_p;         /* 0: off */
-    float repeat_penalty;/* 1: off */
-    int repeat_last_n;
+    float temperature;   /* >= 0; 0: greedy */
+    int top_k;           /* >= 0; 0: off */
+    float top_p;         /* 0..1; 1: off */
+    float min_p;         /* 0..1; 0: off */
+    float repeat_penalty;/* > 0 and finite; 1: off */
+    int repeat_last_n;   /* >= 0: tokens the penalty looks back over; 0: off */
     uint64_t seed;
 } wgpt_sampling;
 
 typedef struct {
-    int n_ctx;           /* 0: min(model's training context, 4096) */
+    int n_ctx;           /* 0: min(model's training context, 4096); at most the training context */
     int n_batch;         /* tokens per forward pass during prompt processing; 0: 64 */
     int logits_all;      /* keep logits for every position of a forward, not only the last */
     wgpt_sampling sampling;
 } wgpt_context_params;
 
 void wgpt_context_params_default(wgpt_context_params *p);
+/* WGPT_ERR_ARG: m or out NULL, a negative n_ctx or n_batch, n_ctx past the
+ * training context, or a sampling value out of range. WGPT_ERR_GPU: the
+ * device cannot hold this context (the message says which buffer and the
+ * device's limit; a smaller n_ctx or n_batch helps). */
 wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgpt_context **out, char *err,
                                 size_t errlen);
-void wgpt_context_free(wgpt_context *c);
+void wgpt_context_free(wgpt_context *c);        /* NULL: nothing; a step in flight is dropped */
+/* The reason for the context's last failed call ("no context" for NULL). */
 const char *wgpt_errmsg(const wgpt_context *c);
 int wgpt_context_n_ctx(const wgpt_context *c);
 int wgpt_context_pos(const wgpt_context *c);   /* tokens already in the KV cache */
 
-/* Queue tokens (a prompt, or a token the caller chose) for the next step. */
+/* The step functions below return WGPT_ERR_ARG for c NULL (with no
+ * message, there being no context to hold one); every other failure leaves
+ * its reason in wgpt_errmsg(c) and the context usable unless it says so.
+ * Ids from the tokenizer's size up to the model's vocabulary (a padded
+ * embedding) may be fed but are never sampled. */
+
+/* Queue tokens (a prompt, or a token the caller chose) for the next step.
+ * n == 0 queues nothing and returns WGPT_OK. WGPT_ERR_STATE: a step is in
+ * flight. WGPT_ERR_ARG: tokens NULL with n > 0, or an id outside the
+ * vocabulary (nothing is queued). WGPT_ERR_CONTEXT_FULL: the tokens in the
+ * context, queued and these would pass n_ctx (nothing is queued; the
+ * message gives both counts). */
 wgpt_status wgpt_feed(wgpt_context *c, const int32_t *tokens, size_t n);
-/* Submit the forward passes for every queued token; returns at once. */
+/* Submit the forward passes for every queued token; returns at once.
+ * WGPT_ERR_STATE: a step is already in flight, or nothing is queued.
+ * WGPT_ERR_GPU: the device failed; wgpt_reset before going on. */
 wgpt_status wgpt_step_submit(wgpt_context *c);
 /* Collect the step: WGPT_PENDING until the GPU is done (wait=1 blocks).
  * On WGPT_OK, *token is sampled from the last position's logits and is
- * queued as the input of the next step. */
+ * queued as the input of the next step (unless the context is full: then
+ * the next wgpt_feed or submit says so). WGPT_ERR_STATE: no step in flight.
+ * WGPT_ERR_ARG: token NULL. WGPT_ERR_NOT_FINITE: a logit of that position
+ * is NaN or infinite, so no token is sampled (*token is -1); the logits
+ * stay readable with wgpt_logits. */
 wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token);
 /* The logits of the last collected step: [n_rows][n_vocab], where n_rows is
- * 1, or the number of tokens of the last forward pass with logits_all. */
+ * 1, or the number of tokens of the last forward pass with logits_all.
+ * NULL with *n_rows = 0 before the first collected step (and after
+ * wgpt_reset); a step in flight does not change them until collected. */
 const float *wgpt_logits(const wgpt_context *c, int *n_rows);
-/* Forget the sequence (KV cache and sampler history). */
+/* Forget the sequence (KV cache, queued tokens, logits and sampler
+ * history); a step in flight is dropped. NULL: nothing. */
 void wgpt_reset(wgpt_context *c);
 
 /* Convenience for callers that may block (the CLI, tests): feed tokens and

@@ -2,6 +2,7 @@
  * a step function (submit, then collect when the GPU is done). */
 #include "wgpt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "models/llama_gpu.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
+#include "util/text.h"
 #include "util/util.h"
 
 struct wgpt_model {
@@ -36,7 +38,8 @@ struct wgpt_context {
     uint32_t *ids;            /* staging for one pass's token ids: n_batch */
     size_t n_pending;
     int inflight;             /* a step was submitted and not yet collected */
-    int last_rows;            /* logits rows of the last forward */
+    int flight_rows;          /* logits rows the step in flight reads back */
+    int last_rows;            /* logits rows of the last collected step; 0: none yet */
     float *logits;            /* host copy: [last_rows][n_vocab] */
     char err[512];
 };
@@ -84,8 +87,8 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
         const gguf_tensor *t = &m->gguf.tensors[i];
         total += t->nbytes;
         if (t->n_dims == 2 && wfmt_of(t->type) < 0) {
-            set_err(err, errlen, "tensor %.*s has type %s, which wgpt does not run yet (supported: f32, f16, q8_0, q4_0)",
-                    (int)t->name.len, t->name.ptr, ggml_type_name(t->type));
+            set_err(err, errlen, "tensor '%s' has type %s, which wgpt does not run yet (supported: f32, f16, q8_0, q4_0)",
+                    text_show(t->name.ptr, t->name.len), ggml_type_name(t->type));
             wgpt_loader_free(l);
             return WGPT_ERR_UNSUPPORTED;
         }
@@ -93,10 +96,24 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
     wgpt_status st = WGPT_ERR_GPU;
     gpu_options go = {p->webgpu_lib, p->device, p->max_binding, p->verbose};
     if (tokenizer_from_gguf(&m->gguf, &m->tok, e, sizeof e) != 0) {
-        set_err(err, errlen, "tokenizer: %s", e);
+        set_err(err, errlen, "%s", e); /* the tokenizer's messages say "tokenizer:" themselves */
+        st = WGPT_ERR_FORMAT;
+    } else if (tokenizer_n_vocab(m->tok) > m->c.n_vocab) {
+        /* Ids past the embedding would fail only once fed. Fewer tokens than
+         * rows is a padded vocabulary: allowed, and the sampler never picks
+         * the rows without a token. */
+        set_err(err, errlen, "tokenizer.ggml.tokens has %d entries but the model's vocabulary (token_embd.weight) has %d rows",
+                tokenizer_n_vocab(m->tok), m->c.n_vocab);
         st = WGPT_ERR_FORMAT;
     } else if (!(m->dev = gpu_open(&go, e, sizeof e)) || kernel_set_build(m->dev, &m->kernels, e, sizeof e) != 0) {
         set_err(err, errlen, "%s", e);
+    } else if ((uint32_t)m->c.head_dim > 32 * m->kernels.group_lanes) {
+        /* attention.wgsl holds 32 of a head's values per lane (its MAXD);
+         * build_llama_state refuses the same, but this is the model and the
+         * adapter, not a context size, so it is said at load time. */
+        set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
+                m->c.head_dim, 32 * m->kernels.group_lanes);
+        st = WGPT_ERR_UNSUPPORTED;
     } else if (begin_llama_weights(&m->c, &m->w, e, sizeof e) != 0 ||
                !(l->order = malloc((m->gguf.n_tensors ? m->gguf.n_tensors : 1) * sizeof *l->order))) {
         set_err(err, errlen, "%s", l->order ? e : "out of memory");
@@ -118,25 +135,49 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
     return st;
 }
 
+/* The header is copied and kept for the model's life; no real model's
+ * header comes near this (a 256k-token vocabulary with its merges is tens
+ * of MB), so a file claiming more is refused rather than fetched. */
+#define MAX_HEADER_BYTES (256ull << 20)
+
+/* How much to ask for when the parser needs at least `need` bytes: at least
+ * twice what was given, so that a long header (one string after another
+ * just past the end) takes a few rounds, not one per string; in whole
+ * 64 KiB, and never past the file. */
+static uint64_t header_request(uint64_t need, uint64_t len, uint64_t file_size) {
+    uint64_t want = need > 2 * len ? need : 2 * len;
+    if (want > MAX_HEADER_BYTES) want = need > MAX_HEADER_BYTES ? need : MAX_HEADER_BYTES;
+    want = (want + 0xffff) & ~(uint64_t)0xffff;
+    return want < file_size ? want : file_size;
+}
+
 wgpt_status wgpt_loader_begin(const uint8_t *head, size_t len, uint64_t file_size, const wgpt_model_params *p,
                               wgpt_loader **out, uint64_t *need, char *err, size_t errlen) {
     wgpt_model_params defaults;
     if (!p) { wgpt_model_params_default(&defaults); p = &defaults; }
-    *out = NULL;
+    if (out) *out = NULL;
     if (need) *need = 0;
+    if (!out || (!head && len)) { set_err(err, errlen, "wgpt_loader_begin: no %s", out ? "bytes" : "place for the loader"); return WGPT_ERR_ARG; }
     wgpt_model *m = calloc(1, sizeof *m);
     if (!m || !(m->head = malloc(len ? len : 1))) {
         free(m);
         set_err(err, errlen, "out of memory");
         return WGPT_ERR_NOMEM;
     }
-    memcpy(m->head, head, len); /* metadata strings point into it for the model's life */
+    if (len) memcpy(m->head, head, len); /* metadata strings point into it for the model's life */
     char e[512];
-    if (gguf_parse_header(&m->gguf, m->head, len, file_size, e, sizeof e) != 0) {
+    uint64_t more = 0;
+    if (gguf_parse_header(&m->gguf, m->head, len, file_size, &more, e, sizeof e) != 0) {
         wgpt_model_free(m);
-        if (len < file_size) { /* most likely only cut short: ask for more */
-            uint64_t want = (uint64_t)len * 4 > (1u << 20) ? (uint64_t)len * 4 : (1u << 20);
-            if (need) *need = want < file_size ? want : file_size;
+        if (more > MAX_HEADER_BYTES) {
+            set_err(err, errlen, "gguf: the header would take at least %llu bytes, more than the %llu MB a model's "
+                    "header can have: the file is corrupt or not a model", (unsigned long long)more,
+                    (unsigned long long)(MAX_HEADER_BYTES >> 20));
+            return WGPT_ERR_FORMAT;
+        }
+        if (more) { /* only cut short: the file has the bytes the parser wants */
+            if (need) *need = header_request(more, len, file_size);
+            set_err(err, errlen, "%s", e);
             return WGPT_PENDING;
         }
         set_err(err, errlen, "%s", e);
@@ -159,7 +200,7 @@ wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size
     if (l->next >= g->n_tensors) { set_err(err, errlen, "no tensor is wanted: every weight is loaded"); return WGPT_ERR_STATE; }
     gguf_tensor t = g->tensors[l->order[l->next]];
     if (size != t.nbytes) {
-        set_err(err, errlen, "tensor %.*s: got %zu bytes, expected %llu", (int)t.name.len, t.name.ptr, size,
+        set_err(err, errlen, "tensor '%s': got %zu bytes, expected %llu", text_show(t.name.ptr, t.name.len), size,
                 (unsigned long long)t.nbytes);
         return WGPT_ERR_ARG;
     }
@@ -167,7 +208,8 @@ wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size
     char e[512];
     if (llama_weights_tensor(l->m->w, l->m->dev, &t, e, sizeof e) != 0) {
         set_err(err, errlen, "%s", e);
-        return strstr(e, "allocate") ? WGPT_ERR_GPU : WGPT_ERR_FORMAT;
+        if (strstr(e, "allocate") || strstr(e, "GPU")) return WGPT_ERR_GPU;
+        return strstr(e, "out of memory") ? WGPT_ERR_NOMEM : WGPT_ERR_FORMAT;
     }
     l->next++;
     progress_update(&l->pb, l->pb.done + t.nbytes);
@@ -200,10 +242,10 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
     wgpt_model *m = calloc(1, sizeof *m);
     if (!m) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     char e[512];
-    if (gguf_open(&m->gguf, path, e, sizeof e) != 0) {
+    if (gguf_open(&m->gguf, path, e, sizeof e) != 0) { /* its messages name the file */
         set_err(err, errlen, "%s", e);
         free(m);
-        return WGPT_ERR_FORMAT;
+        return path ? WGPT_ERR_FORMAT : WGPT_ERR_ARG;
     }
     wgpt_loader *l = NULL;
     wgpt_status st = loader_start(m, p, &l, e, sizeof e);
@@ -218,7 +260,10 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
     }
     if (st != WGPT_OK) {
         if (l) wgpt_loader_free(l);
-        set_err(err, errlen, "%s: %s", path, e);
+        /* What is wrong with the file names the file; the device, the
+         * WebGPU library or memory are not the file's fault. */
+        if (st == WGPT_ERR_GPU || st == WGPT_ERR_NOMEM) set_err(err, errlen, "%s", e);
+        else set_err(err, errlen, "%s: %s", text_show_z(path), e);
     }
     return st;
 }
@@ -269,11 +314,36 @@ void wgpt_context_params_default(wgpt_context_params *p) {
     p->sampling = (wgpt_sampling){sp.temperature, sp.top_k, sp.top_p, sp.min_p, sp.repeat_penalty, sp.repeat_last_n, sp.seed};
 }
 
+/* Out-of-range values would not fail later: they would quietly sample
+ * something else (a NaN temperature picks the least likely token, a
+ * repeat penalty of 0 repeats one token forever), so they are refused. */
+static int check_sampling(const wgpt_sampling *s, char *err, size_t errlen) {
+    const char *field = NULL, *range = NULL;
+    double v = 0;
+    if (!(s->temperature >= 0)) field = "temperature", v = s->temperature, range = "0 or more; 0 is greedy";
+    else if (!(s->top_p >= 0 && s->top_p <= 1)) field = "top_p", v = s->top_p, range = "0 to 1; 1 is off";
+    else if (!(s->min_p >= 0 && s->min_p <= 1)) field = "min_p", v = s->min_p, range = "0 to 1; 0 is off";
+    else if (!(s->repeat_penalty > 0 && isfinite(s->repeat_penalty)))
+        field = "repeat_penalty", v = s->repeat_penalty, range = "more than 0, finite; 1 is off";
+    else if (s->top_k < 0) field = "top_k", v = s->top_k, range = "0 or more; 0 is off";
+    else if (s->repeat_last_n < 0) field = "repeat_last_n", v = s->repeat_last_n, range = "0 or more; 0 is off";
+    if (!field) return 0;
+    set_err(err, errlen, "sampling: %s = %g is out of range (%s)", field, v, range);
+    return -1;
+}
+
 wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgpt_context **out, char *err,
                                 size_t errlen) {
     wgpt_context_params defaults;
     if (!p) { wgpt_context_params_default(&defaults); p = &defaults; }
-    *out = NULL;
+    if (out) *out = NULL;
+    if (!m || !out) { set_err(err, errlen, "wgpt_context_create: no %s", m ? "place for the context" : "model"); return WGPT_ERR_ARG; }
+    if (p->n_ctx < 0 || p->n_batch < 0) {
+        set_err(err, errlen, "%s %d is negative (0 means the default)", p->n_ctx < 0 ? "n_ctx" : "n_batch",
+                p->n_ctx < 0 ? p->n_ctx : p->n_batch);
+        return WGPT_ERR_ARG;
+    }
+    if (check_sampling(&p->sampling, err, errlen) != 0) return WGPT_ERR_ARG;
     int n_ctx = p->n_ctx > 0 ? p->n_ctx : (m->c.n_ctx_train < 4096 ? m->c.n_ctx_train : 4096);
     if (n_ctx > m->c.n_ctx_train) {
         set_err(err, errlen, "context %d is longer than the model's training context %d", n_ctx, m->c.n_ctx_train);
@@ -299,6 +369,8 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
         wgpt_context_free(c);
         return WGPT_ERR_NOMEM;
     }
+    /* Rows past the tokenizer's tokens (a padded embedding) have no text. */
+    sampler_allow_only(c->smp, tokenizer_n_vocab(m->tok));
     char e[512];
     if (build_llama_state(m->dev, &m->kernels, m->w, n_ctx, n_batch, rows, &c->s, e, sizeof e) != 0) {
         set_err(err, errlen, "%s", e);
@@ -320,7 +392,7 @@ void wgpt_context_free(wgpt_context *c) {
     free(c);
 }
 
-const char *wgpt_errmsg(const wgpt_context *c) { return c->err; }
+const char *wgpt_errmsg(const wgpt_context *c) { return c ? c->err : "no context"; }
 int wgpt_context_n_ctx(const wgpt_context *c) { return c->n_ctx; }
 int wgpt_context_pos(const wgpt_context *c) { return c->pos; }
 
@@ -330,9 +402,12 @@ static wgpt_status fail(wgpt_context *c, wgpt_status st, const char *fmt, const 
 }
 
 static wgpt_status queue_tokens(wgpt_context *c, const int32_t *t, size_t n, int accept) {
-    if (c->pos + c->n_pending + n > (size_t)c->n_ctx) {
-        snprintf(c->err, sizeof c->err, "context full: %zu tokens would not fit in a context of %d (use a larger -c)",
-                 c->pos + c->n_pending + n, c->n_ctx);
+    if (n == 0) return WGPT_OK;
+    if (n > (size_t)c->n_ctx - c->pos - c->n_pending) { /* pos + n_pending <= n_ctx always holds */
+        char held[64] = "";
+        if (c->pos) snprintf(held, sizeof held, " (%d of them already in it)", c->pos);
+        snprintf(c->err, sizeof c->err, "context full: %zu tokens would not fit in the context of %d tokens%s",
+                 (size_t)c->pos + c->n_pending + n, c->n_ctx, held);
         return WGPT_ERR_CONTEXT_FULL;
     }
     for (size_t i = 0; i < n; i++) {
@@ -349,7 +424,9 @@ static wgpt_status queue_tokens(wgpt_context *c, const int32_t *t, size_t n, int
 }
 
 wgpt_status wgpt_feed(wgpt_context *c, const int32_t *tokens, size_t n) {
+    if (!c) return WGPT_ERR_ARG;
     if (c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "a step is in flight: collect it first");
+    if (!tokens && n) return fail(c, WGPT_ERR_ARG, "%s", "wgpt_feed: no tokens (NULL) for a count above 0");
     return queue_tokens(c, tokens, n, 1);
 }
 
@@ -364,10 +441,12 @@ static wgpt_status submit_pending(wgpt_context *c, int capture) {
         for (uint32_t i = 0; i < n; i++) c->ids[i] = (uint32_t)c->pending[done + i];
         gpu_buffer_write(d, llama_state_ids(c->s), 0, c->ids, n * sizeof *c->ids);
         step_params sp = {(uint32_t)c->pos, n, c->logits_all ? 0 : n - 1, c->logits_all ? n : 1};
-        if (llama_encode_forward(c->s, &sp, capture, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0)
+        if (llama_encode_forward(c->s, &sp, capture, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0) {
+            c->n_pending = 0; /* what the cache holds is unknown now: the caller resets */
             return fail(c, WGPT_ERR_GPU, "%s", e);
+        }
         c->pos += (int)n;
-        c->last_rows = (int)sp.n_out;
+        c->flight_rows = (int)sp.n_out;
         done += n;
     }
     c->n_pending = 0;
@@ -377,13 +456,14 @@ static wgpt_status submit_pending(wgpt_context *c, int capture) {
 }
 
 wgpt_status wgpt_step_submit(wgpt_context *c) {
+    if (!c) return WGPT_ERR_ARG;
     if (c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "a step is already in flight");
     if (c->n_pending == 0) return fail(c, WGPT_ERR_STATE, "%s", "nothing to evaluate: feed tokens first");
     return submit_pending(c, 0);
 }
 
 static wgpt_status collect_logits(wgpt_context *c, int wait) {
-    if (!c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "no step in flight");
+    if (!c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "no step in flight: submit one first");
     char e[512];
     const void *data;
     gpu_buffer *rb = llama_state_logits_readback(c->s);
@@ -391,15 +471,32 @@ static wgpt_status collect_logits(wgpt_context *c, int wait) {
     if (r == 0) return WGPT_PENDING;
     c->inflight = 0;
     if (r < 0) return fail(c, WGPT_ERR_GPU, "%s", e);
-    memcpy(c->logits, data, (size_t)c->last_rows * c->m->c.n_vocab * sizeof(float));
+    memcpy(c->logits, data, (size_t)c->flight_rows * c->m->c.n_vocab * sizeof(float));
+    c->last_rows = c->flight_rows;
     gpu_read_end(c->m->dev, rb);
     return WGPT_OK;
 }
 
+/* NaN or an infinity among the logits means the weights or an activation
+ * were not finite; sampling would still pick something (NaN ranks last,
+ * so all-NaN picks token 0), a plausible answer to a broken computation. */
+static int all_finite(const float *l, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(l[i])) return 0;
+    return 1;
+}
+
 wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token) {
+    if (!c) return WGPT_ERR_ARG;
+    if (!token) return fail(c, WGPT_ERR_ARG, "%s", "wgpt_step_collect: no place for the token (NULL)");
+    *token = -1;
     wgpt_status st = collect_logits(c, wait);
     if (st != WGPT_OK) return st;
-    int32_t t = sampler_sample(c->smp, c->logits + (size_t)(c->last_rows - 1) * c->m->c.n_vocab);
+    const float *row = c->logits + (size_t)(c->last_rows - 1) * c->m->c.n_vocab;
+    if (!all_finite(row, c->m->c.n_vocab))
+        return fail(c, WGPT_ERR_NOT_FINITE, "%s",
+                    "the logits are not finite (NaN/Inf): the model's weights or an activation overflowed");
+    int32_t t = sampler_sample(c->smp, row);
     sampler_accept(c->smp, t);
     *token = t;
     if (c->pos >= c->n_ctx) return WGPT_OK; /* nothing more fits; the next feed reports it */
@@ -407,11 +504,13 @@ wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token) {
 }
 
 const float *wgpt_logits(const wgpt_context *c, int *n_rows) {
-    if (n_rows) *n_rows = c->last_rows;
-    return c->logits;
+    int rows = c ? c->last_rows : 0;
+    if (n_rows) *n_rows = rows;
+    return rows ? c->logits : NULL;
 }
 
 void wgpt_reset(wgpt_context *c) {
+    if (!c) return;
     if (c->inflight) { gpu_read_end(c->m->dev, llama_state_logits_readback(c->s)); c->inflight = 0; }
     c->pos = 0;
     c->n_pending = 0;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/text.h"
 #include "util/util.h"
 
 #define GGUF_MAGIC 0x46554747u /* "GGUF" read as a little-endian u32 */
@@ -29,31 +30,48 @@ typedef unsigned long long ull;
 
 typedef struct {
     const uint8_t *buf;
-    uint64_t len, pos;
+    uint64_t len, pos;  /* bytes held, and the read position */
+    uint64_t size;      /* bytes in the whole file: len, or more when only a prefix is held */
+    uint64_t more;      /* set when a read failed only because the prefix ends: the prefix length it needs */
     char *err;
     size_t errlen;
     char what[160]; /* the item being read, for error messages */
 } reader;
 
-/* Copies a name from the file into a printable, bounded form for messages. */
-static void printable(char *dst, size_t cap, const char *src, uint64_t len) {
-    size_t n = 0;
-    const size_t max = cap > 4 ? cap - 4 : 0;
-    for (uint64_t i = 0; i < len && n < max; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (len > n && cap >= 4) { memcpy(dst + n, "...", 3); n += 3; }
-    if (cap) dst[n < cap ? n : cap - 1] = '\0';
+/* A name from the file, escaped and shortened for a message. */
+static const char *shown(char *dst, size_t cap, const char *src, uint64_t len) {
+    text_escape(dst, cap, src, (size_t)len, 48);
+    return dst;
 }
 
 static uint64_t remaining(const reader *r) { return r->len - r->pos; }
+static uint64_t file_remaining(const reader *r) { return r->size - r->pos; }
+
+/* The held prefix is cut short: a caller with more of the file could go
+ * on, so this is not an error in the file. at_least is a lower bound on
+ * the prefix length that would get past this point. */
+static int need_prefix(reader *r, uint64_t at_least) {
+    r->more = at_least;
+    set_err(r->err, r->errlen, "gguf: the header goes on past the first %llu bytes: %s needs at least %llu",
+            (unsigned long long)r->len, r->what, (unsigned long long)at_least);
+    return -1;
+}
 
 static int need(reader *r, uint64_t n) {
     if (n <= remaining(r)) return 0;
+    if (n <= file_remaining(r)) return need_prefix(r, r->pos + n);
     set_err(r->err, r->errlen, "gguf: truncated file: %s ends past byte %llu (file is %llu bytes)",
-            r->what, (ull)(r->pos + n), (ull)r->len);
+            r->what, (unsigned long long)(r->pos + n), (unsigned long long)r->size);
     return -1;
+}
+
+/* Whether count items of at least min_bytes each can follow: 1 if not even
+ * the rest of the file could hold them (the caller says why), -1 asking for
+ * a longer prefix if only the held bytes cannot, else 0. */
+static int count_fits(reader *r, uint64_t count, uint64_t min_bytes) {
+    if (count > file_remaining(r) / min_bytes) return 1;
+    if (count > remaining(r) / min_bytes) return need_prefix(r, r->pos + count * min_bytes);
+    return 0;
 }
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -79,15 +97,16 @@ static int rd_u64(reader *r, uint64_t *out) {
 static int rd_str(reader *r, gguf_str *out) {
     uint64_t n;
     if (rd_u64(r, &n)) return -1;
-    /* A length the file could hold means the file was cut short; a larger
-     * one is corrupt, and pos + n might not even be representable. */
-    if (n > remaining(r) && n <= r->len) return need(r, n);
-    if (n > remaining(r)) {
+    /* A length the file could hold means the file (or the held prefix) was
+     * cut short; a larger one is corrupt, and pos + n might not even be
+     * representable. */
+    if (n > file_remaining(r) && n > r->size) {
         set_err(r->err, r->errlen,
                 "gguf: %s: string length %llu runs past the end of the file (%llu bytes left at byte %llu)",
-                r->what, (ull)n, (ull)remaining(r), (ull)r->pos);
+                r->what, (ull)n, (ull)file_remaining(r), (ull)r->pos);
         return -1;
     }
+    if (need(r, n)) return -1;
     out->ptr = (const char *)(r->buf + r->pos);
     out->len = n;
     r->pos += n;
@@ -143,12 +162,12 @@ static int skip_array(reader *r, uint32_t et, uint64_t n, int depth) {
     }
     uint32_t fs = scalar_size(et);
     uint64_t min = fs ? fs : et == GGUF_TYPE_STRING ? 8 : MIN_ARRAY_BYTES;
-    if (n > remaining(r) / min) {
+    int fit = count_fits(r, n, min);
+    if (fit > 0)
         set_err(r->err, r->errlen,
                 "gguf: %s: array length %llu of %s cannot fit in the %llu bytes left at byte %llu",
-                r->what, (ull)n, gguf_type_name(et), (ull)remaining(r), (ull)r->pos);
-        return -1;
-    }
+                r->what, (ull)n, gguf_type_name(et), (ull)file_remaining(r), (ull)r->pos);
+    if (fit) return -1;
     if (fs) {
         r->pos += n * fs;
         return 0;
@@ -176,9 +195,9 @@ static int skip_array(reader *r, uint32_t et, uint64_t n, int depth) {
 static int parse_kv(reader *r, gguf_kv *kv, uint64_t i, uint64_t n) {
     snprintf(r->what, sizeof r->what, "kv %llu of %llu", (ull)i, (ull)n);
     if (rd_str(r, &kv->key)) return -1;
-    char name[64];
-    printable(name, sizeof name, kv->key.ptr, kv->key.len);
-    snprintf(r->what, sizeof r->what, "kv %llu of %llu ('%s')", (ull)i, (ull)n, name);
+    char name[96];
+    snprintf(r->what, sizeof r->what, "kv %llu of %llu ('%s')", (ull)i, (ull)n,
+             shown(name, sizeof name, kv->key.ptr, kv->key.len));
     if (rd_u32(r, &kv->type)) return -1;
     if (!known_type(kv->type)) {
         set_err(r->err, r->errlen, "gguf: %s: unknown value type %u", r->what, kv->type);
@@ -200,9 +219,9 @@ static int parse_kv(reader *r, gguf_kv *kv, uint64_t i, uint64_t n) {
 static int parse_tensor_info(reader *r, gguf_tensor *t, uint64_t i, uint64_t n) {
     snprintf(r->what, sizeof r->what, "tensor info %llu of %llu", (ull)i, (ull)n);
     if (rd_str(r, &t->name)) return -1;
-    char name[64];
-    printable(name, sizeof name, t->name.ptr, t->name.len);
-    snprintf(r->what, sizeof r->what, "tensor info %llu of %llu ('%s')", (ull)i, (ull)n, name);
+    char name[96];
+    snprintf(r->what, sizeof r->what, "tensor info %llu of %llu ('%s')", (ull)i, (ull)n,
+             shown(name, sizeof name, t->name.ptr, t->name.len));
     if (rd_u32(r, &t->n_dims)) return -1;
     if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS) {
         set_err(r->err, r->errlen, "gguf: %s: n_dims %u out of range (1..%d)", r->what, t->n_dims,
@@ -292,16 +311,17 @@ static int is_signed_type(uint32_t t) {
            t == GGUF_TYPE_INT64;
 }
 
-/* file_size: the whole file's length, against which tensor data is checked;
- * the reader holds only its first r->len bytes when parsing a header alone. */
-static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
+/* Tensor data is checked against the whole file's length, r->size; the
+ * reader holds only its first r->len bytes when parsing a header alone. */
+static int parse_inner(gguf_file *g, reader *r) {
+    const uint64_t file_size = r->size;
     snprintf(r->what, sizeof r->what, "header");
     uint32_t magic;
     if (rd_u32(r, &magic)) return -1;
     if (magic != GGUF_MAGIC) {
-        char m[8];
-        printable(m, sizeof m, (const char *)r->buf, 4);
-        set_err(r->err, r->errlen, "gguf: not a GGUF file (magic '%s', expected 'GGUF')", m);
+        char m[24];
+        set_err(r->err, r->errlen, "gguf: not a GGUF file (magic '%s', expected 'GGUF')",
+                shown(m, sizeof m, (const char *)r->buf, 4));
         return -1;
     }
     if (rd_u32(r, &g->version)) return -1;
@@ -321,19 +341,32 @@ static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
         return -1;
     }
     if (rd_u64(r, &g->n_tensors) || rd_u64(r, &g->n_kv)) return -1;
-    /* Both tables follow, so together they must fit in what is left. */
-    if (g->n_kv > remaining(r) / MIN_KV_BYTES) {
+    /* Both tables follow, so they must fit in what is left of the file;
+     * checked before anything is allocated for them. */
+    if (g->n_kv > file_remaining(r) / MIN_KV_BYTES) {
         set_err(r->err, r->errlen,
                 "gguf: header claims %llu metadata entries but the %llu bytes left can hold at most %llu",
-                (ull)g->n_kv, (ull)remaining(r), (ull)(remaining(r) / MIN_KV_BYTES));
+                (ull)g->n_kv, (ull)file_remaining(r), (ull)(file_remaining(r) / MIN_KV_BYTES));
         return -1;
     }
-    if (g->n_tensors > remaining(r) / MIN_TENSOR_BYTES) {
+    if (g->n_tensors > file_remaining(r) / MIN_TENSOR_BYTES) {
         set_err(r->err, r->errlen,
                 "gguf: header claims %llu tensors but the %llu bytes left can hold at most %llu",
-                (ull)g->n_tensors, (ull)remaining(r), (ull)(remaining(r) / MIN_TENSOR_BYTES));
+                (ull)g->n_tensors, (ull)file_remaining(r), (ull)(file_remaining(r) / MIN_TENSOR_BYTES));
         return -1;
     }
+    /* Neither product wraps, each being within the file. Their sum is the
+     * least the two tables take: beyond the file an error, beyond a held
+     * prefix what the caller is asked for (so memory follows bytes held). */
+    uint64_t tables = g->n_kv * MIN_KV_BYTES + g->n_tensors * MIN_TENSOR_BYTES;
+    if (tables > file_remaining(r)) {
+        set_err(r->err, r->errlen,
+                "gguf: header claims %llu metadata entries and %llu tensors, at least %llu bytes, "
+                "but only %llu bytes are left",
+                (ull)g->n_kv, (ull)g->n_tensors, (ull)tables, (ull)file_remaining(r));
+        return -1;
+    }
+    if (need(r, tables)) return -1;
 
     if (g->n_kv) {
         g->kv = calloc((size_t)g->n_kv, sizeof *g->kv);
@@ -346,18 +379,17 @@ static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
     int oom;
     if (find_duplicate(g->kv, sizeof *g->kv, g->n_kv, &dup, &oom)) {
         if (oom) { set_err(r->err, r->errlen, "gguf: out of memory"); return -1; }
-        char name[64];
-        printable(name, sizeof name, dup->ptr, dup->len);
-        set_err(r->err, r->errlen, "gguf: duplicate metadata key '%s'", name);
+        char name[96];
+        set_err(r->err, r->errlen, "gguf: duplicate metadata key '%s'", shown(name, sizeof name, dup->ptr, dup->len));
         return -1;
     }
 
-    if (g->n_tensors > remaining(r) / MIN_TENSOR_BYTES) {
+    int fit = count_fits(r, g->n_tensors, MIN_TENSOR_BYTES);
+    if (fit > 0)
         set_err(r->err, r->errlen,
                 "gguf: header claims %llu tensors but the %llu bytes left after the metadata can hold at most %llu",
-                (ull)g->n_tensors, (ull)remaining(r), (ull)(remaining(r) / MIN_TENSOR_BYTES));
-        return -1;
-    }
+                (ull)g->n_tensors, (ull)file_remaining(r), (ull)(file_remaining(r) / MIN_TENSOR_BYTES));
+    if (fit) return -1;
     if (g->n_tensors) {
         g->tensors = calloc((size_t)g->n_tensors, sizeof *g->tensors);
         if (!g->tensors) { set_err(r->err, r->errlen, "gguf: out of memory for %llu tensors", (ull)g->n_tensors); return -1; }
@@ -367,9 +399,8 @@ static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
 
     if (find_duplicate(g->tensors, sizeof *g->tensors, g->n_tensors, &dup, &oom)) {
         if (oom) { set_err(r->err, r->errlen, "gguf: out of memory"); return -1; }
-        char name[64];
-        printable(name, sizeof name, dup->ptr, dup->len);
-        set_err(r->err, r->errlen, "gguf: duplicate tensor name '%s'", name);
+        char name[96];
+        set_err(r->err, r->errlen, "gguf: duplicate tensor name '%s'", shown(name, sizeof name, dup->ptr, dup->len));
         return -1;
     }
 
@@ -399,8 +430,8 @@ static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
     uint64_t avail = g->data_offset <= file_size ? file_size - g->data_offset : 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
-        char name[64];
-        printable(name, sizeof name, t->name.ptr, t->name.len);
+        char name[96];
+        shown(name, sizeof name, t->name.ptr, t->name.len);
         if (t->offset % g->alignment) {
             set_err(r->err, r->errlen,
                     "gguf: tensor %llu ('%s'): offset %llu is not a multiple of the alignment %u",
@@ -419,73 +450,80 @@ static int parse_inner(gguf_file *g, reader *r, uint64_t file_size) {
     return 0;
 }
 
-int gguf_parse(gguf_file *g, const uint8_t *buf, size_t len, char *err, size_t errlen) {
+/* Parses the first len bytes of a file of file_size bytes; more (if not
+ * NULL) gets the prefix length a failed parse needs, or 0 when the failure
+ * is in the file itself. */
+static int parse_prefix(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, uint64_t *more,
+                        char *err, size_t errlen) {
     memset(g, 0, sizeof *g);
-    if (!buf && len) {
-        set_err(err, errlen, "gguf: no buffer");
-        return -1;
-    }
-    reader r = {.buf = buf, .len = len, .pos = 0, .err = err, .errlen = errlen};
-    g->file_size = len;
-    g->base = buf;
-    if (parse_inner(g, &r, len)) {
-        free(g->kv);
-        free(g->tensors);
-        memset(g, 0, sizeof *g);
-        return -1;
-    }
-    return 0;
-}
-
-int gguf_parse_header(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, char *err, size_t errlen) {
-    memset(g, 0, sizeof *g);
+    if (more) *more = 0;
     if ((!buf && len) || len > file_size) {
         set_err(err, errlen, "gguf: %s", !buf && len ? "no buffer" : "header longer than the file");
         return -1;
     }
-    reader r = {.buf = buf, .len = len, .pos = 0, .err = err, .errlen = errlen};
+    reader r = {.buf = buf, .len = len, .pos = 0, .size = file_size, .err = err, .errlen = errlen};
     g->file_size = file_size;
     g->base = len == file_size ? buf : NULL;
-    if (parse_inner(g, &r, file_size)) {
+    if (parse_inner(g, &r)) {
         free(g->kv);
         free(g->tensors);
         memset(g, 0, sizeof *g);
+        if (more) *more = r.more;
         return -1;
     }
     return 0;
 }
 
+int gguf_parse(gguf_file *g, const uint8_t *buf, size_t len, char *err, size_t errlen) {
+    return parse_prefix(g, buf, len, len, NULL, err, errlen);
+}
+
+int gguf_parse_header(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, uint64_t *need,
+                      char *err, size_t errlen) {
+    return parse_prefix(g, buf, len, file_size, need, err, errlen);
+}
+
 int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen) {
     memset(g, 0, sizeof *g);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!path) {
+        set_err(err, errlen, "gguf: no model file given");
+        return -1;
+    }
+    /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever,
+     * before fstat could say it is not a file at all. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "gguf: cannot open '%s': %s", path, strerror(errno));
+        set_err(err, errlen, "gguf: cannot open '%s': %s", text_show_z(path), strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        set_err(err, errlen, "gguf: cannot stat '%s': %s", path, strerror(errno));
+        set_err(err, errlen, "gguf: cannot stat '%s': %s", text_show_z(path), strerror(errno));
         close(fd);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "gguf: '%s' is not a regular file", path);
+        set_err(err, errlen, "gguf: '%s' is not a regular file", text_show_z(path));
         close(fd);
         return -1;
     }
+    /* O_NONBLOCK stays set: the descriptor is only mapped, never read, and
+     * a regular file ignores the flag anyway. */
     size_t size = (size_t)st.st_size;
     void *map = NULL;
     if (size > 0) { /* mmap refuses length 0; the parser reports the empty file */
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
-            set_err(err, errlen, "gguf: cannot map '%s': %s", path, strerror(errno));
+            set_err(err, errlen, "gguf: cannot map '%s': %s", text_show_z(path), strerror(errno));
             close(fd);
             return -1;
         }
     }
     close(fd);
-    if (gguf_parse(g, map, size, err, errlen)) {
+    char e[512];
+    if (gguf_parse(g, map, size, e, sizeof e)) {
         if (map) munmap(map, size);
+        set_err(err, errlen, "%s: %s", text_show_z(path), e); /* which file, as every load error says */
         return -1;
     }
     g->mapping = map;

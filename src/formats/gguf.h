@@ -63,10 +63,16 @@ typedef struct gguf_file {
 int gguf_parse(gguf_file *g, const uint8_t *buf, size_t len, char *err, size_t errlen);
 /* Parse only the header (metadata and tensor directory) from the first len
  * bytes of a file of file_size bytes: tensor data pointers stay NULL, their
- * ranges are checked against file_size. Fails like gguf_parse on a
- * truncated header, so a caller holding a prefix retries with more bytes. */
-int gguf_parse_header(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, char *err, size_t errlen);
-/* mmap a file and parse it. */
+ * ranges are checked against file_size. When the parse fails only because
+ * the header goes on past the prefix (the file itself has those bytes),
+ * *need (if need is not NULL) gets a prefix length, larger than len and at
+ * most file_size, with which the parse gets further: the caller retries with
+ * at least that many bytes. Every other failure is an error in the file and
+ * sets *need to 0. */
+int gguf_parse_header(gguf_file *g, const uint8_t *buf, size_t len, uint64_t file_size, uint64_t *need,
+                      char *err, size_t errlen);
+/* mmap a regular file and parse it. FIFOs, devices and directories are
+ * refused without blocking; path NULL is an error too. */
 int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen);
 void gguf_close(gguf_file *g);
 

@@ -27,7 +27,7 @@ struct gpu_buffer {
     WGPUBuffer buf;
     uint64_t size;
     unsigned usage;
-    int map_state; /* 0 idle, 1 pending, 2 mapped, -1 failed */
+    volatile int map_state; /* 0 idle, 1 pending, 2 mapped, -1 failed; the map callback sets 2 or -1 */
     uint32_t map_status;
 };
 
@@ -56,15 +56,38 @@ static const char *const default_libs[] = {
     "libwebgpu_wrapper.so", "libwebgpu_dawn.so", "libwgpu_native.so", NULL,
 };
 
+#define BUNDLED_REL "deps/node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so"
+
+/* What became of the places the bundled library was looked for, so that a
+ * failure names the place and the reason that matter (a file that exists
+ * but does not load), not the last system name tried. */
+typedef struct {
+    char first[PATH_MAX + 128];  /* the first place looked */
+    char broken[PATH_MAX + 128]; /* the first place where a file was found but did not load */
+    char why[512];               /* dlerror for it */
+    int tried;
+} bundled_search;
+
+static void *try_bundled(const char *path, bundled_search *bs) {
+    if (!bs->tried++) snprintf(bs->first, sizeof bs->first, "%s", path);
+    if (access(path, F_OK) != 0) return NULL;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h && !bs->broken[0]) {
+        const char *e = dlerror();
+        snprintf(bs->broken, sizeof bs->broken, "%s", path);
+        snprintf(bs->why, sizeof bs->why, "%s", e ? e : "unknown reason");
+    }
+    return h;
+}
+
 /* The pinned Dawn sits in deps/node_modules of the source tree; find it from
- * the executable's location (build/, build/tests/) or $WGPT_ROOT. */
-static void *open_bundled(void) {
-    const char *rel = "deps/node_modules/bun-webgpu-linux-x64/libwebgpu_wrapper.so";
+ * $WGPT_ROOT, or from the executable's location (build/, build/tests/). */
+static void *open_bundled(bundled_search *bs) {
     char path[PATH_MAX + 128];
     const char *root = getenv("WGPT_ROOT");
     if (root) {
-        snprintf(path, sizeof path, "%s/%s", root, rel);
-        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        snprintf(path, sizeof path, "%s/%s", root, BUNDLED_REL);
+        void *h = try_bundled(path, bs);
         if (h) return h;
     }
     char exe[PATH_MAX];
@@ -79,8 +102,8 @@ static void *open_bundled(void) {
             if (!slash) return NULL;
             *slash = 0;
         }
-        snprintf(path, sizeof path, "%s/%s", dir, rel);
-        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        snprintf(path, sizeof path, "%s/%s", dir, BUNDLED_REL);
+        void *h = try_bundled(path, bs);
         if (h) return h;
     }
     return NULL;
@@ -90,15 +113,34 @@ static int load_api(wgpu_api *api, const char *lib_path, char *err, size_t errle
     memset(api, 0, sizeof *api);
     const char *env = getenv("WGPT_WEBGPU_LIB");
     const char *want = lib_path ? lib_path : env;
+    bundled_search bs = {0};
+    char system_why[512] = "";
     if (want) api->handle = dlopen(want, RTLD_NOW | RTLD_LOCAL);
     else {
-        api->handle = open_bundled();
-        for (int i = 0; !api->handle && default_libs[i]; i++) api->handle = dlopen(default_libs[i], RTLD_NOW | RTLD_LOCAL);
+        api->handle = open_bundled(&bs);
+        for (int i = 0; !api->handle && default_libs[i]; i++) {
+            api->handle = dlopen(default_libs[i], RTLD_NOW | RTLD_LOCAL);
+            const char *e = api->handle ? NULL : dlerror();
+            if (e && i == 0) snprintf(system_why, sizeof system_why, "%s", e);
+        }
     }
     if (!api->handle) {
-        const char *why = dlerror();
-        set_err(err, errlen, "cannot load the WebGPU library %s: %s (run `make deps`, or set WGPT_WEBGPU_LIB)",
-                want ? want : "(libwebgpu_wrapper.so from deps/)", why ? why : "not found");
+        if (want) {
+            const char *why = dlerror();
+            set_err(err, errlen, "cannot load the WebGPU library %s%s: %s", want,
+                    lib_path ? "" : " (from WGPT_WEBGPU_LIB)", why ? why : "not found");
+        } else if (bs.broken[0]) {
+            set_err(err, errlen, "cannot load the bundled WebGPU library %s: %s (run `make deps`, or set WGPT_WEBGPU_LIB)",
+                    bs.broken, bs.why);
+        } else if (system_why[0] && !strstr(system_why, "No such file")) { /* found on the system, but broken */
+            set_err(err, errlen, "cannot load the WebGPU library %s: %s (run `make deps`, or set WGPT_WEBGPU_LIB)",
+                    default_libs[0], system_why);
+        } else {
+            set_err(err, errlen, "cannot find the WebGPU library: %s does not exist%s, and %s is not on the system's "
+                    "library path (run `make deps` in the source tree, or set WGPT_ROOT to it or WGPT_WEBGPU_LIB to the library)",
+                    bs.tried ? bs.first : BUNDLED_REL,
+                    bs.tried > 1 ? " (nor in the folders above)" : "", default_libs[0]);
+        }
         return -1;
     }
 #define X(ret, name, args)                                                                                 \
@@ -470,6 +512,29 @@ const char *gpu_take_error(gpu_device *d) {
     return copy;
 }
 
+typedef struct { volatile int done; uint32_t status, type; char msg[1024]; } scope_req;
+static void on_scope(uint32_t status, uint32_t type, WGPUStringView message, void *u1, void *u2) {
+    (void)u2;
+    scope_req *r = u1;
+    r->status = status;
+    r->type = type;
+    sv_copy(r->msg, sizeof r->msg, message);
+    r->done = 1;
+}
+
+/* Pops the innermost error scope: 0 if it caught nothing, else -1 with
+ * its message on one line in msg. */
+static int pop_scope(gpu_device *d, char *msg, size_t cap) {
+    scope_req r = {0};
+    WGPUPopErrorScopeCallbackInfo cb = {NULL, WGPUCallbackMode_AllowProcessEvents, on_scope, &r, NULL};
+    d->api.wgpuDevicePopErrorScope(d->device, cb);
+    if (wait_flag(&d->api, d->instance, &r.done, 60) != 0) { snprintf(msg, cap, "the device did not answer"); return -1; }
+    if (r.type == WGPUErrorType_NoError) return 0;
+    for (char *p = r.msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+    sv_copy(msg, cap, sv(r.msg[0] ? r.msg : "unknown error"));
+    return -1;
+}
+
 gpu_buffer *gpu_buffer_create(gpu_device *d, uint64_t size, unsigned usage, const char *label) {
     gpu_buffer *b = calloc(1, sizeof *b);
     if (!b) return NULL;
@@ -486,8 +551,23 @@ gpu_buffer *gpu_buffer_create(gpu_device *d, uint64_t size, unsigned usage, cons
         if (usage & GPU_UNIFORM) bd.usage |= WGPUBufferUsage_Uniform;
         if (usage & GPU_QUERY_RESOLVE) bd.usage |= WGPUBufferUsage_QueryResolve;
     }
+    /* Dawn hands back an error object instead of NULL when it cannot make
+     * the buffer (out of memory, even within the limits it reports); only
+     * an error scope says so here, rather than the first bind group later. */
+    d->api.wgpuDevicePushErrorScope(d->device, WGPUErrorFilter_OutOfMemory);
+    d->api.wgpuDevicePushErrorScope(d->device, WGPUErrorFilter_Validation);
     b->buf = d->api.wgpuDeviceCreateBuffer(d->device, &bd);
-    if (!b->buf) { free(b); return NULL; }
+    char invalid[400], oom[400];
+    int bad = pop_scope(d, invalid, sizeof invalid), no_memory = pop_scope(d, oom, sizeof oom);
+    if (bad || no_memory || !b->buf) {
+        if (b->buf) { d->api.wgpuBufferDestroy(b->buf); d->api.wgpuBufferRelease(b->buf); }
+        free(b);
+        char msg[512];
+        snprintf(msg, sizeof msg, "buffer %s of %llu bytes: %s", label ? label : "", (unsigned long long)size,
+                 no_memory ? oom : bad ? invalid : "not created");
+        record_error(d, no_memory ? "GPU out of memory" : "GPU error", (WGPUStringView){msg, strlen(msg)});
+        return NULL;
+    }
     b->dev = d;
     b->size = size;
     b->usage = usage;
@@ -512,16 +592,6 @@ void gpu_buffer_write(gpu_device *d, gpu_buffer *b, uint64_t offset, const void 
         memcpy(tail, (const uint8_t *)data + body, size - body);
         d->api.wgpuQueueWriteBuffer(d->queue, b->buf, offset + body, tail, 4);
     }
-}
-
-typedef struct { volatile int done; uint32_t status, type; char msg[1024]; } scope_req;
-static void on_scope(uint32_t status, uint32_t type, WGPUStringView message, void *u1, void *u2) {
-    (void)u2;
-    scope_req *r = u1;
-    r->status = status;
-    r->type = type;
-    sv_copy(r->msg, sizeof r->msg, message);
-    r->done = 1;
 }
 
 gpu_kernel *gpu_kernel_create(gpu_device *d, const char *wgsl, const char *label, char *err, size_t errlen) {
@@ -719,6 +789,14 @@ int gpu_read_poll(gpu_device *d, gpu_buffer *b, int wait, const void **data, cha
 }
 
 void gpu_read_end(gpu_device *d, gpu_buffer *b) {
+    if (b->map_state == 1) {
+        /* Unmapping aborts a pending map, but its callback still runs later
+         * and writes to b: wait for it, or it would mark the buffer mapped
+         * (or failed) after the next read began, or after b was freed. */
+        d->api.wgpuBufferUnmap(b->buf);
+        double t0 = now_seconds();
+        while (b->map_state == 1 && now_seconds() - t0 < 10) d->api.wgpuInstanceProcessEvents(d->instance);
+    }
     if (b->map_state == 2) d->api.wgpuBufferUnmap(b->buf);
     b->map_state = 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/text.h"
 #include "util/util.h"
 
 /* Bounds generous enough for any published Llama-shaped model; beyond them
@@ -86,27 +87,25 @@ static int read_rope_scaling(const gguf_file *g, llama_config *c, char *err, siz
     c->rope_linear_scale = 1.0f;
     if (gguf_str_eq(type, "none")) return 0;
     if (!gguf_str_eq(type, "linear")) {
-        set_err(err, errlen, "unsupported rope scaling type '%.*s' (supported: none, linear)",
-                (int)(type.len > 64 ? 64 : type.len), type.ptr);
+        set_err(err, errlen, "unsupported rope scaling type '%s' (supported: none, linear)",
+                text_show(type.ptr, type.len));
         return -1;
     }
     if (factor > 0) c->rope_linear_scale = (float)factor;
     return 0;
 }
 
+/* The vocabulary is the embedding's rows: llama.vocab_size when given
+ * (checked against the embedding below), else the rows themselves. */
 static int read_vocab_size(const gguf_file *g, llama_config *c, char *err, size_t errlen) {
     if (gguf_find(g, "llama.vocab_size"))
         return get_int(g, "llama.vocab_size", 1, 0, MAX_VOCAB, &c->n_vocab, err, errlen);
-    const gguf_kv *tok = gguf_find(g, "tokenizer.ggml.tokens");
-    uint64_t n;
-    if (tok && tok->type == GGUF_TYPE_ARRAY) n = tok->arr_len;
-    else {
-        const gguf_tensor *t = gguf_find_tensor(g, "token_embd.weight");
-        if (!t) { set_err(err, errlen, "missing tensor 'token_embd.weight'"); return -1; }
-        n = t->n_dims >= 2 ? t->ne[1] : 0;
-    }
+    const gguf_tensor *t = gguf_find_tensor(g, "token_embd.weight");
+    if (!t) { set_err(err, errlen, "missing tensor 'token_embd.weight'"); return -1; }
+    uint64_t n = t->n_dims >= 2 ? t->ne[1] : 0;
     if (n == 0 || n > MAX_VOCAB) {
-        set_err(err, errlen, "vocabulary size %llu is out of range (1..%d)", (unsigned long long)n, MAX_VOCAB);
+        set_err(err, errlen, "vocabulary size %llu (the rows of token_embd.weight) is out of range (1..%d)",
+                (unsigned long long)n, MAX_VOCAB);
         return -1;
     }
     c->n_vocab = (int)n;
@@ -202,8 +201,8 @@ static int check_tensors(const gguf_file *g, llama_config *c, char *err, size_t 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_str name = g->tensors[i].name;
         if (!is_llama_tensor(name, c->n_layers)) {
-            set_err(err, errlen, "unexpected tensor '%.*s' (not part of the llama architecture)",
-                    (int)(name.len > 80 ? 80 : name.len), name.ptr);
+            set_err(err, errlen, "unexpected tensor '%s' (not part of the llama architecture)",
+                    text_show(name.ptr, name.len));
             return -1;
         }
     }
@@ -219,8 +218,7 @@ int llama_config_from_gguf(const gguf_file *g, llama_config *c, char *err, size_
         return -1;
     }
     if (!gguf_str_eq(arch, "llama")) {
-        set_err(err, errlen, "unsupported architecture '%.*s' (supported: llama)",
-                (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
+        set_err(err, errlen, "unsupported architecture '%s' (supported: llama)", text_show(arch.ptr, arch.len));
         return -1;
     }
     int experts = 0;

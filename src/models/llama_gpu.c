@@ -205,9 +205,81 @@ static void forward(llama_state *s, const kernel_set *k) {
     graph_capture(g, "logits", -1, s->logits, c->n_vocab, 1);
 }
 
+/* Every buffer a context needs, with its size, so that all are checked
+ * against the device's limits before any is made. */
+typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
+
+static int state_buffers(const llama_config *c, int n_ctx, int n_batch, int n_out_max, state_buffer *out) {
+    uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
+             kv_dim = (uint64_t)c->n_kv_heads * c->head_dim, logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
+    const state_buffer list[] = {
+        {"ids", B * 4, 1},
+        {"x", B * c->dim * 4, 1},
+        {"xn", B * c->dim * 4, 1},
+        {"q", B * q_dim * 4, 1},
+        {"k", B * kv_dim * 4, 1},
+        {"v", B * kv_dim * 4, 1},
+        {"att", B * q_dim * 4, 1},
+        {"gate", B * c->hidden_dim * 4, 1},
+        {"up", B * c->hidden_dim * 4, 1},
+        {"scores", (uint64_t)c->n_heads * B * n_ctx * 4, 1},
+        {"logits", logit_bytes, 1},
+        {"logits_rb", logit_bytes, 0}, /* read back, never bound */
+        {"k_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
+        {"v_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
+        {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},
+    };
+    memcpy(out, list, sizeof list);
+    return (int)(sizeof list / sizeof *list);
+}
+
+static unsigned long long mb(uint64_t bytes) { return (unsigned long long)((bytes + (1 << 20) - 1) >> 20); }
+
+static int check_state_limits(gpu_device *d, const llama_config *c, int n_ctx, int n_batch, int n_out_max,
+                              char *err, size_t errlen) {
+    const gpu_limits *L = gpu_get_limits(d);
+    state_buffer b[16];
+    int n = state_buffers(c, n_ctx, n_batch, n_out_max, b);
+    for (int i = 0; i < n; i++) {
+        /* gpu_buffer_create rounds sizes up to 16 bytes */
+        uint64_t bytes = (b[i].bytes + 15) & ~(uint64_t)15, lim = L->max_buffer_size;
+        const char *verb = "makes";
+        if (b[i].bound && L->max_storage_binding < lim) lim = L->max_storage_binding, verb = "binds";
+        if (bytes > lim) {
+            set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device %s "
+                    "(%llu MB; %s needs %llu MB); use a smaller -c or --batch",
+                    n_ctx, n_batch, verb, (unsigned long long)(lim >> 20), b[i].name, mb(bytes));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A buffer within the limits the device still could not make (Dawn on
+ * SwiftShader refuses one of exactly the limit) gets the same advice, with
+ * the device's reason. Takes the device's error, so no later call sees it. */
+static gpu_buffer *state_buffer_create(gpu_device *d, uint64_t bytes, unsigned usage, const char *name, int n_ctx,
+                                       int n_batch, char *err, size_t errlen) {
+    gpu_buffer *b = gpu_buffer_create(d, bytes, usage, name);
+    if (!b) {
+        const char *e = gpu_take_error(d);
+        set_err(err, errlen, "context of %d tokens with batch %d needs a buffer of %llu MB (%s) that this device "
+                "could not make (%s); use a smaller -c or --batch", n_ctx, n_batch, mb(bytes), name,
+                e ? e : "no reason given");
+    }
+    return b;
+}
+
 int build_llama_state(gpu_device *d, const kernel_set *k, const llama_weights *w, int n_ctx, int n_batch,
                       int n_out_max, llama_state **out, char *err, size_t errlen) {
     const llama_config *c = &w->c;
+    *out = NULL;
+    if ((uint32_t)c->head_dim > 32 * k->group_lanes) { /* attention.wgsl's MAXD */
+        set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
+                c->head_dim, 32 * k->group_lanes);
+        return -1;
+    }
+    if (check_state_limits(d, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return -1;
     llama_state *s = calloc(1, sizeof *s);
     if (!s) { set_err(err, errlen, "out of memory"); return -1; }
     *out = s;
@@ -216,54 +288,30 @@ int build_llama_state(gpu_device *d, const kernel_set *k, const llama_weights *w
     s->n_ctx = n_ctx;
     s->n_batch = n_batch;
     s->n_out_max = n_out_max;
-    uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim, kv_dim = (uint64_t)c->n_kv_heads * c->head_dim;
-    uint64_t score_bytes = (uint64_t)c->n_heads * B * n_ctx * 4;
-    uint64_t kv_bytes = (uint64_t)n_ctx * kv_dim * 4;
-    uint64_t logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
-    if ((uint32_t)c->head_dim > 32 * k->group_lanes) { /* attention.wgsl's MAXD */
-        set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
-                c->head_dim, 32 * k->group_lanes);
-        return -1;
+    state_buffer sb[16];
+    int nb = state_buffers(c, n_ctx, n_batch, n_out_max, sb);
+    /* in the order of state_buffers */
+    gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->k, &s->v, &s->att, &s->gate, &s->up,
+                            &s->scores, &s->logits, &s->logits_rb};
+    if (!(s->step = state_buffer_create(d, 16, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen))) return -1;
+    for (size_t i = 0; i < sizeof field / sizeof *field; i++) {
+        unsigned usage = sb[i].bound ? GPU_STORAGE : GPU_READBACK;
+        if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return -1;
     }
-    uint64_t lim = gpu_get_limits(d)->max_storage_binding;
-    if (score_bytes > lim || kv_bytes > lim || logit_bytes > lim) {
-        set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device binds "
-                "(%llu MB); use a smaller -c or --batch", n_ctx, n_batch, (unsigned long long)(lim >> 20));
-        return -1;
-    }
-#define BUF(field, bytes, usage)                                                            \
-    if (!(s->field = gpu_buffer_create(d, (bytes), (usage), #field))) {                    \
-        set_err(err, errlen, "cannot allocate GPU buffer " #field " (%llu bytes)",          \
-                (unsigned long long)(bytes));                                               \
-        return -1;                                                                          \
-    }
-    BUF(step, 16, GPU_UNIFORM);
-    BUF(ids, B * 4, GPU_STORAGE);
-    BUF(x, B * c->dim * 4, GPU_STORAGE);
-    BUF(xn, B * c->dim * 4, GPU_STORAGE);
-    BUF(q, B * q_dim * 4, GPU_STORAGE);
-    BUF(k, B * kv_dim * 4, GPU_STORAGE);
-    BUF(v, B * kv_dim * 4, GPU_STORAGE);
-    BUF(att, B * q_dim * 4, GPU_STORAGE);
-    BUF(gate, B * c->hidden_dim * 4, GPU_STORAGE);
-    BUF(up, B * c->hidden_dim * 4, GPU_STORAGE);
-    BUF(scores, score_bytes, GPU_STORAGE);
-    BUF(logits, logit_bytes, GPU_STORAGE);
-    BUF(logits_rb, logit_bytes, GPU_READBACK);
-#undef BUF
+    const state_buffer *kv = &sb[nb - 3]; /* k_cache; v_cache is the same size */
     s->k_cache = calloc((size_t)c->n_layers, sizeof *s->k_cache);
     s->v_cache = calloc((size_t)c->n_layers, sizeof *s->v_cache);
     if (!s->k_cache || !s->v_cache) { set_err(err, errlen, "out of memory"); return -1; }
     for (int l = 0; l < c->n_layers; l++) {
-        s->k_cache[l] = gpu_buffer_create(d, kv_bytes, GPU_STORAGE, "k_cache");
-        s->v_cache[l] = gpu_buffer_create(d, kv_bytes, GPU_STORAGE, "v_cache");
-        if (!s->k_cache[l] || !s->v_cache[l]) { set_err(err, errlen, "cannot allocate the KV cache"); return -1; }
+        if (!(s->k_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "k_cache", n_ctx, n_batch, err, errlen)) ||
+            !(s->v_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "v_cache", n_ctx, n_batch, err, errlen)))
+            return -1;
     }
     float *cs = rope_table(c, w->rope_freqs, n_ctx);
     if (!cs) { set_err(err, errlen, "out of memory"); return -1; }
-    uint64_t cs_bytes = (uint64_t)n_ctx * (c->rope_dim / 2) * 8;
-    s->rope_cs = gpu_buffer_create(d, cs_bytes ? cs_bytes : 16, GPU_STORAGE, "rope_cs");
-    if (!s->rope_cs) { free(cs); set_err(err, errlen, "cannot allocate the RoPE table"); return -1; }
+    uint64_t cs_bytes = sb[nb - 1].bytes;
+    s->rope_cs = state_buffer_create(d, cs_bytes ? cs_bytes : 16, GPU_STORAGE, "rope_cs", n_ctx, n_batch, err, errlen);
+    if (!s->rope_cs) { free(cs); return -1; }
     gpu_buffer_write(d, s->rope_cs, 0, cs, cs_bytes);
     free(cs);
 

@@ -9,6 +9,7 @@ typedef struct { float logit; int32_t id; } candidate;
 struct sampler {
     wgpt_sampler_params p;
     int n_vocab;
+    int n_allowed;            /* ids at or past it are masked */
     uint64_t rng[4];          /* xoshiro256** state */
     int32_t *history;         /* accepted tokens, oldest first */
     size_t n_history, cap_history;
@@ -63,6 +64,7 @@ sampler *sampler_create(const wgpt_sampler_params *p, int n_vocab) {
     if (!s) return NULL;
     s->p = *p;
     s->n_vocab = n_vocab;
+    s->n_allowed = n_vocab;
     s->logits = malloc((size_t)n_vocab * sizeof *s->logits);
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
     s->weight = malloc((size_t)n_vocab * sizeof *s->weight);
@@ -80,6 +82,10 @@ void sampler_free(sampler *s) {
     free(s->weight);
     free(s->seen);
     free(s);
+}
+
+void sampler_allow_only(sampler *s, int n_allowed) {
+    s->n_allowed = n_allowed >= 1 && n_allowed <= s->n_vocab ? n_allowed : s->n_vocab;
 }
 
 void sampler_reset(sampler *s) {
@@ -178,7 +184,7 @@ int32_t sampler_sample(sampler *s, const float *logits) {
     const int n = s->n_vocab;
     const wgpt_sampler_params *p = &s->p;
     float *l = s->logits;
-    for (int i = 0; i < n; i++) l[i] = isnan(logits[i]) ? -INFINITY : logits[i];
+    for (int i = 0; i < n; i++) l[i] = isnan(logits[i]) || i >= s->n_allowed ? -INFINITY : logits[i];
     apply_repeat_penalty(s);
     if (p->temperature <= 0) return argmax(l, n);
 

@@ -26,6 +26,10 @@ typedef struct sampler sampler;
 /* NULL if p is NULL, n_vocab <= 0, or memory runs out. */
 sampler *sampler_create(const wgpt_sampler_params *p, int n_vocab);
 void sampler_free(sampler *s);
+/* Ids from n_allowed up are never picked, as if their logits were -inf:
+ * a vocabulary padded past the tokenizer's last token has rows with no text.
+ * n_allowed outside 1..n_vocab allows every id. */
+void sampler_allow_only(sampler *s, int n_allowed);
 /* Picks the next token from logits[n_vocab] (not modified). The pick is not
  * added to the history: call sampler_accept for it, as for prompt tokens. */
 int32_t sampler_sample(sampler *s, const float *logits);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tokenizer/tok_internal.h"
+#include "util/text.h"
 #include "util/util.h"
 
 size_t utf8_seq_len(const unsigned char *s, size_t n) {
@@ -207,7 +208,7 @@ int tokenizer_from_spec(const wgpt_tokenizer_spec *s, wgpt_tokenizer **out, char
     if (strcmp(s->model, "llama") == 0) type = TOK_SPM;
     else if (strcmp(s->model, "gpt2") == 0) type = TOK_BPE;
     else {
-        set_err(err, errlen, "tokenizer: unsupported tokenizer model '%s' (supported: llama, gpt2)", s->model);
+        set_err(err, errlen, "tokenizer: unsupported tokenizer model '%s' (supported: llama, gpt2)", text_show_z(s->model));
         return -1;
     }
     if (s->n_tokens == 0 || s->n_tokens > INT32_MAX) {
@@ -228,7 +229,12 @@ int tokenizer_from_spec(const wgpt_tokenizer_spec *s, wgpt_tokenizer **out, char
     } else {
         t->ids[TOK_ID_BOS] = 11;
         t->ids[TOK_ID_EOS] = 11;
-        if (bpe_setup(t, s->pre, s->merges, s->n_merges, err, errlen) < 0) goto fail;
+        /* The pre-tokenizer is looked up by its escaped name, so that the
+         * name bpe_setup quotes when it knows none is safe to print. Every
+         * known name is plain ASCII, which escaping leaves as it is. */
+        char pre[256];
+        if (s->pre) text_escape(pre, sizeof pre, s->pre, strlen(s->pre), 64);
+        if (bpe_setup(t, s->pre ? pre : NULL, s->merges, s->n_merges, err, errlen) < 0) goto fail;
     }
     if (s->add_space_prefix >= 0) t->add_space_prefix = s->add_space_prefix;
 

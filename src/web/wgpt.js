@@ -588,20 +588,30 @@ export class WGPT {
           } catch (e) { console.error(e); }
         }
       };
-      // The header: grow the prefix until the loader has all it needs.
+      // The header: grow the prefix until the loader has all it needs. It
+      // asks for more only while the header is valid and goes on past the
+      // bytes held, so anything else (not a GGUF, a damaged header) stops
+      // at the first answer. Each round fetches only the bytes not held yet.
       let want = src.size ? Math.min(src.size, 1 << 20) : (1 << 20);
       for (;;) {
-        const r = await src.read(0, want);
+        const r = await src.read(head.length, want);
         if (r.whole) src = new WholeSource(src);
-        head = r.bytes;
+        if (!src.size) throw new Error(`${name}: the server did not say how large the file is`);
         progress(r.bytes.length, r.cached);
-        const p = this._copyIn(r.bytes);
-        const st = x.wgptw_loader_begin(p, r.bytes.length, src.size, maxBinding, verbose ? 1 : 0, S, S + 8, this.err, ERRLEN);
+        if (head.length === 0) head = r.bytes;
+        else {
+          const grown = new Uint8Array(head.length + r.bytes.length);
+          grown.set(head);
+          grown.set(r.bytes, head.length);
+          head = grown;
+        }
+        const p = this._copyIn(head);
+        const st = x.wgptw_loader_begin(p, head.length, src.size, maxBinding, verbose ? 1 : 0, S, S + 8, this.err, ERRLEN);
         x.wgptw_free(p);
         if (st === PENDING) {
           const need = this._dv().getFloat64(S + 8, true);
-          if (!(need > r.bytes.length)) throw new Error(`${name}: the GGUF header is truncated`);
-          want = Math.min(need, src.size);
+          if (!(need > head.length && need <= src.size)) throw new Error(`${name}: ${this._errText() || 'the GGUF header is truncated'}`);
+          want = need;
           continue;
         }
         if (st !== OK) throw new Error(`${name}: ${this._errText()}`);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -237,6 +238,59 @@ static void test_open_file(void **state) {
     assert_int_equal(gguf_open(&g, "/tmp", err, sizeof err), -1);
     assert_non_null(strstr(err, "not a regular file"));
     gb_free(&b);
+}
+
+/* S3: a FIFO with no writer is refused at once, as not a regular file; the
+ * old open() waited forever for a writer. alarm() turns a hang into a failure. */
+static void test_open_refuses_fifo(void **state) {
+    (void)state;
+    char dir[] = "/tmp/wgpt_test_fifo_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/model.gguf", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    gguf_file g;
+    char err[256] = "";
+    alarm(20);
+    int rc = gguf_open(&g, path, err, sizeof err);
+    alarm(0);
+    assert_int_equal(rc, -1);
+    char want[128];
+    snprintf(want, sizeof want, "gguf: '%s' is not a regular file", path);
+    assert_string_equal(err, want);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* S6: no path is an error with a message, never open(NULL). */
+static void test_open_null_path(void **state) {
+    (void)state;
+    gguf_file g;
+    char err[256] = "";
+    assert_int_equal(gguf_open(&g, NULL, err, sizeof err), -1);
+    assert_string_equal(err, "gguf: no model file given");
+    assert_null(g.kv);
+}
+
+/* S1: a path is shown escaped, and a parse error names the file it is about. */
+static void test_open_messages_name_the_file(void **state) {
+    (void)state;
+    assert_int_equal(gguf_open(&(gguf_file){0}, "/nonexistent/\x1b[2Jx.gguf", NULL, 0), -1);
+    gguf_file g;
+    char err[256] = "";
+    assert_int_equal(gguf_open(&g, "/nonexistent/\x1b[2Jx.gguf", err, sizeof err), -1);
+    assert_string_equal(err, "gguf: cannot open '/nonexistent/\\x1b[2Jx.gguf': No such file or directory");
+
+    char path[] = "/tmp/wgpt_test_gguf_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "NOPE0000", 8), 8);
+    close(fd);
+    assert_int_equal(gguf_open(&g, path, err, sizeof err), -1);
+    char want[160];
+    snprintf(want, sizeof want, "%s: gguf: not a GGUF file (magic 'NOPE', expected 'GGUF')", path);
+    assert_string_equal(err, want);
+    unlink(path);
 }
 
 static void test_type_tables(void **state) {
@@ -504,6 +558,9 @@ int main(void) {
         cmocka_unit_test(test_parse_v2_alignment_64),
         cmocka_unit_test(test_header_only_and_empty_tables),
         cmocka_unit_test(test_open_file),
+        cmocka_unit_test(test_open_refuses_fifo),
+        cmocka_unit_test(test_open_null_path),
+        cmocka_unit_test(test_open_messages_name_the_file),
         cmocka_unit_test(test_type_tables),
         cmocka_unit_test(test_dequant_f32_f16_bf16),
         cmocka_unit_test(test_dequant_q8_0),

@@ -273,10 +273,23 @@ static void test_metadata_errors(void **state) {
     gb_kv_u32(&b, "a", 1); gb_kv_u32(&b, "dup.key", 2); gb_kv_str(&b, "dup.key", "x");
     expect_fail(&b, "duplicate metadata key 'dup.key'");
     gb_free(&b);
-    /* a key with unprintable bytes is shown safely */
+    /* S1: a key with unprintable bytes is shown safely, escaped by the one
+     * routine (util/text.h) every file-controlled string goes through */
     gb_header(&b, 3, 0, 1);
     gb_key(&b, "bad\n\x01key", 99);
-    expect_fail(&b, "('bad??key'): unknown value type 99");
+    expect_fail(&b, "('bad\\n\\x01key'): unknown value type 99");
+    gb_free(&b);
+    /* S1: the QA report's injection: an escape sequence and a bidi override
+     * in a tensor name come out as text, never as the bytes themselves */
+    gb_header(&b, 3, 1, 0);
+    gb_str(&b, "x\x1b[31mRED\x1b]0;PWNED\x07\xe2\x80\xae");
+    gb_u32(&b, 9); /* n_dims out of range: the error quotes the name */
+    expect_fail(&b, "('x\\x1b[31mRED\\x1b]0;PWNED\\x07\\u{202e}'): n_dims 9 out of range");
+    gb_free(&b);
+    /* S1: duplicate names quote the escaped name too */
+    gb_header(&b, 3, 0, 2);
+    gb_kv_u32(&b, "k\x1b[2J", 1); gb_kv_u32(&b, "k\x1b[2J", 2);
+    expect_fail(&b, "duplicate metadata key 'k\\x1b[2J'");
     gb_free(&b);
 }
 
@@ -402,8 +415,111 @@ static void test_tensor_errors(void **state) {
     gb_free(&b);
 }
 
+/* Parses the first len bytes of buf as the header of a file of file_size
+ * bytes; returns 0 or -1, with *need and the message. */
+static int header_of(const uint8_t *buf, size_t len, uint64_t file_size, uint64_t *need, char *err, size_t errlen) {
+    uint8_t *c = exact_copy(buf, len);
+    gguf_file g;
+    int rc = gguf_parse_header(&g, len ? c : NULL, len, file_size, need, err, errlen);
+    if (rc == 0) gguf_close(&g);
+    else check_clean_failure(&g, err);
+    free(c);
+    return rc;
+}
+
+/* S4: a prefix of a valid file never fails for good; it asks for more, a
+ * length past what it has and within the file, until the header parses. */
+static void test_prefix_of_valid_header_asks_for_more(void **state) {
+    (void)state;
+    gb b = {0};
+    gb_sample(&b, 3, 0);
+    char err[512];
+    uint64_t need;
+    for (size_t len = 0; len < b.len; len++) {
+        if (header_of(b.p, len, b.len, &need, err, sizeof err) == 0) continue;
+        if (!(need > len && need <= b.len)) fail_msg("prefix %zu: need %llu, message '%s'", len, (unsigned long long)need, err);
+    }
+    /* Following the requests from nothing reaches a parsed header in a few rounds. */
+    size_t len = 0;
+    int rounds = 0;
+    while (header_of(b.p, len, b.len, &need, err, sizeof err) != 0) {
+        assert_true(need > len);
+        len = (size_t)need;
+        assert_true(++rounds < 200);
+    }
+    /* Hand-counted requests: the magic (4 bytes), then the tensor count
+     * (a u64 at byte 8), then both tables at their smallest: 34 entries of
+     * at least 13 bytes and 7 tensor infos of at least 32, after the
+     * 24-byte header: 24 + 34 * 13 + 7 * 32 = 690. */
+    assert_int_equal(header_of(b.p, 3, b.len, &need, err, sizeof err), -1);
+    assert_int_equal(need, 4);
+    assert_int_equal(header_of(b.p, 10, b.len, &need, err, sizeof err), -1);
+    assert_int_equal(need, 16);
+    assert_int_equal(header_of(b.p, 24, b.len, &need, err, sizeof err), -1);
+    assert_int_equal(need, 690);
+    assert_non_null(strstr(err, "goes on past the first 24 bytes"));
+    /* The whole file held: a cut is the file's fault, nothing more to ask. */
+    assert_int_equal(header_of(b.p, 20, 20, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "truncated file: header ends past byte 24 (file is 20 bytes)"));
+    gb_free(&b);
+}
+
+/* S4: errors in the bytes held fail at once, however large the file says it
+ * is, so a loader never asks for more of a file that is not a model. */
+static void test_header_errors_never_ask_for_more(void **state) {
+    (void)state;
+    const uint64_t huge = 8ull << 30; /* the QA report's 8 GiB URL */
+    char err[512];
+    uint64_t need = 1;
+    gb b = {0};
+    gb_bytes(&b, "NOPE", 4); gb_u32(&b, 3); gb_u64(&b, 0); gb_u64(&b, 0);
+    assert_int_equal(header_of(b.p, b.len, huge, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "not a GGUF file (magic 'NOPE'"));
+    gb_free(&b);
+
+    gb_header(&b, 1, 0, 0);
+    assert_int_equal(header_of(b.p, b.len, huge, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "version 1"));
+    gb_free(&b);
+
+    /* counts no file of this size could hold */
+    gb_header(&b, 3, 0, 1ull << 62);
+    assert_int_equal(header_of(b.p, b.len, huge, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "claims 4611686018427387904 metadata entries"));
+    gb_free(&b);
+
+    /* a string longer than the file */
+    gb_header(&b, 3, 0, 1);
+    gb_u64(&b, huge + 1); /* key length */
+    gb_bytes(&b, "keykeykey", 9);
+    assert_int_equal(header_of(b.p, b.len, huge, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "runs past the end of the file"));
+    gb_free(&b);
+
+    /* duplicate keys and a bad alignment, found inside the prefix */
+    gb_header(&b, 3, 0, 2);
+    gb_kv_u32(&b, "k", 1); gb_kv_u32(&b, "k", 2);
+    assert_int_equal(header_of(b.p, b.len, huge, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "duplicate metadata key 'k'"));
+    gb_free(&b);
+    gb_header(&b, 3, 0, 1);
+    gb_kv_u32(&b, "general.alignment", 3);
+    assert_int_equal(header_of(b.p, b.len, huge, &need, err, sizeof err), -1);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "not a power of two"));
+    gb_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefix_of_valid_header_asks_for_more),
+        cmocka_unit_test(test_header_errors_never_ask_for_more),
         cmocka_unit_test(test_every_truncation_fails),
         cmocka_unit_test(test_bit_flips_never_crash),
         cmocka_unit_test(test_header_errors),

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "formats/gguf.h"
 #include "util/util.h"
 #include "wgpt.h"
 
@@ -115,8 +116,78 @@ static void test_misuse_is_refused(void **state) {
     free(file);
 }
 
+/* S4: the QA report's Appendix B probe. A 1 MiB read of an 8 GiB URL whose
+ * first bytes are not "GGUF" fails at the first call with the reason; the
+ * old loader answered PENDING and asked for 4, 16, 64 MiB... up to the
+ * whole file. */
+static void test_bad_magic_fails_at_first_call(void **state) {
+    (void)state;
+    const uint64_t file_size = 8ull << 30;
+    const size_t len = 1 << 20;
+    uint8_t *buf = calloc(1, len);
+    assert_non_null(buf);
+    memcpy(buf, "NOPE", 4);
+    wgpt_loader *l = (wgpt_loader *)buf; /* must be cleared */
+    uint64_t need = 12345;
+    char err[256] = "";
+    assert_int_equal(wgpt_loader_begin(buf, len, file_size, NULL, &l, &need, err, sizeof err), WGPT_ERR_FORMAT);
+    assert_null(l);
+    assert_int_equal(need, 0);
+    assert_string_equal(err, "gguf: not a GGUF file (magic 'NOPE', expected 'GGUF')");
+    /* Damage past the magic is as final: a version-1 header, and counts no
+     * file of this size could hold. */
+    memcpy(buf, "GGUF\x01\0\0\0", 8);
+    assert_int_equal(wgpt_loader_begin(buf, len, file_size, NULL, &l, &need, err, sizeof err), WGPT_ERR_FORMAT);
+    assert_non_null(strstr(err, "version 1"));
+    memcpy(buf, "GGUF\x03\0\0\0\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0\0", 24); /* 2^62 tensors */
+    assert_int_equal(wgpt_loader_begin(buf, len, file_size, NULL, &l, &need, err, sizeof err), WGPT_ERR_FORMAT);
+    assert_int_equal(need, 0);
+    assert_non_null(strstr(err, "claims 4611686018427387904 tensors"));
+    free(buf);
+}
+
+/* S4: a valid header cut short is the one case that asks for more: PENDING
+ * with a request past the bytes given and within the file, until the header
+ * parses. The requests follow what the parser needs, so the prefix read
+ * stays near the header's size instead of growing toward the file's. */
+static void test_truncated_header_pending_then_ok(void **state) {
+    (void)state;
+    size_t size;
+    char err[512];
+    uint8_t *file = (uint8_t *)read_all(model_path(), &size, err, sizeof err);
+    assert_non_null(file);
+    gguf_file g;
+    assert_int_equal(gguf_parse(&g, file, size, err, sizeof err), 0);
+    uint64_t header = g.data_offset;
+    gguf_close(&g);
+    wgpt_model_params mp;
+    wgpt_model_params_default(&mp);
+    mp.progress = 0;
+    wgpt_loader *l = NULL;
+    uint64_t need = 0;
+    size_t have = 100;
+    int rounds = 0;
+    wgpt_status st;
+    while ((st = wgpt_loader_begin(file, have, size, &mp, &l, &need, err, sizeof err)) == WGPT_PENDING) {
+        assert_null(l);
+        assert_true(need > have && need <= size);
+        assert_non_null(strstr(err, "goes on past the first")); /* what was cut, for a caller that logs it */
+        have = (size_t)need;
+        assert_true(++rounds < 20);
+    }
+    assert_int_equal(st, WGPT_OK);
+    assert_non_null(l);
+    assert_true(have >= header);
+    assert_true(have <= 2 * header + 65536);
+    assert_true(have < size / 4);
+    wgpt_loader_free(l);
+    free(file);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_magic_fails_at_first_call),
+        cmocka_unit_test(test_truncated_header_pending_then_ok),
         cmocka_unit_test(test_steps_match_native),
         cmocka_unit_test(test_misuse_is_refused),
     };
