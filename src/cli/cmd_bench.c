@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "util/text.h"
 #include "util/util.h"
 
 static double mean_of(const double *v, int n, double *sd) {
@@ -47,8 +48,9 @@ static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char 
     if (wgpt_eval_profile(c, ids, (size_t)n, add_time, &p) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
     qsort(p.k, (size_t)p.n, sizeof *p.k, by_time);
     printf("\nGPU time of one %s pass (%d token%s), by kernel:\n", what, n, n > 1 ? "s" : "");
-    printf("| %-28s | %5s | %10s | %5s |\n|%s|-------|------------|-------|\n", "kernel", "calls", "µs", "%",
-           "------------------------------");
+    printf("| %-28s | %5s | ", "kernel", "calls");
+    cli_pad(stdout, "\xc2\xb5s", 10, 1);
+    printf(" | %5s |\n|%s|-------|------------|-------|\n", "%", "------------------------------");
     for (int i = 0; i < p.n; i++)
         printf("| %-28s | %5d | %10.1f | %5.1f |\n", p.k[i].kernel, p.k[i].calls, p.k[i].ns / 1e3,
                100 * p.k[i].ns / p.total);
@@ -68,44 +70,54 @@ static int run_tokens(wgpt_context *c, const int32_t *ids, int n, int gen, doubl
     return 0;
 }
 
+/* "720.28 ± 0.00" */
+static void print_row(const char *test, double mean, double sd) {
+    char v[64];
+    snprintf(v, sizeof v, "%.2f \xc2\xb1 %.2f", mean, sd);
+    printf("| %-8s | ", test);
+    cli_pad(stdout, v, 16, 1);
+    printf(" |\n");
+}
+
 int cmd_bench(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
-    long n_prompt = 512, n_gen = 128, reps = 3;
+    long n_prompt = -1, n_gen = -1, reps = 3; /* -1: not given, fit the defaults to the model */
     int json = 0, prof = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&o, argc, argv, &i);
-        if (r < 0) return 1;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: wgpt bench [-m FILE] [-p N] [-n N] [-r N] [--json]\n"
-                   "  -p N   prompt tokens processed in one go (default 512; 0 skips)\n"
-                   "  -n N   tokens generated one at a time (default 128; 0 skips)\n"
-                   "  -r N   repetitions, averaged (default 3), after one warm-up\n"
-                   "  --profile  then print the GPU time of each kernel (timestamp queries)\n%s", cli_common_help);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!strcmp(a, "--profile")) { prof = 1; continue; }
-        if (i + 1 >= argc) return cli_error("bench: unknown option or missing value: '%s'", a);
-        const char *v = argv[++i];
-        char *end;
-        long x = strtol(v, &end, 10);
-        if (!*v || *end || x < 0 || x > 1 << 20) return cli_error("%s expects a count, got '%s'", a, v);
-        if (!strcmp(a, "-p")) n_prompt = x;
-        else if (!strcmp(a, "-n")) n_gen = x;
-        else if (!strcmp(a, "-r") && x > 0) reps = x;
-        else return cli_error("bench: unknown option '%s'", a);
-    }
-    if (!o.cp.n_ctx) o.cp.n_ctx = (int)(n_prompt > n_gen + 1 ? n_prompt : n_gen + 1);
-    if (!o.cp.n_batch) o.cp.n_batch = n_prompt > 0 ? (int)(n_prompt < 512 ? n_prompt : 512) : 1;
+    const cli_opt opts[] = {
+        {"-p,--n-prompt", CLI_LONG, &n_prompt, 0, 1 << 20, "N",
+         "prompt tokens processed in one go (default 512, or the model's context if smaller; 0 skips)", 0},
+        {"-n,--n-gen", CLI_LONG, &n_gen, 0, 1 << 20, "N",
+         "tokens generated one at a time (default 128, or what the context holds; 0 skips)", 0},
+        {"-r,--repetitions", CLI_LONG, &reps, 1, 1000, "N", "repetitions, averaged, after one warm-up (default 3)", 0},
+        {"--json", CLI_FLAG, &json, 0, 0, NULL, "one JSON object on stdout instead of the table", 0},
+        {"--profile", CLI_FLAG, &prof, 0, 0, NULL, "then print the GPU time of each kernel (timestamp queries)", 0},
+        {0},
+    };
+    cli_command cmd = {"bench", "[-m FILE] [-p N] [-n N] [-r N] [--json | --profile]",
+                       "Prompt processing (ppN) and generation (tgN) speed, as llama-bench measures them.\n",
+                       opts, &o, 0, NULL, 0, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr < 0 ? 0 : pr;
+    if (json && prof) return cli_usage_error("bench", "--profile prints a table: it cannot go with --json");
     o.cp.sampling.temperature = 0; /* greedy: no sampling cost to speak of */
     o.cp.sampling.repeat_penalty = 1;
     double t_load = now_seconds();
     wgpt_model *m = cli_load_model(&o);
     if (!m) return 1;
     t_load = now_seconds() - t_load;
+    /* The defaults are llama-bench's, cut to what the model's context holds;
+     * counts the user gave are checked, not cut. */
+    long limit = o.cp.n_ctx ? o.cp.n_ctx : wgpt_model_n_ctx_train(m);
+    if (n_prompt < 0) n_prompt = 512 < limit ? 512 : limit;
+    if (n_gen < 0) n_gen = 128 < limit - 1 ? 128 : limit - 1;
+    if (n_prompt > limit || n_gen + 1 > limit) {
+        wgpt_model_free(m);
+        return cli_error("bench: -p %ld / -n %ld need a context of %ld tokens; this one holds %ld (use -p %ld -n %ld or less)",
+                         n_prompt, n_gen, n_prompt > n_gen + 1 ? n_prompt : n_gen + 1, limit, limit, limit - 1);
+    }
+    if (!o.cp.n_ctx) o.cp.n_ctx = (int)(n_prompt > n_gen + 1 ? n_prompt : n_gen + 1);
+    if (!o.cp.n_batch) o.cp.n_batch = n_prompt > 0 ? (int)(n_prompt < 512 ? n_prompt : 512) : 1;
     wgpt_context *c = NULL;
     char err[1024];
     int rc = 1;
@@ -137,21 +149,27 @@ int cmd_bench(int argc, char **argv) {
     }
     const char *path = cli_model_path(&o);
     if (json) {
-        printf("{\"engine\":\"wgpt\",\"model\":\"%s\",\"desc\":\"%s\",\"device\":\"%s\",\"load_s\":%.2f,"
-               "\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f}\n",
-               path, wgpt_model_desc(m), wgpt_model_adapter(m), t_load, n_prompt, pp, n_gen, tg);
+        printf("{\"engine\":\"wgpt\",\"model\":");
+        cli_json_str(stdout, path);
+        printf(",\"desc\":");
+        cli_json_str(stdout, wgpt_model_desc(m));
+        printf(",\"device\":");
+        cli_json_str(stdout, wgpt_model_adapter(m));
+        printf(",\"load_s\":%.2f,\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f}\n", t_load,
+               n_prompt, pp, n_gen, tg);
     } else {
-        printf("model: %s (%s)\ndevice: %s\n", path, wgpt_model_desc(m), wgpt_model_adapter(m));
-        printf("| %-8s | %14s |\n|----------|----------------|\n", "test", "tok/s");
-        if (n_prompt > 0) printf("| pp%-6ld | %7.2f ± %-5.2f |\n", n_prompt, pp, pp_sd);
-        if (n_gen > 0) printf("| tg%-6ld | %7.2f ± %-5.2f |\n", n_gen, tg, tg_sd);
+        printf("model: %s (%s)\ndevice: %s\n", text_show_z(path), wgpt_model_desc(m), text_show_z(wgpt_model_adapter(m)));
+        printf("| %-8s | %16s |\n|----------|------------------|\n", "test", "tok/s");
+        char test[32];
+        if (n_prompt > 0) { snprintf(test, sizeof test, "pp%ld", n_prompt); print_row(test, pp, pp_sd); }
+        if (n_gen > 0) { snprintf(test, sizeof test, "tg%ld", n_gen); print_row(test, tg, tg_sd); }
     }
-    if (prof && !json) {
+    if (prof) {
         if (n_gen > 0 && print_profile(c, ids, 1, "generation")) goto out;
         if (n_prompt > 0 && print_profile(c, ids, (int)(n_prompt < o.cp.n_batch ? n_prompt : o.cp.n_batch), "prompt"))
             goto out;
     }
-    rc = 0;
+    rc = cli_check_stdout("bench");
 out:
     free(ids);
     free(t);

@@ -9,36 +9,26 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "formats/gguf.h"
-
-static const char *const usage_text =
-    "usage: wgpt inspect [FILE | -m FILE]\n"
-    "Prints a GGUF file's version, architecture, hyperparameters, tokenizer summary,\n"
-    "other metadata (arrays as [type x N]) and its tensors with shape, type and size.\n"
-    "Without FILE: $WGPT_MODEL, then models/default.gguf.\n";
+#include "util/text.h"
 
 /* Strings longer than this are cut in the listing (chat templates run to kilobytes). */
 #define MAX_SHOWN 96
+/* Keys and tensor names are rarely past 64 bytes; a hostile file may hold megabytes. */
+#define MAX_NAME 200
 
-/* Quoted, with control bytes escaped; UTF-8 passes through, and a cut never
- * splits a multi-byte character. */
+/* Quoted, escaped (a model file is untrusted: its strings must not drive
+ * the terminal), and cut after max bytes with the length left out. */
 static void print_quoted(const char *s, uint64_t len, uint64_t max) {
-    uint64_t n = len;
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
-    }
-    putchar('\'');
-    for (uint64_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') fputs("\\n", stdout);
-        else if (c == '\t') fputs("\\t", stdout);
-        else if (c == '\r') fputs("\\r", stdout);
-        else if (c == '\\' || c == '\'') printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-        else putchar(c);
-    }
-    putchar('\'');
-    if (n < len) printf("... (%llu bytes)", (unsigned long long)len);
+    char buf[MAX_SHOWN * 12 + 64];
+    text_escape(buf, sizeof buf, s, (size_t)len, (size_t)max);
+    printf("'%s'", buf);
+}
+
+/* A key or tensor name: escaped and capped, as wide as `width` columns. */
+static void print_name(gguf_str name, int width) {
+    char buf[MAX_NAME * 12 + 64];
+    text_escape(buf, sizeof buf, name.ptr, (size_t)name.len, MAX_NAME);
+    cli_pad(stdout, buf, width, 0);
 }
 
 /* The shortest decimal that reads back as the same value. */
@@ -71,7 +61,9 @@ static void print_value(const gguf_kv *kv) {
 }
 
 static void print_kv_line(const gguf_kv *kv, int keyw) {
-    printf("  %-*.*s = ", keyw, (int)kv->key.len, kv->key.ptr);
+    fputs("  ", stdout);
+    print_name(kv->key, keyw);
+    fputs(" = ", stdout);
     print_value(kv);
     putchar('\n');
 }
@@ -184,8 +176,9 @@ static void print_tensors(const gguf_file *g) {
         const gguf_tensor *t = &g->tensors[i];
         char sh[128];
         int w = shape_str(t, sh, sizeof sh);
-        printf("  %-*.*s  %s%*s  %-7s %14llu\n", namew, (int)(t->name.len > 1024 ? 1024 : t->name.len),
-               t->name.ptr, sh, shapew - w, "", ggml_type_name(t->type), (unsigned long long)t->nbytes);
+        fputs("  ", stdout);
+        print_name(t->name, namew);
+        printf("  %s%*s  %-7s %14llu\n", sh, shapew - w, "", ggml_type_name(t->type), (unsigned long long)t->nbytes);
         uint64_t e = 1;
         for (int d = 0; d < GGUF_MAX_DIMS; d++) e *= t->ne[d]; /* the parser bounded this by INT64_MAX */
         total_elems += e;
@@ -200,7 +193,7 @@ static void print_tensors(const gguf_file *g) {
 static void print_file(const gguf_file *g, const char *path) {
     char hb[32];
     human_bytes(hb, sizeof hb, g->file_size);
-    printf("file:         %s\n", path);
+    printf("file:         %s\n", text_show_z(path));
     printf("version:      GGUF v%u\n", g->version);
     printf("size:         %llu bytes (%s), %llu metadata keys, %llu tensors\n",
            (unsigned long long)g->file_size, hb, (unsigned long long)g->n_kv,
@@ -223,7 +216,7 @@ static void print_file(const gguf_file *g, const char *path) {
         if (g->kv[i].key.len > (uint64_t)keyw) keyw = (int)(g->kv[i].key.len > 48 ? 48 : g->kv[i].key.len);
 
     if (arch.len) {
-        printf("\nhyperparameters (%.*s.*):\n", (int)arch.len, arch.ptr);
+        printf("\nhyperparameters (%s.*):\n", text_show(arch.ptr, (size_t)arch.len));
         int any = 0;
         for (uint64_t i = 0; i < g->n_kv; i++)
             if (is_hparam(&g->kv[i], arch)) { print_kv_line(&g->kv[i], keyw); any = 1; }
@@ -245,29 +238,26 @@ static void print_file(const gguf_file *g, const char *path) {
 }
 
 int cmd_inspect(int argc, char **argv) {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(usage_text, stdout); return 0; }
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (i + 1 >= argc) return cli_error("inspect: %s needs a value", a);
-            a = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            return cli_error("inspect: unknown option '%s' (see wgpt inspect --help)", a);
-        }
-        if (path) return cli_error("inspect: one file at a time ('%s' and '%s')", path, a);
-        path = a;
-    }
-    if (!path) {
-        cli_model_opts o;
-        cli_opts_init(&o);
-        path = cli_model_path(&o);
-    }
+    cli_model_opts o;
+    cli_opts_init(&o);
+    const char *file = NULL;
+    int n_files = 0;
+    const cli_opt opts[] = {{0}};
+    cli_command cmd = {"inspect", "[FILE | -m FILE]",
+                       "Prints a GGUF file's version, architecture, hyperparameters, tokenizer summary,\n"
+                       "other metadata (arrays as [type x N]) and its tensors with shape, type and size.\n"
+                       "Without FILE: $WGPT_MODEL, then models/default.gguf. Reads no weights; no GPU.\n",
+                       opts, &o, 1, &file, 1, &n_files};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr < 0 ? 0 : pr;
+    if (file && o.model_path) return cli_usage_error("inspect", "one file at a time: give FILE or -m FILE");
+    if (file) o.model_path = file;
+    const char *path = cli_model_path(&o);
+    if (!path) return cli_error("inspect: no model: give FILE (no default model found in models/)");
     gguf_file g;
     char err[512];
     if (gguf_open(&g, path, err, sizeof err)) return cli_error("%s", err);
     print_file(&g, path);
     gguf_close(&g);
-    if (fflush(stdout) != 0) return cli_error("inspect: cannot write the output");
-    return 0;
+    return cli_check_stdout("inspect");
 }

@@ -1,10 +1,12 @@
 /* wgpt logits: the logits at every position, little-endian f32 [pos][vocab]. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "util/text.h"
 
 static int parse_ids(const char *s, int32_t **out, size_t *n) {
     size_t cap = 16;
@@ -31,30 +33,24 @@ int cmd_logits(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
     const char *ids_text = NULL, *prompt = NULL, *out_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&o, argc, argv, &i);
-        if (r < 0) return 1;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: wgpt logits [-m FILE] (--ids \"1 2 3\" | -p TEXT) -o OUT\n"
-                   "Writes the logits at every position as little-endian f32, row-major [positions][vocab].\n"
-                   "-p adds BOS as the model's metadata says; --ids are used as given.\n%s", cli_common_help);
-            return 0;
-        }
-        if (i + 1 >= argc) return cli_error("logits: unknown option or missing value: '%s'", a);
-        if (!strcmp(a, "--ids")) ids_text = argv[++i];
-        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = argv[++i];
-        else if (!strcmp(a, "-o")) out_path = argv[++i];
-        else return cli_error("logits: unknown option '%s'", a);
-    }
-    if (!out_path) return cli_error("logits: -o OUT is required");
-    if (!ids_text == !prompt) return cli_error("logits: give exactly one of --ids or -p");
+    const cli_opt opts[] = {
+        {"--ids", CLI_STR, &ids_text, 0, 0, "\"1 2 3\"", "token ids, used as given", 0},
+        {"-p,--prompt", CLI_STR, &prompt, 0, 0, "TEXT", "text, tokenized with BOS as the model's metadata says", CLI_EMPTY_OK},
+        {"-o,--output", CLI_STR, &out_path, 0, 0, "OUT", "the file to write; - for stdout", 0},
+        {0},
+    };
+    cli_command cmd = {"logits", "(--ids \"1 2 3\" | -p TEXT) -o OUT",
+                       "Writes the logits at every position as little-endian f32, row-major [positions][vocab].\n",
+                       opts, &o, 0, NULL, 0, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr < 0 ? 0 : pr;
+    if (!out_path) return cli_usage_error("logits", "-o OUT is required");
+    if (!ids_text == !prompt) return cli_usage_error("logits", "give exactly one of --ids or -p");
     int32_t *ids = NULL;
     size_t n = 0;
     if (ids_text && (parse_ids(ids_text, &ids, &n) != 0 || n == 0)) {
         free(ids);
-        return cli_error("logits: --ids expects non-negative integers separated by spaces");
+        return cli_usage_error("logits", "--ids expects non-negative integers separated by spaces, got '%s'", text_show_z(ids_text));
     }
     o.cp.logits_all = 1;
     wgpt_model *m = cli_load_model(&o);
@@ -74,12 +70,24 @@ int cmd_logits(int argc, char **argv) {
     logits = malloc(n * V * sizeof(float));
     if (!logits) { cli_error("out of memory"); goto out; }
     if (wgpt_eval_logits(c, ids, n, logits) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
-    f = fopen(out_path, "wb");
-    if (!f || fwrite(logits, sizeof(float), n * V, f) != n * V) { cli_error("cannot write %s", out_path); goto out; }
-    fprintf(stderr, "wgpt: wrote %zu x %zu logits to %s\n", n, V, out_path);
+    int to_stdout = !strcmp(out_path, "-");
+    f = to_stdout ? stdout : fopen(out_path, "wb");
+    if (!f || fwrite(logits, sizeof(float), n * V, f) != n * V) {
+        cli_error("logits: cannot write %s: %s", to_stdout ? "stdout" : text_show_z(out_path), strerror(errno));
+        goto out;
+    }
+    if (to_stdout) {
+        f = NULL;
+        if (cli_check_stdout("logits")) goto out;
+    } else {
+        int e = fclose(f);
+        f = NULL;
+        if (e != 0) { cli_error("logits: cannot write %s: %s", text_show_z(out_path), strerror(errno)); goto out; }
+    }
+    fprintf(stderr, "wgpt: wrote %zu x %zu logits to %s\n", n, V, to_stdout ? "stdout" : text_show_z(out_path));
     rc = 0;
 out:
-    if (f && fclose(f) != 0 && rc == 0) rc = cli_error("cannot write %s", out_path);
+    if (f) fclose(f);
     free(logits);
     free(ids);
     wgpt_context_free(c);

@@ -7,7 +7,13 @@
  * rather than linked: Debian's static libmicrohttpd.a needs GnuTLS and its
  * half-dozen libraries, and linking the shared one would make every wgpt
  * command (and the binary carried to the GPU machine) need it. Only this
- * command does. */
+ * command does.
+ *
+ * Everything in a request is hostile: any web page the user visits can send
+ * requests to 127.0.0.1. So the log escapes what it prints, nothing but a
+ * regular file is ever opened (a FIFO or a device could block a thread
+ * forever), idle connections are dropped after a few seconds, and a stop
+ * signal ends the process even if a request is stuck. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,16 +25,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 
 #include <microhttpd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "util/text.h"
 
 /* ---- libmicrohttpd, opened at run time ---- */
 static struct {
@@ -71,8 +85,18 @@ static int mhd_open(void) {
 
 /* ---- configuration ---- */
 static char g_root[PATH_MAX];  /* realpath of --root */
+static int g_root_fd = -1;     /* g_root opened, for opening files beneath it */
 static char g_model[PATH_MAX]; /* realpath of the model behind /default.gguf, or "" */
 static int g_quiet;
+
+/* Idle connections (a request header sent a byte at a time, or nothing at
+ * all) are dropped after this many seconds without progress. A download that
+ * moves keeps its connection. */
+#define CONNECTION_TIMEOUT_S 10u
+/* A stop signal gives requests this long to finish; then the process exits
+ * anyway, since MHD_stop_daemon waits for threads that may never return (a
+ * stalled network file system, a stderr nobody reads). */
+#define STOP_GRACE_S 3
 
 static const char *mime_type(const char *path) {
     static const char *const map[][2] = {
@@ -93,6 +117,22 @@ static const char *mime_type(const char *path) {
     return "application/octet-stream";
 }
 
+/* Reads the decimal digits at *p into *v, saturating at UINT64_MAX: a byte
+ * position past 2^64 - 1 is past the end of any file, which is what the
+ * saturated value says too. Returns whether there was a digit. */
+static int parse_pos(const char **p, uint64_t *v) {
+    const char *s = *p;
+    uint64_t x = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
+    }
+    int any = s != *p;
+    *p = s;
+    *v = x;
+    return any;
+}
+
 /* Parses a Range header against a resource of `size` bytes.
  * Returns 0: no usable range (absent, malformed, several ranges: serve it
  * all, as RFC 9110 lets a server ignore Range), 1: satisfiable, [*a, *b]
@@ -105,19 +145,10 @@ static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b) {
     while (*h == ' ') h++;
     if (strchr(h, ',')) return 0; /* multipart/byteranges: not supported, send all */
     const char *p = h;
-    int have_first = 0, have_last = 0;
     uint64_t first = 0, last = 0;
-    while (*p >= '0' && *p <= '9') {
-        if (first > (UINT64_MAX - 9) / 10) return 0;
-        first = first * 10 + (uint64_t)(*p++ - '0');
-        have_first = 1;
-    }
+    int have_first = parse_pos(&p, &first);
     if (*p++ != '-') return 0;
-    while (*p >= '0' && *p <= '9') {
-        if (last > (UINT64_MAX - 9) / 10) return 0;
-        last = last * 10 + (uint64_t)(*p++ - '0');
-        have_last = 1;
-    }
+    int have_last = parse_pos(&p, &last);
     while (*p == ' ' || *p == '\t') p++;
     if (*p) return 0;
     if (!have_first && !have_last) return 0;
@@ -134,6 +165,8 @@ static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b) {
     return 1;
 }
 
+/* ---- logging ---- */
+
 static void logf_req(struct MHD_Connection *c, const char *method, const char *url, const char *range, unsigned status,
                      uint64_t bytes) {
     if (g_quiet) return;
@@ -145,61 +178,186 @@ static void logf_req(struct MHD_Connection *c, const char *method, const char *u
         else if (sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
     }
-    /* One fprintf per request: stderr is locked per call, so lines never interleave. */
-    fprintf(stderr, "serve-web: %s %s %s range=%s status=%u bytes=%llu\n", addr, method, url, range ? range : "-", status,
-            (unsigned long long)bytes);
+    /* One fprintf per request: stderr is locked per call, so lines never
+     * interleave. The method, URL (already percent-decoded by MHD) and Range
+     * come from the client: escaped, so that "%1b" or "%0a" cannot drive the
+     * terminal or start a forged line. */
+    fprintf(stderr, "serve-web: %s %s %s range=%s status=%u bytes=%llu\n", addr, text_show_z(method), text_show_z(url),
+            range ? text_show_z(range) : "-", status, (unsigned long long)bytes);
 }
 
+/* libmicrohttpd's own messages. They arrive one per dropped connection (a
+ * flood of them under a slowloris), some with an HTML page inside, and may
+ * quote the request: each becomes one escaped, prefixed line without markup,
+ * at most LOG_BURST of them per LOG_WINDOW_S seconds. */
+#define LOG_BURST 5
+#define LOG_WINDOW_S 10
+static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static time_t g_log_window;
+static unsigned g_log_shown, g_log_dropped;
+
+static void log_dropped_locked(void) {
+    if (g_log_dropped)
+        fprintf(stderr, "serve-web: (%u more libmicrohttpd messages not shown)\n", g_log_dropped);
+    g_log_dropped = 0;
+}
+
+static int is_word(char c) { return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'); }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    if (g_quiet) return;
+    char raw[1024], flat[1024];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    /* Tags go; so do line breaks and runs of blanks. A tag separates words
+     * ("big</title><body>Your"), but not a word from its quote mark. */
+    size_t n = 0;
+    int in_tag = 0, gap = 0; /* gap: 1 after a tag, 2 after a blank */
+    for (const char *p = raw; *p && n < sizeof flat - 2; p++) {
+        if (in_tag) {
+            if (*p == '>') in_tag = 0, gap = gap ? gap : 1;
+            continue;
+        }
+        if (*p == '<') { in_tag = 1; continue; }
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { gap = 2; continue; }
+        if (n && (gap == 2 || (gap == 1 && is_word(flat[n - 1]) && is_word(*p)))) flat[n++] = ' ';
+        gap = 0;
+        flat[n++] = *p;
+    }
+    flat[n] = 0;
+    char shown[2048];
+    text_escape(shown, sizeof shown, flat, n, 400);
+
+    pthread_mutex_lock(&g_log_mu);
+    time_t now = time(NULL);
+    if (now - g_log_window >= LOG_WINDOW_S) {
+        log_dropped_locked();
+        g_log_window = now;
+        g_log_shown = 0;
+    }
+    if (g_log_shown < LOG_BURST) {
+        g_log_shown++;
+        fprintf(stderr, "serve-web: %s\n", shown);
+    } else {
+        g_log_dropped++;
+    }
+    pthread_mutex_unlock(&g_log_mu);
+}
+
+/* ---- requests ---- */
+
 static enum MHD_Result send_simple(struct MHD_Connection *c, const char *method, const char *url, const char *range,
-                                   unsigned status, const char *body) {
+                                   unsigned status, const char *body, const char *location) {
     struct MHD_Response *r = mhd.create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
     mhd.add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) mhd.add_response_header(r, "Allow", "GET, HEAD");
+    if (location) {
+        mhd.add_response_header(r, "Location", location);
+        /* Browsers keep a 301 forever; a folder can later become a file. */
+        mhd.add_response_header(r, "Cache-Control", "no-cache");
+    }
     enum MHD_Result ret = mhd.queue_response(c, status, r);
     mhd.destroy_response(r);
     logf_req(c, method, url, range, status, strcmp(method, "HEAD") ? strlen(body) : 0);
     return ret;
 }
 
-/* Maps a URL path to a file under the root. Returns 0 and the real path, or
- * the HTTP status to answer with. */
-static unsigned resolve(const char *url, char *out, size_t outsz) {
-    if (url[0] != '/') return MHD_HTTP_BAD_REQUEST;
-    if (!strcmp(url, "/default.gguf")) {
-        if (!g_model[0]) return MHD_HTTP_NOT_FOUND;
-        snprintf(out, outsz, "%s", g_model);
-        return 0;
+/* Whether a real path is the root or lies beneath it. "/srv/web" must not
+ * admit "/srv/webroot-secret", and a root that already ends in '/' (after
+ * realpath only "/" does) admits everything that starts with it. */
+static int under_root(const char *real) {
+    size_t rl = strlen(g_root);
+    if (strncmp(real, g_root, rl)) return 0;
+    return (rl && g_root[rl - 1] == '/') || real[rl] == '/' || real[rl] == 0;
+}
+
+/* A path segment starting with '.': dotfiles (.git, .env, .htpasswd) are not
+ * part of a web build and are served to no one. */
+static int has_dot_segment(const char *p) {
+    for (const char *s = p; *s; s++)
+        if (*s == '.' && (s == p || s[-1] == '/')) return 1;
+    return 0;
+}
+
+/* The URL of a folder with its slash added, for a redirect: percent-encoded
+ * (MHD gave us the decoded path) and with runs of '/' collapsed, so that
+ * "//host" cannot become a redirect to another site. 0 if it does not fit. */
+static int folder_url(const char *url, char *out, size_t cap) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const unsigned char *s = (const unsigned char *)url; *s; s++) {
+        if (*s == '/' && n && out[n - 1] == '/') continue;
+        int plain = is_word((char)*s) || strchr("/-._~", *s);
+        if (n + 4 >= cap) return 0;
+        if (plain) out[n++] = (char)*s;
+        else out[n++] = '%', out[n++] = hex[*s >> 4], out[n++] = hex[*s & 15];
     }
+    if (n + 2 > cap) return 0;
+    out[n++] = '/';
+    out[n] = 0;
+    return 1;
+}
+
+/* Maps a URL path to a file under the root. Returns 0 with the real path in
+ * out (PATH_MAX bytes) and *rel pointing at its part below the root, or the
+ * HTTP status to answer with: 301 (loc holds where to), 400, 403 or 404. */
+static unsigned resolve(const char *url, char out[PATH_MAX], const char **rel, char *loc, size_t locsz) {
+    if (url[0] != '/') return MHD_HTTP_BAD_REQUEST;
     /* Refuse any ".." segment, backslashes and control bytes outright, before
      * touching the file system. */
     for (const char *s = url; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == '\\') return MHD_HTTP_FORBIDDEN;
+        if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\') return MHD_HTTP_FORBIDDEN;
         if (s[0] == '/' && s[1] == '.' && s[2] == '.' && (s[3] == '/' || s[3] == 0)) return MHD_HTTP_FORBIDDEN;
     }
+    if (has_dot_segment(url)) return MHD_HTTP_NOT_FOUND;
+    int want_index = url[strlen(url) - 1] == '/';
     char joined[PATH_MAX];
-    int n = snprintf(joined, sizeof joined, "%s%s", g_root, url);
+    int n = snprintf(joined, sizeof joined, "%s%s%s", g_root, url, want_index ? "index.html" : "");
     if (n < 0 || (size_t)n >= sizeof joined) return MHD_HTTP_NOT_FOUND;
-    if (url[strlen(url) - 1] == '/') {
-        n = snprintf(joined, sizeof joined, "%s%sindex.html", g_root, url);
-        if (n < 0 || (size_t)n >= sizeof joined) return MHD_HTTP_NOT_FOUND;
-    }
-    char real[PATH_MAX];
-    if (!realpath(joined, real)) return errno == EACCES ? MHD_HTTP_FORBIDDEN : MHD_HTTP_NOT_FOUND;
+    if (!realpath(joined, out)) return errno == EACCES ? MHD_HTTP_FORBIDDEN : MHD_HTTP_NOT_FOUND;
     /* Symbolic links may point anywhere: what they resolve to must still be
-     * under the root. */
-    size_t rl = strlen(g_root);
-    if (strncmp(real, g_root, rl) || (real[rl] != '/' && real[rl] != 0)) return MHD_HTTP_FORBIDDEN;
+     * under the root, and not into a dot-folder there. */
+    if (!under_root(out)) return MHD_HTTP_FORBIDDEN;
+    const char *r = out + strlen(g_root);
+    while (*r == '/') r++;
+    if (has_dot_segment(r)) return MHD_HTTP_NOT_FOUND;
     struct stat st;
-    if (stat(real, &st)) return MHD_HTTP_NOT_FOUND;
+    if (stat(out, &st)) return errno == EACCES ? MHD_HTTP_FORBIDDEN : MHD_HTTP_NOT_FOUND;
     if (S_ISDIR(st.st_mode)) {
-        char idx[PATH_MAX];
-        n = snprintf(idx, sizeof idx, "%s/index.html", real);
-        if (n < 0 || (size_t)n >= sizeof idx || !realpath(idx, real)) return MHD_HTTP_NOT_FOUND;
-        if (strncmp(real, g_root, rl) || real[rl] != '/') return MHD_HTTP_FORBIDDEN;
+        /* "/sub" is answered with a redirect to "/sub/" (whose index.html is
+         * served) rather than the page itself, or its relative links would
+         * resolve against "/". */
+        if (want_index || !folder_url(url, loc, locsz)) return MHD_HTTP_NOT_FOUND;
+        return MHD_HTTP_MOVED_PERMANENTLY;
     }
-    snprintf(out, outsz, "%s", real);
+    /* FIFOs, sockets and devices: 403, as for a file we may not read. They
+     * exist, so 404 would mislead whoever set up the folder, and opening one
+     * can block or have side effects: they are never opened. */
+    if (!S_ISREG(st.st_mode)) return MHD_HTTP_FORBIDDEN;
+    *rel = r;
     return 0;
+}
+
+/* Opens a file that resolve() found (rel: its path below the root), or the
+ * model (rel NULL). Nothing is followed: between realpath and here a path
+ * component could have been swapped for a symbolic link out of the root.
+ * O_NONBLOCK so that a FIFO swapped in cannot block the open. */
+static int open_file(const char *abs, const char *rel) {
+    int flags = O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC;
+#ifdef SYS_openat2
+    if (rel && g_root_fd >= 0) {
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = (uint64_t)flags;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        long fd = syscall(SYS_openat2, g_root_fd, rel, &how, sizeof how);
+        /* Kernels before 5.6, and some seccomp filters, lack openat2: then
+         * O_NOFOLLOW on the real path guards the last component only. */
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return (int)fd;
+    }
+#endif
+    return open(abs, flags);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -214,20 +372,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     const char *range = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     int head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET))
-        return send_simple(c, method, url, range, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+        return send_simple(c, method, url, range, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", NULL);
 
-    char path[PATH_MAX];
-    unsigned st = resolve(url, path, sizeof path);
-    if (st == MHD_HTTP_FORBIDDEN) return send_simple(c, method, url, range, st, "forbidden\n");
-    if (st == MHD_HTTP_BAD_REQUEST) return send_simple(c, method, url, range, st, "bad request\n");
-    if (st) return send_simple(c, method, url, range, MHD_HTTP_NOT_FOUND, "not found\n");
-
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-        if (fd >= 0) close(fd);
-        return send_simple(c, method, url, range, MHD_HTTP_NOT_FOUND, "not found\n");
+    char path[PATH_MAX], loc[PATH_MAX * 3 + 2];
+    const char *rel = NULL;
+    unsigned st = 0;
+    if (!strcmp(url, "/default.gguf")) {
+        if (!g_model[0]) st = MHD_HTTP_NOT_FOUND;
+        else snprintf(path, sizeof path, "%s", g_model);
+    } else {
+        st = resolve(url, path, &rel, loc, sizeof loc);
     }
+    if (st == MHD_HTTP_MOVED_PERMANENTLY) return send_simple(c, method, url, range, st, "moved permanently\n", loc);
+    if (st == MHD_HTTP_FORBIDDEN) return send_simple(c, method, url, range, st, "forbidden\n", NULL);
+    if (st == MHD_HTTP_BAD_REQUEST) return send_simple(c, method, url, range, st, "bad request\n", NULL);
+    if (st) return send_simple(c, method, url, range, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
+
+    int fd = open_file(path, rel);
+    if (fd < 0) {
+        /* EACCES: unreadable; ELOOP/EXDEV: a link appeared on the way;
+         * ENXIO: a socket. None is "not found". */
+        int e = errno;
+        if (e == EACCES || e == EPERM || e == ELOOP || e == EXDEV || e == ENXIO)
+            return send_simple(c, method, url, range, MHD_HTTP_FORBIDDEN, "forbidden\n", NULL);
+        return send_simple(c, method, url, range, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) { /* swapped after resolve(), or the model replaced */
+        close(fd);
+        return send_simple(c, method, url, range, MHD_HTTP_FORBIDDEN, "forbidden\n", NULL);
+    }
+    /* O_NONBLOCK has no effect on a regular file; it stays. */
     uint64_t size = (uint64_t)sb.st_size, a = 0, b = 0;
     int pr = parse_range(range, size, &a, &b);
     if (pr == 2) {
@@ -277,11 +452,55 @@ static int usage(FILE *f) {
             "usage: wgpt serve-web [--port N] [--host ADDR] [--root DIR] [--model FILE] [--quiet]\n"
             "Serves the browser build and a model over HTTP with Range support.\n"
             "  --port N       TCP port (default 8080; 0 picks a free one, printed on stderr)\n"
-            "  --host ADDR    IPv4 address to listen on (default 127.0.0.1, loopback only)\n"
+            "  --host ADDR    IPv4 address or localhost to listen on (default 127.0.0.1, loopback only)\n"
             "  --root DIR     folder to serve (default: build/web beside the wgpt binary)\n"
             "  --model FILE   what /default.gguf serves (default: $WGPT_MODEL, then models/default.gguf)\n"
-            "  --quiet        no request log (by default one line per request on stderr)\n");
+            "  --quiet        no request log (by default one line per request on stderr)\n"
+            "Only regular files are served; dotfiles (.git, .env, ...) are not.\n");
     return f == stdout ? 0 : 2;
+}
+
+/* Every connection holds a descriptor, and one serving a file a second: the
+ * soft limit (often 1024) would cap the server near 500 connections, so it
+ * is raised to the hard one. Returns how many connections to allow. */
+static unsigned connection_budget(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return 256;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t fds = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
+    /* 64 for the listen socket, MHD's epoll and wake-up descriptors, the
+     * root, stdio and the dynamic loader; capped where memory (up to 32 KB a
+     * connection) starts to matter more than slots. */
+    rlim_t n = fds > 128 ? (fds - 64) / 2 : 32;
+    return n > 8192 ? 8192u : (unsigned)n;
+}
+
+/* Runs once a stop signal has come: if stopping takes longer than
+ * STOP_GRACE_S, or a second signal comes, the process ends here. */
+static void *stop_watchdog(void *arg) {
+    const sigset_t *stop_set = arg;
+    struct timespec deadline, now;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += STOP_GRACE_S;
+    const char *why = "serve-web: requests still running; exiting without them\n";
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left_ms = (long)(deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+        if (left_ms <= 0) break;
+        struct timespec ts = {left_ms / 1000, (left_ms % 1000) * 1000000};
+        if (sigtimedwait(stop_set, NULL, &ts) > 0) { why = "serve-web: second stop signal; exiting now\n"; break; }
+    }
+    /* Not stdio: another thread may hold stderr's lock. And if nobody reads
+     * stderr the write itself could block, so SIGALRM (not blocked, default
+     * action: terminate) ends the process a second later regardless. */
+    alarm(1);
+    ssize_t w = write(STDERR_FILENO, why, strlen(why));
+    (void)w;
+    _exit(1);
 }
 
 int cmd_serve_web(int argc, char **argv) {
@@ -306,6 +525,7 @@ int cmd_serve_web(int argc, char **argv) {
         else return cli_error("serve-web: unknown option '%s'", a), usage(stderr);
     }
 
+
     /* The root: given, else build/web beside the binary (build/wgpt). */
     char def_root[PATH_MAX + 8];
     if (!root) {
@@ -318,25 +538,46 @@ int cmd_serve_web(int argc, char **argv) {
         snprintf(def_root, sizeof def_root, "%s/web", exe);
         root = def_root;
     }
-    if (!realpath(root, g_root)) return cli_error("cannot serve %s: %s (run `make web` first?)", root, strerror(errno));
+    if (!realpath(root, g_root))
+        return cli_error("cannot serve %s: %s (run `make web` first?)", text_show_z(root), strerror(errno));
     struct stat st;
-    if (stat(g_root, &st) || !S_ISDIR(st.st_mode)) return cli_error("%s is not a folder", g_root);
+    if (stat(g_root, &st) || !S_ISDIR(st.st_mode)) return cli_error("%s is not a folder", text_show_z(g_root));
+    /* Every file the process can read, to anything that can reach the port,
+     * is never what was meant. */
+    if (!strcmp(g_root, "/")) {
+        cli_error("serve-web: refusing to serve / (the whole file system); give --root the folder to serve");
+        return 2;
+    }
+    g_root_fd = open(g_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
     cli_model_opts mo;
     cli_opts_init(&mo);
     mo.model_path = model;
     const char *mp = cli_model_path(&mo);
     if (mp && !realpath(mp, g_model)) {
-        if (model) return cli_error("cannot read model %s: %s", model, strerror(errno));
+        if (model) return cli_error("cannot read model %s: %s", text_show_z(model), strerror(errno));
         g_model[0] = 0;
     }
-    if (mp && g_model[0] && access(g_model, R_OK)) return cli_error("cannot read model %s: %s", g_model, strerror(errno));
+    if (g_model[0]) {
+        /* A folder would answer 404 on every request and a FIFO would block
+         * each one: say so now, in one line. stat, not open, so a FIFO cannot
+         * block this either. */
+        if (stat(g_model, &st)) return cli_error("cannot read model %s: %s", text_show_z(g_model), strerror(errno));
+        if (!S_ISREG(st.st_mode)) return cli_error("serve-web: model %s is not a regular file", text_show_z(g_model));
+        if (access(g_model, R_OK)) return cli_error("cannot read model %s: %s", text_show_z(g_model), strerror(errno));
+    }
 
+    /* "localhost" is what people type; it is loopback, and resolving it
+     * could give ::1, which this IPv4 server does not listen on. */
+    if (!strcasecmp(host, "localhost")) host = "127.0.0.1";
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return cli_error("--host expects an IPv4 address, got '%s'", host);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        cli_error("serve-web: --host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
+        return 2;
+    }
 
     if (mhd_open()) return 1;
     /* SIGINT/SIGTERM stop the server: blocked here (MHD's threads inherit
@@ -348,19 +589,39 @@ int cmd_serve_web(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Slowloris: connections that send a header a byte at a time hold a
+     * slot each. MHD_USE_AUTO picks epoll, so an idle connection costs a
+     * descriptor and some memory but no thread, and the limit is set by
+     * descriptors, not by select()'s FD_SETSIZE (MHD's default limit, about
+     * 1020). One address may hold half of the slots, so a single remote host
+     * cannot take them all; on loopback every client shares 127.0.0.1, and
+     * thousands of idle connections still leave room for the page. */
+    unsigned conn_limit = connection_budget();
+    unsigned per_ip = conn_limit / 2 ? conn_limit / 2 : 1;
     struct MHD_Daemon *d = mhd.start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, (MHD_LogCallback)mhd_log, (void *)NULL, /* first, to catch startup messages */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
     if (!d) return cli_error("cannot listen on %s:%ld (in use?)", host, port);
     const union MHD_DaemonInfo *di = mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned bound = di ? di->port : (unsigned)port;
-    fprintf(stderr, "serve-web: serving %s on http://%s:%u/ (/default.gguf: %s)\n", g_root, host, bound,
-            g_model[0] ? g_model : "none");
+    char shown_root[PATH_MAX * 4], shown_model[PATH_MAX * 4];
+    text_escape(shown_root, sizeof shown_root, g_root, strlen(g_root), 0);
+    text_escape(shown_model, sizeof shown_model, g_model[0] ? g_model : "none", strlen(g_model[0] ? g_model : "none"), 0);
+    fprintf(stderr, "serve-web: serving %s on http://%s:%u/ (/default.gguf: %s)\n", shown_root, host, bound, shown_model);
+    if (conn_limit < 1024)
+        fprintf(stderr, "serve-web: at most %u connections (raise `ulimit -n` for more)\n", conn_limit);
     fflush(stderr);
     int sig;
     sigwait(&stop_set, &sig);
+    pthread_t wd;
+    if (pthread_create(&wd, NULL, stop_watchdog, &stop_set)) alarm(STOP_GRACE_S); /* no thread: the same, bluntly */
     fprintf(stderr, "serve-web: stopping\n");
     mhd.stop_daemon(d);
+    pthread_mutex_lock(&g_log_mu);
+    log_dropped_locked();
+    pthread_mutex_unlock(&g_log_mu);
     return 0;
 }

@@ -9,16 +9,8 @@
 #include "cli/commands.h"
 #include "formats/gguf.h"
 #include "tokenizer/tokenizer.h"
+#include "util/text.h"
 #include "util/util.h"
-
-static const char *const usage_text =
-    "usage: wgpt tokenize [-m FILE] [--special] [-0] < text\n"
-    "Prints the token ids of the UTF-8 text on stdin, space-separated, on one line.\n"
-    "  -m FILE     model (GGUF); default: $WGPT_MODEL, then models/default.gguf\n"
-    "  --special   add BOS/EOS as the model's metadata says, and read control-token\n"
-    "              texts such as <|eot_id|> as those tokens (without it, neither)\n"
-    "  -0, --null  stdin holds many texts, each ended by a NUL byte (a last one\n"
-    "              may go without): one line of ids per text\n";
 
 /* 1-based number of the NUL-ended text that starts at byte off. */
 static size_t count_texts(const char *text, size_t off) {
@@ -31,19 +23,19 @@ int cmd_tokenize(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
     int special = 0, null_sep = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(usage_text, stdout); return 0; }
-        if (!strcmp(a, "--special")) { special = 1; continue; }
-        if (!strcmp(a, "-0") || !strcmp(a, "--null")) { null_sep = 1; continue; }
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (i + 1 >= argc) return cli_error("%s needs a value", a);
-            o.model_path = argv[++i];
-            continue;
-        }
-        fputs(usage_text, stderr);
-        return cli_error("tokenize: unknown option '%s'", a);
-    }
+    const cli_opt opts[] = {
+        {"--special", CLI_FLAG, &special, 0, 0, NULL,
+         "add BOS/EOS as the model's metadata says, and read control-token texts such as <|eot_id|> as those tokens "
+         "(without it, neither)", 0},
+        {"-0,--null", CLI_FLAG, &null_sep, 0, 0, NULL,
+         "stdin holds many texts, each ended by a NUL byte (a last one may go without): one line of ids per text", 0},
+        {0},
+    };
+    cli_command cmd = {"tokenize", "[-m FILE] [--special] [-0] < text",
+                       "Prints the token ids of the UTF-8 text on stdin, space-separated, on one line.\n"
+                       "Reads only the model's tokenizer: no GPU.\n", opts, &o, 1, NULL, 0, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr < 0 ? 0 : pr;
     const char *path = cli_model_path(&o);
     if (!path) return cli_error("tokenize: no model given (-m FILE or $WGPT_MODEL)");
 
@@ -53,15 +45,15 @@ int cmd_tokenize(int argc, char **argv) {
     wgpt_tokenizer *t = NULL;
     if (tokenizer_from_gguf(&g, &t, err, sizeof err) < 0) {
         gguf_close(&g);
-        return cli_error("%s: %s", path, err);
+        return cli_error("%s: %s", text_show_z(path), err);
     }
     gguf_close(&g); /* the tokenizer keeps its own copies */
 
     size_t len = 0;
-    char *text = read_stream(stdin, &len);
+    char *text = read_stream(stdin, &len, err, sizeof err);
     if (!text) {
         tokenizer_free(t);
-        return cli_error("tokenize: cannot read stdin");
+        return cli_error("tokenize: %s", err);
     }
     int rc = 0;
     for (size_t start = 0; start < len || (!null_sep && start == 0);) {
@@ -85,6 +77,6 @@ int cmd_tokenize(int argc, char **argv) {
     }
     free(text);
     tokenizer_free(t);
-    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) return cli_error("tokenize: cannot write stdout");
+    if (cli_check_stdout("tokenize")) return 1;
     return rc;
 }

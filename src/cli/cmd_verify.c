@@ -70,26 +70,19 @@ int cmd_verify(int argc, char **argv) {
     cli_opts_init(&o);
     const char *prompt = "The quick brown fox jumps over the lazy dog";
     double atol = 1e-4, rtol = 1e-3;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_common_option(&o, argc, argv, &i);
-        if (r < 0) return 1;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: wgpt verify [-m FILE] [-p TEXT] [--atol A] [--rtol R]\n"
-                   "Runs the GPU and the CPU reference side by side and prints, layer by layer, the\n"
-                   "largest absolute and relative difference of each activation (defaults: atol 1e-4,\n"
-                   "rtol 1e-3; an element passes if |gpu-ref| <= atol + rtol*|ref|).\n%s", cli_common_help);
-            return 0;
-        }
-        if (i + 1 >= argc) return cli_error("verify: unknown option or missing value: '%s'", a);
-        const char *v = argv[++i];
-        char *end;
-        if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v;
-        else if (!strcmp(a, "--atol")) { atol = strtod(v, &end); if (*end || atol < 0) return cli_error("bad --atol"); }
-        else if (!strcmp(a, "--rtol")) { rtol = strtod(v, &end); if (*end || rtol < 0) return cli_error("bad --rtol"); }
-        else return cli_error("verify: unknown option '%s'", a);
-    }
+    const cli_opt opts[] = {
+        {"-p,--prompt", CLI_STR, &prompt, 0, 0, "TEXT", "the tokens to run (default: a pangram)", 0},
+        {"--atol", CLI_DOUBLE, &atol, 0, 1e6, "A", "absolute tolerance (default 1e-4)", 0},
+        {"--rtol", CLI_DOUBLE, &rtol, 0, 1e6, "R", "relative tolerance (default 1e-3)", 0},
+        {0},
+    };
+    cli_command cmd = {"verify", "[-m FILE] [-p TEXT] [--atol A] [--rtol R]",
+                       "Runs the GPU and the CPU reference side by side and prints, layer by layer, the\n"
+                       "largest absolute and relative difference of each activation; an element passes if\n"
+                       "|gpu-ref| <= atol + rtol*|ref|. Exit 0 when every activation matches.\n",
+                       opts, &o, 0, NULL, 0, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr < 0 ? 0 : pr;
     o.cp.logits_all = 1;
     wgpt_model *m = cli_load_model(&o);
     if (!m) return 1;
@@ -148,6 +141,7 @@ int cmd_verify(int argc, char **argv) {
         printf("OK: %d activations match\n", compared);
         rc = 0;
     }
+    if (cli_check_stdout("verify")) rc = 1;
 out:
     llama_ref_free(r);
     if (g_open) gguf_close(&g);

@@ -1,5 +1,6 @@
 #include "util/util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,20 +68,26 @@ double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-char *read_stream(void *file, size_t *len) {
+char *read_stream(void *file, size_t *len, char *err, size_t errlen) {
     FILE *f = file;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
-    if (!buf) return NULL;
+    if (!buf) { set_err(err, errlen, "out of memory"); return NULL; }
     for (;;) {
         if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); return NULL; }
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap *= 2);
+            if (!nb) { free(buf); set_err(err, errlen, "out of memory after reading %zu bytes", n); return NULL; }
             buf = nb;
         }
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0) break;
+    }
+    /* A read error is not the end of the text: an empty prompt is no answer to EISDIR. */
+    if (ferror(f)) {
+        set_err(err, errlen, "cannot read the input: %s", strerror(errno ? errno : EIO));
+        free(buf);
+        return NULL;
     }
     buf[n] = 0;
     if (len) *len = n;
@@ -90,9 +97,8 @@ char *read_stream(void *file, size_t *len) {
 char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) { set_err(err, errlen, "cannot open %s", path); return NULL; }
-    char *buf = read_stream(f, len);
+    char *buf = read_stream(f, len, err, errlen);
     fclose(f);
-    if (!buf) set_err(err, errlen, "out of memory reading %s", path);
     return buf;
 }
 
