@@ -244,7 +244,7 @@ static int check_state_limits(gpu_device *d, const llama_config *c, int n_ctx, i
         /* gpu_buffer_create rounds sizes up to 16 bytes */
         uint64_t bytes = (b[i].bytes + 15) & ~(uint64_t)15, lim = L->max_buffer_size;
         const char *verb = "makes";
-        if (b[i].bound && L->max_storage_binding < lim) lim = L->max_storage_binding, verb = "binds";
+        if (b[i].bound && L->max_storage_binding <= lim) lim = L->max_storage_binding, verb = "binds";
         if (bytes > lim) {
             set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device %s "
                     "(%llu MB; %s needs %llu MB); use a smaller -c or --batch",

@@ -320,8 +320,45 @@ static void test_masked_logits(void **state) {
     sampler_free(s);
 }
 
+/* E8: ids past the tokenizer (a padded embedding) are never picked, though
+ * they hold the largest logits. Among the allowed ids {0, 1, 2} with logits
+ * {0, ln 2, ln 3} the draw follows softmax: 1/6, 2/6, 3/6. */
+static void test_allow_only_masks_padded_ids(void **state) {
+    (void)state;
+    const float logits[] = {0.0f, logf(2.0f), logf(3.0f), 50.0f, 60.0f};
+    wgpt_sampler_params p = plain(0.0f);
+    sampler *s = sampler_create(&p, 5);
+    assert_int_equal(sampler_sample(s, logits), 4); /* unmasked: the largest */
+    sampler_allow_only(s, 3);
+    assert_int_equal(sampler_sample(s, logits), 2);
+    sampler_allow_only(s, 0); /* out of range: everything allowed again */
+    assert_int_equal(sampler_sample(s, logits), 4);
+    sampler_free(s);
+
+    const wgpt_sampler_params variants[] = {plain(1.0f), plain(1.0f), plain(1.0f)};
+    for (int v = 0; v < 3; v++) {
+        wgpt_sampler_params q = variants[v];
+        if (v == 1) q.top_k = 4;          /* top-k keeps a masked id: it must weigh nothing */
+        if (v == 2) q.repeat_penalty = 2; /* the penalty must not revive a masked id */
+        s = sampler_create(&q, 5);
+        sampler_allow_only(s, 3);
+        if (v == 2) sampler_accept(s, 4);
+        int counts[5] = {0};
+        for (int i = 0; i < DRAWS; i++) {
+            int32_t t = sampler_sample(s, logits);
+            assert_true(t >= 0 && t < 3);
+            counts[t]++;
+        }
+        assert_freq(counts[0], DRAWS, 1.0 / 6);
+        assert_freq(counts[1], DRAWS, 2.0 / 6);
+        assert_freq(counts[2], DRAWS, 3.0 / 6);
+        sampler_free(s);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allow_only_masks_padded_ids),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_greedy_lowest_index_on_ties),
         cmocka_unit_test(test_top_k),
