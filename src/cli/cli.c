@@ -234,8 +234,9 @@ int cli_sampling_table(wgpt_sampling *s, cli_opt *t) {
     t[n++] = (cli_opt){"--top-k", CLI_INT, &s->top_k, 0, 1e9, "K", "keep the K most likely tokens (default 40; 0 = off)", 0};
     t[n++] = (cli_opt){"--top-p", CLI_FLOAT, &s->top_p, 0, 1, "P", "nucleus: smallest set of probability >= P (default 0.95; 1 = off)", 0};
     t[n++] = (cli_opt){"--min-p", CLI_FLOAT, &s->min_p, 0, 1, "P", "drop tokens below P x the top probability (default 0.05; 0 = off)", 0};
-    t[n++] = (cli_opt){"--repeat-penalty", CLI_FLOAT, &s->repeat_penalty, 0, 1000, "R",
-                       "divide the logits of recent tokens by R, > 0 (default 1 = off)", CLI_LO_OPEN};
+    /* Below 0.01 the division overflows the logits: a penalty that makes a token certain. */
+    t[n++] = (cli_opt){"--repeat-penalty", CLI_FLOAT, &s->repeat_penalty, 0.01, 100, "R",
+                       "divide the logits of recent tokens by R (default 1 = off)", 0};
     t[n++] = (cli_opt){"--repeat-last-n", CLI_INT, &s->repeat_last_n, 0, 1 << 24, "N", "tokens the penalty looks back over (default 64)", 0};
     t[n++] = (cli_opt){"--seed", CLI_SEED, &s->seed, 0, 0, "S", "random seed; -1 = a fresh one each run (default: fixed)", 0};
     return n;

@@ -26,8 +26,7 @@ int cmd_run(int argc, char **argv) {
     opts[n++] = (cli_opt){"--print-ids", CLI_FLAG, &print_ids, 0, 0, NULL, "print the generated token ids instead of text", 0};
     opts[n++] = (cli_opt){"--ignore-eos", CLI_FLAG, &ignore_eos, 0, 0, NULL, "keep generating past end-of-generation tokens", 0};
     opts[n++] = (cli_opt){"--raw", CLI_FLAG, &raw, 0, 0, NULL,
-                          "write the model's bytes as they are (default: control characters other than newline "
-                          "and tab, and invalid UTF-8, are shown escaped, e.g. \\x1b)", 0};
+                          "write the model's bytes as they are (default: control bytes shown escaped)", 0};
     opts[n] = (cli_opt){0};
     cli_command cmd = {"run", "[options]", "Streams the continuation to stdout; timings go to stderr.\n", opts, &o, 0, NULL, 0, NULL};
     int pr = cli_parse(&cmd, argc, argv);

@@ -1,5 +1,8 @@
 /* wgpt: run transformer language models on the GPU through WebGPU. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli/commands.h"
@@ -23,7 +26,20 @@ static int usage(FILE *f) {
     return f == stdout ? 0 : 2;
 }
 
+/* A closed standard descriptor would be taken by the next file opened, and
+ * generated text written into it (a model file, a cache). Hold each one
+ * with /dev/null, read-only for stdout so that writing fails as it should. */
+static void hold_std_fds(void) {
+    static const int modes[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int n = open("/dev/null", modes[fd]);
+            if (n >= 0 && n != fd) { dup2(n, fd); close(n); }
+        }
+}
+
 int main(int argc, char **argv) {
+    hold_std_fds();
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) return usage(stdout);
     if (!strcmp(argv[1], "--version")) { puts("wgpt 0.1.0"); return 0; }
