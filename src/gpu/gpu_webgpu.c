@@ -562,9 +562,15 @@ gpu_buffer *gpu_buffer_create(gpu_device *d, uint64_t size, unsigned usage, cons
     if (bad || no_memory || !b->buf) {
         if (b->buf) { d->api.wgpuBufferDestroy(b->buf); d->api.wgpuBufferRelease(b->buf); }
         free(b);
-        char msg[512];
+        char msg[512], *why = no_memory ? oom : bad ? invalid : NULL;
+        /* Dawn's call chain and source location after the reason say nothing to a user. */
+        char *chain = why ? strstr(why, " - While ") : NULL;
+        if (chain) {
+            while (chain > why && chain[-1] == ' ') chain--;
+            *chain = 0;
+        }
         snprintf(msg, sizeof msg, "buffer %s of %llu bytes: %s", label ? label : "", (unsigned long long)size,
-                 no_memory ? oom : bad ? invalid : "not created");
+                 why ? why : "not created");
         record_error(d, no_memory ? "GPU out of memory" : "GPU error", (WGPUStringView){msg, strlen(msg)});
         return NULL;
     }

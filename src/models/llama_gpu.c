@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
+
 typedef struct {
     gpu_buffer *attn_norm, *ffn_norm;
     gpu_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
@@ -81,7 +83,10 @@ int llama_weights_tensor(llama_weights *w, gpu_device *d, const gguf_tensor *t, 
     snprintf(name, sizeof name, "%.*s", (int)(t->name.len < 95 ? t->name.len : 95), t->name.ptr);
     gpu_matrix *mat;
     gpu_buffer **vec;
-    if (destination(w, name, &mat, &vec) != 0) { set_err(err, errlen, "unexpected tensor %s", name); return -1; }
+    if (destination(w, name, &mat, &vec) != 0) {
+        set_err(err, errlen, "unexpected tensor '%s'", text_show(t->name.ptr, t->name.len));
+        return -1;
+    }
     if (!strcmp(name, "rope_freqs.weight")) {
         if (t->type != GGML_TYPE_F32) { set_err(err, errlen, "rope_freqs.weight must be f32"); return -1; }
         free(w->rope_freqs);
@@ -89,7 +94,10 @@ int llama_weights_tensor(llama_weights *w, gpu_device *d, const gguf_tensor *t, 
         memcpy(w->rope_freqs, t->data, t->nbytes);
         return 0;
     }
-    if ((mat && mat->n_chunks) || (vec && *vec)) { set_err(err, errlen, "tensor %s given twice", name); return -1; }
+    if ((mat && mat->n_chunks) || (vec && *vec)) {
+        set_err(err, errlen, "tensor '%s' given twice", text_show(t->name.ptr, t->name.len));
+        return -1;
+    }
     if (mat) return gpu_matrix_upload(d, t, mat, err, errlen);
     return (*vec = gpu_vector_upload(d, t, err, errlen)) ? 0 : -1;
 }
