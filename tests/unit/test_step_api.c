@@ -635,7 +635,8 @@ static void test_tokenizer_error_prefixed_once(void **state) {
 
 /* E9: a head too large for the attention kernel is a property of the file
  * on this adapter: said at load time with the file's name (it came only at
- * context creation, without it). 4096 passes every adapter's 32 x lanes. */
+ * context creation, without it). 4096 is past every adapter's limit
+ * (32 values x at most 64 lanes). */
 static void test_head_size_error_names_file(void **state) {
     (void)state;
     tiny_spec s = tiny_default();
