@@ -544,10 +544,8 @@ int cmd_serve_web(int argc, char **argv) {
     if (stat(g_root, &st) || !S_ISDIR(st.st_mode)) return cli_error("%s is not a folder", text_show_z(g_root));
     /* Every file the process can read, to anything that can reach the port,
      * is never what was meant. */
-    if (!strcmp(g_root, "/")) {
-        cli_error("serve-web: refusing to serve / (the whole file system); give --root the folder to serve");
-        return 2;
-    }
+    if (!strcmp(g_root, "/"))
+        return cli_usage_error("serve-web", "refusing to serve / (the whole file system); give --root the folder to serve");
     g_root_fd = open(g_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
     cli_model_opts mo;
@@ -574,10 +572,8 @@ int cmd_serve_web(int argc, char **argv) {
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        cli_error("serve-web: --host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
-        return 2;
-    }
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return cli_usage_error("serve-web", "--host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
 
     if (mhd_open()) return 1;
     /* SIGINT/SIGTERM stop the server: blocked here (MHD's threads inherit
