@@ -45,4 +45,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       Vc[co + 1u] = V[o + 1u];
     }
   }
+  // An odd head size leaves one element after the pairs: never rotated, but
+  // it belongs in the cache all the same.
+  if ((p.head_dim & 1u) == 1u && h >= p.n_heads && lid.x == 0u) {
+    let kh = h - p.n_heads;
+    let o = t * p.kv_dim + kh * p.head_dim + p.head_dim - 1u;
+    let co = p.cache_off + pos * p.kv_dim + kh * p.head_dim + p.head_dim - 1u;
+    Kc[co] = K[o];
+    Vc[co] = V[o];
+  }
 }
