@@ -6,16 +6,18 @@
 set -u
 . tests/e2e/lib.sh
 need_wgpt
-good=$(tiny_model bad_base --type q8_0 --seed 5)
+good=$(tiny_model bad_base --type q8_0 --seed 5) && [ -s "$good" ] || { echo "could not make the base model"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0
-# expect_error LABEL PATTERN CMD...: exit 1, one stderr line "wgpt: ...PATTERN...", no crash report
+# A fixture that was not made would test nothing: stop there.
+made() { [ -s "$1" ] || { echo "FAIL: fixture $1 was not made"; exit 1; }; }
+# expect_error LABEL PATTERN CMD...: exit $RC (default 1), one stderr line "wgpt: ...PATTERN...", no crash report
 expect_error() {
   local label=$1 pattern=$2; shift 2
   timeout 120 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
   local rc=$?
   local lines; lines=$(grep -cv '^$' "$tmp/err")
-  if [ $rc -ne 1 ] || [ "$lines" -ne 1 ] || ! grep -q "^wgpt: .*$pattern" "$tmp/err"; then
+  if [ $rc -ne "${RC:-1}" ] || [ "$lines" -ne 1 ] || ! grep -q "^wgpt: .*$pattern" "$tmp/err"; then
     echo "FAIL $label: exit $rc, stderr:"; sed 's/^/    /' "$tmp/err" | head -20; fail=1
   else
     echo "ok   $label: $(cat "$tmp/err")"
@@ -27,18 +29,21 @@ for bin in build/wgpt build-san/wgpt; do
   export ASAN_OPTIONS=detect_leaks=0
   for n in 0 3 20 100 1000 $((size / 2)) $((size - 1)); do
     head -c "$n" "$good" >"$tmp/trunc.gguf"
+    [ "$(stat -c %s "$tmp/trunc.gguf")" -eq "$n" ] || { echo "FAIL: truncation to $n not made"; exit 1; }
     expect_error "$bin truncated at $n" "" "$bin" run -m "$tmp/trunc.gguf" -p hi -n 2
   done
   # n_tensors (bytes 8..15) set absurdly high
   /usr/bin/python3 - "$good" "$tmp/count.gguf" <<'PY'
 import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[8:16] = (1 << 62).to_bytes(8, 'little'); open(sys.argv[2], 'wb').write(b)
 PY
+  made "$tmp/count.gguf"
   expect_error "$bin oversized tensor count" "" "$bin" run -m "$tmp/count.gguf" -p hi -n 2
   # bit flips spread over the header and tensor directory
   for off in 4 9 17 30 64 200 400 700 1500 3000; do
     /usr/bin/python3 - "$good" "$tmp/flip.gguf" "$off" <<'PY'
 import sys; b = bytearray(open(sys.argv[1], 'rb').read()); o = int(sys.argv[3]); b[o] ^= 0xff; open(sys.argv[2], 'wb').write(b)
 PY
+    made "$tmp/flip.gguf"; cmp -s "$good" "$tmp/flip.gguf" && { echo "FAIL: bit flip at $off not made"; exit 1; }
     timeout 120 "$bin" run -m "$tmp/flip.gguf" -p hi -n 2 >/dev/null 2>"$tmp/err" </dev/null
     rc=$?
     # A flip may land in a value that still makes a valid file; then it must run. Otherwise: one clean line.
@@ -49,12 +54,13 @@ PY
   /usr/bin/python3 - "$good" "$tmp/arch.gguf" <<'PY'
 import sys; b = open(sys.argv[1], 'rb').read(); i = b.index(b'general.architecture'); j = b.index(b'llama', i); open(sys.argv[2], 'wb').write(b[:j] + b'mamba' + b[j+5:])
 PY
+  made "$tmp/arch.gguf"
   expect_error "$bin unknown architecture" "architecture" "$bin" run -m "$tmp/arch.gguf" -p hi -n 2
   expect_error "$bin missing file" "" "$bin" run -m "$tmp/nonexistent.gguf" -p hi
   expect_error "$bin not a gguf" "" "$bin" run -m tests/e2e/lib.sh -p hi
   expect_error "$bin prompt past context" "context" "$bin" run -m "$good" -c 16 -n 4 -p "$(printf 'the %.0s' $(seq 40))"
   expect_error "$bin invalid UTF-8" "UTF-8" "$bin" run -m "$good" -n 2 -p "$(printf 'abc\xff\xfe')"
   expect_error "$bin ids outside vocabulary" "vocabulary" "$bin" logits -m "$good" --ids "1 99999" -o "$tmp/l.bin"
-  expect_error "$bin bad option value" "" "$bin" run -m "$good" -n lots
+  RC=2 expect_error "$bin bad option value (a command-line error: exit 2)" "expects an integer" "$bin" run -m "$good" -n lots
 done
 exit $fail
