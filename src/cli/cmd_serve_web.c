@@ -447,19 +447,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return ret;
 }
 
-static int usage(FILE *f) {
-    fprintf(f,
-            "usage: wgpt serve-web [--port N] [--host ADDR] [--root DIR] [--model FILE] [--quiet]\n"
-            "Serves the browser build and a model over HTTP with Range support.\n"
-            "  --port N       TCP port (default 8080; 0 picks a free one, printed on stderr)\n"
-            "  --host ADDR    IPv4 address or localhost to listen on (default 127.0.0.1, loopback only)\n"
-            "  --root DIR     folder to serve (default: build/web beside the wgpt binary)\n"
-            "  --model FILE   what /default.gguf serves (default: $WGPT_MODEL, then models/default.gguf)\n"
-            "  --quiet        no request log (by default one line per request on stderr)\n"
-            "Only regular files are served; dotfiles (.git, .env, ...) are not.\n");
-    return f == stdout ? 0 : 2;
-}
-
 /* Every connection holds a descriptor, and one serving a file a second: the
  * soft limit (often 1024) would cap the server near 500 connections, so it
  * is raised to the hard one. Returns how many connections to allow. */
@@ -504,27 +491,23 @@ static void *stop_watchdog(void *arg) {
 }
 
 int cmd_serve_web(int argc, char **argv) {
-    long port = 8080;
+    int port = 8080;
     const char *host = "127.0.0.1", *root = NULL, *model = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { g_quiet = 1; continue; }
-        if (i + 1 >= argc) {
-            if (!strcmp(a, "--port") || !strcmp(a, "--host") || !strcmp(a, "--root") || !strcmp(a, "--model") || !strcmp(a, "-m"))
-                return cli_error("%s needs a value", a);
-            return cli_error("serve-web: unknown option '%s'", a), usage(stderr);
-        }
-        if (!strcmp(a, "--port") || !strcmp(a, "-p")) {
-            char *end;
-            port = strtol(argv[++i], &end, 10);
-            if (*argv[i] == 0 || *end || port < 0 || port > 65535) return cli_error("--port expects 0..65535, got '%s'", argv[i]);
-        } else if (!strcmp(a, "--host")) host = argv[++i];
-        else if (!strcmp(a, "--root")) root = argv[++i];
-        else if (!strcmp(a, "--model") || !strcmp(a, "-m")) model = argv[++i];
-        else return cli_error("serve-web: unknown option '%s'", a), usage(stderr);
-    }
-
+    const cli_opt opts[] = {
+        {"-p,--port", CLI_INT, &port, 0, 65535, "N", "TCP port (default 8080; 0 picks a free one, printed on stderr)", 0},
+        {"--host", CLI_STR, &host, 0, 0, "ADDR", "IPv4 address or localhost to listen on (default 127.0.0.1, loopback only)", 0},
+        {"--root", CLI_STR, &root, 0, 0, "DIR", "folder to serve (default: build/web beside the wgpt binary)", 0},
+        {"-m,--model", CLI_STR, &model, 0, 0, "FILE",
+         "what /default.gguf serves (default: $WGPT_MODEL, then models/default.gguf)", 0},
+        {"-q,--quiet", CLI_FLAG, &g_quiet, 0, 0, NULL, "no request log (by default one line per request on stderr)", 0},
+        {0},
+    };
+    cli_command cmd = {"serve-web", "[--port N] [--host ADDR] [--root DIR] [--model FILE] [--quiet]",
+                       "Serves the browser build and a model over HTTP with Range support.\n"
+                       "Only regular files are served; dotfiles (.git, .env, ...) are not.\n",
+                       opts, NULL, 0, NULL, 0, NULL};
+    int pr = cli_parse(&cmd, argc, argv);
+    if (pr) return pr < 0 ? 0 : pr;
 
     /* The root: given, else build/web beside the binary (build/wgpt). */
     char def_root[PATH_MAX + 8];
@@ -600,7 +583,7 @@ int cmd_serve_web(int argc, char **argv) {
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
         MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_END);
-    if (!d) return cli_error("cannot listen on %s:%ld (in use?)", host, port);
+    if (!d) return cli_error("cannot listen on %s:%d (in use?)", text_show_z(host), port);
     const union MHD_DaemonInfo *di = mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned bound = di ? di->port : (unsigned)port;
     char shown_root[PATH_MAX * 4], shown_model[PATH_MAX * 4];

@@ -172,6 +172,9 @@ IN=<(echo hi) expect "E10 chat --template checked before loading" 2 "unknown tem
 expect "E10 verify --atol nan" 2 "\-\-atol expects" $W verify -m "$base" --atol nan
 expect "E10 --opt=value" 0 "" $W run -m "$base" -p hi -n 2 --temp=0
 expect "E10 flag given a value" 2 "takes no value" $W run -m "$base" --print-ids=1
+expect "E10 serve-web --bogus: one line, exit 2" 2 "unknown option '--bogus'" $W serve-web --bogus
+expect "E10 serve-web --port 99999" 2 "\-\-port expects an integer in 0..65535" $W serve-web --port 99999
+expect "E10 serve-web --port without a value" 2 "needs a value" $W serve-web --port
 WGPT_MODEL=$tmp/nonexistent.gguf expect "E10 \$WGPT_MODEL named in the error" 1 "WGPT_MODEL" $W run -p hi
 
 # ---- C1..C7: cosmetics that still mislead ----
