@@ -121,9 +121,17 @@ static volatile sig_atomic_t g_interrupts, g_generating;
 static void on_sigint(int sig) {
     (void)sig;
     g_interrupts++;
-    if (!g_generating || g_interrupts > 1) {
+    if (!g_generating) {
+        /* At the prompt: end the chat. Exiting here, not after the read
+         * returns, because the signal may come just before the read starts
+         * and would then be lost. Every reply was flushed when it ended. */
+        static const char nl = '\n';
+        if (isatty(2) && write(2, &nl, 1) < 0) _exit(130);
+        _exit(130);
+    }
+    if (g_interrupts > 1) { /* a second Ctrl-C while the reply is still stopping */
         signal(SIGINT, SIG_DFL);
-        if (g_generating) raise(SIGINT);
+        raise(SIGINT);
     }
 }
 
@@ -285,8 +293,7 @@ int cmd_chat(int argc, char **argv) {
         errno = 0;
         ssize_t len = getline(&line, &cap, stdin);
         if (len < 0) {
-            if (g_interrupts) { if (tty) fputc('\n', stderr); rc = 130; }
-            else if (ferror(stdin)) rc = cli_error("chat: cannot read the input: %s", strerror(errno ? errno : EIO));
+            if (ferror(stdin)) rc = cli_error("chat: cannot read the input: %s", strerror(errno ? errno : EIO));
             break;
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
