@@ -12,3 +12,22 @@ tiny_model() {
   echo "$out"
 }
 need_wgpt() { [ -x build/wgpt ] || { echo "build/wgpt missing (run make)"; exit 1; }; }
+# serve_web LOG LIMIT ARGS...: `wgpt serve-web --port 0 ARGS` in the
+# background for at most LIMIT seconds, run through "${SERVE_WRAP[@]}" when
+# that array is set (setpriv, for one), stderr to LOG. Sets server_pid, and
+# server_port once the server says where it listens ("" if it did not).
+serve_web() {
+  local log=$1 limit=$2; shift 2
+  timeout "$limit" ${SERVE_WRAP[@]+"${SERVE_WRAP[@]}"} "${WGPT:-build/wgpt}" serve-web --port 0 "$@" 2>"$log" &
+  server_pid=$!; server_port=
+  for _ in $(seq 100); do
+    server_port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log" | head -n1)
+    [ -n "$server_port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+}
+# ok/bad DESCRIPTION: one line per check; bad counts into $fails.
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }

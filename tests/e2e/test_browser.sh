@@ -60,15 +60,8 @@ else
   echo "no models/default.gguf: no screenshots"
 fi
 log=$tmp/server.log
-timeout 600 build/wgpt serve-web --port 0 --root "$root" "${model_args[@]}" 2>"$log" &
-pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log" | head -n1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
+serve_web "$log" 600 --root "$root" "${model_args[@]}"
+pid=$server_pid port=$server_port
 [ -n "$port" ] || { echo "serve-web did not start:"; cat "$log"; exit 1; }
 
 timeout 420 node tests/web/browser.mjs --base "http://127.0.0.1:$port" --chromium "$CHROMIUM" \

@@ -29,15 +29,8 @@ printf 'NOPE' >"$root/big.bin"
 truncate -s 2G "$root/big.bin"   # sparse: 2 GiB to the server, nothing on disk
 
 log=$tmp/server.log
-timeout 300 build/wgpt serve-web --port 0 --root "$root" 2>"$log" &
-pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log" | head -n1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
+serve_web "$log" 300 --root "$root"
+pid=$server_pid port=$server_port
 [ -n "$port" ] || { echo "serve-web did not start:"; cat "$log"; exit 1; }
 
 cat >"$tmp/drive.mjs" <<'EOF'

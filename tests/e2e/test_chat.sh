@@ -12,9 +12,6 @@ W=${WGPT:-build/wgpt}
 m=$(tiny_model chat_q8_0 --type q8_0 --seed 21) || exit 1
 small=$(tiny_model qa_ctx64 --type q8_0 --seed 2 --ctx 64) || exit 1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 printf 'In the beginning\nAnd then\n' | $W chat -m "$m" -n 16 --temp 0 >"$tmp/reply" 2>"$tmp/err"
 rc=$?

@@ -13,9 +13,6 @@ W=${WGPT:-build/wgpt}
 base=$(tiny_model qa_f32 --type f32 --seed 1) || exit 1
 small=$(tiny_model qa_ctx64 --type q8_0 --seed 2 --ctx 64) || exit 1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 # run_cmd: runs "$@" with stdin from $IN (default /dev/null); sets rc, out, err files.
 run_cmd() { timeout 120 "$@" <"${IN:-/dev/null}" >"$tmp/out" 2>"$tmp/err"; rc=$?; }

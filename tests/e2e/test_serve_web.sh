@@ -32,19 +32,13 @@ check() { # description, expected, actual
   if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; fails=$((fails+1)); fi
 }
 fail() { echo "FAIL $1"; fails=$((fails+1)); }
-# start LOG ARGS...: a server on a free port, run through "${wrap[@]}";
-# sets spid and sport ("" if it did not start)
-wrap=()
+# start LOG ARGS...: a server on a free port (lib.sh's serve_web, through
+# "${SERVE_WRAP[@]}"); sets spid and sport ("" if it did not start)
+SERVE_WRAP=()
 start() {
   local log=$1; shift
-  timeout 120 "${wrap[@]}" "$WGPT" serve-web --port 0 "$@" 2>"$log" &
-  spid=$!; pids+=("$spid"); sport=
-  for _ in $(seq 100); do
-    sport=$(sed -n 's|.*http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log" | head -n1)
-    [ -n "$sport" ] && break
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.1
-  done
+  serve_web "$log" 120 "$@"
+  spid=$server_pid; sport=$server_port; pids+=("$spid")
 }
 # stop_within PID SECONDS [SIGNAL]: signals the server; sets stopped to
 # "stopped" or "running" (then killed), and stop_rc to its exit status
@@ -90,9 +84,9 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 log=$tmp/server.log
-wrap=("${asuser[@]}")
+SERVE_WRAP=("${asuser[@]}")
 start "$log" --root "$root" --model "$tmp/weights.gguf"
-wrap=()
+SERVE_WRAP=()
 pid=$spid port=$sport
 [ -n "$port" ] || { echo "server did not start:"; cat "$log"; exit 1; }
 base=http://127.0.0.1:$port
