@@ -3,7 +3,7 @@ every metadata value's raw bytes and type, so one thing can change at a
 time (a key, a tensor name, the vocabulary, a tensor's data). Standard
 library only.
 
-    gguf_edit.py IN OUT [--rename-key OLD NEW] [--rename-tensor OLD NEW]
+    gguf_edit.py IN OUT [--rename-key OLD NEW] [--rename-tensor OLD NEW] [--copy-tensor OLD NEW]
                         [--set-str KEY VALUE] [--token ID TEXT] [--nan TENSOR]
     TEXT and NEW take escapes (\\x1b, \\u202e, \\n) or @FILE; each option may repeat.
 """
@@ -126,6 +126,7 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--rename-key', nargs=2, action='append', default=[])
     ap.add_argument('--rename-tensor', nargs=2, action='append', default=[])
+    ap.add_argument('--copy-tensor', nargs=2, action='append', default=[])
     ap.add_argument('--set-str', nargs=2, action='append', default=[])
     ap.add_argument('--token', nargs=2, action='append', default=[])
     ap.add_argument('--nan', action='append', default=[])
@@ -135,6 +136,9 @@ def main():
         g.entry(old.encode())[0] = unescape(new)
     for old, new in a.rename_tensor:
         next(t for t in g.tensors if t[0] == old.encode())[0] = unescape(new)
+    for old, new in a.copy_tensor:   # an extra tensor: the same data under another name
+        t = next(t for t in g.tensors if t[0] == old.encode())
+        g.tensors.append([unescape(new), list(t[1]), t[2], t[3]])
     for key, val in a.set_str:
         g.entry(key.encode())[1:] = [STR, s(unescape(val))]
     if a.token:

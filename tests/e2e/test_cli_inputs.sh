@@ -35,7 +35,7 @@ E=tests/e2e/gguf_edit.py
 $PY $E "$base" "$tmp/evil_key.gguf" --rename-key general.file_type '\x1b[2J\x1b]0;PWNED\x07xxx' \
   --rename-tensor output_norm.weight '\x1b[31mRED\x1b[0mweight' || exit 1
 $PY $E "$base" "$tmp/evil_arch.gguf" --set-str general.architecture '\x1b[2JX' || exit 1
-$PY $E "$base" "$tmp/evil_tensor.gguf" --rename-tensor output_norm.weight 'x\x1b[31mRED\x1b[0m\x1b]0;PWNED\x07' || exit 1
+$PY $E "$base" "$tmp/evil_tensor.gguf" --copy-tensor output_norm.weight 'x\x1b[31mRED\x1b[0m\x1b]0;PWNED\x07' || exit 1
 $PY $E "$base" "$tmp/evil_tok.gguf" --set-str tokenizer.ggml.model '\x1b]0;PWNED\x07' || exit 1
 # A vocabulary whose every ordinary token holds an escape sequence, a bell, a C1 CSI or a bidi override.
 args=(); for i in $(seq 3 511); do args+=(--token "$i" "t$i\\x1b[2J\\x07\\xc2\\x9b\\u202e"); done
@@ -46,13 +46,21 @@ grep -q 'x1b\[2J\\x1b\]0;PWNED\\x07xxx' "$tmp/out" && grep -q '\\x1b\[31mRED' "$
 expect "S1 inspect: architecture (header line)" 0 "" $W inspect "$tmp/evil_arch.gguf"
 grep -q 'hyperparameters (\\x1b\[2JX' "$tmp/out" && ok "S1 hyperparameters header escaped" || bad "S1 header"
 expect "S1 run: unsupported architecture" 1 "architecture" $W run -m "$tmp/evil_arch.gguf" -p hi -n 1
-expect "S1 run: unexpected tensor name" 1 "tensor" $W run -m "$tmp/evil_tensor.gguf" -p hi -n 1
+expect "S1 run: unexpected tensor name" 1 "unexpected tensor 'x.x1b" $W run -m "$tmp/evil_tensor.gguf" -p hi -n 1
 expect "S1 tokenize: tokenizer model name" 1 "tokenizer" $W tokenize -m "$tmp/evil_tok.gguf"
 expect "S1 run: generated tokens" 0 "" $W run -m "$tmp/evil_vocab.gguf" -p hi -n 24 --temp 0
 grep -q '\\x1b\[2J' "$tmp/out" && ok "S1 run shows the vocabulary's escapes as text" || bad "S1 run: no escaped token in the output"
 run_cmd $W run -m "$tmp/evil_vocab.gguf" -p hi -n 24 --temp 0 --raw
 has_ctrl "$tmp/out" && ok "S1 run --raw writes the bytes as they are (the check above can fail)" || bad "S1 --raw"
 IN=<(printf 'hello\nworld\n') expect "S1 chat: generated tokens" 0 "" $W chat -m "$tmp/evil_vocab.gguf" -n 12 --temp 0
+expect "S1 verify: architecture" 1 "architecture" $W verify -m "$tmp/evil_arch.gguf"
+expect "S1 verify: tensor name" 1 "unexpected tensor 'x.x1b" $W verify -m "$tmp/evil_tensor.gguf"
+evil_path="$tmp/"$'\x1b]0;PWNED\x07\x1b[2J'".gguf"; cp "$tmp/evil_vocab.gguf" "$evil_path"
+expect "S1 bench: model path with escapes" 0 "" $W bench -m "$evil_path" -p 4 -n 2 -r 1
+expect "S1 bench --json: model path with escapes" 0 "" $W bench -m "$evil_path" -p 4 -n 2 -r 1 --json
+expect "S1 inspect: path with escapes" 0 "" $W inspect "$evil_path"
+IN=<(printf 'hello \x1b[2J world') expect "S1 tokenize: escapes in the text" 0 "" $W tokenize -m "$tmp/evil_vocab.gguf"
+expect "S1 run: missing file with escapes in its name" 1 "cannot open" $W run -m "$tmp/"$'\x1b[2J'"nope.gguf" -p hi
 expect "S1 option value echoed in an error" 2 "temp" $W run -m "$base" --temp $'\x1b[2J'
 expect "S1 unknown option echoed" 2 "unknown option" $W run $'--\x1b]0;PWNED\x07'
 expect "S1 output path echoed" 1 "cannot write" $W logits -m "$base" -p hi -o $'/nonexistent/\x1b[2J'
