@@ -9,7 +9,7 @@
 
 #include "formats/gguf.h"
 #include "gpu/gpu.h"
-#include "models/graph.h"
+#include "graph/graph.h"
 #include "models/llama.h"
 #include "models/llama_gpu.h"
 #include "sampling/sampler.h"

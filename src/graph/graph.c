@@ -1,4 +1,4 @@
-#include "models/graph.h"
+#include "graph/graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>

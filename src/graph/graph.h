@@ -4,8 +4,8 @@
  * ops in order. Each step replays the record into one command buffer with
  * workgroup counts for that step's token count, so nothing is created on the
  * hot path. The WGSL kernels the ops dispatch live in kernels/. */
-#ifndef WGPT_MODELS_GRAPH_H
-#define WGPT_MODELS_GRAPH_H
+#ifndef WGPT_GRAPH_GRAPH_H
+#define WGPT_GRAPH_GRAPH_H
 
 #include <stddef.h>
 #include <stdint.h>

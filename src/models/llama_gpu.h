@@ -3,7 +3,7 @@
 #ifndef WGPT_MODELS_LLAMA_GPU_H
 #define WGPT_MODELS_LLAMA_GPU_H
 
-#include "models/graph.h"
+#include "graph/graph.h"
 #include "models/llama.h"
 #include "util/util.h"
 

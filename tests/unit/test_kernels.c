@@ -51,7 +51,7 @@
 #include <cmocka.h>
 
 #include "formats/quant.h"
-#include "models/graph.h"
+#include "graph/graph.h"
 #include "util/util.h"
 
 /* ---- devices ---- */
