@@ -201,7 +201,8 @@ PY
 run_cmd $W run -m "$base" -p hi -n 1 --temp 0
 grep -q "generation 1 token, n/a" "$tmp/err" && [ -n "$(head -c1 "$tmp/err")" ] && [ "$(head -c1 "$tmp/err")" != $'\n' ] \
   && ok "C3 -n 1 summary: $(cat "$tmp/err")" || bad "C3 summary: $(cat -A "$tmp/err")"
-(cd "$tmp" && "$OLDPWD/$W" logits -m "$OLDPWD/$base" --ids "1 5 9" -o - >"$tmp/logits.bin" 2>"$tmp/err"); rc=$?
+wabs=$(readlink -f "$W"); babs=$(readlink -f "$base")
+(cd "$tmp" && "$wabs" logits -m "$babs" --ids "1 5 9" -o - >"$tmp/logits.bin" 2>"$tmp/err"); rc=$?
 [ $rc -eq 0 ] && [ "$(wc -c <"$tmp/logits.bin")" -eq $((3 * 512 * 4)) ] && [ ! -e "$tmp/-" ] \
   && ok "C5 logits -o - writes stdout" || bad "C5 logits -o -: exit $rc, $(wc -c <"$tmp/logits.bin") bytes"
 $W run --help | grep -q -- "--model" && $W run --help | grep -q -- "--ctx-size" && ok "C6 aliases in --help" || bad "C6 help lacks aliases"
