@@ -6,7 +6,61 @@
  * contexts; a context holds one sequence's KV cache, scratch buffers and
  * sampler. Generation is a step function the caller drives — submit a step,
  * later collect its token — so nothing needs to block on the GPU (the
- * browser cannot). */
+ * browser cannot). A file handle (wgpt_file) reads a model file's header
+ * without a GPU, for inspection and tokenizing.
+ *
+ * Ownership. What a wgpt_*_load/_open/_create/_begin call returns is freed
+ * by the matching wgpt_*_free/_close (each accepts NULL). Memory the library
+ * allocates for the caller (the ids of wgpt_tokenize and
+ * wgpt_vocab_tokenize) is freed with wgpt_free, never with free(): across a
+ * DLL or WebAssembly boundary the caller's allocator may be another one.
+ * Strings and arrays the library returns by pointer belong to it; each call
+ * says how long they stay valid. Buffers the caller passes in are not kept
+ * past the call unless the call says so.
+ *
+ * Lifetimes. A model must outlive its contexts (wgpt_model_free does not
+ * check for them; free the contexts first). A loader owns its model until
+ * wgpt_loader_finish hands it over.
+ *
+ * Errors. Every call that can fail returns a wgpt_status (WGPT_OK = 0,
+ * WGPT_PENDING > 0, errors < 0; wgpt_status_str names one), and the reason
+ * in words goes to exactly one place:
+ *   - calls that make a handle, and calls given `char *err, size_t errlen`,
+ *     write one line into err (always NUL-terminated, cut to errlen; err may
+ *     be NULL); on failure their output handle is set to NULL;
+ *   - calls on a context (wgpt_feed, wgpt_step_*, wgpt_eval_*) leave it in
+ *     wgpt_errmsg(c);
+ *   - queries that fail only for an absent key, an index or id out of range
+ *     or a NULL argument return -1, NULL or WGPT_ERR_ARG with no message.
+ * A name from a model file quoted in a message, and an adapter name in a
+ * log line, is escaped (control characters, bidirectional overrides and
+ * invalid UTF-8 as \xNN, \u{NNNN}), so that a message cannot drive a
+ * terminal. Data handed back as such (metadata values, tensor names, token
+ * pieces, device names) is the raw bytes: escape it before printing it.
+ *
+ * Threads. wgpt takes no locks around handles. A model, its loader and all
+ * of its contexts share one GPU device (one command encoder, one error
+ * slot): use them from one thread at a time (a caller's lock around every
+ * call on any of them is enough). Different models may be used on different
+ * threads at once: wgpt shares no state between them (each has its own
+ * WebGPU instance and device; that the WebGPU library allows two devices on
+ * two threads is its own promise, which Dawn makes). A wgpt_file, and a
+ * wgpt_vocab, is likewise used by one thread at a time; different ones are
+ * independent. Calls without a handle (wgpt_version, wgpt_status_str,
+ * wgpt_*_params_default, wgpt_free) may be made from any thread. Callbacks
+ * (progress, log, capture, profile) run on the calling thread, inside the
+ * call that reports, and must not call wgpt on the same model.
+ *
+ * stderr. The library prints nothing itself: load progress and diagnostics
+ * reach the caller through the callbacks in wgpt_model_params. One
+ * exception concerns the whole process: natively, while adapters are probed
+ * (wgpt_model_load, wgpt_loader_begin, wgpt_list_devices) and
+ * XDG_RUNTIME_DIR is unset, file descriptor 2 is pointed at /dev/null,
+ * because Dawn's Vulkan backend makes libwayland print a warning about that
+ * variable on every headless machine. Probes are serialised inside the
+ * library, so concurrent loads restore fd 2 correctly, but what other
+ * threads write to stderr during a probe (a second or so) is lost. Set
+ * XDG_RUNTIME_DIR to keep fd 2 untouched. */
 #ifndef WGPT_H
 #define WGPT_H
 
@@ -16,6 +70,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of this header; wgpt_version() is that of the library
+ * linked, which may differ when wgpt is a shared library. */
+#define WGPT_VERSION "0.1.0"
+#define WGPT_VERSION_NUMBER 1000 /* major * 1000000 + minor * 1000 + patch */
+const char *wgpt_version(void);   /* static string */
 
 typedef enum {
     WGPT_OK = 0,
@@ -31,27 +91,55 @@ typedef enum {
     WGPT_ERR_NOT_FINITE = -9,  /* the logits hold NaN or an infinity: broken weights or an overflow */
 } wgpt_status;
 
+/* A static string for any status ("ok", "pending", "format error", ...;
+ * "unknown status" for a value not listed above). */
+const char *wgpt_status_str(wgpt_status s);
+
+/* Frees memory the library allocated for the caller (the ids of
+ * wgpt_tokenize and wgpt_vocab_tokenize). NULL: nothing. */
+void wgpt_free(void *p);
+
 typedef struct wgpt_model wgpt_model;
 typedef struct wgpt_context wgpt_context;
 
+/* ---- callbacks ---- */
+
+/* Loading progress: bytes of weights on the GPU so far, of total. Called
+ * once with done = 0 when the weights start, then after each tensor; the
+ * last call has done == total. */
+typedef void (*wgpt_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/* Diagnostics: one line (no newline, no "wgpt:" prefix), valid during the
+ * call only. INFO is what a -v flag would show (which adapter was chosen,
+ * and why the others were not). */
+enum { WGPT_LOG_ERROR = 0, WGPT_LOG_WARN = 1, WGPT_LOG_INFO = 2, WGPT_LOG_DEBUG = 3 };
+typedef void (*wgpt_log_fn)(void *user, int level, const char *msg);
+
+/* ---- the model ---- */
+
 typedef struct {
     const char *webgpu_lib;    /* NULL: $WGPT_WEBGPU_LIB, then the bundled Dawn */
-    int device;                /* adapter index from `wgpt devices`; -1: best */
-    int progress;              /* progress bar while weights load (on a terminal) */
-    int verbose;               /* adapter choice and load details on stderr */
+    int device;                /* index in wgpt_list_devices' order; -1: the best usable one */
     uint64_t max_binding;      /* 0, or a smaller maxStorageBufferBindingSize to force tensor splitting */
+    wgpt_progress_fn progress; /* NULL: none */
+    wgpt_log_fn log;           /* NULL: diagnostics are dropped */
+    void *user;                /* given to progress and log */
 } wgpt_model_params;
 
+/* Defaults: the bundled library, the best device, no callbacks. */
 void wgpt_model_params_default(wgpt_model_params *p);
-/* Loads a GGUF file. On failure returns a status and writes a one-line
- * reason to err; *out is NULL. A reason about the file starts with its
- * path; one about the GPU or the WebGPU library (WGPT_ERR_GPU), or memory,
- * does not. WGPT_ERR_ARG: path is NULL. WGPT_ERR_FORMAT: not a readable
- * GGUF model (also a FIFO, device or directory, refused without blocking).
- * WGPT_ERR_UNSUPPORTED: an architecture, tensor type or head size this
- * engine or adapter does not run. */
+/* Loads a GGUF file (p NULL: the defaults). On failure returns a status and
+ * writes a one-line reason to err; *out is NULL. A reason about the file
+ * starts with its path; one about the GPU or the WebGPU library
+ * (WGPT_ERR_GPU), or memory, does not. WGPT_ERR_ARG: path is NULL.
+ * WGPT_ERR_FORMAT: not a readable GGUF model (also a missing file, a FIFO,
+ * device or directory, refused without blocking). WGPT_ERR_UNSUPPORTED: an
+ * architecture, tensor type or head size this engine or adapter does not
+ * run. WGPT_ERR_NOMEM. Blocks until the weights are on the GPU. The file is
+ * not needed afterwards. */
 wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen);
-void wgpt_model_free(wgpt_model *m);   /* NULL: nothing */
+/* NULL: nothing. Free the model's contexts first. */
+void wgpt_model_free(wgpt_model *m);
 
 /* Loading in steps, for callers that fetch the file piece by piece (the
  * browser, with HTTP Range requests) and cannot block; wgpt_model_load is
@@ -66,32 +154,55 @@ void wgpt_model_free(wgpt_model *m);   /* NULL: nothing */
  *   2. wgpt_loader_next gives the next byte range of the file to fetch
  *      (WGPT_PENDING), or WGPT_OK when every weight is on the GPU; pass the
  *      bytes of that range to wgpt_loader_provide (they are not kept).
- *   3. wgpt_loader_finish hands over the model. */
+ *   3. wgpt_loader_finish hands over the model.
+ * Errors go to err, without a file name (the loader never saw one). head
+ * is copied: it need not outlive the call. p's callbacks and user are kept
+ * by the loader until wgpt_loader_finish or wgpt_loader_free. */
 typedef struct wgpt_loader wgpt_loader;
+/* WGPT_OK: *out is the loader. WGPT_PENDING: see step 1. WGPT_ERR_ARG: out
+ * NULL, or head NULL with len > 0. WGPT_ERR_FORMAT, WGPT_ERR_UNSUPPORTED,
+ * WGPT_ERR_GPU, WGPT_ERR_NOMEM as for wgpt_model_load (the GPU is opened
+ * here, once the header is whole). */
 wgpt_status wgpt_loader_begin(const uint8_t *head, size_t len, uint64_t file_size, const wgpt_model_params *p,
                               wgpt_loader **out, uint64_t *need, char *err, size_t errlen);
+/* WGPT_PENDING with the next range, or WGPT_OK: nothing more to fetch. */
 wgpt_status wgpt_loader_next(wgpt_loader *l, uint64_t *offset, uint64_t *size);
+/* WGPT_ERR_ARG: size is not the size wgpt_loader_next asked for (nothing
+ * happened; provide the right bytes). WGPT_ERR_STATE: every tensor is
+ * already in. WGPT_ERR_GPU, WGPT_ERR_NOMEM, WGPT_ERR_FORMAT (the tensor's
+ * bytes are unusable): the load is lost, free the loader. */
 wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size, char *err, size_t errlen);
+/* WGPT_OK: *out is the model and the loader is freed (do not use l again).
+ * On failure *out is NULL and the loader is still the caller's to free:
+ * WGPT_ERR_STATE (a tensor was not provided), WGPT_ERR_FORMAT, WGPT_ERR_GPU. */
 wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errlen);
-void wgpt_loader_free(wgpt_loader *l);   /* NULL: nothing */
+void wgpt_loader_free(wgpt_loader *l);   /* NULL: nothing; frees the model being loaded */
 
+/* Queries on a loaded model (m not NULL). Returned strings live as long
+ * as the model. */
 /* What the model is, for display: "llama, 2 layers, dim 64, q8_0". */
 const char *wgpt_model_desc(const wgpt_model *m);
 int wgpt_model_n_vocab(const wgpt_model *m);
 int wgpt_model_n_ctx_train(const wgpt_model *m);
-const char *wgpt_model_adapter(const wgpt_model *m);
+const char *wgpt_model_adapter(const wgpt_model *m);   /* the adapter's name, raw */
 /* A string from the model's metadata (e.g. "tokenizer.chat_template"),
- * copied into buf; returns its length, or -1 if absent or not a string. */
+ * copied into buf (NUL-terminated, cut to cap); returns its whole length,
+ * or -1 if absent or not a string. */
 int wgpt_model_meta_str(const wgpt_model *m, const char *key, char *buf, size_t cap);
 
 /* Tokenizer. add_special: BOS/EOS as the model's metadata says;
- * parse_special: recognise control-token texts. *ids is malloc'd. */
+ * parse_special: recognise control-token texts. On WGPT_OK *ids holds
+ * *n_ids ids (a block even when empty), freed with wgpt_free.
+ * WGPT_ERR_ARG: text that cannot be tokenized (invalid UTF-8, a byte the
+ * vocabulary cannot spell), reason in err. */
 wgpt_status wgpt_tokenize(const wgpt_model *m, const char *text, size_t len, int add_special, int parse_special,
                           int32_t **ids, size_t *n_ids, char *err, size_t errlen);
-/* Bytes of one token; returns its length (may exceed cap), -1 if invalid. */
+/* Bytes of one token (raw: may be part of a UTF-8 character); returns its
+ * whole length (may exceed cap: then cap bytes are written, no NUL), -1 for
+ * an id outside the vocabulary. */
 int wgpt_token_to_piece(const wgpt_model *m, int32_t id, char *buf, size_t cap);
-int wgpt_token_is_eog(const wgpt_model *m, int32_t id);
-int32_t wgpt_token_bos(const wgpt_model *m);
+int wgpt_token_is_eog(const wgpt_model *m, int32_t id);   /* 1: end of generation (eos, eot, ...) */
+int32_t wgpt_token_bos(const wgpt_model *m);               /* -1: none */
 
 /* wgpt_context_create refuses (WGPT_ERR_ARG, naming the field and its
  * range) values outside these ranges, NaN included. */
@@ -113,14 +224,17 @@ typedef struct {
 } wgpt_context_params;
 
 void wgpt_context_params_default(wgpt_context_params *p);
-/* WGPT_ERR_ARG: m or out NULL, a negative n_ctx or n_batch, n_ctx past the
+/* p NULL: the defaults. The context keeps m: m must outlive it.
+ * WGPT_ERR_ARG: m or out NULL, a negative n_ctx or n_batch, n_ctx past the
  * training context, or a sampling value out of range. WGPT_ERR_GPU: the
  * device cannot hold this context (the message says which buffer and the
- * device's limit; a smaller n_ctx or n_batch helps). */
+ * device's limit; a smaller n_ctx or n_batch helps). WGPT_ERR_NOMEM. */
 wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgpt_context **out, char *err,
                                 size_t errlen);
 void wgpt_context_free(wgpt_context *c);        /* NULL: nothing; a step in flight is dropped */
-/* The reason for the context's last failed call ("no context" for NULL). */
+/* The reason for the context's last failed call ("no context" for NULL).
+ * Valid until the next call on c (or its free); a call that succeeds may
+ * leave an old reason in place, so read it only after a failure. */
 const char *wgpt_errmsg(const wgpt_context *c);
 int wgpt_context_n_ctx(const wgpt_context *c);
 int wgpt_context_pos(const wgpt_context *c);   /* tokens already in the KV cache */
@@ -153,25 +267,136 @@ wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token);
 /* The logits of the last collected step: [n_rows][n_vocab], where n_rows is
  * 1, or the number of tokens of the last forward pass with logits_all.
  * NULL with *n_rows = 0 before the first collected step (and after
- * wgpt_reset); a step in flight does not change them until collected. */
+ * wgpt_reset); a step in flight does not change them until collected. The
+ * array belongs to c and stays valid until the next wgpt_step_collect,
+ * wgpt_reset, wgpt_eval_* or wgpt_context_free on c. */
 const float *wgpt_logits(const wgpt_context *c, int *n_rows);
 /* Forget the sequence (KV cache, queued tokens, logits and sampler
  * history); a step in flight is dropped. NULL: nothing. */
 void wgpt_reset(wgpt_context *c);
 
 /* Convenience for callers that may block (the CLI, tests): feed tokens and
- * compute logits for every position into out [n][n_vocab]. */
+ * compute logits for every position into out [n][n_vocab] (the caller's).
+ * Needs a context made with logits_all (else WGPT_ERR_STATE) and no step
+ * pending; other failures as for the step functions. Not in the browser. */
 wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, float *out);
 
 /* Activations of one forward pass for layer-by-layer checks: the callback
- * receives each named point (see src/models/llama.h). Blocks. */
+ * receives each named point (see src/models/llama.h); data is valid during
+ * the callback only. 1..n_batch tokens (else WGPT_ERR_ARG). Blocks. */
 typedef void (*wgpt_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens, int width);
 wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_capture_fn fn, void *user);
 
 /* GPU time of each kernel dispatch of one forward pass over tokens (needs
- * the adapter's timestamp-query feature). Blocks. */
+ * the adapter's timestamp-query feature, else WGPT_ERR_GPU). kernel is
+ * valid during the callback only. Blocks. */
 typedef void (*wgpt_profile_fn)(void *user, const char *kernel, double ns);
 wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_profile_fn fn, void *user);
+
+/* ---- devices ---- */
+
+/* One adapter the WebGPU library offers. Strings are NUL-terminated raw
+ * text from the driver (escape them before printing). */
+typedef struct {
+    char name[160];
+    char backend[16];      /* "Vulkan", "Metal", "D3D12", "Null", ... */
+    char kind[16];         /* "discrete", "integrated", "cpu", "unknown" */
+    char driver[160];
+    uint32_t vendor_id, device_id;
+    int usable;            /* 0: wgpt will not run on it, for the reason in why */
+    char why[160];
+} wgpt_device_info;
+
+/* Fills out[0..*n) with the adapters in the order wgpt_model_params.device
+ * numbers them (best first), at most max (16 are ever probed). webgpu_lib as
+ * in wgpt_model_params. WGPT_ERR_GPU: the WebGPU library cannot be loaded
+ * or has no instance (reason in err). WGPT_ERR_ARG: n NULL, or out NULL with
+ * max > 0. No adapter is not an error: *n = 0. Blocks while adapters are
+ * probed (see "stderr" above); in the browser, the page's one adapter. */
+wgpt_status wgpt_list_devices(const char *webgpu_lib, wgpt_device_info *out, int max, int *n, char *err,
+                              size_t errlen);
+
+/* ---- model files without a GPU ---- */
+
+/* A model file's header, read without a GPU: its metadata, its tensor
+ * directory, and a tokenizer from it. Today a GGUF file (memory-mapped;
+ * tensor data is never read). */
+typedef struct wgpt_file wgpt_file;
+
+/* Bytes from a file, as they are: not NUL-terminated, not checked UTF-8. */
+typedef struct { const char *ptr; size_t len; } wgpt_str;
+
+/* WGPT_ERR_ARG: path or out NULL. WGPT_ERR_FORMAT: the file cannot be
+ * read, or is not a well-formed GGUF (also a FIFO, device or directory,
+ * refused without blocking); the reason names the path. WGPT_ERR_NOMEM. */
+wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t errlen);
+void wgpt_file_close(wgpt_file *f);   /* NULL: nothing; every wgpt_str of f dies with it */
+
+typedef struct {
+    const char *format;    /* as its specification names it: "GGUF" (static) */
+    uint32_t version;      /* of the format: GGUF 2 or 3 */
+    uint64_t size;         /* bytes */
+    uint64_t n_meta;       /* metadata entries */
+    uint64_t n_tensors;
+    uint64_t alignment;    /* of tensor data in the file */
+    uint64_t data_offset;  /* where tensor data begins */
+} wgpt_file_info;
+void wgpt_file_get_info(const wgpt_file *f, wgpt_file_info *out);
+
+typedef enum {
+    WGPT_META_UINT, WGPT_META_INT, WGPT_META_F32, WGPT_META_F64, WGPT_META_BOOL, WGPT_META_STR, WGPT_META_ARRAY,
+} wgpt_meta_type;
+
+/* One metadata value. Which field holds it depends on type; the others are
+ * 0. The wgpt_str fields point into f: valid until wgpt_file_close. */
+typedef struct {
+    wgpt_str key;              /* empty for an array element */
+    wgpt_meta_type type;
+    const char *type_name;     /* the file's own name for it (GGUF: "u8" .. "f64", "bool", "str", "arr"; static) */
+    uint64_t u;                /* UINT; BOOL (0 false, anything else true) */
+    int64_t i;                 /* INT */
+    double f;                  /* F32 (exactly the file's float), F64 */
+    wgpt_str str;              /* STR */
+    wgpt_meta_type elem_type;  /* ARRAY: the elements' type */
+    const char *elem_type_name;
+    uint64_t n;                /* ARRAY: how many elements */
+} wgpt_meta;
+
+/* Entry i (0 .. n_meta-1) in file order. WGPT_ERR_ARG: i out of range. */
+wgpt_status wgpt_file_meta(const wgpt_file *f, uint64_t i, wgpt_meta *out);
+/* The index of key, or -1 if absent. */
+int64_t wgpt_file_meta_find(const wgpt_file *f, const char *key);
+/* Element j of the array at entry i, as a keyless value. WGPT_ERR_ARG:
+ * entry i is not an array or j is out of range. WGPT_ERR_UNSUPPORTED: an
+ * array of arrays. Elements of one string array in turn cost O(1) each
+ * (f keeps an index of the array last asked for; hence not const). */
+wgpt_status wgpt_file_meta_elem(wgpt_file *f, uint64_t i, uint64_t j, wgpt_meta *out);
+
+typedef struct {
+    wgpt_str name;             /* valid until wgpt_file_close */
+    int n_dims;
+    uint64_t ne[4];            /* elements along each dimension, ne[0] the contiguous one; 1 past n_dims */
+    const char *type_name;     /* "f32", "f16", "q8_0", ... (ggml's names; "unknown"), static */
+    uint64_t offset;           /* of its data, from the start of the file */
+    uint64_t nbytes;
+} wgpt_tensor_info;
+/* Tensor i (0 .. n_tensors-1) in file order. WGPT_ERR_ARG: out of range. */
+wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *out);
+
+/* ---- a tokenizer without a model ---- */
+
+typedef struct wgpt_vocab wgpt_vocab;
+/* The tokenizer a model loaded from f would have. It copies what it needs:
+ * f may be closed afterwards. WGPT_ERR_FORMAT: no usable tokenizer in the
+ * metadata (the reason names the file). WGPT_ERR_NOMEM. */
+wgpt_status wgpt_vocab_open(const wgpt_file *f, wgpt_vocab **out, char *err, size_t errlen);
+void wgpt_vocab_free(wgpt_vocab *v);   /* NULL: nothing */
+/* As wgpt_tokenize: *ids freed with wgpt_free. */
+wgpt_status wgpt_vocab_tokenize(const wgpt_vocab *v, const char *text, size_t len, int add_special, int parse_special,
+                                int32_t **ids, size_t *n_ids, char *err, size_t errlen);
+/* As wgpt_token_to_piece. */
+int wgpt_vocab_token_to_piece(const wgpt_vocab *v, int32_t id, char *buf, size_t cap);
+int wgpt_vocab_n_tokens(const wgpt_vocab *v);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "util/text.h"
-#include "util/util.h"
 
 int cli_error(const char *fmt, ...) {
     va_list ap;
@@ -153,7 +152,7 @@ static int model_table(cli_model_opts *m, int model_only, cli_opt *t) {
                            "WebGPU library (default: $WGPT_WEBGPU_LIB, then the bundled Dawn)", 0};
         t[n++] = (cli_opt){"--max-binding", CLI_U64, &m->mp.max_binding, 256, 4611686018427387904.0, "BYTES",
                            "pretend the device binds at most this much (forces tensor splitting)", 0};
-        t[n++] = (cli_opt){"-v,--verbose", CLI_FLAG, &m->mp.verbose, 0, 0, NULL, "say which adapter was chosen and why", 0};
+        t[n++] = (cli_opt){"-v,--verbose", CLI_FLAG, &m->verbose, 0, 0, NULL, "say which adapter was chosen and why", 0};
     }
     t[n] = (cli_opt){0};
     return n;
@@ -285,6 +284,49 @@ const char *cli_model_path(cli_model_opts *o) {
     return NULL;
 }
 
+/* ---- loading: the progress bar and the library's diagnostics ---- */
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    double t0;
+    int tty;        /* draw only on a terminal: a log file wants no carriage returns */
+    int last_pct;   /* -1: nothing drawn yet */
+    int verbose;
+} load_view;
+
+static void on_progress(void *user, uint64_t done, uint64_t total) {
+    load_view *v = user;
+    if (done == 0) { v->t0 = cli_now(); return; } /* the weights start: the speed counts from here */
+    if (!v->tty) return;
+    int pct = (int)(100.0 * (double)done / (double)(total ? total : 1));
+    if (pct == v->last_pct) return;
+    v->last_pct = pct;
+    int width = 30, fill = pct * width / 100;
+    double dt = cli_now() - v->t0, mb = (double)done / 1e6;
+    fprintf(stderr, "\rloading [%.*s%*s] %3d%% %.1f MB %.1f MB/s", fill, "##############################",
+            width - fill, "", pct, mb, dt > 0 ? mb / dt : 0.0);
+    fflush(stderr);
+}
+
+/* The bar is erased whether the load succeeded or not, so that the next
+ * line (the error, or the output) starts clean. */
+static void progress_erase(load_view *v) {
+    if (v->tty && v->last_pct >= 0) fprintf(stderr, "\r\033[K");
+    v->last_pct = -1;
+}
+
+static void on_log(void *user, int level, const char *msg) {
+    load_view *v = user;
+    if (level > WGPT_LOG_INFO || (level == WGPT_LOG_INFO && !v->verbose)) return;
+    progress_erase(v);
+    fprintf(stderr, "wgpt: %s\n", msg);
+}
+
 wgpt_model *cli_load_model(cli_model_opts *o) {
     const char *path = cli_model_path(o);
     if (!path) {
@@ -293,16 +335,48 @@ wgpt_model *cli_load_model(cli_model_opts *o) {
     }
     wgpt_model *m = NULL;
     char err[1024];
-    double t0 = now_seconds();
-    if (wgpt_model_load(path, &o->mp, &m, err, sizeof err) != WGPT_OK) {
+    load_view view = {cli_now(), isatty(2), -1, o->verbose};
+    wgpt_model_params mp = o->mp;
+    mp.progress = on_progress;
+    mp.log = on_log;
+    mp.user = &view;
+    double t0 = cli_now();
+    wgpt_status st = wgpt_model_load(path, &mp, &m, err, sizeof err);
+    progress_erase(&view);
+    if (st != WGPT_OK) {
         if (!strcmp(o->model_from, "$WGPT_MODEL")) cli_error("%s (the model named by $WGPT_MODEL)", err);
         else cli_error("%s", err);
         return NULL;
     }
-    if (o->mp.verbose)
+    if (o->verbose)
         fprintf(stderr, "wgpt: loaded %s (%s) on %s in %.2f s\n", text_show_z(path), wgpt_model_desc(m),
-                text_show_z(wgpt_model_adapter(m)), now_seconds() - t0);
+                text_show_z(wgpt_model_adapter(m)), cli_now() - t0);
     return m;
+}
+
+char *cli_read_stream(FILE *f, size_t *len, char *err, size_t errlen) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) { snprintf(err, errlen, "out of memory"); return NULL; }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap *= 2);
+            if (!nb) { free(buf); snprintf(err, errlen, "out of memory after reading %zu bytes", n); return NULL; }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    /* A read error is not the end of the text: an empty prompt is no answer to EISDIR. */
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read the input: %s", strerror(errno ? errno : EIO));
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
 }
 
 /* ---- output ---- */

@@ -20,6 +20,7 @@ typedef struct {
     wgpt_model_params mp;
     wgpt_context_params cp;
     int seed_random;          /* --seed -1: a fresh seed, told with -v */
+    int verbose;              /* -v: the library's INFO lines and the load time on stderr */
 } cli_model_opts;
 
 typedef enum {
@@ -68,9 +69,15 @@ void cli_opts_init(cli_model_opts *o);
 /* The model file: -m, else $WGPT_MODEL, else models/default.gguf beside
  * the build (resolved to a real path). Sets o->model_from. */
 const char *cli_model_path(cli_model_opts *o);
-/* Loads the model, with a progress bar on a terminal; on failure prints
- * one line and returns NULL. */
+/* Loads the model, with a progress bar when stderr is a terminal and, with
+ * -v, the library's diagnostics; on failure prints one line and returns NULL. */
 wgpt_model *cli_load_model(cli_model_opts *o);
+
+/* Monotonic clock in seconds. */
+double cli_now(void);
+/* The whole of a stream in a malloc'd, NUL-terminated buffer; NULL with a
+ * reason in err when it cannot be read. */
+char *cli_read_stream(FILE *f, size_t *len, char *err, size_t errlen);
 
 /* "wgpt: " + message + newline on stderr; returns 1 (the exit code). */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

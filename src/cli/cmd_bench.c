@@ -9,7 +9,6 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "util/text.h"
-#include "util/util.h"
 
 static double mean_of(const double *v, int n, double *sd) {
     double m = 0, s = 0;
@@ -61,12 +60,12 @@ static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char 
 static int run_tokens(wgpt_context *c, const int32_t *ids, int n, int gen, double *seconds) {
     int32_t tok;
     wgpt_reset(c);
-    double t0 = now_seconds();
+    double t0 = cli_now();
     if (wgpt_feed(c, ids, (size_t)n) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
     if (wgpt_step_submit(c) != WGPT_OK || wgpt_step_collect(c, 1, &tok) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
     for (int i = 1; i < gen; i++)
         if (wgpt_step_submit(c) != WGPT_OK || wgpt_step_collect(c, 1, &tok) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
-    *seconds = now_seconds() - t0;
+    *seconds = cli_now() - t0;
     return 0;
 }
 
@@ -102,10 +101,10 @@ int cmd_bench(int argc, char **argv) {
     if (json && prof) return cli_usage_error("bench", "--profile prints a table: it cannot go with --json");
     o.cp.sampling.temperature = 0; /* greedy: no sampling cost to speak of */
     o.cp.sampling.repeat_penalty = 1;
-    double t_load = now_seconds();
+    double t_load = cli_now();
     wgpt_model *m = cli_load_model(&o);
     if (!m) return 1;
-    t_load = now_seconds() - t_load;
+    t_load = cli_now() - t_load;
     /* The defaults are llama-bench's, cut to what the model's context holds;
      * counts the user gave are checked, not cut. */
     long limit = o.cp.n_ctx ? o.cp.n_ctx : wgpt_model_n_ctx_train(m);

@@ -3,7 +3,6 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "gpu/gpu.h"
 #include "util/text.h"
 
 int cmd_devices(int argc, char **argv) {
@@ -16,10 +15,10 @@ int cmd_devices(int argc, char **argv) {
                        NULL, 0, NULL, 0, NULL};
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr < 0 ? 0 : pr;
-    gpu_adapter_desc d[16];
+    wgpt_device_info d[16];
     char err[512];
-    int n = gpu_list_adapters(lib, d, 16, err, sizeof err);
-    if (n < 0) return cli_error("%s", err);
+    int n = 0;
+    if (wgpt_list_devices(lib, d, 16, &n, err, sizeof err) != WGPT_OK) return cli_error("%s", err);
     if (n == 0) return cli_error("no adapters found (no Vulkan driver? see README: SwiftShader via scripts/env.sh)");
     for (int i = 0; i < n; i++)
         printf("%d: %s  [%s, %s, vendor 0x%04x device 0x%04x]%s%s\n", i, text_show_z(d[i].name), text_show_z(d[i].backend),

@@ -1,6 +1,7 @@
-/* wgpt inspect: what a GGUF file holds, without touching the GPU. Metadata
- * is grouped the way one reads a model: identity, the architecture's
- * hyperparameters, the tokenizer, everything else; then the tensor table. */
+/* wgpt inspect: what a model file holds, without touching the GPU, through
+ * the public wgpt_file API. Metadata is grouped the way one reads a model:
+ * identity, the architecture's hyperparameters, the tokenizer, everything
+ * else; then the tensor table. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "formats/gguf.h"
 #include "util/text.h"
 
 /* Strings longer than this are cut in the listing (chat templates run to kilobytes). */
@@ -16,18 +16,23 @@
 /* Keys and tensor names are rarely past 64 bytes; a hostile file may hold megabytes. */
 #define MAX_NAME 200
 
+static int str_eq(wgpt_str s, const char *c) {
+    size_t n = strlen(c);
+    return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
+}
+
 /* Quoted, escaped (a model file is untrusted: its strings must not drive
  * the terminal), and cut after max bytes with the length left out. */
-static void print_quoted(const char *s, uint64_t len, uint64_t max) {
+static void print_quoted(wgpt_str s, size_t max) {
     char buf[MAX_SHOWN * 12 + 64];
-    text_escape(buf, sizeof buf, s, (size_t)len, (size_t)max);
+    text_escape(buf, sizeof buf, s.ptr, s.len, max);
     printf("'%s'", buf);
 }
 
 /* A key or tensor name: escaped and capped, as wide as `width` columns. */
-static void print_name(gguf_str name, int width) {
+static void print_name(wgpt_str name, int width) {
     char buf[MAX_NAME * 12 + 64];
-    text_escape(buf, sizeof buf, name.ptr, (size_t)name.len, MAX_NAME);
+    text_escape(buf, sizeof buf, name.ptr, name.len, MAX_NAME);
     cli_pad(stdout, buf, width, 0);
 }
 
@@ -41,30 +46,23 @@ static void print_real(double x, int is_f32) {
     fputs(b, stdout);
 }
 
-static void print_value(const gguf_kv *kv) {
-    switch (kv->type) {
-    case GGUF_TYPE_UINT8: case GGUF_TYPE_UINT16: case GGUF_TYPE_UINT32: case GGUF_TYPE_UINT64:
-        printf("%llu", (unsigned long long)kv->v.u);
-        break;
-    case GGUF_TYPE_INT8: case GGUF_TYPE_INT16: case GGUF_TYPE_INT32: case GGUF_TYPE_INT64:
-        printf("%lld", (long long)kv->v.i);
-        break;
-    case GGUF_TYPE_FLOAT32: print_real(kv->v.f, 1); break;
-    case GGUF_TYPE_FLOAT64: print_real(kv->v.f, 0); break;
-    case GGUF_TYPE_BOOL: fputs(kv->v.u ? "true" : "false", stdout); break;
-    case GGUF_TYPE_STRING: print_quoted(kv->str.ptr, kv->str.len, MAX_SHOWN); break;
-    case GGUF_TYPE_ARRAY:
-        printf("[%s \xc3\x97 %llu]", gguf_type_name(kv->arr_type), (unsigned long long)kv->arr_len);
-        break;
-    default: fputs("?", stdout);
+static void print_value(const wgpt_meta *m) {
+    switch (m->type) {
+    case WGPT_META_UINT: printf("%llu", (unsigned long long)m->u); break;
+    case WGPT_META_INT: printf("%lld", (long long)m->i); break;
+    case WGPT_META_F32: print_real(m->f, 1); break;
+    case WGPT_META_F64: print_real(m->f, 0); break;
+    case WGPT_META_BOOL: fputs(m->u ? "true" : "false", stdout); break;
+    case WGPT_META_STR: print_quoted(m->str, MAX_SHOWN); break;
+    case WGPT_META_ARRAY: printf("[%s \xc3\x97 %llu]", m->elem_type_name, (unsigned long long)m->n); break;
     }
 }
 
-static void print_kv_line(const gguf_kv *kv, int keyw) {
+static void print_kv_line(const wgpt_meta *m, int keyw) {
     fputs("  ", stdout);
-    print_name(kv->key, keyw);
+    print_name(m->key, keyw);
     fputs(" = ", stdout);
-    print_value(kv);
+    print_value(m);
     putchar('\n');
 }
 
@@ -75,67 +73,104 @@ static const char *const tok_keys[] = {
     "tokenizer.ggml.padding_token_id", "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token",
 };
 
-static int is_hparam(const gguf_kv *kv, gguf_str arch) {
-    return arch.len && kv->key.len > arch.len + 1 && !memcmp(kv->key.ptr, arch.ptr, arch.len) &&
-           kv->key.ptr[arch.len] == '.';
+static int is_hparam(const wgpt_meta *m, wgpt_str arch) {
+    return arch.len && m->key.len > arch.len + 1 && !memcmp(m->key.ptr, arch.ptr, arch.len) &&
+           m->key.ptr[arch.len] == '.';
 }
 
-static int shown_elsewhere(const gguf_kv *kv, gguf_str arch) {
-    if (gguf_str_eq(kv->key, "general.architecture") || gguf_str_eq(kv->key, "general.name")) return 1;
-    if (is_hparam(kv, arch)) return 1;
+static int shown_elsewhere(const wgpt_meta *m, wgpt_str arch) {
+    if (str_eq(m->key, "general.architecture") || str_eq(m->key, "general.name")) return 1;
+    if (is_hparam(m, arch)) return 1;
     for (size_t i = 0; i < sizeof tok_keys / sizeof *tok_keys; i++)
-        if (gguf_str_eq(kv->key, tok_keys[i])) return 1;
+        if (str_eq(m->key, tok_keys[i])) return 1;
     return 0;
 }
 
-static void print_special_token(const gguf_file *g, const char *label, const char *key,
-                                const gguf_str *vocab, uint64_t n_vocab) {
+/* The entry named key, or -1 if absent. */
+static int64_t find_meta(const wgpt_file *f, const char *key, wgpt_meta *m) {
+    int64_t i = wgpt_file_meta_find(f, key);
+    if (i >= 0) wgpt_file_meta(f, (uint64_t)i, m);
+    return i;
+}
+
+static int get_str(const wgpt_file *f, const char *key, wgpt_str *out) {
+    wgpt_meta m;
+    if (find_meta(f, key, &m) < 0 || m.type != WGPT_META_STR) return -1;
+    *out = m.str;
+    return 0;
+}
+
+/* An id: an unsigned integer, a non-negative signed one, or a bool. */
+static int get_id(const wgpt_file *f, const char *key, uint64_t *out) {
+    wgpt_meta m;
+    if (find_meta(f, key, &m) < 0) return -1;
+    if (m.type == WGPT_META_UINT || m.type == WGPT_META_BOOL) *out = m.u;
+    else if (m.type == WGPT_META_INT && m.i >= 0) *out = (uint64_t)m.i;
+    else return -1;
+    return 0;
+}
+
+/* A flag: a bool or any integer, true when not 0. */
+static int get_flag(const wgpt_file *f, const char *key, int *out) {
+    wgpt_meta m;
+    if (find_meta(f, key, &m) < 0) return -1;
+    if (m.type == WGPT_META_UINT || m.type == WGPT_META_BOOL) *out = m.u != 0;
+    else if (m.type == WGPT_META_INT) *out = m.i != 0;
+    else return -1;
+    return 0;
+}
+
+/* vocab: the entry of tokenizer.ggml.tokens when it is an array of strings, else -1. */
+static void print_special_token(wgpt_file *f, const char *label, const char *key, int64_t vocab, uint64_t n_vocab) {
     uint64_t id;
     printf("  %-11s ", label);
-    if (gguf_get_u64(g, key, &id)) {
-        puts(gguf_find(g, key) ? "(not a token id)" : "(none)");
+    if (get_id(f, key, &id)) {
+        puts(wgpt_file_meta_find(f, key) >= 0 ? "(not a token id)" : "(none)");
         return;
     }
     printf("%llu ", (unsigned long long)id);
-    if (vocab && id < n_vocab) print_quoted(vocab[id].ptr, vocab[id].len, MAX_SHOWN);
+    wgpt_meta text;
+    if (vocab >= 0 && id < n_vocab && wgpt_file_meta_elem(f, (uint64_t)vocab, id, &text) == WGPT_OK)
+        print_quoted(text.str, MAX_SHOWN);
     else fputs("(not in the vocabulary)", stdout);
     putchar('\n');
 }
 
-static void print_flag(const gguf_file *g, const char *label, const char *key) {
+static void print_flag(const wgpt_file *f, const char *label, const char *key) {
     int b;
-    printf("  %-11s %s\n", label, gguf_get_bool(g, key, &b) ? "(unset)" : b ? "true" : "false");
+    printf("  %-11s %s\n", label, get_flag(f, key, &b) ? "(unset)" : b ? "true" : "false");
 }
 
-static void print_tokenizer(const gguf_file *g) {
-    gguf_str s;
+static void print_tokenizer(wgpt_file *f) {
+    wgpt_str s;
     printf("\ntokenizer:\n");
     printf("  %-11s ", "model");
-    if (gguf_get_str(g, "tokenizer.ggml.model", &s) == 0) print_quoted(s.ptr, s.len, MAX_SHOWN);
+    if (get_str(f, "tokenizer.ggml.model", &s) == 0) print_quoted(s, MAX_SHOWN);
     else fputs("(none)", stdout);
     printf("\n  %-11s ", "pre");
-    if (gguf_get_str(g, "tokenizer.ggml.pre", &s) == 0) print_quoted(s.ptr, s.len, MAX_SHOWN);
+    if (get_str(f, "tokenizer.ggml.pre", &s) == 0) print_quoted(s, MAX_SHOWN);
     else fputs("(none)", stdout);
     putchar('\n');
 
-    const gguf_kv *tokens = gguf_find(g, "tokenizer.ggml.tokens");
-    gguf_str *vocab = NULL;
-    uint64_t n_vocab = 0;
-    if (tokens && gguf_arr_strings(tokens, &vocab) == 0) n_vocab = tokens->arr_len;
+    wgpt_meta tokens;
+    int64_t vocab = find_meta(f, "tokenizer.ggml.tokens", &tokens);
+    int has_tokens = vocab >= 0;
+    if (has_tokens && !(tokens.type == WGPT_META_ARRAY && tokens.elem_type == WGPT_META_STR)) vocab = -1;
+    uint64_t n_vocab = vocab >= 0 ? tokens.n : 0;
     printf("  %-11s ", "vocab size");
-    if (vocab) printf("%llu\n", (unsigned long long)n_vocab);
-    else puts(tokens ? "(tokenizer.ggml.tokens is not an array of strings)" : "(no tokens)");
-    const gguf_kv *merges = gguf_find(g, "tokenizer.ggml.merges");
+    if (vocab >= 0) printf("%llu\n", (unsigned long long)n_vocab);
+    else puts(has_tokens ? "(tokenizer.ggml.tokens is not an array of strings)" : "(no tokens)");
+    wgpt_meta merges;
     printf("  %-11s ", "merges");
-    if (merges && merges->type == GGUF_TYPE_ARRAY) printf("%llu\n", (unsigned long long)merges->arr_len);
+    if (find_meta(f, "tokenizer.ggml.merges", &merges) >= 0 && merges.type == WGPT_META_ARRAY)
+        printf("%llu\n", (unsigned long long)merges.n);
     else puts("(none)");
-    print_special_token(g, "bos", "tokenizer.ggml.bos_token_id", vocab, n_vocab);
-    print_special_token(g, "eos", "tokenizer.ggml.eos_token_id", vocab, n_vocab);
-    print_special_token(g, "unk", "tokenizer.ggml.unknown_token_id", vocab, n_vocab);
-    print_special_token(g, "pad", "tokenizer.ggml.padding_token_id", vocab, n_vocab);
-    print_flag(g, "add_bos", "tokenizer.ggml.add_bos_token");
-    print_flag(g, "add_eos", "tokenizer.ggml.add_eos_token");
-    free(vocab);
+    print_special_token(f, "bos", "tokenizer.ggml.bos_token_id", vocab, n_vocab);
+    print_special_token(f, "eos", "tokenizer.ggml.eos_token_id", vocab, n_vocab);
+    print_special_token(f, "unk", "tokenizer.ggml.unknown_token_id", vocab, n_vocab);
+    print_special_token(f, "pad", "tokenizer.ggml.padding_token_id", vocab, n_vocab);
+    print_flag(f, "add_bos", "tokenizer.ggml.add_bos_token");
+    print_flag(f, "add_eos", "tokenizer.ggml.add_eos_token");
 }
 
 static void human_bytes(char *out, size_t cap, uint64_t n) {
@@ -148,11 +183,11 @@ static void human_bytes(char *out, size_t cap, uint64_t n) {
 }
 
 /* ne0×ne1×…; returns the display width (the multiplication sign is 2 bytes, 1 column). */
-static int shape_str(const gguf_tensor *t, char *out, size_t cap) {
+static int shape_str(const wgpt_tensor_info *t, char *out, size_t cap) {
     size_t n = 0;
     int w = 0;
     out[0] = 0;
-    for (uint32_t d = 0; d < t->n_dims && n < cap; d++) {
+    for (int d = 0; d < t->n_dims && n < cap; d++) {
         int k = snprintf(out + n, cap - n, "%s%llu", d ? "\xc3\x97" : "", (unsigned long long)t->ne[d]);
         if (k < 0) break;
         n += (size_t)k;
@@ -161,80 +196,87 @@ static int shape_str(const gguf_tensor *t, char *out, size_t cap) {
     return w;
 }
 
-static void print_tensors(const gguf_file *g) {
+static void print_tensors(const wgpt_file *f, uint64_t n_tensors) {
     int namew = 4, shapew = 5;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
+    wgpt_tensor_info t;
+    for (uint64_t i = 0; i < n_tensors; i++) {
         char sh[128];
-        int w = shape_str(&g->tensors[i], sh, sizeof sh);
+        wgpt_file_tensor(f, i, &t);
+        int w = shape_str(&t, sh, sizeof sh);
         if (w > shapew) shapew = w;
-        if (g->tensors[i].name.len > (uint64_t)namew) namew = (int)g->tensors[i].name.len;
+        if (t.name.len > (size_t)namew) namew = t.name.len > 64 ? 64 : (int)t.name.len;
     }
-    if (namew > 64) namew = 64;
     printf("\ntensors:\n  %-*s  %-*s  %-7s %14s\n", namew, "name", shapew, "shape", "type", "bytes");
     uint64_t total_bytes = 0, total_elems = 0;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const gguf_tensor *t = &g->tensors[i];
+    for (uint64_t i = 0; i < n_tensors; i++) {
+        wgpt_file_tensor(f, i, &t);
         char sh[128];
-        int w = shape_str(t, sh, sizeof sh);
+        int w = shape_str(&t, sh, sizeof sh);
         fputs("  ", stdout);
-        print_name(t->name, namew);
-        printf("  %s%*s  %-7s %14llu\n", sh, shapew - w, "", ggml_type_name(t->type), (unsigned long long)t->nbytes);
+        print_name(t.name, namew);
+        printf("  %s%*s  %-7s %14llu\n", sh, shapew - w, "", t.type_name, (unsigned long long)t.nbytes);
         uint64_t e = 1;
-        for (int d = 0; d < GGUF_MAX_DIMS; d++) e *= t->ne[d]; /* the parser bounded this by INT64_MAX */
+        for (int d = 0; d < 4; d++) e *= t.ne[d]; /* the parser bounded this by INT64_MAX */
         total_elems += e;
-        total_bytes += t->nbytes; /* each fits in the file, so the sum cannot wrap */
+        total_bytes += t.nbytes; /* each fits in the file, so the sum cannot wrap */
     }
     char hb[32];
     human_bytes(hb, sizeof hb, total_bytes);
-    printf("total: %llu tensors, %llu elements, %llu bytes (%s)\n", (unsigned long long)g->n_tensors,
+    printf("total: %llu tensors, %llu elements, %llu bytes (%s)\n", (unsigned long long)n_tensors,
            (unsigned long long)total_elems, (unsigned long long)total_bytes, hb);
 }
 
-static void print_file(const gguf_file *g, const char *path) {
+static void print_file(wgpt_file *f, const char *path) {
+    wgpt_file_info info;
+    wgpt_file_get_info(f, &info);
     char hb[32];
-    human_bytes(hb, sizeof hb, g->file_size);
+    human_bytes(hb, sizeof hb, info.size);
     printf("file:         %s\n", text_show_z(path));
-    printf("version:      GGUF v%u\n", g->version);
-    printf("size:         %llu bytes (%s), %llu metadata keys, %llu tensors\n",
-           (unsigned long long)g->file_size, hb, (unsigned long long)g->n_kv,
-           (unsigned long long)g->n_tensors);
-    printf("alignment:    %u (data section at byte %llu)\n", g->alignment, (unsigned long long)g->data_offset);
+    printf("version:      %s v%u\n", info.format, info.version);
+    printf("size:         %llu bytes (%s), %llu metadata keys, %llu tensors\n", (unsigned long long)info.size, hb,
+           (unsigned long long)info.n_meta, (unsigned long long)info.n_tensors);
+    printf("alignment:    %llu (data section at byte %llu)\n", (unsigned long long)info.alignment,
+           (unsigned long long)info.data_offset);
 
-    gguf_str arch = {"", 0}, name;
+    wgpt_str arch = {"", 0}, name;
     printf("architecture: ");
-    if (gguf_get_str(g, "general.architecture", &arch) == 0) print_quoted(arch.ptr, arch.len, MAX_SHOWN);
+    if (get_str(f, "general.architecture", &arch) == 0) print_quoted(arch, MAX_SHOWN);
     else { arch.len = 0; fputs("(none)", stdout); }
     putchar('\n');
-    if (gguf_get_str(g, "general.name", &name) == 0) {
+    if (get_str(f, "general.name", &name) == 0) {
         printf("name:         ");
-        print_quoted(name.ptr, name.len, MAX_SHOWN);
+        print_quoted(name, MAX_SHOWN);
         putchar('\n');
     }
 
-    int keyw = 0;
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (g->kv[i].key.len > (uint64_t)keyw) keyw = (int)(g->kv[i].key.len > 48 ? 48 : g->kv[i].key.len);
+    wgpt_meta m;
+    int keyw = 0, has_tok = 0;
+    for (uint64_t i = 0; i < info.n_meta; i++) {
+        wgpt_file_meta(f, i, &m);
+        if (m.key.len > (size_t)keyw) keyw = m.key.len > 48 ? 48 : (int)m.key.len;
+        if (m.key.len > 10 && !memcmp(m.key.ptr, "tokenizer.", 10)) has_tok = 1;
+    }
 
     if (arch.len) {
-        printf("\nhyperparameters (%s.*):\n", text_show(arch.ptr, (size_t)arch.len));
+        printf("\nhyperparameters (%s.*):\n", text_show(arch.ptr, arch.len));
         int any = 0;
-        for (uint64_t i = 0; i < g->n_kv; i++)
-            if (is_hparam(&g->kv[i], arch)) { print_kv_line(&g->kv[i], keyw); any = 1; }
+        for (uint64_t i = 0; i < info.n_meta; i++) {
+            wgpt_file_meta(f, i, &m);
+            if (is_hparam(&m, arch)) { print_kv_line(&m, keyw); any = 1; }
+        }
         if (!any) printf("  (none)\n");
     }
 
-    int has_tok = 0;
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (g->kv[i].key.len > 10 && !memcmp(g->kv[i].key.ptr, "tokenizer.", 10)) has_tok = 1;
-    if (has_tok) print_tokenizer(g);
+    if (has_tok) print_tokenizer(f);
 
     int header = 0;
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        if (shown_elsewhere(&g->kv[i], arch)) continue;
+    for (uint64_t i = 0; i < info.n_meta; i++) {
+        wgpt_file_meta(f, i, &m);
+        if (shown_elsewhere(&m, arch)) continue;
         if (!header) { printf("\nother metadata:\n"); header = 1; }
-        print_kv_line(&g->kv[i], keyw);
+        print_kv_line(&m, keyw);
     }
-    print_tensors(g);
+    print_tensors(f, info.n_tensors);
 }
 
 int cmd_inspect(int argc, char **argv) {
@@ -254,10 +296,10 @@ int cmd_inspect(int argc, char **argv) {
     if (file) o.model_path = file;
     const char *path = cli_model_path(&o);
     if (!path) return cli_error("inspect: no model: give FILE (no default model found in models/)");
-    gguf_file g;
-    char err[512];
-    if (gguf_open(&g, path, err, sizeof err)) return cli_error("%s", err);
-    print_file(&g, path);
-    gguf_close(&g);
+    wgpt_file *f = NULL;
+    char err[2048]; /* the reason carries the path, escaped */
+    if (wgpt_file_open(path, &f, err, sizeof err) != WGPT_OK) return cli_error("%s", err);
+    print_file(f, path);
+    wgpt_file_close(f);
     return cli_check_stdout("inspect");
 }

@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "util/text.h"
-#include "util/util.h"
 
 static double rate(double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; }
 
@@ -36,16 +35,16 @@ int cmd_run(int argc, char **argv) {
     size_t prompt_len = prompt ? strlen(prompt) : 0;
     if (!prompt && !isatty(0)) {
         char err[256];
-        stdin_text = read_stream(stdin, &prompt_len, err, sizeof err);
+        stdin_text = cli_read_stream(stdin, &prompt_len, err, sizeof err);
         if (!stdin_text) return cli_error("run: %s", err);
         prompt = stdin_text;
     }
     if (!prompt) prompt = "";
 
-    double t_load = now_seconds();
+    double t_load = cli_now();
     wgpt_model *m = cli_load_model(&o);
     if (!m) { free(stdin_text); return 1; }
-    t_load = now_seconds() - t_load;
+    t_load = cli_now() - t_load;
     int rc = 1;
     wgpt_context *c = NULL;
     int32_t *ids = NULL;
@@ -70,7 +69,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (wgpt_feed(c, ids, n_ids) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
 
-    double t0 = now_seconds(), t_first = 0;
+    double t0 = cli_now(), t_first = 0;
     long generated = 0;
     int ends_in_newline = 1;
     while (generated < n_predict) {
@@ -78,7 +77,7 @@ int cmd_run(int argc, char **argv) {
         if (wgpt_step_submit(c) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
         wgpt_status st = wgpt_step_collect(c, 1, &tok);
         if (st != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
-        if (generated == 0) t_first = now_seconds() - t0;
+        if (generated == 0) t_first = cli_now() - t0;
         if (!ignore_eos && wgpt_token_is_eog(m, tok)) break;
         generated++;
         int werr = 0;
@@ -98,7 +97,7 @@ int cmd_run(int argc, char **argv) {
     if (cli_check_stdout("run")) goto out;
     /* Prompt speed: the first step reads the whole prompt and makes one token;
      * generation speed: the tokens after it, over the time after it. */
-    double t_gen = now_seconds() - t0 - t_first;
+    double t_gen = cli_now() - t0 - t_first;
     char gen_rate[32] = "n/a";
     if (generated > 1) snprintf(gen_rate, sizeof gen_rate, "%.1f tok/s", rate((double)(generated - 1), t_gen));
     fprintf(stderr, "wgpt: load %.2f s | prompt %zu tokens, %.1f tok/s | generation %ld token%s, %s | %s\n", t_load,

@@ -1,5 +1,5 @@
-/* wgpt tokenize: token ids of stdin's text, from the GGUF's tokenizer alone
- * (no GPU), in the two modes llama.cpp's tokenizer is usually compared in. */
+/* wgpt tokenize: token ids of stdin's text, from the model file's tokenizer
+ * alone (no GPU), in the two modes llama.cpp's tokenizer is usually compared in. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,10 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "formats/gguf.h"
-#include "tokenizer/tokenizer.h"
 #include "util/text.h"
-#include "util/util.h"
 
 /* 1-based number of the NUL-ended text that starts at byte off. */
 static size_t count_texts(const char *text, size_t off) {
@@ -39,20 +36,18 @@ int cmd_tokenize(int argc, char **argv) {
     const char *path = cli_model_path(&o);
     if (!path) return cli_error("tokenize: no model given (-m FILE or $WGPT_MODEL)");
 
-    char err[512];
-    gguf_file g;
-    if (gguf_open(&g, path, err, sizeof err) < 0) return cli_error("%s", err);
-    wgpt_tokenizer *t = NULL;
-    if (tokenizer_from_gguf(&g, &t, err, sizeof err) < 0) {
-        gguf_close(&g);
-        return cli_error("%s: %s", text_show_z(path), err);
-    }
-    gguf_close(&g); /* the tokenizer keeps its own copies */
+    char err[2048]; /* a file's messages carry its path, escaped */
+    wgpt_file *f = NULL;
+    if (wgpt_file_open(path, &f, err, sizeof err) != WGPT_OK) return cli_error("%s", err);
+    wgpt_vocab *v = NULL;
+    wgpt_status st = wgpt_vocab_open(f, &v, err, sizeof err);
+    wgpt_file_close(f); /* the vocabulary keeps its own copies */
+    if (st != WGPT_OK) return cli_error("%s", err);
 
     size_t len = 0;
-    char *text = read_stream(stdin, &len, err, sizeof err);
+    char *text = cli_read_stream(stdin, &len, err, sizeof err);
     if (!text) {
-        tokenizer_free(t);
+        wgpt_vocab_free(v);
         return cli_error("tokenize: %s", err);
     }
     int rc = 0;
@@ -64,7 +59,7 @@ int cmd_tokenize(int argc, char **argv) {
         }
         int32_t *ids = NULL;
         size_t n = 0;
-        if (tokenizer_encode(t, text + start, end - start, special, special, &ids, &n, err, sizeof err) < 0) {
+        if (wgpt_vocab_tokenize(v, text + start, end - start, special, special, &ids, &n, err, sizeof err) != WGPT_OK) {
             if (null_sep) cli_error("text %zu: %s", count_texts(text, start), err);
             else cli_error("%s", err);
             rc = 1;
@@ -72,11 +67,11 @@ int cmd_tokenize(int argc, char **argv) {
         }
         for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
         putchar('\n');
-        free(ids);
+        wgpt_free(ids);
         start = end + 1;
     }
     free(text);
-    tokenizer_free(t);
+    wgpt_vocab_free(v);
     if (cli_check_stdout("tokenize")) return 1;
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "wgpt.h"
 
 static const struct { const char *name; int (*fn)(int, char **); const char *what; } commands[] = {
     {"run", cmd_run, "generate a continuation of a prompt"},
@@ -42,7 +43,7 @@ int main(int argc, char **argv) {
     hold_std_fds();
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) return usage(stdout);
-    if (!strcmp(argv[1], "--version")) { puts("wgpt 0.1.0"); return 0; }
+    if (!strcmp(argv[1], "--version")) { printf("wgpt %s\n", wgpt_version()); return 0; }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "wgpt: unknown command '%s'\n", argv[1]);

@@ -47,7 +47,6 @@ struct wgpt_context {
 void wgpt_model_params_default(wgpt_model_params *p) {
     memset(p, 0, sizeof *p);
     p->device = -1;
-    p->progress = 1;
 }
 
 static uint32_t common_type(const gguf_file *g) {
@@ -59,7 +58,9 @@ struct wgpt_loader {
     wgpt_model *m;
     uint64_t *order;     /* tensor indices in file order, so reads go front to back */
     uint64_t next;       /* position in order of the tensor wanted next */
-    progress_bar pb;
+    wgpt_progress_fn progress;
+    void *user;
+    uint64_t done, total; /* bytes of weights, for progress */
 };
 
 void wgpt_loader_free(wgpt_loader *l) {
@@ -94,7 +95,8 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
         }
     }
     wgpt_status st = WGPT_ERR_GPU;
-    gpu_options go = {p->webgpu_lib, p->device, p->max_binding, p->verbose};
+    gpu_log log = {p->log, p->user};
+    gpu_options go = {p->webgpu_lib, p->device, p->max_binding, &log};
     if (tokenizer_from_gguf(&m->gguf, &m->tok, e, sizeof e) != 0) {
         set_err(err, errlen, "%s", e); /* the tokenizer's messages say "tokenizer:" themselves */
         st = WGPT_ERR_FORMAT;
@@ -126,8 +128,10 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
                 l->order[j] = l->order[j - 1];
             l->order[j] = i;
         }
-        progress_begin(&l->pb, "loading", total);
-        if (!p->progress) l->pb.tty = 0;
+        l->progress = p->progress;
+        l->user = p->user;
+        l->total = total;
+        if (l->progress) l->progress(l->user, 0, total);
         *out = l;
         return WGPT_OK;
     }
@@ -212,7 +216,8 @@ wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size
         return strstr(e, "out of memory") ? WGPT_ERR_NOMEM : WGPT_ERR_FORMAT;
     }
     l->next++;
-    progress_update(&l->pb, l->pb.done + t.nbytes);
+    l->done += t.nbytes;
+    if (l->progress) l->progress(l->user, l->done, l->total);
     return WGPT_OK;
 }
 
@@ -220,7 +225,6 @@ wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size
     *out = NULL;
     wgpt_model *m = l->m;
     char e[512];
-    progress_end(&l->pb);
     if (l->next < m->gguf.n_tensors) { set_err(err, errlen, "not every tensor was provided"); return WGPT_ERR_STATE; }
     if (complete_llama_weights(m->w, e, sizeof e) != 0) { set_err(err, errlen, "%s", e); return WGPT_ERR_FORMAT; }
     const char *ge = gpu_take_error(m->dev);

@@ -588,12 +588,19 @@ int gguf_get_bool(const gguf_file *g, const char *key, int *out) {
     return 0;
 }
 
-int gguf_arr_num(const gguf_kv *kv, uint64_t i, double *out) {
+int gguf_arr_scalar(const gguf_kv *kv, uint64_t i, gguf_kv *out) {
     if (!kv || kv->type != GGUF_TYPE_ARRAY || i >= kv->arr_len) return -1;
     uint32_t sz = scalar_size(kv->arr_type);
     if (!sz) return -1;
-    gguf_kv tmp = {0};
-    decode_scalar(kv->arr_type, kv->arr_data + i * sz, &tmp);
+    memset(out, 0, sizeof *out);
+    out->type = kv->arr_type;
+    decode_scalar(kv->arr_type, kv->arr_data + i * sz, out);
+    return 0;
+}
+
+int gguf_arr_num(const gguf_kv *kv, uint64_t i, double *out) {
+    gguf_kv tmp;
+    if (gguf_arr_scalar(kv, i, &tmp) != 0) return -1;
     if (kv->arr_type == GGUF_TYPE_FLOAT32 || kv->arr_type == GGUF_TYPE_FLOAT64) *out = tmp.v.f;
     else if (is_signed_type(kv->arr_type)) *out = (double)tmp.v.i;
     else *out = (double)tmp.v.u;

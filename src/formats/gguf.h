@@ -85,9 +85,11 @@ int gguf_get_u64(const gguf_file *g, const char *key, uint64_t *out);
 int gguf_get_f64(const gguf_file *g, const char *key, double *out);
 int gguf_get_str(const gguf_file *g, const char *key, gguf_str *out);
 int gguf_get_bool(const gguf_file *g, const char *key, int *out);
-/* Array access: element i of a scalar array as u64/i64/f64; strings via
+/* Array access: element i of a scalar array as u64/i64/f64, or as a
+ * keyless scalar gguf_kv (exact, whatever its type); strings via
  * gguf_arr_strings, which fills an index of (ptr,len) the caller frees. */
 int gguf_arr_num(const gguf_kv *kv, uint64_t i, double *out);
+int gguf_arr_scalar(const gguf_kv *kv, uint64_t i, gguf_kv *out);
 int gguf_arr_strings(const gguf_kv *kv, gguf_str **out);
 
 const char *gguf_type_name(uint32_t gguf_type);

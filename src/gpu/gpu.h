@@ -38,11 +38,18 @@ typedef struct {
     uint32_t subgroup_min, subgroup_max;
 } gpu_limits;
 
+/* Where diagnostics go: one line a call, level 2 (WGPT_LOG_INFO) for
+ * which adapter was chosen and why others were not. Nothing here prints. */
+typedef struct {
+    void (*fn)(void *user, int level, const char *msg);
+    void *user;
+} gpu_log;
+
 typedef struct {
     const char *lib_path;        /* NULL: $WGPT_WEBGPU_LIB, then the bundled Dawn, then the system */
     int adapter_index;           /* -1: choose automatically */
     uint64_t max_binding_override; /* 0: none; else pretend maxStorageBufferBindingSize is this (tests) */
-    int verbose;                 /* say on stderr which adapter was chosen and why others were not */
+    const gpu_log *log;          /* NULL: diagnostics are dropped */
 } gpu_options;
 
 /* Lists adapters in the order --device indexes them. Returns count or -1. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
 #include "util/util.h"
 
 #define WGPU_IMPORT(name) __attribute__((import_module("wgpu"), import_name(#name)))
@@ -106,9 +107,12 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
     L->has_timestamp = 0; /* the profiler's blocking read-back has no browser form */
     L->subgroup_min = (uint32_t)l[L_SUBGROUP_MIN];
     L->subgroup_max = (uint32_t)l[L_SUBGROUP_MAX];
-    if (opt && opt->verbose)
-        fprintf(stderr, "wgpt: adapter %s (%s), binding limit %llu\n", d->desc.name, d->desc.backend,
-                (unsigned long long)L->max_storage_binding);
+    if (opt && opt->log && opt->log->fn) {
+        char line[512];
+        snprintf(line, sizeof line, "adapter %s (%s), binding limit %llu", text_show_z(d->desc.name),
+                 text_show_z(d->desc.backend), (unsigned long long)L->max_storage_binding);
+        opt->log->fn(opt->log->user, 2 /* WGPT_LOG_INFO */, line);
+    }
     if (L->max_workgroups_per_dim == 0 || L->max_storage_binding == 0) {
         set_err(err, errlen, "the WebGPU device reported no compute limits");
         free(d);

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "gpu/webgpu_abi.h"
+#include "util/text.h"
 #include "util/util.h"
 
 typedef struct {
@@ -267,7 +269,12 @@ typedef struct { gpu_adapter_desc desc; WGPUAdapter adapter; } found_adapter;
 /* Dawn's Vulkan backend probes for a Wayland display, and libwayland prints
  * "XDG_RUNTIME_DIR is invalid" on every headless machine. That line says
  * nothing about our GPU, so stderr is parked while adapters are probed
- * where that variable is unset. */
+ * where that variable is unset (include/wgpt.h tells users so). fd 2 is the
+ * process's: two threads probing at once would each save what the other
+ * parked, and one would leave stderr on /dev/null for good, so probes take
+ * turns. */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int quiet_begin(void) {
     if (getenv("XDG_RUNTIME_DIR")) return -1;
     fflush(stderr);
@@ -296,6 +303,7 @@ static int enumerate(wgpu_api *api, WGPUInstance inst, found_adapter *out, int m
     static const uint32_t backends[] = {WGPUBackendType_Vulkan, WGPUBackendType_Metal, WGPUBackendType_D3D12,
                                         WGPUBackendType_Null};
     static const uint32_t powers[] = {WGPUPowerPreference_HighPerformance, WGPUPowerPreference_LowPower};
+    pthread_mutex_lock(&probe_lock);
     int n = 0, quiet = quiet_begin();
     for (size_t b = 0; b < sizeof backends / sizeof *backends; b++)
         for (size_t p = 0; p < 2; p++)
@@ -315,6 +323,7 @@ static int enumerate(wgpu_api *api, WGPUInstance inst, found_adapter *out, int m
                 n++;
             }
     quiet_end(quiet);
+    pthread_mutex_unlock(&probe_lock);
     for (int i = 1; i < n; i++) /* stable insertion sort by rank */
         for (int j = i; j > 0 && rank(&out[j].desc) < rank(&out[j - 1].desc); j--) {
             found_adapter t = out[j]; out[j] = out[j - 1]; out[j - 1] = t;
@@ -372,8 +381,23 @@ static void on_device(uint32_t status, WGPUDevice device, WGPUStringView message
     r->done = 1;
 }
 
+/* One line per adapter through opt->log: the one chosen, then why not the others. */
+static void tell_choice(const gpu_options *opt, const found_adapter *found, int n, int pick) {
+    if (!opt->log || !opt->log->fn) return;
+    char line[1024];
+    for (int i = -1; i < n; i++) {
+        if (i == pick) continue;
+        const gpu_adapter_desc *d = &found[i < 0 ? pick : i].desc;
+        if (i < 0) snprintf(line, sizeof line, "using adapter %d: %s (%s, %s)", pick, text_show_z(d->name),
+                            text_show_z(d->backend), text_show_z(d->kind));
+        else snprintf(line, sizeof line, "  not adapter %d: %s (%s, %s): %s", i, text_show_z(d->name),
+                      text_show_z(d->backend), text_show_z(d->kind), d->usable ? "ranked lower" : text_show_z(d->why));
+        opt->log->fn(opt->log->user, 2 /* WGPT_LOG_INFO */, line);
+    }
+}
+
 gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
-    gpu_options defaults = {NULL, -1, 0, 0};
+    gpu_options defaults = {NULL, -1, 0, NULL};
     if (!opt) opt = &defaults;
     gpu_device *d = calloc(1, sizeof *d);
     if (!d) { set_err(err, errlen, "out of memory"); return NULL; }
@@ -400,15 +424,7 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
                     "VK_ICD_FILENAMES at SwiftShader (source scripts/env.sh after `make deps`)",
                     n, n ? ", all refused: see `wgpt devices`" : "");
     }
-    if (opt->verbose && pick >= 0) {
-        fprintf(stderr, "wgpt: using adapter %d: %s (%s, %s)\n", pick, found[pick].desc.name,
-                found[pick].desc.backend, found[pick].desc.kind);
-        for (int i = 0; i < n; i++)
-            if (i != pick)
-                fprintf(stderr, "wgpt:   not adapter %d: %s (%s, %s): %s\n", i, found[i].desc.name,
-                        found[i].desc.backend, found[i].desc.kind,
-                        found[i].desc.usable ? "ranked lower" : found[i].desc.why);
-    }
+    if (pick >= 0) tell_choice(opt, found, n, pick);
     for (int i = 0; i < n; i++) if (i != pick) api->wgpuAdapterRelease(found[i].adapter);
     if (pick < 0) { api->wgpuInstanceRelease(d->instance); free(d); return NULL; }
     d->adapter = found[pick].adapter;

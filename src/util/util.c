@@ -1,13 +1,10 @@
 #include "util/util.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 void set_err(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || errlen == 0) return;
@@ -66,60 +63,4 @@ double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-char *read_stream(void *file, size_t *len, char *err, size_t errlen) {
-    FILE *f = file;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) { set_err(err, errlen, "out of memory"); return NULL; }
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap *= 2);
-            if (!nb) { free(buf); set_err(err, errlen, "out of memory after reading %zu bytes", n); return NULL; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    /* A read error is not the end of the text: an empty prompt is no answer to EISDIR. */
-    if (ferror(f)) {
-        set_err(err, errlen, "cannot read the input: %s", strerror(errno ? errno : EIO));
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
-}
-
-char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { set_err(err, errlen, "cannot open %s", path); return NULL; }
-    char *buf = read_stream(f, len, err, errlen);
-    fclose(f);
-    return buf;
-}
-
-void progress_begin(progress_bar *p, const char *label, uint64_t total) {
-    p->label = label; p->total = total ? total : 1; p->done = 0;
-    p->t0 = now_seconds(); p->tty = isatty(2); p->last_pct = -1;
-}
-
-void progress_update(progress_bar *p, uint64_t done) {
-    p->done = done;
-    if (!p->tty) return;
-    int pct = (int)(100.0 * (double)done / (double)p->total);
-    if (pct == p->last_pct) return;
-    p->last_pct = pct;
-    int width = 30, fill = pct * width / 100;
-    double dt = now_seconds() - p->t0, mb = (double)done / 1e6;
-    fprintf(stderr, "\r%s [%.*s%*s] %3d%% %.1f MB %.1f MB/s", p->label, fill,
-            "##############################", width - fill, "", pct, mb, dt > 0 ? mb / dt : 0.0);
-    fflush(stderr);
-}
-
-void progress_end(progress_bar *p) {
-    if (p->tty && p->last_pct >= 0) fprintf(stderr, "\r\033[K");
 }

@@ -2,6 +2,7 @@
  * include/wgpt.h with JS-friendly argument types (64-bit sizes and seeds as
  * doubles, outputs through pointers into wasm memory), plus malloc/free so
  * JS can place bytes in wasm memory. Built only by `make web`. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +15,18 @@ EXPORT(wgptw_free) void wgptw_free(void *p) { free(p); }
 
 /* ---- loading ---- */
 
+/* verbose: the library's diagnostics on the console (WASI stderr). */
+static void log_to_console(void *user, int level, const char *msg) {
+    (void)user;
+    if (level <= WGPT_LOG_INFO) fprintf(stderr, "wgpt: %s\n", msg);
+}
+
 EXPORT(wgptw_loader_begin)
 int wgptw_loader_begin(const uint8_t *head, size_t len, double file_size, double max_binding, int verbose,
                        wgpt_loader **out, double *need, char *err, size_t errlen) {
     wgpt_model_params p;
     wgpt_model_params_default(&p);
-    p.progress = 0;
-    p.verbose = verbose;
+    if (verbose) p.log = log_to_console;
     p.max_binding = max_binding > 0 ? (uint64_t)max_binding : 0;
     uint64_t n = 0;
     wgpt_status st = wgpt_loader_begin(head, len, (uint64_t)file_size, &p, out, &n, err, errlen);

@@ -22,6 +22,21 @@ static const char *model_path(void) {
     return p;
 }
 
+/* The whole model file in memory, as the browser would hold its pieces. */
+static uint8_t *read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t *buf = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
 static wgpt_model *load_in_steps(const uint8_t *file, size_t size) {
     char err[512];
     wgpt_model_params mp;
@@ -75,7 +90,7 @@ static void test_steps_match_native(void **state) {
     (void)state;
     size_t size;
     char err[512];
-    uint8_t *file = (uint8_t *)read_all(model_path(), &size, err, sizeof err);
+    uint8_t *file = read_file(model_path(), &size);
     assert_non_null(file);
     wgpt_model *stepped = load_in_steps(file, size);
     wgpt_model *native = NULL;
@@ -97,7 +112,7 @@ static void test_misuse_is_refused(void **state) {
     (void)state;
     size_t size;
     char err[512];
-    uint8_t *file = (uint8_t *)read_all(model_path(), &size, err, sizeof err);
+    uint8_t *file = read_file(model_path(), &size);
     assert_non_null(file);
     wgpt_loader *l = NULL;
     uint64_t need, off, len;
@@ -154,7 +169,7 @@ static void test_truncated_header_pending_then_ok(void **state) {
     (void)state;
     size_t size;
     char err[512];
-    uint8_t *file = (uint8_t *)read_all(model_path(), &size, err, sizeof err);
+    uint8_t *file = read_file(model_path(), &size);
     assert_non_null(file);
     gguf_file g;
     assert_int_equal(gguf_parse(&g, file, size, err, sizeof err), 0);

@@ -1,0 +1,193 @@
+/* A model file read without a GPU (wgpt_file) and the tokenizer made from
+ * it alone (wgpt_vocab): what `wgpt inspect` and `wgpt tokenize` need, in
+ * the public API's format-neutral shapes. Today every file is GGUF; another
+ * format becomes another branch of wgpt_file_open filling the same answers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/gguf.h"
+#include "tokenizer/tokenizer.h"
+#include "util/text.h"
+#include "util/util.h"
+#include "wgpt.h"
+
+struct wgpt_file {
+    gguf_file g;
+    char *path;          /* for messages about the file */
+    uint64_t strs_of;    /* the entry whose string array strs indexes; UINT64_MAX: none */
+    gguf_str *strs;
+};
+
+struct wgpt_vocab { wgpt_tokenizer *tok; };
+
+wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t errlen) {
+    if (out) *out = NULL;
+    if (!path || !out) {
+        set_err(err, errlen, "wgpt_file_open: no %s", path ? "place for the file" : "path");
+        return WGPT_ERR_ARG;
+    }
+    wgpt_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        set_err(err, errlen, "out of memory");
+        return WGPT_ERR_NOMEM;
+    }
+    f->strs_of = UINT64_MAX;
+    if (gguf_open(&f->g, path, err, errlen) != 0) { /* its messages name the file */
+        free(f->path);
+        free(f);
+        return WGPT_ERR_FORMAT;
+    }
+    *out = f;
+    return WGPT_OK;
+}
+
+void wgpt_file_close(wgpt_file *f) {
+    if (!f) return;
+    gguf_close(&f->g);
+    free(f->strs);
+    free(f->path);
+    free(f);
+}
+
+void wgpt_file_get_info(const wgpt_file *f, wgpt_file_info *out) {
+    memset(out, 0, sizeof *out);
+    out->format = "GGUF";
+    out->version = f->g.version;
+    out->size = f->g.file_size;
+    out->n_meta = f->g.n_kv;
+    out->n_tensors = f->g.n_tensors;
+    out->alignment = f->g.alignment;
+    out->data_offset = f->g.data_offset;
+}
+
+static wgpt_str str_of(gguf_str s) { return (wgpt_str){s.ptr ? s.ptr : "", (size_t)s.len}; }
+
+static wgpt_meta_type meta_type(uint32_t t) {
+    switch (t) {
+    case GGUF_TYPE_INT8: case GGUF_TYPE_INT16: case GGUF_TYPE_INT32: case GGUF_TYPE_INT64: return WGPT_META_INT;
+    case GGUF_TYPE_FLOAT32: return WGPT_META_F32;
+    case GGUF_TYPE_FLOAT64: return WGPT_META_F64;
+    case GGUF_TYPE_BOOL: return WGPT_META_BOOL;
+    case GGUF_TYPE_STRING: return WGPT_META_STR;
+    case GGUF_TYPE_ARRAY: return WGPT_META_ARRAY;
+    default: return WGPT_META_UINT; /* the parser admits no type outside the list */
+    }
+}
+
+/* A parsed entry, or a decoded array element, in the public shape. */
+static void meta_of(const gguf_kv *kv, wgpt_meta *out) {
+    memset(out, 0, sizeof *out);
+    out->key = str_of(kv->key);
+    out->type = meta_type(kv->type);
+    out->type_name = gguf_type_name(kv->type);
+    switch (out->type) {
+    case WGPT_META_UINT: case WGPT_META_BOOL: out->u = kv->v.u; break;
+    case WGPT_META_INT: out->i = kv->v.i; break;
+    case WGPT_META_F32: case WGPT_META_F64: out->f = kv->v.f; break;
+    case WGPT_META_STR: out->str = str_of(kv->str); break;
+    case WGPT_META_ARRAY:
+        out->elem_type = meta_type(kv->arr_type);
+        out->elem_type_name = gguf_type_name(kv->arr_type);
+        out->n = kv->arr_len;
+        break;
+    }
+}
+
+wgpt_status wgpt_file_meta(const wgpt_file *f, uint64_t i, wgpt_meta *out) {
+    if (!f || !out || i >= f->g.n_kv) return WGPT_ERR_ARG;
+    meta_of(&f->g.kv[i], out);
+    return WGPT_OK;
+}
+
+int64_t wgpt_file_meta_find(const wgpt_file *f, const char *key) {
+    if (!f || !key) return -1;
+    for (uint64_t i = 0; i < f->g.n_kv; i++)
+        if (gguf_str_eq(f->g.kv[i].key, key)) return (int64_t)i;
+    return -1;
+}
+
+/* Strings of an array sit one after another with their lengths, so
+ * reaching element j means walking j strings: index the array once. */
+static wgpt_status index_strings(wgpt_file *f, uint64_t i) {
+    if (f->strs_of == i) return WGPT_OK;
+    free(f->strs);
+    f->strs = NULL;
+    f->strs_of = UINT64_MAX;
+    if (gguf_arr_strings(&f->g.kv[i], &f->strs) != 0) return WGPT_ERR_NOMEM; /* the type was checked */
+    f->strs_of = i;
+    return WGPT_OK;
+}
+
+wgpt_status wgpt_file_meta_elem(wgpt_file *f, uint64_t i, uint64_t j, wgpt_meta *out) {
+    if (!f || !out || i >= f->g.n_kv) return WGPT_ERR_ARG;
+    const gguf_kv *kv = &f->g.kv[i];
+    if (kv->type != GGUF_TYPE_ARRAY || j >= kv->arr_len) return WGPT_ERR_ARG;
+    if (kv->arr_type == GGUF_TYPE_ARRAY) return WGPT_ERR_UNSUPPORTED;
+    gguf_kv e;
+    if (kv->arr_type == GGUF_TYPE_STRING) {
+        wgpt_status st = index_strings(f, i);
+        if (st != WGPT_OK) return st;
+        memset(&e, 0, sizeof e);
+        e.type = GGUF_TYPE_STRING;
+        e.str = f->strs[j];
+    } else if (gguf_arr_scalar(kv, j, &e) != 0) {
+        return WGPT_ERR_ARG;
+    }
+    meta_of(&e, out);
+    return WGPT_OK;
+}
+
+wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *out) {
+    if (!f || !out || i >= f->g.n_tensors) return WGPT_ERR_ARG;
+    const gguf_tensor *t = &f->g.tensors[i];
+    memset(out, 0, sizeof *out);
+    out->name = str_of(t->name);
+    out->n_dims = (int)t->n_dims;
+    for (int d = 0; d < GGUF_MAX_DIMS; d++) out->ne[d] = t->ne[d]; /* the parser sets 1 past n_dims */
+    out->type_name = ggml_type_name(t->type);
+    out->offset = f->g.data_offset + t->offset;
+    out->nbytes = t->nbytes;
+    return WGPT_OK;
+}
+
+wgpt_status wgpt_vocab_open(const wgpt_file *f, wgpt_vocab **out, char *err, size_t errlen) {
+    if (out) *out = NULL;
+    if (!f || !out) {
+        set_err(err, errlen, "wgpt_vocab_open: no %s", f ? "place for the vocabulary" : "file");
+        return WGPT_ERR_ARG;
+    }
+    wgpt_vocab *v = calloc(1, sizeof *v);
+    if (!v) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+    char e[512];
+    if (tokenizer_from_gguf(&f->g, &v->tok, e, sizeof e) != 0) {
+        set_err(err, errlen, "%s: %s", text_show_z(f->path), e);
+        free(v);
+        return WGPT_ERR_FORMAT;
+    }
+    *out = v;
+    return WGPT_OK;
+}
+
+void wgpt_vocab_free(wgpt_vocab *v) {
+    if (!v) return;
+    tokenizer_free(v->tok);
+    free(v);
+}
+
+wgpt_status wgpt_vocab_tokenize(const wgpt_vocab *v, const char *text, size_t len, int add_special, int parse_special,
+                                int32_t **ids, size_t *n_ids, char *err, size_t errlen) {
+    if (!v || !ids || !n_ids || (!text && len)) {
+        set_err(err, errlen, "wgpt_vocab_tokenize: no %s", !v ? "vocabulary" : text || !len ? "place for the ids" : "text");
+        return WGPT_ERR_ARG;
+    }
+    if (tokenizer_encode(v->tok, text ? text : "", len, add_special, parse_special, ids, n_ids, err, errlen) != 0)
+        return WGPT_ERR_ARG;
+    return WGPT_OK;
+}
+
+int wgpt_vocab_token_to_piece(const wgpt_vocab *v, int32_t id, char *buf, size_t cap) {
+    return v ? tokenizer_token_to_piece(v->tok, id, buf, cap) : -1;
+}
+
+int wgpt_vocab_n_tokens(const wgpt_vocab *v) { return v ? tokenizer_n_vocab(v->tok) : 0; }
