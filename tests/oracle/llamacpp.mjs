@@ -49,7 +49,12 @@ const model = await llama.loadModel({modelPath, gpuLayers: 0});
 // The thread count does not change results: each dot product is one thread's.
 const threads = Number(process.env.WGPT_ORACLE_THREADS) ||
     (fs.statSync(modelPath).size < (64 << 20) ? 1 : llama.cpuMathCores);
-const vocabSize = model.fileInsights.modelVocabSize ?? model.fileInfo.metadata?.llama?.vocab_size;
+// llama.cpp's n_vocab: {arch}.vocab_size where the file has it (the Llama
+// generator writes it), else the length of the token list (converted Qwen
+// files carry no qwen2/qwen3.vocab_size).
+const meta = model.fileInfo.metadata;
+const vocabSize = model.fileInsights.modelVocabSize ?? meta?.[meta?.general?.architecture]?.vocab_size ??
+    meta?.tokenizer?.ggml?.tokens?.length;
 
 // Tokens exactly as fed to the model for a text prompt.
 function promptTokens(text, special = false) {
