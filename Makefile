@@ -20,7 +20,9 @@ LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/
 CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
 WGSL     := $(shell find src -name '*.wgsl' | sort)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/wgsl_embed.o
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# The CLI links its own copy of the escaping routine: libwgpt.a hides the
+# library's.
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/util/text.o
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -43,16 +45,34 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/wgsl_embed.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/libwgpt.a: $(LIB_OBJ)
+# Every object with its symbols as they are, for the unit tests (which call
+# internal functions).
+$(BUILD)/libwgpt_internal.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a
-	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libwgpt.a $(LIBS)
-
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwgpt.a
+# The public archive: the library as one object in which only the functions
+# include/wgpt.h declares stay global, so that a program linking wgpt next
+# to llama.cpp meets no gguf_*, ggml_* or set_err of ours (tests/e2e/test_symbols.sh).
+$(BUILD)/wgpt_api.syms: include/wgpt.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDSAN) -o $@ $< $(BUILD)/libwgpt.a -lcmocka $(LIBS)
+	grep -E '^[a-z]' $< | grep -oE '\bwgpt_[a-z0-9_]+\(' | tr -d '(' | sort -u >$@
+
+$(BUILD)/libwgpt.a: $(LIB_OBJ) $(BUILD)/wgpt_api.syms
+	@rm -f $@
+	ld -r -o $(BUILD)/obj/libwgpt_all.o $(LIB_OBJ)
+	objcopy --keep-global-symbols=$(BUILD)/wgpt_api.syms $(BUILD)/obj/libwgpt_all.o $(BUILD)/obj/libwgpt.o
+	ar rcs $@ $(BUILD)/obj/libwgpt.o
+
+# Against the public archive, which proves the CLI uses the API alone; the
+# internal one after it serves only cmd_verify.c, which still calls the CPU
+# reference directly.
+$(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a $(BUILD)/libwgpt_internal.a
+	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libwgpt.a $(BUILD)/libwgpt_internal.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwgpt_internal.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDSAN) -o $@ $< $(BUILD)/libwgpt_internal.a -lcmocka $(LIBS)
 
 # Installs Debian packages, the pinned npm packages (Dawn, oracles) and
 # SwiftShader into .deps/ when missing. Safe to run again.
