@@ -180,7 +180,7 @@ void wgpt_loader_free(wgpt_loader *l);   /* NULL: nothing; frees the model being
 
 /* Queries on a loaded model (m not NULL). Returned strings live as long
  * as the model. */
-/* What the model is, for display: "llama, 2 layers, dim 64, q8_0". */
+/* What the model is, for display: "llama, 2 layers, dim 64, q8_0" (the family first). */
 const char *wgpt_model_desc(const wgpt_model *m);
 int wgpt_model_n_vocab(const wgpt_model *m);
 int wgpt_model_n_ctx_train(const wgpt_model *m);
@@ -282,7 +282,7 @@ void wgpt_reset(wgpt_context *c);
 wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, float *out);
 
 /* Activations of one forward pass for layer-by-layer checks: the callback
- * receives each named point (see src/models/llama.h); data is valid during
+ * receives each named point (see src/models/decoder.h); data is valid during
  * the callback only. 1..n_batch tokens (else WGPT_ERR_ARG). Blocks. */
 typedef void (*wgpt_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens, int width);
 wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_capture_fn fn, void *user);

@@ -1,11 +1,19 @@
 #!/usr/bin/python3
-"""Writes a random-weight tiny Llama GGUF with the metadata llama.cpp's
-converter writes for arch "llama" and a small SentencePiece-style ("llama")
-vocabulary, so llama.cpp and wgpt can both run it from a text prompt.
+"""Writes a random-weight tiny Llama (or Qwen 2, Qwen 3) GGUF with the
+metadata and tensor names llama.cpp's converter writes for that arch and a
+small SentencePiece-style ("llama") vocabulary, so llama.cpp and wgpt can
+both run it from a text prompt.
 
   make_tiny_llama.py --out PATH --type {f32,f16,q8_0,q4_0} --seed N
+      [--arch llama|qwen2|qwen3] [--head-dim N]
       [--dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 --ctx 256]
       [--tied] [--rope-freqs] [--vocab 512]
+
+--arch qwen2 adds attn_q/k/v.bias to every layer, --arch qwen3 adds
+attn_q_norm/attn_k_norm (an RMSNorm over each head before RoPE); both use
+llama.cpp's NEOX RoPE. --head-dim other than dim/heads is written as
+<arch>.attention.key_length and value_length, as the converter does for
+Qwen 3.
 
 Weights are scaled like a trained network's activations (std 1/sqrt(fan_in)
 for the projections, so attention and the FFN change the residual stream as
@@ -133,22 +141,35 @@ def llama3_rope_factors(head_dim, base, factor=32.0, low_freq_factor=1.0, high_f
     return np.array(out, dtype=np.float32)
 
 
+def arch_of(cfg):
+    return cfg.get("arch", "llama")
+
+
+def head_dim_of(cfg):
+    return cfg.get("head_dim") or cfg["dim"] // cfg["heads"]
+
+
 def add_llama_metadata(w, cfg, name, file_type, vocab):
     tokens, scores, types = vocab
-    w.add_string("general.architecture", "llama")
+    a = arch_of(cfg)
+    w.add_string("general.architecture", a)
     w.add_string("general.name", name)
     w.add_u32("general.file_type", file_type)
     w.add_u32("general.quantization_version", 2)
-    w.add_u32("llama.context_length", cfg["ctx"])
-    w.add_u32("llama.embedding_length", cfg["dim"])
-    w.add_u32("llama.block_count", cfg["layers"])
-    w.add_u32("llama.feed_forward_length", cfg["ffn"])
-    w.add_u32("llama.attention.head_count", cfg["heads"])
-    w.add_u32("llama.attention.head_count_kv", cfg["kv_heads"])
-    w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5)
-    w.add_f32("llama.rope.freq_base", cfg["rope_base"])
-    w.add_u32("llama.rope.dimension_count", cfg["dim"] // cfg["heads"])
-    w.add_u32("llama.vocab_size", len(tokens))
+    w.add_u32(a + ".context_length", cfg["ctx"])
+    w.add_u32(a + ".embedding_length", cfg["dim"])
+    w.add_u32(a + ".block_count", cfg["layers"])
+    w.add_u32(a + ".feed_forward_length", cfg["ffn"])
+    w.add_u32(a + ".attention.head_count", cfg["heads"])
+    w.add_u32(a + ".attention.head_count_kv", cfg["kv_heads"])
+    w.add_f32(a + ".attention.layer_norm_rms_epsilon", cfg.get("eps", 1e-5))
+    w.add_f32(a + ".rope.freq_base", cfg["rope_base"])
+    if head_dim_of(cfg) != cfg["dim"] // cfg["heads"]:
+        w.add_u32(a + ".attention.key_length", head_dim_of(cfg))
+        w.add_u32(a + ".attention.value_length", head_dim_of(cfg))
+    if a == "llama":  # llama.cpp's converter writes these for Llama only
+        w.add_u32(a + ".rope.dimension_count", head_dim_of(cfg))
+        w.add_u32(a + ".vocab_size", len(tokens))
     w.add_string("tokenizer.ggml.model", "llama")
     w.add_array("tokenizer.ggml.tokens", tokens, gw.STRING)
     w.add_array("tokenizer.ggml.scores", scores, gw.FLOAT32)
@@ -162,9 +183,9 @@ def add_llama_metadata(w, cfg, name, file_type, vocab):
 
 def tensor_plan(cfg, tied, rope_freqs):
     """(name, numpy shape, kind) in file order; kind is "norm", "rope",
-    "embd", "out" or "mat"."""
-    d, hd = cfg["dim"], cfg["dim"] // cfg["heads"]
-    kvd = cfg["kv_heads"] * hd
+    "embd", "out", "bias" or "mat"."""
+    d, hd, a = cfg["dim"], head_dim_of(cfg), arch_of(cfg)
+    qd, kvd = cfg["heads"] * hd, cfg["kv_heads"] * hd
     plan = [("token_embd.weight", (cfg["vocab"], d), "embd")]
     if rope_freqs:
         plan.append(("rope_freqs.weight", (hd // 2,), "rope"))
@@ -172,10 +193,17 @@ def tensor_plan(cfg, tied, rope_freqs):
         p = f"blk.{i}."
         plan += [
             (p + "attn_norm.weight", (d,), "norm"),
-            (p + "attn_q.weight", (d, d), "mat"),
+            (p + "attn_q.weight", (qd, d), "mat"),
             (p + "attn_k.weight", (kvd, d), "mat"),
             (p + "attn_v.weight", (kvd, d), "mat"),
-            (p + "attn_output.weight", (d, d), "mat"),
+        ]
+        if a == "qwen2":
+            plan += [(p + "attn_q.bias", (qd,), "bias"), (p + "attn_k.bias", (kvd,), "bias"),
+                     (p + "attn_v.bias", (kvd,), "bias")]
+        if a == "qwen3":
+            plan += [(p + "attn_q_norm.weight", (hd,), "norm"), (p + "attn_k_norm.weight", (hd,), "norm")]
+        plan += [
+            (p + "attn_output.weight", (d, qd), "mat"),
             (p + "ffn_norm.weight", (d,), "norm"),
             (p + "ffn_gate.weight", (cfg["ffn"], d), "mat"),
             (p + "ffn_up.weight", (cfg["ffn"], d), "mat"),
@@ -196,6 +224,8 @@ def init_tensor(rng, shape, kind, cfg, tied):
         return w * np.float32(5.0) if (kind == "outnorm" and tied) else w
     if kind == "mat":
         return rng.standard_normal(shape, dtype=np.float32) * np.float32(1.0 / math.sqrt(shape[1]))
+    if kind == "bias":  # as large as a projection's output, so a dropped bias shows
+        return rng.standard_normal(shape, dtype=np.float32) * np.float32(0.5)
     # Embedding / output: logits of std ~4 over the vocabulary keep greedy
     # choices decisive. A tied embedding is kept small (std 0.1) next to the
     # layers' outputs (rms ~1): otherwise the current token's own row wins
@@ -224,45 +254,55 @@ def add_successors(out, embd, strength, rng):
 # --- float64 reference forward (for the gap report and as a cross-check) ----
 
 def rope_angles(cfg, n, factors=None):
-    hd = cfg["dim"] // cfg["heads"]
+    hd = head_dim_of(cfg)
     inv = cfg["rope_base"] ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)
     if factors is not None:
         inv = inv / factors.astype(np.float64)
     return np.arange(n, dtype=np.float64)[:, None] * inv[None, :]  # [n, hd/2]
 
 
-def apply_rope(x, ang):
-    # llama.cpp's LLAMA_ROPE_TYPE_NORM: rotate adjacent pairs (x[2i], x[2i+1]).
+def apply_rope(x, ang, neox=False):
+    # llama.cpp's LLAMA_ROPE_TYPE_NORM rotates adjacent pairs (x[2i], x[2i+1]);
+    # LLAMA_ROPE_TYPE_NEOX (Qwen) rotates (x[i], x[i + hd/2]).
     c, s = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
-    a, b = x[..., 0::2], x[..., 1::2]
+    half = x.shape[-1] // 2
+    ia, ib = (slice(0, half), slice(half, None)) if neox else (slice(0, None, 2), slice(1, None, 2))
+    a, b = x[..., ia], x[..., ib]
     out = np.empty_like(x)
-    out[..., 0::2] = a * c - b * s
-    out[..., 1::2] = a * s + b * c
+    out[..., ia] = a * c - b * s
+    out[..., ib] = a * s + b * c
     return out
 
 
-def forward(W, cfg, tokens, eps=1e-5):
+def forward(W, cfg, tokens):
     """Logits [n, vocab] for a token sequence from position 0. W maps tensor
     names to float arrays in numpy shape (already dequantized)."""
     d, H, KV = cfg["dim"], cfg["heads"], cfg["kv_heads"]
-    hd = d // H
+    hd, neox = head_dim_of(cfg), arch_of(cfg) != "llama"
+    eps = cfg.get("eps", 1e-5)
     n = len(tokens)
     rms = lambda x, w: x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w  # noqa: E731
     ang = rope_angles(cfg, n, W.get("rope_freqs.weight"))
     mask = np.triu(np.full((n, n), -np.inf), 1)
     x = W["token_embd.weight"][np.asarray(tokens)].astype(np.float64)
+
+    def proj(h, p, name, heads):  # h W^T (+ bias), as [n, heads, hd]
+        y = h @ W[p + name + ".weight"].T + W.get(p + name + ".bias", 0.0)
+        return y.reshape(n, heads, hd)
+
     for i in range(cfg["layers"]):
         p = f"blk.{i}."
         h = rms(x, W[p + "attn_norm.weight"])
-        q = apply_rope((h @ W[p + "attn_q.weight"].T).reshape(n, H, hd), ang)
-        k = apply_rope((h @ W[p + "attn_k.weight"].T).reshape(n, KV, hd), ang)
-        v = (h @ W[p + "attn_v.weight"].T).reshape(n, KV, hd)
+        q, k, v = proj(h, p, "attn_q", H), proj(h, p, "attn_k", KV), proj(h, p, "attn_v", KV)
+        if p + "attn_q_norm.weight" in W:  # Qwen 3: each head normed before RoPE
+            q, k = rms(q, W[p + "attn_q_norm.weight"]), rms(k, W[p + "attn_k_norm.weight"])
+        q, k = apply_rope(q, ang, neox), apply_rope(k, ang, neox)
         rep = H // KV  # query head j uses kv head j // rep
         k, v = np.repeat(k, rep, axis=1), np.repeat(v, rep, axis=1)
         att = np.einsum("qhd,khd->hqk", q, k) / math.sqrt(hd) + mask
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
-        o = np.einsum("hqk,khd->qhd", att, v).reshape(n, d)
+        o = np.einsum("hqk,khd->qhd", att, v).reshape(n, H * hd)
         x = x + o @ W[p + "attn_output.weight"].T
         h = rms(x, W[p + "ffn_norm.weight"])
         g = h @ W[p + "ffn_gate.weight"].T
@@ -284,16 +324,20 @@ def read_weights(path):
 
 
 def config_from_meta(meta):
-    a = "llama."
-    return dict(dim=meta[a + "embedding_length"], layers=meta[a + "block_count"],
+    arch = meta.get("general.architecture", "llama")
+    a = arch + "."
+    return dict(arch=arch, dim=meta[a + "embedding_length"], layers=meta[a + "block_count"],
                 heads=meta[a + "attention.head_count"], kv_heads=meta[a + "attention.head_count_kv"],
                 ffn=meta[a + "feed_forward_length"], rope_base=meta[a + "rope.freq_base"],
-                ctx=meta[a + "context_length"], vocab=len(meta["tokenizer.ggml.tokens"]))
+                ctx=meta[a + "context_length"], vocab=len(meta["tokenizer.ggml.tokens"]),
+                head_dim=meta.get(a + "attention.key_length"), eps=meta[a + "attention.layer_norm_rms_epsilon"])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--arch", default="llama", choices=["llama", "qwen2", "qwen3"])
+    ap.add_argument("--head-dim", type=int, default=0, help="0: dim / heads")
     ap.add_argument("--type", default="f32", choices=["f32", "f16", "q8_0", "q4_0"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dim", type=int, default=64)
@@ -310,18 +354,21 @@ def main():
                     help="strength of the built-in successor structure (untied only; 0 = none)")
     ap.add_argument("--no-check", action="store_true", help="skip the logit-gap report")
     a = ap.parse_args()
-    if a.dim % a.heads or a.heads % a.kv_heads or (a.dim // a.heads) % 2:
-        ap.error("dim must split into heads of even size, heads into kv-heads")
-    cfg = dict(dim=a.dim, layers=a.layers, heads=a.heads, kv_heads=a.kv_heads, ffn=a.ffn, ctx=a.ctx,
-               rope_base=500000.0 if a.rope_freqs else 10000.0)
+    if (not a.head_dim and a.dim % a.heads) or a.heads % a.kv_heads or (a.head_dim or a.dim // a.heads) % 2:
+        ap.error("dim must split into heads of even size (or --head-dim be even), heads into kv-heads")
+    if a.rope_freqs and a.arch != "llama":
+        ap.error("--rope-freqs is Llama 3's")
+    cfg = dict(arch=a.arch, head_dim=a.head_dim, dim=a.dim, layers=a.layers, heads=a.heads, kv_heads=a.kv_heads,
+               ffn=a.ffn, ctx=a.ctx, rope_base=500000.0 if a.rope_freqs else 1000000.0 if a.arch != "llama" else 10000.0,
+               eps=1e-5 if a.arch == "llama" else 1e-6)  # Qwen's rms_norm_eps
     vocab = build_vocab(a.vocab)
     cfg["vocab"] = len(vocab[0])
     mtype = gw.ggml_type(a.type)
 
     rng = np.random.default_rng(a.seed)
     w = gw.GGUFWriter(a.out)
-    add_llama_metadata(w, cfg, f"tiny-llama-{a.type}-s{a.seed}", gw.FILE_TYPE[mtype], vocab)
-    hd = a.dim // a.heads
+    add_llama_metadata(w, cfg, f"tiny-{a.arch}-{a.type}-s{a.seed}", gw.FILE_TYPE[mtype], vocab)
+    hd = head_dim_of(cfg)
     embd = None
     for name, shape, kind in tensor_plan(cfg, a.tied, a.rope_freqs):
         if kind == "rope":
@@ -332,7 +379,7 @@ def main():
             embd = x
         if kind == "out" and a.bigram:
             add_successors(x, embd, a.bigram, rng)
-        w.add_tensor(name, x, gw.GGML_F32 if kind in ("norm", "outnorm") else mtype)
+        w.add_tensor(name, x, gw.GGML_F32 if kind in ("norm", "outnorm", "bias") else mtype)
     w.write()
 
     if not a.no_check:

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "formats/gguf.h"
-#include "models/llama.h"
+#include "models/decoder.h"
 
 typedef struct {
     char name[24];
@@ -94,7 +94,7 @@ int cmd_verify(int argc, char **argv) {
     activation_list gpu = {0}, ref = {0};
     gguf_file g;
     int g_open = 0;
-    llama_ref *r = NULL;
+    decoder_ref *r = NULL;
     if (wgpt_tokenize(m, prompt, strlen(prompt), 1, 0, &ids, &n, err, sizeof err) != WGPT_OK) {
         cli_error("prompt: %s", err);
         goto out;
@@ -104,12 +104,12 @@ int cmd_verify(int argc, char **argv) {
     if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
     if (wgpt_eval_capture(c, ids, n, keep, &gpu) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
 
-    llama_config cfg;
+    decoder_config cfg;
     if (gguf_open(&g, cli_model_path(&o), err, sizeof err) != 0) { cli_error("%s", err); goto out; }
     g_open = 1;
-    if (llama_config_from_gguf(&g, &cfg, err, sizeof err) != 0 ||
-        llama_ref_build(&g, &cfg, (int)n, &r, err, sizeof err) != 0 ||
-        llama_ref_forward(r, ids, (int)n, 0, NULL, keep, &ref, err, sizeof err) != 0) {
+    if (decoder_config_from_gguf(&g, &cfg, err, sizeof err) != WGPT_OK ||
+        decoder_ref_build(&g, &cfg, (int)n, &r, err, sizeof err) != 0 ||
+        decoder_ref_forward(r, ids, (int)n, 0, NULL, keep, &ref, err, sizeof err) != 0) {
         cli_error("reference: %s", err);
         goto out;
     }
@@ -143,7 +143,7 @@ int cmd_verify(int argc, char **argv) {
     }
     if (cli_check_stdout("verify")) rc = 1;
 out:
-    llama_ref_free(r);
+    decoder_ref_free(r);
     if (g_open) gguf_close(&g);
     free_list(&gpu);
     free_list(&ref);

@@ -10,8 +10,8 @@
 #include "formats/gguf.h"
 #include "gpu/gpu.h"
 #include "graph/graph.h"
-#include "models/llama.h"
-#include "models/llama_gpu.h"
+#include "models/decoder.h"
+#include "models/decoder_gpu.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 #include "util/text.h"
@@ -20,17 +20,17 @@
 struct wgpt_model {
     gguf_file gguf;
     uint8_t *head;       /* the header bytes gguf points into (step-driven loading) */
-    llama_config c;
+    decoder_config c;
     wgpt_tokenizer *tok;
     gpu_device *dev;
-    kernel_set kernels;
-    llama_weights *w;
+    kernel_registry kernels;
+    decoder_weights *w;
     char desc[256];
 };
 
 struct wgpt_context {
     wgpt_model *m;
-    llama_state *s;
+    decoder_state *s;
     sampler *smp;
     int n_ctx, n_batch, logits_all;
     int pos;                  /* tokens already in the KV cache */
@@ -47,11 +47,6 @@ struct wgpt_context {
 void wgpt_model_params_default(wgpt_model_params *p) {
     memset(p, 0, sizeof *p);
     p->device = -1;
-}
-
-static uint32_t common_type(const gguf_file *g) {
-    const gguf_tensor *t = gguf_find_tensor(g, "blk.0.attn_q.weight");
-    return t ? t->type : GGML_TYPE_F32;
 }
 
 struct wgpt_loader {
@@ -77,10 +72,11 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
     wgpt_loader *l = calloc(1, sizeof *l);
     if (!l) { wgpt_model_free(m); set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     l->m = m;
-    if (llama_config_from_gguf(&m->gguf, &m->c, e, sizeof e) != 0) {
+    wgpt_status st = decoder_config_from_gguf(&m->gguf, &m->c, e, sizeof e);
+    if (st != WGPT_OK) {
         set_err(err, errlen, "%s", e);
         wgpt_loader_free(l);
-        return strstr(e, "unsupported") ? WGPT_ERR_UNSUPPORTED : WGPT_ERR_FORMAT;
+        return st;
     }
     /* Every matrix must be a type the kernels run before the GPU is touched. */
     uint64_t total = 0;
@@ -94,7 +90,9 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
             return WGPT_ERR_UNSUPPORTED;
         }
     }
-    wgpt_status st = WGPT_ERR_GPU;
+    st = WGPT_ERR_GPU;
+    char embd[96];
+    decoder_tensor_name(&m->c, ROLE_TOKEN_EMBD, -1, embd, sizeof embd);
     gpu_log log = {p->log, p->user};
     gpu_options go = {p->webgpu_lib, p->device, p->max_binding, &log};
     if (tokenizer_from_gguf(&m->gguf, &m->tok, e, sizeof e) != 0) {
@@ -104,19 +102,19 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
         /* Ids past the embedding would fail only once fed. Fewer tokens than
          * rows is a padded vocabulary: allowed, and the sampler never picks
          * the rows without a token. */
-        set_err(err, errlen, "tokenizer.ggml.tokens has %d entries but the model's vocabulary (token_embd.weight) has %d rows",
-                tokenizer_n_vocab(m->tok), m->c.n_vocab);
+        set_err(err, errlen, "tokenizer.ggml.tokens has %d entries but the model's vocabulary (%s) has %d rows",
+                tokenizer_n_vocab(m->tok), embd, m->c.n_vocab);
         st = WGPT_ERR_FORMAT;
-    } else if (!(m->dev = gpu_open(&go, e, sizeof e)) || kernel_set_build(m->dev, &m->kernels, e, sizeof e) != 0) {
+    } else if (!(m->dev = gpu_open(&go, e, sizeof e))) {
         set_err(err, errlen, "%s", e);
-    } else if ((uint32_t)m->c.head_dim > 32 * m->kernels.group_lanes) {
+    } else if (kernels_init(&m->kernels, m->dev), (uint32_t)m->c.head_dim > 32 * m->kernels.group_lanes) {
         /* attention.wgsl holds 32 of a head's values per lane (its MAXD);
-         * build_llama_state refuses the same, but this is the model and the
+         * build_decoder_state refuses the same, but this is the model and the
          * adapter, not a context size, so it is said at load time. */
         set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
                 m->c.head_dim, 32 * m->kernels.group_lanes);
         st = WGPT_ERR_UNSUPPORTED;
-    } else if (begin_llama_weights(&m->c, &m->w, e, sizeof e) != 0 ||
+    } else if (begin_decoder_weights(&m->c, &m->w, e, sizeof e) != WGPT_OK ||
                !(l->order = malloc((m->gguf.n_tensors ? m->gguf.n_tensors : 1) * sizeof *l->order))) {
         set_err(err, errlen, "%s", l->order ? e : "out of memory");
         st = WGPT_ERR_NOMEM;
@@ -210,10 +208,10 @@ wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size
     }
     t.data = data;
     char e[512];
-    if (llama_weights_tensor(l->m->w, l->m->dev, &t, e, sizeof e) != 0) {
+    wgpt_status st = decoder_weights_take(l->m->w, l->m->dev, &t, e, sizeof e);
+    if (st != WGPT_OK) {
         set_err(err, errlen, "%s", e);
-        if (strstr(e, "allocate") || strstr(e, "GPU")) return WGPT_ERR_GPU;
-        return strstr(e, "out of memory") ? WGPT_ERR_NOMEM : WGPT_ERR_FORMAT;
+        return st;
     }
     l->next++;
     l->done += t.nbytes;
@@ -226,12 +224,13 @@ wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size
     wgpt_model *m = l->m;
     char e[512];
     if (l->next < m->gguf.n_tensors) { set_err(err, errlen, "not every tensor was provided"); return WGPT_ERR_STATE; }
-    if (complete_llama_weights(m->w, e, sizeof e) != 0) { set_err(err, errlen, "%s", e); return WGPT_ERR_FORMAT; }
+    wgpt_status st = complete_decoder_weights(m->w, e, sizeof e);
+    if (st != WGPT_OK) { set_err(err, errlen, "%s", e); return st; }
     const char *ge = gpu_take_error(m->dev);
     if (ge) { set_err(err, errlen, "uploading weights: %s", ge); return WGPT_ERR_GPU; }
-    snprintf(m->desc, sizeof m->desc, "llama, %d layers, dim %d, %d heads (%d kv), ffn %d, vocab %d, %s",
-             m->c.n_layers, m->c.dim, m->c.n_heads, m->c.n_kv_heads, m->c.hidden_dim, m->c.n_vocab,
-             ggml_type_name(common_type(&m->gguf)));
+    snprintf(m->desc, sizeof m->desc, "%s, %d layers, dim %d, %d heads (%d kv), ffn %d, vocab %d, %s",
+             m->c.family->arch, m->c.n_layers, m->c.dim, m->c.n_heads, m->c.n_kv_heads, m->c.hidden_dim,
+             m->c.n_vocab, ggml_type_name(decoder_weights_type(m->w)));
     l->m = NULL;
     wgpt_loader_free(l);
     *out = m;
@@ -274,8 +273,8 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
 
 void wgpt_model_free(wgpt_model *m) {
     if (!m) return;
-    free_llama_weights(m->w);
-    kernel_set_free(&m->kernels);
+    free_decoder_weights(m->w);
+    kernels_free(&m->kernels);
     gpu_close(m->dev);
     tokenizer_free(m->tok);
     gguf_close(&m->gguf);
@@ -376,7 +375,7 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
     /* Rows past the tokenizer's tokens (a padded embedding) have no text. */
     sampler_allow_only(c->smp, tokenizer_n_vocab(m->tok));
     char e[512];
-    if (build_llama_state(m->dev, &m->kernels, m->w, n_ctx, n_batch, rows, &c->s, e, sizeof e) != 0) {
+    if (build_decoder_state(m->dev, &m->kernels, m->w, n_ctx, n_batch, rows, &c->s, e, sizeof e) != 0) {
         set_err(err, errlen, "%s", e);
         wgpt_context_free(c);
         return WGPT_ERR_GPU;
@@ -387,8 +386,8 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
 
 void wgpt_context_free(wgpt_context *c) {
     if (!c) return;
-    if (c->inflight) gpu_read_end(c->m->dev, llama_state_logits_readback(c->s));
-    free_llama_state(c->s);
+    if (c->inflight) gpu_read_end(c->m->dev, decoder_state_logits_readback(c->s));
+    free_decoder_state(c->s);
     sampler_free(c->smp);
     free(c->logits);
     free(c->pending);
@@ -443,9 +442,9 @@ static wgpt_status submit_pending(wgpt_context *c, int capture) {
     while (done < c->n_pending) {
         uint32_t n = (uint32_t)(c->n_pending - done < (size_t)c->n_batch ? c->n_pending - done : (size_t)c->n_batch);
         for (uint32_t i = 0; i < n; i++) c->ids[i] = (uint32_t)c->pending[done + i];
-        gpu_buffer_write(d, llama_state_ids(c->s), 0, c->ids, n * sizeof *c->ids);
+        gpu_buffer_write(d, decoder_state_ids(c->s), 0, c->ids, n * sizeof *c->ids);
         step_params sp = {(uint32_t)c->pos, n, c->logits_all ? 0 : n - 1, c->logits_all ? n : 1};
-        if (llama_encode_forward(c->s, &sp, capture, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0) {
+        if (decoder_encode_forward(c->s, &sp, capture, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0) {
             c->n_pending = 0; /* what the cache holds is unknown now: the caller resets */
             return fail(c, WGPT_ERR_GPU, "%s", e);
         }
@@ -454,7 +453,7 @@ static wgpt_status submit_pending(wgpt_context *c, int capture) {
         done += n;
     }
     c->n_pending = 0;
-    if (gpu_read_begin(d, llama_state_logits_readback(c->s), e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
+    if (gpu_read_begin(d, decoder_state_logits_readback(c->s), e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
     c->inflight = 1;
     return WGPT_OK;
 }
@@ -470,7 +469,7 @@ static wgpt_status collect_logits(wgpt_context *c, int wait) {
     if (!c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "no step in flight: submit one first");
     char e[512];
     const void *data;
-    gpu_buffer *rb = llama_state_logits_readback(c->s);
+    gpu_buffer *rb = decoder_state_logits_readback(c->s);
     int r = gpu_read_poll(c->m->dev, rb, wait, &data, e, sizeof e);
     if (r == 0) return WGPT_PENDING;
     c->inflight = 0;
@@ -515,7 +514,7 @@ const float *wgpt_logits(const wgpt_context *c, int *n_rows) {
 
 void wgpt_reset(wgpt_context *c) {
     if (!c) return;
-    if (c->inflight) { gpu_read_end(c->m->dev, llama_state_logits_readback(c->s)); c->inflight = 0; }
+    if (c->inflight) { gpu_read_end(c->m->dev, decoder_state_logits_readback(c->s)); c->inflight = 0; }
     c->pos = 0;
     c->n_pending = 0;
     c->last_rows = 0;
@@ -549,7 +548,7 @@ wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, 
     if (st == WGPT_OK) st = collect_logits(c, 1);
     if (st != WGPT_OK) return st;
     char e[512];
-    if (graph_capture_collect(llama_state_graph(c->s), fn, user, e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
+    if (graph_capture_collect(decoder_state_graph(c->s), fn, user, e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
     return WGPT_OK;
 }
 
@@ -570,7 +569,7 @@ wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, 
     if (st == WGPT_OK && k < 0) st = fail(c, WGPT_ERR_GPU, "%s", ns ? e : "out of memory");
     if (st == WGPT_OK) {
         int nd;
-        gpu_kernel *const *kernels = graph_last_dispatches(llama_state_graph(c->s), &nd);
+        gpu_kernel *const *kernels = graph_last_dispatches(decoder_state_graph(c->s), &nd);
         for (int i = 0; i < k && i < nd; i++) fn(user, gpu_kernel_label(kernels[i]), ns[i]);
     }
     free(ns);

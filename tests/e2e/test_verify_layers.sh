@@ -2,7 +2,9 @@
 # Layer-by-layer match of the GPU forward against the CPU reference, for
 # every weight type, with and without grouped-query attention, tied and
 # untied output, Llama 3 rope scaling, and weights split over several GPU
-# buffers. `wgpt verify` names the first activation out of tolerance.
+# buffers; then the same for Qwen 2 (Q/K/V biases, NEOX RoPE) and Qwen 3
+# (q/k norm per head, a head size other than dim/heads, NEOX RoPE).
+# `wgpt verify` names the first activation out of tolerance.
 set -u
 . tests/e2e/lib.sh
 need_wgpt
@@ -27,4 +29,12 @@ check "q8_0 split"     "$(tiny_model v_q8_0_gqa --type q8_0 --seed 11 --heads 4 
 check "f16 split tied" "$(tiny_model v_f16_mha_tied --type f16 --seed 12 --heads 4 --kv-heads 4 --tied)" --max-binding 2048
 # The workgroup-memory reduction variant, used where subgroups are absent or vary in size.
 WGPT_NO_SUBGROUPS=1 check "q4_0 tree reductions" "$(tiny_model v_q4_0_gqa --type q4_0 --seed 11 --heads 4 --kv-heads 2)"
+for t in f32 f16 q8_0 q4_0; do
+  check "qwen2 $t gqa"     "$(tiny_model v_qwen2_${t}_gqa --arch qwen2 --type $t --seed 21 --heads 4 --kv-heads 2)"
+  check "qwen3 $t head 32" "$(tiny_model v_qwen3_${t}_hd32 --arch qwen3 --type $t --seed 22 --heads 4 --kv-heads 2 --head-dim 32)"
+done
+check "qwen2 f16 mha tied" "$(tiny_model v_qwen2_f16_tied --arch qwen2 --type f16 --seed 23 --heads 4 --kv-heads 4 --tied)"
+check "qwen2 q8_0 split"   "$(tiny_model v_qwen2_q8_0_gqa --arch qwen2 --type q8_0 --seed 21 --heads 4 --kv-heads 2)" --max-binding 4096
+check "qwen3 f32 split"    "$(tiny_model v_qwen3_f32_hd32 --arch qwen3 --type f32 --seed 22 --heads 4 --kv-heads 2 --head-dim 32)" --max-binding 2048
+WGPT_NO_SUBGROUPS=1 check "qwen3 q4_0 tree reductions" "$(tiny_model v_qwen3_q4_0_hd32 --arch qwen3 --type q4_0 --seed 22 --heads 4 --kv-heads 2 --head-dim 32)"
 exit $fail

@@ -1,4 +1,4 @@
-/* Every WGSL kernel in src/models/kernels/ against a plain C computation on
+/* Every WGSL kernel in src/graph/kernels/ against a plain C computation on
  * the CPU, in the manner of llm.c's dev/cuda and test_gpt2.c: random inputs
  * of awkward sizes, the kernel's output compared element by element with a
  * reference written out here in double precision, and a failure names the
@@ -13,29 +13,37 @@
  *                                  test_matmul_logits (n_out rows, a wider
  *                                    output stride), test_matmul_split (rows
  *                                    over several buffers)
+ *   x matmul_bias.wgsl             test_matmul_bias (alone, accumulating, split)
+ *   matmul's ROWS_POS (the KV-     test_matmul_kv_rows (rows at pos0 + t, with
+ *     cache write)                   and without bias, split)
  *   embed.wgsl x the four formats  test_embed, test_embed_split
  *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows
- *   rope.wgsl (and its KV write)   test_rope_kv_write
+ *   head_rmsnorm.wgsl (q/k norm)   test_head_rmsnorm (Q rows and cache rows,
+ *                                    GQA, head sizes past the lanes, odd)
+ *   rope.wgsl                      test_rope (NORMAL pairs), test_rope_neox
+ *                                    (NEOX pairs; partial rotation in both)
  *   attention.wgsl (softmax is     test_attention (MHA, GQA, MQA, one and
  *     inside it)                     several positions, causal masking,
  *                                    batches, keys past a group's lanes,
  *                                    a dominant score)
- *   rope + attention together      test_rope_attention_replay (one graph
- *                                    replayed: prefill, then later steps
+ *   K/V projections + rope +       test_rope_attention_replay (one graph
+ *     attention together             replayed: prefill, then later steps
  *                                    reading the cache earlier ones wrote)
  *   swiglu.wgsl                    test_swiglu
  *   common.wgsl (linear_wg)        test_swiglu_2d_grid, test_embed_2d_grid
  *   reduce_subgroup/reduce_tree    every reducing kernel (matmul, rmsnorm,
- *                                    attention) runs once per variant: the
- *                                    whole suite runs twice, the second time
- *                                    with WGPT_NO_SUBGROUPS=1 (on an adapter
- *                                    without fixed-size subgroups both runs
- *                                    use the tree; the banner says which).
+ *                                    head_rmsnorm, attention) runs once per
+ *                                    variant: the whole suite runs twice, the
+ *                                    second time with WGPT_NO_SUBGROUPS=1 (on
+ *                                    an adapter without fixed-size subgroups
+ *                                    both runs use the tree; the banner says
+ *                                    which).
  *
  * The residual add has no kernel of its own (matmul accumulates into the
- * residual stream), nor do softmax, the KV-cache write (rope writes it) or
- * sampling (done on the CPU). Kernels outside graph.c's op_* helpers (rope,
- * attention) are dispatched here with the parameter layout llama_gpu.c uses.
+ * residual stream), nor do softmax, the KV-cache write (the K and V
+ * projections write the cache rows) or sampling (done on the CPU). Every
+ * kernel is dispatched through its op in src/graph/ops.c, except attention's
+ * cache_off cases, dispatched here with ops.c's parameter layout.
  *
  * Tolerances (why each is what it is) sit beside each check. Run with
  * KERNEL_TEST_VERBOSE=1 to see, for each check, the passing drift nearest
@@ -52,13 +60,14 @@
 
 #include "formats/quant.h"
 #include "graph/graph.h"
+#include "graph/ops.h"
 #include "util/util.h"
 
 /* ---- devices ---- */
 
 typedef struct {
     gpu_device *dev;
-    kernel_set ks;
+    kernel_registry ks;
 } gpu_ctx;
 
 /* main: the device as the engine opens it. split: one that pretends to bind
@@ -71,17 +80,18 @@ static char variant[64]; /* "subgroups of 16" or "workgroup tree of 64" */
 static int open_ctx(gpu_ctx *c, uint64_t max_binding) {
     char err[512];
     gpu_options o = {NULL, -1, max_binding, 0};
-    if (!(c->dev = gpu_open(&o, err, sizeof err)) || kernel_set_build(c->dev, &c->ks, err, sizeof err) != 0) {
+    if (!(c->dev = gpu_open(&o, err, sizeof err))) {
         fprintf(stderr, "setup: %s\n", err);
         return -1;
     }
+    kernels_init(&c->ks, c->dev);
     return 0;
 }
 
 static int setup(void **state) {
     (void)state;
     if (open_ctx(&main_ctx, 0) != 0 || open_ctx(&split_ctx, SPLIT_BINDING) != 0) return -1;
-    const kernel_set *k = &main_ctx.ks;
+    const kernel_registry *k = &main_ctx.ks;
     if (k->group_slots > 1) snprintf(variant, sizeof variant, "subgroups of %u", k->group_lanes);
     else snprintf(variant, sizeof variant, "workgroup tree of %u", k->group_lanes);
     const gpu_limits *L = gpu_get_limits(main_ctx.dev);
@@ -94,7 +104,7 @@ static int teardown(void **state) {
     (void)state;
     gpu_ctx *cs[2] = {&main_ctx, &split_ctx};
     for (int i = 0; i < 2; i++) {
-        kernel_set_free(&cs[i]->ks);
+        kernels_free(&cs[i]->ks);
         gpu_close(cs[i]->dev);
         cs[i]->dev = NULL;
     }
@@ -335,6 +345,9 @@ typedef struct {
     int out_stride;     /* 0: rows */
     int use_n_out;
     int split;
+    int bias;           /* a bias row added to every output (matmul_bias.wgsl) */
+    int at_pos;         /* ROWS_POS: output row t goes to row pos0 + t (a K or V
+                           projection storing into the cache; pos0 is 4 here) */
 } mm_case;
 
 static void check_matmul(const mm_case *c) {
@@ -342,18 +355,19 @@ static void check_matmul(const mm_case *c) {
     int stride = c->out_stride ? c->out_stride : c->rows;
     /* With use_n_out the step's n_tokens is larger than n_out: the kernel
      * must go by n_out. One spare row after the last must stay untouched. */
-    int n_tok = c->use_n_out ? c->n + 5 : c->n, y_rows = n_tok + 1;
+    int n_tok = c->use_n_out ? c->n + 5 : c->n, pos0 = c->at_pos ? 4 : 0, y_rows = pos0 + n_tok + 1;
     test_weight tw;
     make_weight(&tw, c->type, c->rows, c->cols);
     float *x = rand_floats((size_t)c->n * c->cols, 1.0f);
+    float *bias = rand_floats((size_t)c->rows, 2.0f);
     float *y0 = rand_floats((size_t)y_rows * stride, 4.0f);
     size_t ny = (size_t)y_rows * stride;
     double *want = alloc_d(ny), *tol = alloc_d(ny);
     untouched(want, tol, y0, 0, ny);
     for (int t = 0; t < c->n; t++)
         for (int r = 0; r < c->rows; r++) {
-            size_t o = (size_t)t * stride + r;
-            double acc = c->accumulate ? y0[o] : 0, mag = fabs(acc);
+            size_t o = (size_t)(pos0 + t) * stride + r;
+            double acc = (c->accumulate ? y0[o] : 0) + (c->bias ? bias[r] : 0), mag = fabs(acc);
             for (int k = 0; k < c->cols; k++) {
                 double p = (double)tw.w[(size_t)r * c->cols + k] * x[(size_t)t * c->cols + k];
                 acc += p;
@@ -368,22 +382,26 @@ static void check_matmul(const mm_case *c) {
     assert_int_equal(gpu_matrix_upload(ctx->dev, &tw.t, &m, err, sizeof err), 0);
     if (c->split && m.n_chunks < 2) fail_msg("matmul split case: %d rows came out in one buffer", c->rows);
     rig r = rig_open(ctx);
-    gpu_buffer *xb = upload(ctx->dev, x, (size_t)c->n * c->cols * 4), *yb = upload(ctx->dev, y0, ny * 4);
-    op_matmul(r.g, &m, xb, yb, stride, c->accumulate, c->use_n_out);
-    rig_run(&r, 0, (uint32_t)n_tok, c->use_n_out ? 3u : 0u, (uint32_t)c->n);
+    gpu_buffer *xb = upload(ctx->dev, x, (size_t)c->n * c->cols * 4), *yb = upload(ctx->dev, y0, ny * 4),
+               *bb = upload(ctx->dev, bias, (size_t)c->rows * 4);
+    matmul_opts mo = {c->bias ? bb : NULL, c->accumulate, c->use_n_out ? ROWS_OUT : c->at_pos ? ROWS_POS : ROWS_STEP,
+                      stride};
+    op_matmul(r.g, &m, xb, yb, &mo);
+    rig_run(&r, (uint32_t)pos0, (uint32_t)n_tok, c->use_n_out ? 3u : 0u, (uint32_t)c->n);
     float *y = download(ctx->dev, yb, ny);
-    char what[160];
-    snprintf(what, sizeof what, "matmul %s rows %d cols %d tokens %d%s%s stride %d%s", ggml_type_name(c->type),
-             c->rows, c->cols, c->n, c->accumulate ? " accumulate" : "", c->use_n_out ? " n_out" : "", stride,
-             c->split ? " split" : "");
+    char what[200];
+    snprintf(what, sizeof what, "matmul %s rows %d cols %d tokens %d%s%s%s%s stride %d%s", ggml_type_name(c->type),
+             c->rows, c->cols, c->n, c->accumulate ? " accumulate" : "", c->use_n_out ? " n_out" : "",
+             c->bias ? " bias" : "", c->at_pos ? " at pos 4" : "", stride, c->split ? " split" : "");
     if (c->split) snprintf(what + strlen(what), sizeof what - strlen(what), " (%d buffers of %d rows)", m.n_chunks, m.chunk_rows);
     expect_close(what, "Y", y, want, tol, ny, (size_t)stride);
     rig_close(&r);
     gpu_buffer_free(xb);
     gpu_buffer_free(yb);
+    gpu_buffer_free(bb);
     gpu_matrix_free(&m);
     free_weight(&tw);
-    free(x); free(y0); free(y); free(want); free(tol);
+    free(x); free(bias); free(y0); free(y); free(want); free(tol);
 }
 
 static void matmul_format(uint32_t type) {
@@ -392,7 +410,7 @@ static void matmul_format(uint32_t type) {
      * tokens: 1, a partial tile, a full tile, across tiles. */
     const int shapes[][3] = {{1, 32, 1}, {3, 96, 2}, {37, 160, 8}, {70, 64, 9}, {5, 2080, 3}, {19, 224, 17}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0};
+        mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0};
         check_matmul(&c);
     }
 }
@@ -405,7 +423,7 @@ static void test_matmul_q4_0(void **state) { (void)state; matmul_format(GGML_TYP
 static void test_matmul_residual_add(void **state) {
     (void)state;
     for (int i = 0; i < 4; i++) {
-        mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0};
+        mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
     }
@@ -415,7 +433,7 @@ static void test_matmul_residual_add(void **state) {
 static void test_matmul_logits(void **state) {
     (void)state;
     for (int i = 0; i < 4; i++) {
-        mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0};
+        mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0, 0, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
     }
@@ -424,11 +442,40 @@ static void test_matmul_logits(void **state) {
 static void test_matmul_split(void **state) {
     (void)state;
     for (int i = 0; i < 4; i++) {
-        mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1};
+        mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1, 0, 0};
         a.split = 1;
         check_matmul(&a);
         check_matmul(&b);
     }
+}
+
+/* Each case once per weight format (its type field is ignored). */
+static void matmul_cases(const mm_case *cases, size_t n) {
+    for (int i = 0; i < 4; i++)
+        for (size_t j = 0; j < n; j++) {
+            mm_case c = cases[j];
+            c.type = types[i];
+            check_matmul(&c);
+        }
+}
+
+/* The bias variant (Qwen 2's Q, K and V): alone, under a residual add, and
+ * over split rows (each chunk adds its own slice of the bias). */
+static void test_matmul_bias(void **state) {
+    (void)state;
+    const mm_case cases[] = {{0, 37, 96, 3, 0, 0, 0, 0, 1, 0}, {0, 6, 288, 11, 1, 0, 0, 0, 1, 0},
+                             {0, 100, 96, 2, 0, 0, 0, 1, 1, 0}};
+    matmul_cases(cases, sizeof cases / sizeof *cases);
+}
+
+/* The KV-cache write: a K or V projection stores its rows (kv_dim of them)
+ * at the tokens' positions, with and without a bias, over split rows; rows
+ * before pos0 and after the last token stay as they were. */
+static void test_matmul_kv_rows(void **state) {
+    (void)state;
+    const mm_case cases[] = {{0, 16, 64, 1, 0, 0, 0, 0, 0, 1}, {0, 24, 96, 9, 0, 0, 0, 0, 1, 1},
+                             {0, 61, 160, 5, 0, 0, 0, 1, 1, 1}};
+    matmul_cases(cases, sizeof cases / sizeof *cases);
 }
 
 /* ---- embed.wgsl ----
@@ -555,106 +602,163 @@ static void test_rmsnorm_out_rows(void **state) {
     check_rmsnorm(64, 4, 1e-5f, 1, 0, 4);
 }
 
-/* ---- rope.wgsl: RoPE on Q and K in place, and the KV-cache write ----
- * Adjacent pairs (2i, 2i+1) of each head's first rope_pairs pairs turn by
- * the (cos, sin) of the table row for the token's position; K after RoPE and
- * V go to the cache at cache_off + pos * kv_dim. The table is made here the
- * way llama_gpu.c makes it (double, then f32); the rotation is checked in
- * double with the same f32 cos/sin. Tolerance 1e-6 of |x0 c| + |x1 s|: two
- * products and a sum, a few ulps (fused or not), where a wrong angle,
- * position, pair layout or head is off by O(1). V must be copied exactly;
- * every cache slot outside this step's positions must be left alone. */
-typedef struct { int n_heads, n_kv_heads, head_dim, rope_pairs, n, pos0, n_ctx, cache_off; } rope_case;
+/* ---- rope.wgsl: RoPE on this step's Q and on its keys in the cache ----
+ * Pairs of each head's first 2 * rope_pairs values turn by the (cos, sin) of
+ * the table row for the token's position: adjacent pairs (2i, 2i+1) in
+ * llama.cpp's NORMAL mode, (i, i + rope_pairs) in NEOX mode. Q rows are the
+ * step's tokens; K rows are cache rows pos0 + t (the K projection stored
+ * them there). The table is made here the way decoder_gpu.c makes it
+ * (double, then f32); the rotation is checked in double with the same f32
+ * cos/sin. Tolerance 1e-6 of |x0 c| + |x1 s|: two products and a sum, a few
+ * ulps (fused or not), where a wrong angle, position, pairing or head is
+ * off by O(1). Values past the rotated ones, and every cache row outside
+ * this step's positions, must be left exactly as they were. */
+typedef struct { int n_heads, n_kv_heads, head_dim, rope_pairs, n, pos0, n_ctx, neox; } rope_case;
 
-static void rope_ref(const float *in, double *want, double *tol, int n_heads, int head_dim, int pairs, const float *cs,
-                     int pos) {
+/* want/tol for one token's heads; values not rotated keep what the caller
+ * put there. */
+static void rope_ref(const float *in, double *want, double *tol, int n_heads, int head_dim, int pairs, int neox,
+                     const float *cs, int pos) {
     for (int h = 0; h < n_heads; h++)
-        for (int i = 0; i < head_dim / 2; i++) {
-            size_t o = (size_t)h * head_dim + 2 * i;
-            double x0 = in[o], x1 = in[o + 1], c = 1, s = 0;
-            if (i < pairs) { c = cs[((size_t)pos * pairs + i) * 2]; s = cs[((size_t)pos * pairs + i) * 2 + 1]; }
-            want[o] = x0 * c - x1 * s;
-            want[o + 1] = x0 * s + x1 * c;
-            tol[o] = tol[o + 1] = 1e-6 * (fabs(x0) + fabs(x1)) * (fabs(c) + fabs(s));
+        for (int i = 0; i < pairs; i++) {
+            size_t o0 = (size_t)h * head_dim + (neox ? i : 2 * i), o1 = (size_t)h * head_dim + (neox ? i + pairs : 2 * i + 1);
+            double x0 = in[o0], x1 = in[o1];
+            double c = cs[((size_t)pos * pairs + i) * 2], s = cs[((size_t)pos * pairs + i) * 2 + 1];
+            want[o0] = x0 * c - x1 * s;
+            want[o1] = x0 * s + x1 * c;
+            tol[o0] = tol[o1] = 1e-6 * (fabs(x0) + fabs(x1)) * (fabs(c) + fabs(s));
         }
+}
+
+/* The cos/sin table as decoder_gpu.c's rope_table makes it, for rope_dim =
+ * 2 * pairs and the given base, positions 0..n_ctx-1. */
+static float *rope_table(int n_ctx, int pairs, double base) {
+    size_t n = (size_t)n_ctx * pairs * 2;
+    float *cs = malloc((n ? n : 4) * sizeof *cs);
+    for (int pos = 0; pos < n_ctx; pos++)
+        for (int i = 0; i < pairs; i++) {
+            double theta = pos * pow(base, -2.0 * i / (2.0 * pairs));
+            cs[((size_t)pos * pairs + i) * 2] = (float)cos(theta);
+            cs[((size_t)pos * pairs + i) * 2 + 1] = (float)sin(theta);
+        }
+    return cs;
 }
 
 static void check_rope(const rope_case *c) {
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, n = c->n;
-    /* The cos/sin table, as llama_gpu.c's rope_table makes it (base 10000,
-     * rope_dim = 2 * rope_pairs), from position 0 to n_ctx - 1. */
     size_t ncs = (size_t)c->n_ctx * c->rope_pairs * 2;
-    float *cs = malloc((ncs ? ncs : 4) * sizeof *cs);
-    for (int pos = 0; pos < c->n_ctx; pos++)
-        for (int i = 0; i < c->rope_pairs; i++) {
-            double theta = pos * pow(10000.0, -2.0 * i / (2.0 * c->rope_pairs));
-            cs[((size_t)pos * c->rope_pairs + i) * 2] = (float)cos(theta);
-            cs[((size_t)pos * c->rope_pairs + i) * 2 + 1] = (float)sin(theta);
-        }
-    /* Q and K with one spare token row each; the caches with a tail. */
-    size_t nq = (size_t)(n + 1) * q_dim, nk = (size_t)(n + 1) * kv_dim;
-    size_t nc = (size_t)c->cache_off + (size_t)c->n_ctx * kv_dim + 5;
-    float *q = rand_floats(nq, 2.0f), *k = rand_floats(nk, 2.0f), *v = rand_floats(nk, 1.0f);
-    float *kc0 = rand_floats(nc, 1.0f), *vc0 = rand_floats(nc, 1.0f);
-    double *wq = alloc_d(nq), *tq = alloc_d(nq), *wk = alloc_d(nk), *tk = alloc_d(nk);
-    double *wkc = alloc_d(nc), *tkc = alloc_d(nc), *wvc = alloc_d(nc), *tvc = alloc_d(nc);
+    float *cs = rope_table(c->n_ctx, c->rope_pairs, 10000.0);
+    /* Q with one spare token row; the cache with a tail. */
+    size_t nq = (size_t)(n + 1) * q_dim, nc = (size_t)c->n_ctx * kv_dim + 5;
+    float *q = rand_floats(nq, 2.0f), *kc0 = rand_floats(nc, 2.0f);
+    double *wq = alloc_d(nq), *tq = alloc_d(nq), *wkc = alloc_d(nc), *tkc = alloc_d(nc);
     untouched(wq, tq, q, 0, nq);
-    untouched(wk, tk, k, 0, nk);
     untouched(wkc, tkc, kc0, 0, nc);
-    untouched(wvc, tvc, vc0, 0, nc);
     for (int t = 0; t < n; t++) {
         int pos = c->pos0 + t;
-        rope_ref(q + (size_t)t * q_dim, wq + (size_t)t * q_dim, tq + (size_t)t * q_dim, c->n_heads, c->head_dim,
-                 c->rope_pairs, cs, pos);
-        rope_ref(k + (size_t)t * kv_dim, wk + (size_t)t * kv_dim, tk + (size_t)t * kv_dim, c->n_kv_heads, c->head_dim,
-                 c->rope_pairs, cs, pos);
-        size_t co = (size_t)c->cache_off + (size_t)pos * kv_dim;
-        memcpy(wkc + co, wk + (size_t)t * kv_dim, (size_t)kv_dim * sizeof *wkc);
-        memcpy(tkc + co, tk + (size_t)t * kv_dim, (size_t)kv_dim * sizeof *tkc);
-        for (int i = 0; i < kv_dim; i++) { wvc[co + i] = v[(size_t)t * kv_dim + i]; tvc[co + i] = 0; }
+        size_t qo = (size_t)t * q_dim, ko = (size_t)pos * kv_dim;
+        rope_ref(q + qo, wq + qo, tq + qo, c->n_heads, c->head_dim, c->rope_pairs, c->neox, cs, pos);
+        rope_ref(kc0 + ko, wkc + ko, tkc + ko, c->n_kv_heads, c->head_dim, c->rope_pairs, c->neox, cs, pos);
     }
 
     gpu_device *d = main_ctx.dev;
     rig r = rig_open(&main_ctx);
-    gpu_buffer *qb = upload(d, q, nq * 4), *kb = upload(d, k, nk * 4), *vb = upload(d, v, nk * 4),
-               *kcb = upload(d, kc0, nc * 4), *vcb = upload(d, vc0, nc * 4), *csb = upload(d, cs, (ncs ? ncs : 4) * 4);
-    /* llama_gpu.c's op_rope */
-    uint32_t p[8] = {(uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)c->head_dim, (uint32_t)c->rope_pairs,
-                     (uint32_t)c->cache_off, (uint32_t)kv_dim, (uint32_t)q_dim, 0};
-    gpu_binding b[6] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {kcb, 0, 0}, {vcb, 0, 0}, {csb, 0, 0}};
-    graph_dispatch(r.g, main_ctx.ks.rope, p, sizeof p, b, 6, (grid_rule){0, (uint32_t)(c->n_heads + c->n_kv_heads), 0, 1});
+    gpu_buffer *qb = upload(d, q, nq * 4), *kcb = upload(d, kc0, nc * 4), *csb = upload(d, cs, (ncs ? ncs : 4) * 4);
+    attn_shape a = {c->n_heads, c->n_kv_heads, c->head_dim};
+    op_rope(r.g, &a, c->rope_pairs, c->neox, qb, kcb, csb);
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
-    float *gq = download(d, qb, nq), *gk = download(d, kb, nk), *gkc = download(d, kcb, nc), *gvc = download(d, vcb, nc);
-    float *gv = download(d, vb, nk);
+    float *gq = download(d, qb, nq), *gkc = download(d, kcb, nc);
     char what[200];
-    snprintf(what, sizeof what, "rope heads %d kv_heads %d head_dim %d pairs %d tokens %d at pos %d cache_off %d",
-             c->n_heads, c->n_kv_heads, c->head_dim, c->rope_pairs, n, c->pos0, c->cache_off);
+    snprintf(what, sizeof what, "rope %s heads %d kv_heads %d head_dim %d pairs %d tokens %d at pos %d",
+             c->neox ? "neox" : "normal", c->n_heads, c->n_kv_heads, c->head_dim, c->rope_pairs, n, c->pos0);
     expect_close(what, "Q", gq, wq, tq, nq, (size_t)q_dim);
-    expect_close(what, "K", gk, wk, tk, nk, (size_t)kv_dim);
-    if (memcmp(gv, v, nk * 4)) fail_msg("%s [%s]: V, an input, was written", what, variant);
-    /* the cache rows are [position][kv_dim] after cache_off */
-    expect_close(what, "K cache (from cache_off)", gkc, wkc, tkc, nc, (size_t)kv_dim);
-    expect_close(what, "V cache (from cache_off)", gvc, wvc, tvc, nc, (size_t)kv_dim);
+    /* the cache rows are [position][kv_dim] */
+    expect_close(what, "K cache", gkc, wkc, tkc, nc, (size_t)kv_dim);
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, kb, vb, kcb, vcb, csb};
-    for (int i = 0; i < 6; i++) gpu_buffer_free(bs[i]);
-    free(cs); free(q); free(k); free(v); free(kc0); free(vc0);
-    free(wq); free(tq); free(wk); free(tk); free(wkc); free(tkc); free(wvc); free(tvc);
-    free(gq); free(gk); free(gkc); free(gvc); free(gv);
+    gpu_buffer *bs[] = {qb, kcb, csb};
+    for (int i = 0; i < 3; i++) gpu_buffer_free(bs[i]);
+    free(cs); free(q); free(kc0); free(wq); free(tq); free(wkc); free(tkc); free(gq); free(gkc);
 }
 
-static void test_rope_kv_write(void **state) {
+static void test_rope(void **state) {
     (void)state;
     const rope_case cases[] = {
         {2, 2, 8, 4, 1, 0, 4, 0},        /* one token at position 0 */
         {6, 2, 20, 10, 5, 3, 11, 0},     /* GQA, a batch at position 3 */
-        {4, 1, 16, 3, 3, 9, 12, 40},     /* partial rotation (rope_dim 6 of 16), cache_off */
+        {4, 1, 16, 3, 3, 9, 12, 0},      /* partial rotation (rope_dim 6 of 16) */
         {3, 3, 160, 80, 2, 700, 705, 0}, /* 80 pairs: past the 64 lanes; large angles */
-        {2, 1, 8, 0, 2, 1, 3, 0},        /* no rotation at all: a plain cache write */
-        {3, 1, 7, 3, 2, 4, 6, 0},        /* odd head_dim (llama_config allows it): the last
-                                            element is not rotated but must reach the cache */
+        {2, 1, 8, 0, 2, 1, 3, 0},        /* no rotation at all: nothing changes */
+        {3, 1, 7, 3, 2, 4, 6, 0},        /* odd head_dim: the last element is not rotated */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_rope(&cases[i]);
+}
+
+/* NEOX mode (Qwen 2 and 3): each head's first half turns against its second. */
+static void test_rope_neox(void **state) {
+    (void)state;
+    const rope_case cases[] = {
+        {2, 2, 8, 4, 1, 0, 4, 1},        /* one token at position 0 */
+        {6, 2, 20, 10, 5, 3, 11, 1},     /* GQA, a batch at position 3 */
+        {4, 1, 16, 3, 3, 9, 12, 1},      /* partial rotation: pairs (i, i + 3) of 16 values */
+        {2, 2, 128, 64, 3, 30, 40, 1},   /* Qwen 3's head size */
+        {3, 3, 160, 80, 2, 700, 705, 1}, /* past the 64 lanes; large angles */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_rope(&cases[i]);
+}
+
+/* ---- head_rmsnorm.wgsl: q/k norm ----
+ * Each head of this step's Q (weights wq) and of its keys in the cache at
+ * pos0 + t (weights wk) becomes x / sqrt(mean(x^2) + eps) * w, in place.
+ * Relative tolerance 2e-5 as for rmsnorm.wgsl; cache rows outside the step
+ * and Q's spare row must not change. */
+static void check_head_rmsnorm(int n_heads, int n_kv_heads, int head_dim, int n, int pos0, int n_ctx, float eps) {
+    int q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
+    size_t nq = (size_t)(n + 1) * q_dim, nc = (size_t)n_ctx * kv_dim;
+    float *q = rand_floats(nq, 3.0f), *kc0 = rand_floats(nc, 0.5f);
+    float *wq = rand_floats((size_t)head_dim, 2.0f), *wk = rand_floats((size_t)head_dim, 2.0f);
+    double *want_q = alloc_d(nq), *tol_q = alloc_d(nq), *want_k = alloc_d(nc), *tol_k = alloc_d(nc);
+    untouched(want_q, tol_q, q, 0, nq);
+    untouched(want_k, tol_k, kc0, 0, nc);
+    for (int t = 0; t < n; t++)
+        for (int h = 0; h < n_heads + n_kv_heads; h++) {
+            int is_q = h < n_heads;
+            size_t o = is_q ? (size_t)t * q_dim + (size_t)h * head_dim
+                            : (size_t)(pos0 + t) * kv_dim + (size_t)(h - n_heads) * head_dim;
+            const float *x = (is_q ? q : kc0) + o, *w = is_q ? wq : wk;
+            double *want = (is_q ? want_q : want_k) + o, *tol = (is_q ? tol_q : tol_k) + o;
+            double ss = 0;
+            for (int i = 0; i < head_dim; i++) ss += (double)x[i] * x[i];
+            double scale = 1.0 / sqrt(ss / head_dim + eps);
+            for (int i = 0; i < head_dim; i++) {
+                want[i] = x[i] * scale * w[i];
+                tol[i] = 2e-5 * fabs(want[i]);
+            }
+        }
+    gpu_device *d = main_ctx.dev;
+    rig r = rig_open(&main_ctx);
+    gpu_buffer *qb = upload(d, q, nq * 4), *kcb = upload(d, kc0, nc * 4), *wqb = upload(d, wq, (size_t)head_dim * 4),
+               *wkb = upload(d, wk, (size_t)head_dim * 4);
+    attn_shape a = {n_heads, n_kv_heads, head_dim};
+    op_head_rmsnorm(r.g, &a, qb, kcb, wqb, wkb, eps);
+    rig_run(&r, (uint32_t)pos0, (uint32_t)n, 0, 1);
+    float *gq = download(d, qb, nq), *gkc = download(d, kcb, nc);
+    char what[160];
+    snprintf(what, sizeof what, "head_rmsnorm heads %d kv_heads %d head_dim %d tokens %d at pos %d eps %g", n_heads,
+             n_kv_heads, head_dim, n, pos0, eps);
+    expect_close(what, "Q", gq, want_q, tol_q, nq, (size_t)q_dim);
+    expect_close(what, "K cache", gkc, want_k, tol_k, nc, (size_t)kv_dim);
+    rig_close(&r);
+    gpu_buffer *bs[] = {qb, kcb, wqb, wkb};
+    for (int i = 0; i < 4; i++) gpu_buffer_free(bs[i]);
+    free(q); free(kc0); free(wq); free(wk); free(want_q); free(tol_q); free(want_k); free(tol_k); free(gq); free(gkc);
+}
+
+static void test_head_rmsnorm(void **state) {
+    (void)state;
+    check_head_rmsnorm(2, 2, 8, 1, 0, 2, 1e-6f);      /* one token, MHA */
+    check_head_rmsnorm(6, 2, 20, 5, 3, 9, 1e-6f);     /* GQA, a batch at position 3 */
+    check_head_rmsnorm(4, 1, 128, 3, 7, 12, 1e-6f);   /* Qwen 3's head size: past the 64 lanes */
+    check_head_rmsnorm(3, 1, 7, 2, 1, 4, 0.5f);       /* odd head size; eps that matters */
 }
 
 /* ---- attention.wgsl (with its softmax) ----
@@ -708,7 +812,7 @@ static void attention_ref(const float *q, const float *kc, const float *vc, int 
 }
 
 static void check_attention(const att_case *c) {
-    const kernel_set *ks = &main_ctx.ks;
+    kernel_registry *ks = &main_ctx.ks;
     if ((uint32_t)c->head_dim > 32 * ks->group_lanes) { /* the host refuses these too (MAXD) */
         fprintf(stderr, "  skip attention head_dim %d: over %u on this adapter\n", c->head_dim, 32 * ks->group_lanes);
         return;
@@ -740,12 +844,15 @@ static void check_attention(const att_case *c) {
     rig r = rig_open(&main_ctx);
     gpu_buffer *qb = upload(d, q, nq * 4), *kb = upload(d, kc, nc * 4), *vb = upload(d, vc, nc * 4),
                *sb = upload(d, s0, ns * 4), *ob = upload(d, o0, no * 4);
-    /* llama_gpu.c's op_attention */
+    /* ops.c's op_attention, with a cache_off the engine never uses */
     struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale; } p = {
         (uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)hd, (uint32_t)kv_dim, (uint32_t)q_dim,
         (uint32_t)c->cache_off, (uint32_t)c->n_ctx, scale};
     gpu_binding b[5] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {sb, 0, 0}, {ob, 0, 0}};
-    graph_dispatch(r.g, ks->attention, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots});
+    char err[256];
+    gpu_kernel *k = kernels_get(ks, KERNEL_ATTENTION, 0, KV_PLAIN, err, sizeof err);
+    if (!k) fail_msg("attention: %s", err);
+    graph_dispatch(r.g, k, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots});
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
     float *o = download(d, ob, no);
     char what[200];
@@ -775,74 +882,99 @@ static void test_attention(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
 }
 
-/* rope then attention as the engine runs them: recorded once into one
- * graph, replayed for a prefill and then for steps at later positions with
- * only the step uniform changing, the KV cache carried between replays.
- * Checked against a CPU cache kept the same way (tolerances as above). */
+/* One attention block's kernels as the engine records them (decoder_gpu.c's
+ * build_attn): the K and V projections storing into the cache at the
+ * step's positions, NEOX RoPE on q and on those keys, then attention. Recorded
+ * once into one graph, replayed for a prefill and then for steps at later
+ * positions with only the step uniform changing, the cache carried between
+ * replays. After each step the whole cache is checked against one kept on
+ * the CPU (projection and RoPE tolerances as above; rows not yet written
+ * must still be zero), and the output against attention over the GPU's
+ * own cache (tolerances as above). */
 static void test_rope_attention_replay(void **state) {
     (void)state;
-    const kernel_set *ks = &main_ctx.ks;
-    enum { H = 4, KVH = 2, HD = 24, PAIRS = 12, CTX = 13, BATCH = 5 };
+    kernel_registry *ks = &main_ctx.ks;
+    enum { H = 4, KVH = 2, HD = 24, PAIRS = 12, CTX = 13, BATCH = 5, IN = 64 };
     const int q_dim = H * HD, kv_dim = KVH * HD;
     const int steps[][2] = {{0, 5}, {5, 1}, {6, 3}, {9, 1}, {10, 3}}; /* pos0, tokens */
-    float *cs = malloc((size_t)CTX * PAIRS * 2 * sizeof *cs);
-    for (int pos = 0; pos < CTX; pos++)
-        for (int i = 0; i < PAIRS; i++) {
-            double theta = pos * pow(500000.0, -2.0 * i / (2.0 * PAIRS));
-            cs[(pos * PAIRS + i) * 2] = (float)cos(theta);
-            cs[(pos * PAIRS + i) * 2 + 1] = (float)sin(theta);
-        }
+    float *cs = rope_table(CTX, PAIRS, 500000.0);
     gpu_device *d = main_ctx.dev;
-    size_t nq = (size_t)BATCH * q_dim, nk = (size_t)BATCH * kv_dim, nc = (size_t)CTX * kv_dim;
+    size_t nq = (size_t)BATCH * q_dim, nc = (size_t)CTX * kv_dim;
+    test_weight wk, wv;
+    make_weight(&wk, GGML_TYPE_F32, kv_dim, IN);
+    make_weight(&wv, GGML_TYPE_F32, kv_dim, IN);
+    char err[512];
+    gpu_matrix mk, mv;
+    assert_int_equal(gpu_matrix_upload(d, &wk.t, &mk, err, sizeof err), 0);
+    assert_int_equal(gpu_matrix_upload(d, &wv.t, &mv, err, sizeof err), 0);
     float *zero = calloc(nc > nq ? nc : nq, sizeof *zero);
-    gpu_buffer *qb = upload(d, zero, nq * 4), *kb = upload(d, zero, nk * 4), *vb = upload(d, zero, nk * 4),
+    gpu_buffer *qb = upload(d, zero, nq * 4), *xb = upload(d, zero, (size_t)BATCH * IN * 4),
                *kcb = upload(d, zero, nc * 4), *vcb = upload(d, zero, nc * 4),
                *csb = upload(d, cs, (size_t)CTX * PAIRS * 8), *sb = upload(d, zero, (size_t)H * BATCH * CTX * 4),
                *ob = upload(d, zero, nq * 4);
     rig r = rig_open(&main_ctx);
-    uint32_t pr[8] = {H, KVH, HD, PAIRS, 0, (uint32_t)kv_dim, (uint32_t)q_dim, 0};
-    gpu_binding br[6] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {kcb, 0, 0}, {vcb, 0, 0}, {csb, 0, 0}};
-    graph_dispatch(r.g, ks->rope, pr, sizeof pr, br, 6, (grid_rule){0, H + KVH, 0, 1});
+    const attn_shape a = {H, KVH, HD};
     float scale = 1.0f / sqrtf((float)HD);
-    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale; } pa = {
-        H, KVH, HD, (uint32_t)kv_dim, (uint32_t)q_dim, 0, CTX, scale};
-    gpu_binding ba[5] = {{qb, 0, 0}, {kcb, 0, 0}, {vcb, 0, 0}, {sb, 0, 0}, {ob, 0, 0}};
-    graph_dispatch(r.g, ks->attention, &pa, sizeof pa, ba, 5, (grid_rule){0, H, 0, ks->group_slots});
+    op_matmul(r.g, &mk, xb, kcb, &(matmul_opts){.rows = ROWS_POS});
+    op_matmul(r.g, &mv, xb, vcb, &(matmul_opts){.rows = ROWS_POS});
+    op_rope(r.g, &a, PAIRS, 1, qb, kcb, csb);
+    op_attention(r.g, &a, CTX, scale, qb, kcb, vcb, sb, ob);
+    (void)ks;
 
-    float *kc = calloc(nc, sizeof *kc), *vc = calloc(nc, sizeof *vc), *qr = malloc(nq * sizeof *qr);
-    double *wq = alloc_d(nq), *tq = alloc_d(nq), *wk = alloc_d(nk), *tk = alloc_d(nk);
-    double *want = alloc_d(nq), *tol = alloc_d(nq);
+    double *wkc = alloc_d(nc), *tkc = alloc_d(nc), *wvc = alloc_d(nc), *tvc = alloc_d(nc);
+    float *qr = malloc(nq * sizeof *qr);
+    double *wq = alloc_d(nq), *tq = alloc_d(nq), *want = alloc_d(nq), *tol = alloc_d(nq);
+    float *row = malloc((size_t)kv_dim * sizeof *row);
     for (size_t s = 0; s < sizeof steps / sizeof *steps; s++) {
         int pos0 = steps[s][0], n = steps[s][1];
-        float *q = rand_floats((size_t)n * q_dim, 2.0f), *k = rand_floats((size_t)n * kv_dim, 1.0f),
-              *v = rand_floats((size_t)n * kv_dim, 1.0f);
+        float *q = rand_floats((size_t)n * q_dim, 2.0f), *x = rand_floats((size_t)n * IN, 0.5f);
         gpu_buffer_write(d, qb, 0, q, (size_t)n * q_dim * 4);
-        gpu_buffer_write(d, kb, 0, k, (size_t)n * kv_dim * 4);
-        gpu_buffer_write(d, vb, 0, v, (size_t)n * kv_dim * 4);
-        /* the CPU side: rope, then the cache rows, then attention */
+        gpu_buffer_write(d, xb, 0, x, (size_t)n * IN * 4);
+        /* the CPU side: the projections, RoPE on q and k, the cache rows */
         for (int t = 0; t < n; t++) {
-            rope_ref(q + (size_t)t * q_dim, wq + (size_t)t * q_dim, tq + (size_t)t * q_dim, H, HD, PAIRS, cs, pos0 + t);
-            rope_ref(k + (size_t)t * kv_dim, wk + (size_t)t * kv_dim, tk + (size_t)t * kv_dim, KVH, HD, PAIRS, cs,
+            size_t co = (size_t)(pos0 + t) * kv_dim;
+            double kmag = 0;
+            for (int o = 0; o < kv_dim; o++) {
+                double ka = 0, va = 0, vm = 0, km = 0;
+                for (int c = 0; c < IN; c++) {
+                    ka += (double)wk.w[(size_t)o * IN + c] * x[(size_t)t * IN + c];
+                    va += (double)wv.w[(size_t)o * IN + c] * x[(size_t)t * IN + c];
+                    km += fabs((double)wk.w[(size_t)o * IN + c] * x[(size_t)t * IN + c]);
+                    vm += fabs((double)wv.w[(size_t)o * IN + c] * x[(size_t)t * IN + c]);
+                }
+                row[o] = (float)ka;
+                wvc[co + o] = va;
+                tvc[co + o] = 2e-5 * vm;
+                if (km > kmag) kmag = km;
+            }
+            rope_ref(row, wkc + co, tkc + co, KVH, HD, PAIRS, 1, cs, pos0 + t);
+            /* a rotated key mixes two projections: their drift (2e-5 of the
+             * row's largest magnitude each) adds to the rotation's */
+            for (int o = 0; o < kv_dim; o++) tkc[co + o] += 4e-5 * kmag;
+            rope_ref(q + (size_t)t * q_dim, wq + (size_t)t * q_dim, tq + (size_t)t * q_dim, H, HD, PAIRS, 1, cs,
                      pos0 + t);
         }
         for (size_t i = 0; i < (size_t)n * q_dim; i++) qr[i] = (float)wq[i];
-        for (size_t i = 0; i < (size_t)n * kv_dim; i++) {
-            kc[(size_t)pos0 * kv_dim + i] = (float)wk[i];
-            vc[(size_t)pos0 * kv_dim + i] = v[i];
-        }
-        attention_ref(qr, kc, vc, H, KVH, HD, n, pos0, 0, scale, want, tol);
         rig_run(&r, (uint32_t)pos0, (uint32_t)n, 0, 1);
-        float *o = download(d, ob, (size_t)n * q_dim);
+        float *kc = download(d, kcb, nc), *vc = download(d, vcb, nc), *o = download(d, ob, (size_t)n * q_dim);
         char what[160];
-        snprintf(what, sizeof what, "rope+attention replay step %zu: tokens %d at pos %d (heads %d kv_heads %d head_dim %d)",
+        snprintf(what, sizeof what, "projections+rope+attention replay step %zu: tokens %d at pos %d (heads %d kv_heads %d head_dim %d)",
                  s, n, pos0, H, KVH, HD);
+        expect_close(what, "K cache", kc, wkc, tkc, nc, (size_t)kv_dim);
+        expect_close(what, "V cache", vc, wvc, tvc, nc, (size_t)kv_dim);
+        attention_ref(qr, kc, vc, H, KVH, HD, n, pos0, 0, scale, want, tol);
         expect_close(what, "O", o, want, tol, (size_t)n * q_dim, (size_t)q_dim);
-        free(q); free(k); free(v); free(o);
+        free(q); free(x); free(kc); free(vc); free(o);
     }
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, kb, vb, kcb, vcb, csb, sb, ob};
-    for (int i = 0; i < 8; i++) gpu_buffer_free(bs[i]);
-    free(cs); free(zero); free(kc); free(vc); free(qr); free(wq); free(tq); free(wk); free(tk); free(want); free(tol);
+    gpu_buffer *bs[] = {qb, xb, kcb, vcb, csb, sb, ob};
+    for (int i = 0; i < 7; i++) gpu_buffer_free(bs[i]);
+    gpu_matrix_free(&mk);
+    gpu_matrix_free(&mv);
+    free_weight(&wk);
+    free_weight(&wv);
+    free(cs); free(zero); free(qr); free(row); free(wq); free(tq); free(want); free(tol);
+    free(wkc); free(tkc); free(wvc); free(tvc);
 }
 
 /* ---- swiglu.wgsl ----
@@ -927,12 +1059,16 @@ int main(void) {
         cmocka_unit_test(test_matmul_residual_add),
         cmocka_unit_test(test_matmul_logits),
         cmocka_unit_test(test_matmul_split),
+        cmocka_unit_test(test_matmul_bias),
+        cmocka_unit_test(test_matmul_kv_rows),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_split),
         cmocka_unit_test(test_embed_2d_grid),
         cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_rmsnorm_out_rows),
-        cmocka_unit_test(test_rope_kv_write),
+        cmocka_unit_test(test_rope),
+        cmocka_unit_test(test_rope_neox),
+        cmocka_unit_test(test_head_rmsnorm),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_rope_attention_replay),
         cmocka_unit_test(test_swiglu),

@@ -1,6 +1,7 @@
-/* The Llama config reader and the CPU reference forward, on tiny models
- * written as GGUF bytes here, with weights simple enough to check each stage
- * by hand: every matrix is a scaled shifted identity y[o] = s * x[(o+off) % in]. */
+/* The decoder config reader and the CPU reference forward, on tiny Llama,
+ * Qwen 2 and Qwen 3 models written as GGUF bytes here, with weights simple
+ * enough to check each stage by hand: every matrix is a scaled shifted
+ * identity y[o] = s * x[(o+off) % in]. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,7 @@
 #include <cmocka.h>
 
 #include "formats/gguf.h"
-#include "models/llama.h"
+#include "models/decoder.h"
 #include "util/util.h"
 
 /* ---------- a minimal GGUF writer ---------- */
@@ -155,7 +156,13 @@ static uint8_t *serialize(const model_spec *m, size_t *len) {
 
 /* ---------- the tiny model ---------- */
 
-typedef struct { int dim, n_heads, n_kv_heads, hidden, vocab, n_layers; } tiny;
+typedef struct {
+    int dim, n_heads, n_kv_heads, hidden, vocab, n_layers;
+    const char *arch;   /* NULL: llama */
+    int head_dim;       /* 0: dim / n_heads; else written as <arch>.attention.key_length */
+    int qkv_bias;       /* attn_q/k/v.bias (Qwen 2) */
+    int qk_norm;        /* attn_q_norm/attn_k_norm (Qwen 3) */
+} tiny;
 static const tiny TINY = {.dim = 8, .n_heads = 2, .n_kv_heads = 1, .hidden = 4, .vocab = 6, .n_layers = 1};
 
 /* W[o][i] = s where i == (o + off) % in: y[o] = s * x[(o + off) % in]. */
@@ -170,18 +177,30 @@ static float embd_value(int t, int i) { return (float)((((t + 1) * (i + 3)) % 11
 static float attn_norm_w(int i) { return 1 + 0.25f * i; }
 static float ffn_norm_w(int i) { return 1 + 0.5f * (i % 2); }
 
+/* bias value i of a projection: small, distinct, exact in f32 */
+static float bias_value(int i) { return (float)((i % 5) - 2) / 16; }
+static float qk_norm_w(int i) { return 0.5f + 0.25f * (i % 3); }
+
+/* "<arch>.<suffix>" for the tiny model's arch */
+static const char *akey(const tiny *c, const char *suffix) {
+    static char k[96];
+    snprintf(k, sizeof k, "%s.%s", c->arch ? c->arch : "llama", suffix);
+    return k;
+}
+
 static void build_tiny(model_spec *m, const tiny *c) {
     memset(m, 0, sizeof *m);
-    int hd = c->dim / c->n_heads, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
-    kv_str(m, "general.architecture", "llama");
-    kv_u32(m, "llama.context_length", 64);
-    kv_u32(m, "llama.embedding_length", (uint32_t)c->dim);
-    kv_u32(m, "llama.block_count", (uint32_t)c->n_layers);
-    kv_u32(m, "llama.feed_forward_length", (uint32_t)c->hidden);
-    kv_u32(m, "llama.attention.head_count", (uint32_t)c->n_heads);
-    kv_u32(m, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    kv_f32(m, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    kv_f32(m, "llama.rope.freq_base", 10000.0f);
+    int hd = c->head_dim ? c->head_dim : c->dim / c->n_heads, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
+    kv_str(m, "general.architecture", c->arch ? c->arch : "llama");
+    kv_u32(m, akey(c, "context_length"), 64);
+    kv_u32(m, akey(c, "embedding_length"), (uint32_t)c->dim);
+    kv_u32(m, akey(c, "block_count"), (uint32_t)c->n_layers);
+    kv_u32(m, akey(c, "feed_forward_length"), (uint32_t)c->hidden);
+    kv_u32(m, akey(c, "attention.head_count"), (uint32_t)c->n_heads);
+    kv_u32(m, akey(c, "attention.head_count_kv"), (uint32_t)c->n_kv_heads);
+    if (c->head_dim) kv_u32(m, akey(c, "attention.key_length"), (uint32_t)c->head_dim);
+    kv_f32(m, akey(c, "attention.layer_norm_rms_epsilon"), 1e-5f);
+    kv_f32(m, akey(c, "rope.freq_base"), 10000.0f);
     kv_tokens(m, (uint64_t)c->vocab);
 
     tensor_spec *t = add_t(m, "token_embd.weight", 2, c->dim, c->vocab);
@@ -199,6 +218,21 @@ static void build_tiny(model_spec *m, const tiny *c) {
         shifted_identity(LAYER_T("attn_k", 2, c->dim, kv_dim), 4, 1);
         shifted_identity(LAYER_T("attn_v", 2, c->dim, kv_dim), 0, 2);
         shifted_identity(LAYER_T("attn_output", 2, q_dim, c->dim), 0, 1);
+        if (c->qkv_bias) {
+            const char *part[3] = {"attn_q", "attn_k", "attn_v"};
+            int width[3] = {q_dim, kv_dim, kv_dim};
+            for (int j = 0; j < 3; j++) {
+                snprintf(name, sizeof name, "blk.%d.%s.bias", l, part[j]);
+                t = add_t(m, name, 1, width[j], 0);
+                for (int i = 0; i < width[j]; i++) t->data[i] = bias_value(i + j);
+            }
+        }
+        if (c->qk_norm) {
+            t = LAYER_T("attn_q_norm", 1, hd, 0);
+            for (int i = 0; i < hd; i++) t->data[i] = qk_norm_w(i);
+            t = LAYER_T("attn_k_norm", 1, hd, 0);
+            for (int i = 0; i < hd; i++) t->data[i] = qk_norm_w(i + 1);
+        }
         t = LAYER_T("ffn_norm", 1, c->dim, 0);
         for (int i = 0; i < c->dim; i++) t->data[i] = ffn_norm_w(i);
         shifted_identity(LAYER_T("ffn_gate", 2, c->dim, c->hidden), 0, 1);
@@ -210,7 +244,7 @@ static void build_tiny(model_spec *m, const tiny *c) {
 
 /* ---------- loading ---------- */
 
-typedef struct { uint8_t *bytes; gguf_file g; llama_config c; llama_ref *r; } loaded;
+typedef struct { uint8_t *bytes; gguf_file g; decoder_config c; decoder_ref *r; } loaded;
 
 /* Parses and reads the config; returns its rc with the message in err. */
 static int load_config(const model_spec *m, loaded *L, char *err, size_t errlen) {
@@ -218,17 +252,17 @@ static int load_config(const model_spec *m, loaded *L, char *err, size_t errlen)
     memset(L, 0, sizeof *L);
     L->bytes = serialize(m, &len);
     if (gguf_parse(&L->g, L->bytes, len, err, errlen) != 0) fail_msg("gguf_parse: %s", err);
-    return llama_config_from_gguf(&L->g, &L->c, err, errlen);
+    return decoder_config_from_gguf(&L->g, &L->c, err, errlen);
 }
 
 static void load_model(const model_spec *m, loaded *L, int max_ctx) {
     char err[256] = "";
     if (load_config(m, L, err, sizeof err) != 0) fail_msg("config: %s", err);
-    if (llama_ref_build(&L->g, &L->c, max_ctx, &L->r, err, sizeof err) != 0) fail_msg("build: %s", err);
+    if (decoder_ref_build(&L->g, &L->c, max_ctx, &L->r, err, sizeof err) != 0) fail_msg("build: %s", err);
 }
 
 static void unload(loaded *L) {
-    llama_ref_free(L->r);
+    decoder_ref_free(L->r);
     gguf_close(&L->g);
     free(L->bytes);
 }
@@ -236,7 +270,7 @@ static void unload(loaded *L) {
 static void expect_config_error(const model_spec *m, const char *needle) {
     loaded L;
     char err[256] = "";
-    assert_int_equal(load_config(m, &L, err, sizeof err), -1);
+    assert_true(load_config(m, &L, err, sizeof err) < 0);
     if (!strstr(err, needle)) fail_msg("error '%s' does not contain '%s'", err, needle);
     assert_null(strchr(err, '\n'));
     unload(&L);
@@ -306,7 +340,7 @@ static void test_config_reads_metadata(void **state) {
     loaded L;
     char err[256] = "";
     assert_int_equal(load_config(&m, &L, err, sizeof err), 0);
-    const llama_config *c = &L.c;
+    const decoder_config *c = &L.c;
     assert_int_equal(c->n_vocab, 6);
     assert_int_equal(c->dim, 8);
     assert_int_equal(c->n_layers, 1);
@@ -366,7 +400,7 @@ static void test_config_errors(void **state) {
     model_spec m;
     build_tiny(&m, &TINY);
     kv_str(&m, "general.architecture", "gpt2");
-    expect_config_error(&m, "unsupported architecture 'gpt2' (supported: llama)");
+    expect_config_error(&m, "unsupported architecture 'gpt2' (supported: llama, qwen2, qwen3)");
     spec_free(&m);
 
     build_tiny(&m, &TINY);
@@ -455,7 +489,7 @@ static void test_capture_order(void **state) {
     const int32_t toks[3] = {1, 4, 2};
     float logits[3 * 6];
     char err[256];
-    assert_int_equal(llama_ref_forward(L.r, toks, 3, 0, logits, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 3, 0, logits, record, &rec, err, sizeof err), 0);
     static const char *per_layer[] = {"attn_norm", "q", "k", "v", "attn", "attn_res", "ffn_norm", "ffn_act", "layer_out"};
     static const int widths[] = {8, 8, 4, 4, 8, 8, 8, 4, 8};
     assert_int_equal(rec.n, 1 + 2 * 9 + 2);
@@ -493,7 +527,7 @@ static void test_stages_single_position(void **state) {
     const int32_t tok = 2;
     float logits[6];
     char err[256];
-    assert_int_equal(llama_ref_forward(L.r, &tok, 1, 0, logits, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, &tok, 1, 0, logits, record, &rec, err, sizeof err), 0);
 
     float want[8], tmp[8];
     for (int i = 0; i < 8; i++) want[i] = embd_value(2, i);
@@ -566,11 +600,11 @@ static void test_two_positions(void **state) {
     const int32_t toks[2] = {0, 2};
     float logits_step[2 * 6], logits_batch[2 * 6];
     char err[256];
-    assert_int_equal(llama_ref_forward(L.r, &toks[0], 1, 0, logits_step, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, &toks[0], 1, 0, logits_step, record, &rec, err, sizeof err), 0);
     float k0[4], v0[4];
     memcpy(k0, get(&rec, "k", 0)->data, sizeof k0);
     memcpy(v0, get(&rec, "v", 0)->data, sizeof v0);
-    assert_int_equal(llama_ref_forward(L.r, &toks[1], 1, 1, logits_step + 6, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, &toks[1], 1, 1, logits_step + 6, record, &rec, err, sizeof err), 0);
 
     /* token 2's normed input is the one computed by hand above; at position 1
      * pair 0 turns by 1 rad and pair 1 by 10000^(-1/2) = 0.01 rad */
@@ -593,11 +627,11 @@ static void test_two_positions(void **state) {
     recorder_clear(&rec);
 
     /* the same two tokens as one batch, on a fresh cache */
-    llama_ref *r2;
-    assert_int_equal(llama_ref_build(&L.g, &L.c, 8, &r2, err, sizeof err), 0);
-    assert_int_equal(llama_ref_forward(r2, toks, 2, 0, logits_batch, NULL, NULL, err, sizeof err), 0);
+    decoder_ref *r2;
+    assert_int_equal(decoder_ref_build(&L.g, &L.c, 8, &r2, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(r2, toks, 2, 0, logits_batch, NULL, NULL, err, sizeof err), 0);
     assert_close(logits_batch, logits_step, 12, 1e-6f, "batch vs steps");
-    llama_ref_free(r2);
+    decoder_ref_free(r2);
     unload(&L);
     spec_free(&m);
 }
@@ -609,7 +643,7 @@ static void check_rope_variant(model_spec *m, int pos, const double *thetas, int
     recorder rec = {0};
     int32_t toks[8] = {2, 2, 2, 2, 2, 2, 2, 2};
     char err[256];
-    assert_int_equal(llama_ref_forward(L.r, toks, pos + 1, 0, NULL, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, toks, pos + 1, 0, NULL, record, &rec, err, sizeof err), 0);
     const shot *qs = get(&rec, "q", 0), *xs = get(&rec, "attn_norm", 0);
     float want[8];
     rotate(want, xs->data + pos * 8, 2, 4, thetas, n_pairs);
@@ -668,7 +702,7 @@ static void test_grouped_query_attention(void **state) {
     recorder rec = {0};
     const int32_t tok = 4;
     char err[256];
-    assert_int_equal(llama_ref_forward(L.r, &tok, 1, 0, NULL, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, &tok, 1, 0, NULL, record, &rec, err, sizeof err), 0);
     const float *v = get(&rec, "v", 0)->data, *att = get(&rec, "attn", 0)->data;
     const float want[8] = {v[0], v[1], v[0], v[1], v[2], v[3], v[2], v[3]};
     assert_true(fabsf(v[0] - v[2]) > 0.1f);
@@ -690,7 +724,7 @@ static void test_untied_output(void **state) {
     const int32_t tok = 3;
     float logits[6], want[6];
     char err[256];
-    assert_int_equal(llama_ref_forward(L.r, &tok, 1, 0, logits, record, &rec, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, &tok, 1, 0, logits, record, &rec, err, sizeof err), 0);
     shifted(want, get(&rec, "out_norm", -1)->data, 8, 6, 1, 1);
     assert_close(logits, want, 6, 1e-6f, "untied logits");
     recorder_clear(&rec);
@@ -707,31 +741,230 @@ static void test_forward_errors(void **state) {
     char err[256] = "";
     int32_t toks[4] = {1, 2, 3, 4};
     float logits[4 * 6];
-    assert_int_equal(llama_ref_forward(L.r, toks, 2, 0, logits, NULL, NULL, err, sizeof err), 0);
-    assert_int_equal(llama_ref_forward(L.r, toks, 3, 2, logits, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 2, 0, logits, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 3, 2, logits, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "context overflow"));
-    assert_int_equal(llama_ref_forward(L.r, toks, 1, 2147483647, logits, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 1, 2147483647, logits, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "context overflow"));
     /* the cache is intact: the rest of the context still runs */
-    assert_int_equal(llama_ref_forward(L.r, toks + 2, 2, 2, logits, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(decoder_ref_forward(L.r, toks + 2, 2, 2, logits, NULL, NULL, err, sizeof err), 0);
     toks[1] = 6;
-    assert_int_equal(llama_ref_forward(L.r, toks, 2, 0, logits, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 2, 0, logits, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "token 6 at index 1"));
-    assert_int_equal(llama_ref_forward(L.r, toks, 0, 0, logits, NULL, NULL, err, sizeof err), -1);
-    llama_ref *r;
-    assert_int_equal(llama_ref_build(&L.g, &L.c, 0, &r, err, sizeof err), -1);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 0, 0, logits, NULL, NULL, err, sizeof err), -1);
+    decoder_ref *r;
+    assert_int_equal(decoder_ref_build(&L.g, &L.c, 0, &r, err, sizeof err), -1);
     assert_null(r);
     unload(&L);
 
     /* f16 weights load; a type without a dequantizer is refused by name */
     find_t(&m, "blk.0.ffn_up.weight")->type = GGML_TYPE_F16;
     load_model(&m, &L, 4);
-    llama_ref_free(L.r);
+    decoder_ref_free(L.r);
     for (uint64_t i = 0; i < L.g.n_tensors; i++)
         if (gguf_str_eq(L.g.tensors[i].name, "blk.0.ffn_up.weight")) L.g.tensors[i].type = 16; /* IQ2_XXS */
-    assert_int_equal(llama_ref_build(&L.g, &L.c, 4, &L.r, err, sizeof err), -1);
+    assert_int_equal(decoder_ref_build(&L.g, &L.c, 4, &L.r, err, sizeof err), -1);
     assert_null(L.r);
     assert_non_null(strstr(err, "tensor 'blk.0.ffn_up.weight' has type"));
+    unload(&L);
+    spec_free(&m);
+}
+
+/* ---------- Qwen 2 and Qwen 3 ---------- */
+
+/* Each head of v turned by thetas[i] on its NEOX pair (i, i + n_pairs). */
+static void rotate_neox(float *y, const float *x, int n_heads, int hd, const double *thetas, int n_pairs) {
+    memcpy(y, x, (size_t)n_heads * hd * sizeof *y);
+    for (int h = 0; h < n_heads; h++)
+        for (int i = 0; i < n_pairs; i++) {
+            double a = x[h * hd + i], b = x[h * hd + i + n_pairs];
+            y[h * hd + i] = (float)(a * cos(thetas[i]) - b * sin(thetas[i]));
+            y[h * hd + i + n_pairs] = (float)(a * sin(thetas[i]) + b * cos(thetas[i]));
+        }
+}
+
+/* Builds and loads the tiny model c, then runs toks from position 0,
+ * recording every capture; finish_tiny frees it all. */
+static void run_tiny(const tiny *c, const int32_t *toks, int n, model_spec *m, loaded *L, recorder *rec) {
+    char err[256];
+    build_tiny(m, c);
+    load_model(m, L, 8);
+    memset(rec, 0, sizeof *rec);
+    if (decoder_ref_forward(L->r, toks, n, 0, NULL, record, rec, err, sizeof err) != 0) fail_msg("forward: %s", err);
+}
+
+static void finish_tiny(model_spec *m, loaded *L, recorder *rec) {
+    recorder_clear(rec);
+    unload(L);
+    spec_free(m);
+}
+
+/* Qwen 2 at position 0, where RoPE is the identity: q, k and v are the
+ * projections plus their biases. */
+static void test_qwen2_biases(void **state) {
+    (void)state;
+    tiny c = TINY;
+    c.arch = "qwen2";
+    c.qkv_bias = 1;
+    model_spec m;
+    loaded L;
+    recorder rec;
+    const int32_t tok = 2;
+    run_tiny(&c, &tok, 1, &m, &L, &rec);
+    assert_true(L.c.has[ROLE_ATTN_Q_BIAS] && L.c.has[ROLE_ATTN_K_BIAS] && L.c.has[ROLE_ATTN_V_BIAS]);
+    assert_int_equal(L.c.rope, ROPE_NEOX);
+    const float *xb = get(&rec, "attn_norm", 0)->data;
+    float want[8];
+    shifted(want, xb, 8, 8, 0, 1);
+    for (int i = 0; i < 8; i++) want[i] += bias_value(i);
+    assert_close(get(&rec, "q", 0)->data, want, 8, 1e-6f, "q + bias");
+    shifted(want, xb, 8, 4, 4, 1);
+    for (int i = 0; i < 4; i++) want[i] += bias_value(i + 1);
+    assert_close(get(&rec, "k", 0)->data, want, 4, 1e-6f, "k + bias");
+    shifted(want, xb, 8, 4, 0, 2);
+    for (int i = 0; i < 4; i++) want[i] += bias_value(i + 2);
+    assert_close(get(&rec, "v", 0)->data, want, 4, 1e-6f, "v + bias");
+    finish_tiny(&m, &L, &rec);
+}
+
+/* NEOX RoPE: at position 3 pair i of each head is (i, i + 2), turned by
+ * 3 * 10000^(-i/2); the biases are optional (none here). */
+static void test_qwen2_neox_rope(void **state) {
+    (void)state;
+    tiny c = TINY;
+    c.arch = "qwen2";
+    model_spec m;
+    loaded L;
+    recorder rec;
+    const int32_t toks[4] = {2, 2, 2, 2};
+    run_tiny(&c, toks, 4, &m, &L, &rec);
+    assert_int_equal(L.c.has[ROLE_ATTN_Q_BIAS], 0);
+    const double thetas[2] = {3, 3 * 0.01};
+    float want[8];
+    rotate_neox(want, get(&rec, "attn_norm", 0)->data + 3 * 8, 2, 4, thetas, 2);
+    assert_close(get(&rec, "q", 0)->data + 3 * 8, want, 8, 1e-5f, "neox-rotated q");
+    finish_tiny(&m, &L, &rec);
+}
+
+/* Qwen 3: a head size of its own (8, where dim / heads is 4) and each head
+ * of q and k normed (weights qk_norm_w) before RoPE. */
+static void test_qwen3_qk_norm(void **state) {
+    (void)state;
+    tiny c = TINY;
+    c.arch = "qwen3";
+    c.qk_norm = 1;
+    c.head_dim = 8;
+    model_spec m;
+    loaded L;
+    recorder rec;
+    const int32_t tok = 2;
+    run_tiny(&c, &tok, 1, &m, &L, &rec);
+    assert_int_equal(L.c.head_dim, 8);
+    assert_true(L.c.has[ROLE_ATTN_Q_NORM] && L.c.has[ROLE_ATTN_K_NORM]);
+    const float *xb = get(&rec, "attn_norm", 0)->data;
+    float q[16], k[8], want[16];
+    shifted(q, xb, 8, 16, 0, 1);
+    shifted(k, xb, 8, 8, 4, 1);
+    for (int h = 0; h < 2; h++) {
+        rms(want + 8 * h, q + 8 * h, NULL, 8);
+        for (int i = 0; i < 8; i++) want[8 * h + i] *= qk_norm_w(i);
+    }
+    assert_close(get(&rec, "q_normed", 0)->data, want, 16, 1e-5f, "q_normed");
+    assert_close(get(&rec, "q", 0)->data, want, 16, 1e-5f, "q at position 0");
+    rms(want, k, NULL, 8);
+    for (int i = 0; i < 8; i++) want[i] *= qk_norm_w(i + 1);
+    assert_close(get(&rec, "k_normed", 0)->data, want, 8, 1e-5f, "k_normed");
+    assert_int_equal(get(&rec, "attn", 0)->width, 16);
+    finish_tiny(&m, &L, &rec);
+}
+
+static void test_family_config_errors(void **state) {
+    (void)state;
+    model_spec m;
+    tiny q3 = TINY, q2 = TINY;
+    q3.arch = "qwen3";
+    q3.qk_norm = 1;
+    q2.arch = "qwen2";
+    q2.qkv_bias = 1;
+    q2.n_layers = 2;
+
+    build_tiny(&m, &q3);
+    remove_t(&m, "blk.0.attn_k_norm.weight");
+    expect_config_error(&m, "missing tensor 'blk.0.attn_k_norm.weight'");
+    spec_free(&m);
+
+    build_tiny(&m, &q3);
+    find_t(&m, "blk.0.attn_q_norm.weight")->ne[0] = 2; /* data shrinks: the parser still accepts it */
+    expect_config_error(&m, "tensor 'blk.0.attn_q_norm.weight' has shape [2], expected [4]");
+    spec_free(&m);
+
+    build_tiny(&m, &q3);
+    add_t(&m, "blk.0.attn_q.bias", 1, 8, 0);
+    expect_config_error(&m, "unexpected tensor 'blk.0.attn_q.bias' (not part of the qwen3 architecture)");
+    spec_free(&m);
+
+    build_tiny(&m, &q2);
+    add_t(&m, "rope_freqs.weight", 1, 2, 0);
+    expect_config_error(&m, "unexpected tensor 'rope_freqs.weight' (not part of the qwen2 architecture)");
+    spec_free(&m);
+
+    build_tiny(&m, &q2); /* a bias in one layer but not the other */
+    remove_t(&m, "blk.1.attn_v.bias");
+    expect_config_error(&m, "missing tensor 'blk.1.attn_v.bias' (layer 0 has one)");
+    spec_free(&m);
+
+    build_tiny(&m, &q2);
+    remove_t(&m, "blk.0.attn_k.bias");
+    expect_config_error(&m, "unexpected tensor 'blk.1.attn_k.bias' (layer 0 has none)");
+    spec_free(&m);
+
+    build_tiny(&m, &q2);
+    find_t(&m, "blk.0.attn_k.bias")->ne[0] = 3;
+    expect_config_error(&m, "tensor 'blk.0.attn_k.bias' has shape [3], expected [4]");
+    spec_free(&m);
+
+    build_tiny(&m, &TINY); /* Llama has no q/k norm */
+    add_t(&m, "blk.0.attn_q_norm.weight", 1, 4, 0);
+    expect_config_error(&m, "unexpected tensor 'blk.0.attn_q_norm.weight' (not part of the llama architecture)");
+    spec_free(&m);
+
+    build_tiny(&m, &q2); /* keys are the arch's own */
+    remove_kv(&m, "qwen2.block_count");
+    expect_config_error(&m, "missing key 'qwen2.block_count'");
+    spec_free(&m);
+}
+
+/* Switches that exist in the config but not in the engine are refused by
+ * name, by the config check and by both forwards. */
+static void test_unimplemented_switches(void **state) {
+    (void)state;
+    model_spec m;
+    build_tiny(&m, &TINY);
+    loaded L;
+    load_model(&m, &L, 4);
+    decoder_ref_free(L.r);
+    char err[256];
+    decoder_config c = L.c;
+    c.sliding_window = 4096;
+    assert_int_equal(decoder_check_supported(&c, err, sizeof err), WGPT_ERR_UNSUPPORTED);
+    assert_string_equal(err, "llama models need sliding-window attention, which wgpt does not run yet");
+    assert_int_equal(decoder_ref_build(&L.g, &c, 4, &L.r, err, sizeof err), -1);
+    assert_null(L.r);
+    c = L.c;
+    c.norm = NORM_LAYER;
+    assert_int_equal(decoder_check_supported(&c, err, sizeof err), WGPT_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "layer norm"));
+    c = L.c;
+    c.final_softcap = 30;
+    assert_int_equal(decoder_check_supported(&c, err, sizeof err), WGPT_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "soft-capping"));
+    c = L.c;
+    c.embed_scale = 8;
+    assert_int_equal(decoder_check_supported(&c, err, sizeof err), WGPT_ERR_UNSUPPORTED);
+    c = L.c;
+    c.learned_pos = 1;
+    assert_int_equal(decoder_check_supported(&c, err, sizeof err), WGPT_ERR_UNSUPPORTED);
+    assert_int_equal(decoder_check_supported(&L.c, err, sizeof err), WGPT_OK);
     unload(&L);
     spec_free(&m);
 }
@@ -747,6 +980,11 @@ int main(void) {
         cmocka_unit_test(test_grouped_query_attention),
         cmocka_unit_test(test_untied_output),
         cmocka_unit_test(test_forward_errors),
+        cmocka_unit_test(test_qwen2_biases),
+        cmocka_unit_test(test_qwen2_neox_rope),
+        cmocka_unit_test(test_qwen3_qk_norm),
+        cmocka_unit_test(test_family_config_errors),
+        cmocka_unit_test(test_unimplemented_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

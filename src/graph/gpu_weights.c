@@ -1,0 +1,150 @@
+#include "graph/gpu_weights.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/quant.h"
+#include "util/text.h"
+#include "graph/kernels.h"
+#include "util/util.h"
+
+int wfmt_of(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_F32: return WFMT_F32;
+    case GGML_TYPE_F16: return WFMT_F16;
+    case GGML_TYPE_Q8_0: return WFMT_Q8_0;
+    case GGML_TYPE_Q4_0: return WFMT_Q4_0;
+    default: return -1;
+    }
+}
+
+/* Words a row takes on the GPU after repacking (see wfmt_*.wgsl). */
+static uint32_t gpu_row_words(uint32_t type, int cols) {
+    uint32_t blocks = (uint32_t)cols / 32;
+    switch (type) {
+    case GGML_TYPE_F32: return (uint32_t)cols;
+    case GGML_TYPE_F16: return (uint32_t)cols / 2;
+    case GGML_TYPE_Q8_0: return blocks * 9;
+    case GGML_TYPE_Q4_0: return blocks * 5;
+    default: return 0;
+    }
+}
+
+static void repack_row(uint32_t type, const uint8_t *src, uint32_t *dst, int cols) {
+    int blocks = cols / 32;
+    switch (type) {
+    case GGML_TYPE_F32: memcpy(dst, src, (size_t)cols * 4); break;
+    case GGML_TYPE_F16: memcpy(dst, src, (size_t)cols * 2); break;
+    case GGML_TYPE_Q8_0:
+        for (int b = 0; b < blocks; b++, src += 34, dst += 9) {
+            uint16_t h;
+            memcpy(&h, src, 2);
+            float d = f16_to_f32(h);
+            memcpy(dst, &d, 4);
+            memcpy(dst + 1, src + 2, 32);
+        }
+        break;
+    case GGML_TYPE_Q4_0:
+        for (int b = 0; b < blocks; b++, src += 18, dst += 5) {
+            uint16_t h;
+            memcpy(&h, src, 2);
+            float d = f16_to_f32(h);
+            memcpy(dst, &d, 4);
+            memcpy(dst + 1, src + 2, 16);
+        }
+        break;
+    }
+}
+
+wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    const char *name = text_show(t->name.ptr, t->name.len);
+    if (t->n_dims != 2) { set_err(err, errlen, "tensor '%s' is not a matrix", name); return WGPT_ERR_FORMAT; }
+    if (wfmt_of(t->type) < 0) {
+        set_err(err, errlen, "tensor '%s' has type %s, which the GPU engine does not run yet (supported: f32, f16, q8_0, q4_0)",
+                name, ggml_type_name(t->type));
+        return WGPT_ERR_UNSUPPORTED;
+    }
+    if (t->ne[0] % 32 != 0) {
+        set_err(err, errlen, "tensor '%s': row length %llu is not a multiple of 32", name, (unsigned long long)t->ne[0]);
+        return WGPT_ERR_UNSUPPORTED;
+    }
+    if (!t->data) { set_err(err, errlen, "tensor '%s' has no data", name); return WGPT_ERR_ARG; }
+    m->type = t->type;
+    m->wfmt = wfmt_of(t->type);
+    m->cols = (int)t->ne[0];
+    m->rows = (int)t->ne[1];
+    m->row_words = gpu_row_words(t->type, m->cols);
+    uint64_t row_bytes = (uint64_t)m->row_words * 4;
+    uint64_t max_bytes = gpu_get_limits(d)->split_binding;
+    if (gpu_get_limits(d)->max_buffer_size < max_bytes) max_bytes = gpu_get_limits(d)->max_buffer_size;
+    uint64_t per_chunk = max_bytes / row_bytes;
+    if (per_chunk == 0) {
+        set_err(err, errlen, "a single row of '%s' exceeds the device's binding limit", name);
+        return WGPT_ERR_UNSUPPORTED;
+    }
+    if (per_chunk > (uint64_t)m->rows) per_chunk = (uint64_t)m->rows;
+    m->chunk_rows = (int)per_chunk;
+    m->n_chunks = (int)(((uint64_t)m->rows + per_chunk - 1) / per_chunk);
+    if (m->n_chunks > GRAPH_MAX_CHUNKS) {
+        set_err(err, errlen, "tensor '%s' needs %d buffers on this device (limit %d)", name, m->n_chunks,
+                GRAPH_MAX_CHUNKS);
+        m->n_chunks = 0;
+        return WGPT_ERR_UNSUPPORTED;
+    }
+    uint64_t src_row = t->nbytes / (uint64_t)m->rows;
+    /* Repack through a bounded staging area so memory stays small. */
+    int stage_rows = (int)((16u << 20) / row_bytes);
+    if (stage_rows < 1) stage_rows = 1;
+    uint32_t *stage = malloc((size_t)stage_rows * row_bytes);
+    if (!stage) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+    for (int c = 0; c < m->n_chunks; c++) {
+        int r0 = c * m->chunk_rows;
+        int nr = m->rows - r0 < m->chunk_rows ? m->rows - r0 : m->chunk_rows;
+        char label[80];
+        snprintf(label, sizeof label, "%.*s#%d", (int)(t->name.len > 60 ? 60 : t->name.len), t->name.ptr, c);
+        m->chunk[c] = gpu_buffer_create(d, (uint64_t)nr * row_bytes, GPU_STORAGE, label);
+        if (!m->chunk[c]) {
+            free(stage);
+            set_err(err, errlen, "cannot allocate a GPU buffer for '%s'", name);
+            return WGPT_ERR_GPU;
+        }
+        for (int r = 0; r < nr; r += stage_rows) {
+            int k = nr - r < stage_rows ? nr - r : stage_rows;
+            for (int i = 0; i < k; i++)
+                repack_row(t->type, t->data + (uint64_t)(r0 + r + i) * src_row, stage + (size_t)i * m->row_words, m->cols);
+            gpu_buffer_write(d, m->chunk[c], (uint64_t)r * row_bytes, stage, (size_t)k * row_bytes);
+        }
+    }
+    free(stage);
+    const char *e = gpu_take_error(d);
+    if (e) { set_err(err, errlen, "uploading '%s': %s", name, e); return WGPT_ERR_GPU; }
+    return WGPT_OK;
+}
+
+void gpu_matrix_free(gpu_matrix *m) {
+    for (int c = 0; c < m->n_chunks; c++) gpu_buffer_free(m->chunk[c]);
+    memset(m, 0, sizeof *m);
+}
+
+wgpt_status gpu_vector_upload(gpu_device *d, const gguf_tensor *t, gpu_buffer **out, char *err, size_t errlen) {
+    *out = NULL;
+    uint64_t n = 1;
+    for (uint32_t i = 0; i < t->n_dims; i++) n *= t->ne[i];
+    if (!t->data) { set_err(err, errlen, "tensor '%s' has no data", text_show(t->name.ptr, t->name.len)); return WGPT_ERR_ARG; }
+    float *f = malloc(n * sizeof(float));
+    if (!f) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+    if (dequantize_row(t->type, t->data, f, (int64_t)n) != 0) {
+        free(f);
+        set_err(err, errlen, "tensor '%s': unsupported type %s", text_show(t->name.ptr, t->name.len),
+                ggml_type_name(t->type));
+        return WGPT_ERR_UNSUPPORTED;
+    }
+    gpu_buffer *b = gpu_buffer_create(d, n * 4, GPU_STORAGE, "vector");
+    if (b) gpu_buffer_write(d, b, 0, f, n * 4);
+    free(f);
+    if (!b) { set_err(err, errlen, "cannot allocate a GPU buffer"); return WGPT_ERR_GPU; }
+    *out = b;
+    return WGPT_OK;
+}

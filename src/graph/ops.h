@@ -1,0 +1,53 @@
+/* The ops a forward pass is written in. Each records one dispatch (a matrix
+ * split over several buffers, one per chunk) into a graph; its parameters
+ * are named here and laid out as the kernel's Params struct. Buffers hold
+ * rows of f32: [tokens][width], or for the KV cache [positions][kv_dim]. */
+#ifndef WGPT_GRAPH_OPS_H
+#define WGPT_GRAPH_OPS_H
+
+#include "graph/gpu_weights.h"
+#include "graph/graph.h"
+
+/* y[row] (+)= W x[t] (+ bias) for every row of W. */
+typedef struct {
+    gpu_buffer *bias;   /* [W's rows] added to each output, or NULL */
+    int accumulate;     /* add into y: a residual add fused into the projection */
+    row_span rows;      /* ROWS_STEP; ROWS_OUT: only the rows whose logits are wanted
+                           (x packed likewise); ROWS_POS: written at the tokens'
+                           positions (a K or V projection storing into the cache) */
+    int out_stride;     /* floats from one row of y to the next; 0: W's rows */
+} matmul_opts;
+void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o);
+
+/* x[t] = row ids[t] of the embedding, dequantized. */
+void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x);
+
+/* y = x / sqrt(mean(x^2) + eps) * w over rows of dim; with from_out, only
+ * the rows whose logits are wanted, packed from row 0. */
+void op_rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out);
+
+/* The attention's shape: q is [tokens][n_heads * head_dim], the caches
+ * [positions][n_kv_heads * head_dim]. */
+typedef struct { int n_heads, n_kv_heads, head_dim; } attn_shape;
+
+/* RMSNorm of each head of this step's q (weights wq) and of its keys in the
+ * cache (weights wk), in place: q/k norm. */
+void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *wq,
+                     gpu_buffer *wk, float eps);
+
+/* RoPE in place on this step's q and on its keys in the cache, by the
+ * [positions][rope_pairs] (cos, sin) table cs; neox: pairs (i, i + rope_pairs)
+ * rather than (2i, 2i+1). */
+void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
+             gpu_buffer *cs);
+
+/* Causal attention of this step's queries over cache positions 0..pos:
+ * out [tokens][n_heads * head_dim]; scores is scratch of
+ * [n_heads * tokens][n_ctx]. */
+void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, gpu_buffer *q, gpu_buffer *k_cache,
+                  gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out);
+
+/* gate = silu(gate) * up over rows of width. */
+void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
+
+#endif

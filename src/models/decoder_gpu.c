@@ -1,0 +1,381 @@
+/* A decoder on the GPU. forward() below is the whole model, written once in
+ * terms of graph ops and driven by the config; it runs when a context is
+ * created and is replayed for every step. */
+#include "models/decoder_gpu.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/ops.h"
+#include "util/text.h"
+#include "util/util.h"
+
+typedef struct {
+    gpu_buffer *attn_norm, *ffn_norm;  /* [dim] */
+    gpu_buffer *bq, *bk, *bv;          /* [q_dim], [kv_dim]: biases, or NULL */
+    gpu_buffer *q_norm, *k_norm;       /* [head_dim]: per-head RMSNorm weights, or NULL */
+    gpu_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+} gpu_layer;
+
+/* Where each per-layer role lands: a matrix (kept in its format) or a
+ * vector (f32). */
+static const struct { tensor_role role; size_t off; int is_vec; } layer_fields[] = {
+    {ROLE_ATTN_NORM, offsetof(gpu_layer, attn_norm), 1}, {ROLE_FFN_NORM, offsetof(gpu_layer, ffn_norm), 1},
+    {ROLE_ATTN_Q_BIAS, offsetof(gpu_layer, bq), 1},      {ROLE_ATTN_K_BIAS, offsetof(gpu_layer, bk), 1},
+    {ROLE_ATTN_V_BIAS, offsetof(gpu_layer, bv), 1},      {ROLE_ATTN_Q_NORM, offsetof(gpu_layer, q_norm), 1},
+    {ROLE_ATTN_K_NORM, offsetof(gpu_layer, k_norm), 1},  {ROLE_ATTN_Q, offsetof(gpu_layer, wq), 0},
+    {ROLE_ATTN_K, offsetof(gpu_layer, wk), 0},           {ROLE_ATTN_V, offsetof(gpu_layer, wv), 0},
+    {ROLE_ATTN_OUT, offsetof(gpu_layer, wo), 0},         {ROLE_FFN_GATE, offsetof(gpu_layer, w_gate), 0},
+    {ROLE_FFN_UP, offsetof(gpu_layer, w_up), 0},         {ROLE_FFN_DOWN, offsetof(gpu_layer, w_down), 0},
+};
+#define N_LAYER_FIELDS (sizeof layer_fields / sizeof *layer_fields)
+
+struct decoder_weights {
+    decoder_config c;
+    gpu_matrix tok_embd, output; /* output aliases tok_embd when tied */
+    gpu_buffer *out_norm;
+    gpu_layer *layers;
+    float *rope_freqs;           /* per-pair divisors (Llama 3), or NULL */
+};
+
+/* Activations are rows of f32: [n_batch][width]; the caches [n_ctx][kv_dim]. */
+struct decoder_state {
+    gpu_device *dev;
+    const decoder_weights *w;
+    int n_ctx, n_batch, n_out_max;
+    gpu_buffer *step, *ids;      /* the Step uniform; [n_batch] token ids */
+    gpu_buffer *x, *xn;          /* the residual stream and a block's normed input: [n_batch][dim] */
+    gpu_buffer *q, *att;         /* [n_batch][q_dim] */
+    gpu_buffer *gate, *up;       /* [n_batch][hidden_dim] */
+    gpu_buffer *scores;          /* [n_heads * n_batch][n_ctx] */
+    gpu_buffer *logits, *logits_rb; /* [n_out_max][n_vocab] */
+    gpu_buffer **k_cache, **v_cache; /* one per layer, so no single buffer outgrows a binding */
+    gpu_buffer *rope_cs;         /* [n_ctx][rope_dim / 2] (cos, sin) */
+    graph *g;
+};
+
+wgpt_status begin_decoder_weights(const decoder_config *c, decoder_weights **out, char *err, size_t errlen) {
+    decoder_weights *w = calloc(1, sizeof *w);
+    if (!w || !(w->layers = calloc((size_t)c->n_layers, sizeof *w->layers))) {
+        free(w);
+        set_err(err, errlen, "out of memory");
+        return WGPT_ERR_NOMEM;
+    }
+    w->c = *c;
+    *out = w;
+    return WGPT_OK;
+}
+
+/* Where a role goes: a matrix, a vector, or neither (rope_freqs: a host copy). */
+static void destination(decoder_weights *w, tensor_role role, int layer, gpu_matrix **mat, gpu_buffer ***vec) {
+    *mat = NULL;
+    *vec = NULL;
+    if (role == ROLE_TOKEN_EMBD) *mat = &w->tok_embd;
+    else if (role == ROLE_OUTPUT) *mat = &w->output;
+    else if (role == ROLE_OUTPUT_NORM) *vec = &w->out_norm;
+    for (size_t i = 0; role >= ROLE_FIRST_LAYER && i < N_LAYER_FIELDS; i++) {
+        if (layer_fields[i].role != role) continue;
+        char *field = (char *)&w->layers[layer] + layer_fields[i].off;
+        if (layer_fields[i].is_vec) *vec = (gpu_buffer **)field;
+        else *mat = (gpu_matrix *)field;
+    }
+}
+
+wgpt_status decoder_weights_take(decoder_weights *w, gpu_device *d, const gguf_tensor *t, char *err, size_t errlen) {
+    tensor_role role;
+    int layer;
+    if (decoder_role_of(&w->c, t->name.ptr, t->name.len, &role, &layer) != 0) {
+        set_err(err, errlen, "unexpected tensor '%s'", text_show(t->name.ptr, t->name.len));
+        return WGPT_ERR_FORMAT;
+    }
+    if (role == ROLE_ROPE_FREQS) {
+        if (t->type != GGML_TYPE_F32) {
+            set_err(err, errlen, "%s must be f32", text_show(t->name.ptr, t->name.len));
+            return WGPT_ERR_FORMAT;
+        }
+        free(w->rope_freqs);
+        if (!(w->rope_freqs = malloc(t->nbytes))) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+        memcpy(w->rope_freqs, t->data, t->nbytes);
+        return WGPT_OK;
+    }
+    gpu_matrix *mat;
+    gpu_buffer **vec;
+    destination(w, role, layer, &mat, &vec);
+    if ((mat && mat->n_chunks) || (vec && *vec)) {
+        set_err(err, errlen, "tensor '%s' given twice", text_show(t->name.ptr, t->name.len));
+        return WGPT_ERR_FORMAT;
+    }
+    if (mat) return gpu_matrix_upload(d, t, mat, err, errlen);
+    return gpu_vector_upload(d, t, vec, err, errlen);
+}
+
+wgpt_status complete_decoder_weights(decoder_weights *w, char *err, size_t errlen) {
+    const decoder_config *c = &w->c;
+    if (c->tied_output) w->output = w->tok_embd;
+    if (!w->tok_embd.n_chunks || !w->output.n_chunks || !w->out_norm || (c->has_rope_freqs && !w->rope_freqs)) {
+        set_err(err, errlen, "model incomplete: a global tensor was never loaded");
+        return WGPT_ERR_FORMAT;
+    }
+    for (int l = 0; l < c->n_layers; l++)
+        for (size_t i = 0; i < N_LAYER_FIELDS; i++) {
+            gpu_matrix *mat;
+            gpu_buffer **vec;
+            destination(w, layer_fields[i].role, l, &mat, &vec);
+            if (c->has[layer_fields[i].role] && (mat ? !mat->n_chunks : !*vec)) {
+                set_err(err, errlen, "model incomplete: layer %d was not fully loaded", l);
+                return WGPT_ERR_FORMAT;
+            }
+        }
+    return WGPT_OK;
+}
+
+void free_decoder_weights(decoder_weights *w) {
+    if (!w) return;
+    for (int l = 0; w->layers && l < w->c.n_layers; l++)
+        for (size_t i = 0; i < N_LAYER_FIELDS; i++) {
+            gpu_matrix *mat;
+            gpu_buffer **vec;
+            destination(w, layer_fields[i].role, l, &mat, &vec);
+            if (mat) gpu_matrix_free(mat);
+            else gpu_buffer_free(*vec);
+        }
+    if (!w->c.tied_output) gpu_matrix_free(&w->output);
+    gpu_matrix_free(&w->tok_embd);
+    gpu_buffer_free(w->out_norm);
+    free(w->layers);
+    free(w->rope_freqs);
+    free(w);
+}
+
+uint32_t decoder_weights_type(const decoder_weights *w) { return w->layers[0].wq.type; }
+
+/* cos/sin for every (position, pair), in double precision on the CPU,
+ * exactly as the reference computes the angles. */
+static float *rope_table(const decoder_config *c, const float *freqs, int n_ctx) {
+    int pairs = c->rope_dim / 2;
+    float *t = malloc(((size_t)n_ctx * pairs * 2 + 1) * sizeof(float));
+    if (!t) return NULL;
+    for (int pos = 0; pos < n_ctx; pos++)
+        for (int i = 0; i < pairs; i++) {
+            double theta = ((double)pos / c->rope_linear_scale) * pow(c->rope_theta, -2.0 * i / c->rope_dim);
+            if (freqs) theta /= freqs[i];
+            t[((size_t)pos * pairs + i) * 2] = (float)cos(theta);
+            t[((size_t)pos * pairs + i) * 2 + 1] = (float)sin(theta);
+        }
+    return t;
+}
+
+/* ---- the model ---- */
+
+/* x += Wo attention(...) of xn = norm(x): llama.cpp's build_attn with the
+ * Q/K/V projections, biases, q/k norm and RoPE before it. The K and V
+ * projections write straight into this layer's cache at the step's
+ * positions; the norm and RoPE then work on the keys there. */
+static void build_attn(decoder_state *s, int l) {
+    const decoder_config *c = &s->w->c;
+    const gpu_layer *L = &s->w->layers[l];
+    graph *g = s->g;
+    const attn_shape a = {c->n_heads, c->n_kv_heads, c->head_dim};
+    int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    gpu_buffer *kc = s->k_cache[l], *vc = s->v_cache[l];
+    op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq});
+    op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.bias = L->bk, .rows = ROWS_POS});
+    op_matmul(g, &L->wv, s->xn, vc, &(matmul_opts){.bias = L->bv, .rows = ROWS_POS});
+    if (L->q_norm) {
+        op_head_rmsnorm(g, &a, s->q, kc, L->q_norm, L->k_norm, c->norm_eps);
+        graph_capture(g, "q_normed", l, s->q, q_dim, ROWS_STEP);
+        graph_capture(g, "k_normed", l, kc, kv_dim, ROWS_POS);
+    }
+    op_rope(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, s->rope_cs);
+    graph_capture(g, "q", l, s->q, q_dim, ROWS_STEP);
+    graph_capture(g, "k", l, kc, kv_dim, ROWS_POS);
+    graph_capture(g, "v", l, vc, kv_dim, ROWS_POS);
+    op_attention(g, &a, s->n_ctx, 1.0f / sqrtf((float)c->head_dim), s->q, kc, vc, s->scores, s->att);
+    graph_capture(g, "attn", l, s->att, q_dim, ROWS_STEP);
+    op_matmul(g, &L->wo, s->att, s->x, &(matmul_opts){.accumulate = 1}); /* the residual add, fused */
+    graph_capture(g, "attn_res", l, s->x, c->dim, ROWS_STEP);
+}
+
+/* x += Wdown (silu(Wgate xn) * Wup xn): llama.cpp's build_ffn, SwiGLU. */
+static void build_ffn(decoder_state *s, int l) {
+    const decoder_config *c = &s->w->c;
+    const gpu_layer *L = &s->w->layers[l];
+    graph *g = s->g;
+    op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){0});
+    op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){0});
+    op_swiglu(g, s->gate, s->up, c->hidden_dim);
+    graph_capture(g, "ffn_act", l, s->gate, c->hidden_dim, ROWS_STEP);
+    op_matmul(g, &L->w_down, s->gate, s->x, &(matmul_opts){.accumulate = 1});
+}
+
+static void forward(decoder_state *s) {
+    const decoder_weights *w = s->w;
+    const decoder_config *c = &w->c;
+    graph *g = s->g;
+    op_embed(g, &w->tok_embd, s->ids, s->x);
+    graph_capture(g, "embed", -1, s->x, c->dim, ROWS_STEP);
+    for (int l = 0; l < c->n_layers; l++) {
+        op_rmsnorm(g, s->x, w->layers[l].attn_norm, s->xn, c->dim, c->norm_eps, 0);
+        graph_capture(g, "attn_norm", l, s->xn, c->dim, ROWS_STEP);
+        build_attn(s, l);
+        op_rmsnorm(g, s->x, w->layers[l].ffn_norm, s->xn, c->dim, c->norm_eps, 0);
+        graph_capture(g, "ffn_norm", l, s->xn, c->dim, ROWS_STEP);
+        build_ffn(s, l);
+        graph_capture(g, "layer_out", l, s->x, c->dim, ROWS_STEP);
+    }
+    /* only the rows whose logits are wanted */
+    op_rmsnorm(g, s->x, w->out_norm, s->xn, c->dim, c->norm_eps, 1);
+    graph_capture(g, "out_norm", -1, s->xn, c->dim, ROWS_OUT);
+    op_matmul(g, &w->output, s->xn, s->logits, &(matmul_opts){.rows = ROWS_OUT});
+    graph_capture(g, "logits", -1, s->logits, c->n_vocab, ROWS_OUT);
+}
+
+/* ---- the context's buffers ---- */
+
+/* Every buffer a context needs, with its size, so that all are checked
+ * against the device's limits before any is made. */
+typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
+
+static int state_buffers(const decoder_config *c, int n_ctx, int n_batch, int n_out_max, state_buffer *out) {
+    uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
+             kv_dim = (uint64_t)c->n_kv_heads * c->head_dim, logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
+    const state_buffer list[] = {
+        {"ids", B * 4, 1},
+        {"x", B * c->dim * 4, 1},
+        {"xn", B * c->dim * 4, 1},
+        {"q", B * q_dim * 4, 1},
+        {"att", B * q_dim * 4, 1},
+        {"gate", B * c->hidden_dim * 4, 1},
+        {"up", B * c->hidden_dim * 4, 1},
+        {"scores", (uint64_t)c->n_heads * B * n_ctx * 4, 1},
+        {"logits", logit_bytes, 1},
+        {"logits_rb", logit_bytes, 0}, /* read back, never bound */
+        {"k_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
+        {"v_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
+        {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},
+    };
+    memcpy(out, list, sizeof list);
+    return (int)(sizeof list / sizeof *list);
+}
+
+static unsigned long long mb(uint64_t bytes) { return (unsigned long long)((bytes + (1 << 20) - 1) >> 20); }
+
+static int check_state_limits(gpu_device *d, const decoder_config *c, int n_ctx, int n_batch, int n_out_max,
+                              char *err, size_t errlen) {
+    const gpu_limits *L = gpu_get_limits(d);
+    state_buffer b[16];
+    int n = state_buffers(c, n_ctx, n_batch, n_out_max, b);
+    for (int i = 0; i < n; i++) {
+        /* gpu_buffer_create rounds sizes up to 16 bytes */
+        uint64_t bytes = (b[i].bytes + 15) & ~(uint64_t)15, lim = L->max_buffer_size;
+        const char *verb = "makes";
+        if (b[i].bound && L->max_storage_binding <= lim) lim = L->max_storage_binding, verb = "binds";
+        if (bytes > lim) {
+            set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device %s "
+                    "(%llu MB; %s needs %llu MB); use a smaller -c or --batch",
+                    n_ctx, n_batch, verb, (unsigned long long)(lim >> 20), b[i].name, mb(bytes));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A buffer within the limits the device still could not make (Dawn on
+ * SwiftShader refuses one of exactly the limit) gets the same advice, with
+ * the device's reason. Takes the device's error, so no later call sees it. */
+static gpu_buffer *state_buffer_create(gpu_device *d, uint64_t bytes, unsigned usage, const char *name, int n_ctx,
+                                       int n_batch, char *err, size_t errlen) {
+    gpu_buffer *b = gpu_buffer_create(d, bytes ? bytes : 16, usage, name);
+    if (!b) {
+        const char *e = gpu_take_error(d);
+        set_err(err, errlen, "context of %d tokens with batch %d needs a buffer of %llu MB (%s) that this device "
+                "could not make (%s); use a smaller -c or --batch", n_ctx, n_batch, mb(bytes), name,
+                e ? e : "no reason given");
+    }
+    return b;
+}
+
+int build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_batch,
+                        int n_out_max, decoder_state **out, char *err, size_t errlen) {
+    const decoder_config *c = &w->c;
+    *out = NULL;
+    if ((uint32_t)c->head_dim > 32 * k->group_lanes) { /* attention.wgsl's MAXD */
+        set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
+                c->head_dim, 32 * k->group_lanes);
+        return -1;
+    }
+    if (decoder_check_supported(c, err, errlen) != WGPT_OK) return -1;
+    if (check_state_limits(d, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return -1;
+    decoder_state *s = calloc(1, sizeof *s);
+    if (!s) { set_err(err, errlen, "out of memory"); return -1; }
+    *out = s;
+    s->dev = d;
+    s->w = w;
+    s->n_ctx = n_ctx;
+    s->n_batch = n_batch;
+    s->n_out_max = n_out_max;
+    state_buffer sb[16];
+    int nb = state_buffers(c, n_ctx, n_batch, n_out_max, sb);
+    /* in the order of state_buffers */
+    gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->scores, &s->logits,
+                            &s->logits_rb};
+    if (!(s->step = state_buffer_create(d, 16, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen))) return -1;
+    for (size_t i = 0; i < sizeof field / sizeof *field; i++) {
+        unsigned usage = sb[i].bound ? GPU_STORAGE : GPU_READBACK;
+        if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return -1;
+    }
+    const state_buffer *kv = &sb[nb - 3]; /* k_cache; v_cache is the same size */
+    s->k_cache = calloc((size_t)c->n_layers, sizeof *s->k_cache);
+    s->v_cache = calloc((size_t)c->n_layers, sizeof *s->v_cache);
+    if (!s->k_cache || !s->v_cache) { set_err(err, errlen, "out of memory"); return -1; }
+    for (int l = 0; l < c->n_layers; l++) {
+        if (!(s->k_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "k_cache", n_ctx, n_batch, err, errlen)) ||
+            !(s->v_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "v_cache", n_ctx, n_batch, err, errlen)))
+            return -1;
+    }
+    float *cs = rope_table(c, w->rope_freqs, n_ctx);
+    if (!cs) { set_err(err, errlen, "out of memory"); return -1; }
+    uint64_t cs_bytes = sb[nb - 1].bytes;
+    s->rope_cs = state_buffer_create(d, cs_bytes, GPU_STORAGE, "rope_cs", n_ctx, n_batch, err, errlen);
+    if (!s->rope_cs) { free(cs); return -1; }
+    gpu_buffer_write(d, s->rope_cs, 0, cs, cs_bytes);
+    free(cs);
+
+    s->g = graph_create(d, k, s->step);
+    if (!s->g) { set_err(err, errlen, "out of memory"); return -1; }
+    forward(s);
+    if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
+    return 0;
+}
+
+void free_decoder_state(decoder_state *s) {
+    if (!s) return;
+    graph_free(s->g);
+    gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->att, s->gate, s->up, s->scores, s->logits,
+                          s->logits_rb, s->rope_cs};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_free(bufs[i]);
+    for (int l = 0; s->k_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->k_cache[l]);
+    for (int l = 0; s->v_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->v_cache[l]);
+    free(s->k_cache);
+    free(s->v_cache);
+    free(s);
+}
+
+int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, char *err, size_t errlen) {
+    if (p->n_tokens == 0 || p->n_tokens > (uint32_t)s->n_batch || p->n_out > (uint32_t)s->n_out_max ||
+        p->pos0 + p->n_tokens > (uint32_t)s->n_ctx) {
+        set_err(err, errlen, "forward pass out of range (pos %u + %u tokens, context %d)", p->pos0, p->n_tokens, s->n_ctx);
+        return -1;
+    }
+    gpu_buffer_write(s->dev, s->step, 0, p, sizeof *p);
+    if (graph_replay(s->g, p, capture) != 0) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
+    gpu_copy(s->dev, s->logits, 0, s->logits_rb, 0, (uint64_t)p->n_out * s->w->c.n_vocab * 4);
+    return 0;
+}
+
+gpu_buffer *decoder_state_ids(decoder_state *s) { return s->ids; }
+gpu_buffer *decoder_state_logits_readback(decoder_state *s) { return s->logits_rb; }
+graph *decoder_state_graph(decoder_state *s) { return s->g; }
