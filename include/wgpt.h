@@ -44,7 +44,8 @@
  * call on any of them is enough). Different models may be used on different
  * threads at once: wgpt shares no state between them (each has its own
  * WebGPU instance and device; that the WebGPU library allows two devices on
- * two threads is its own promise, which Dawn makes). A wgpt_file, and a
+ * two threads is its own matter: Dawn does, tests/unit/test_api.c checks
+ * it). A wgpt_file, and a
  * wgpt_vocab, is likewise used by one thread at a time; different ones are
  * independent. Calls without a handle (wgpt_version, wgpt_status_str,
  * wgpt_*_params_default, wgpt_free) may be made from any thread. Callbacks
@@ -91,7 +92,7 @@ typedef enum {
     WGPT_ERR_NOT_FINITE = -9,  /* the logits hold NaN or an infinity: broken weights or an overflow */
 } wgpt_status;
 
-/* A static string for any status ("ok", "pending", "format error", ...;
+/* A static string for any status ("ok", "GPU error", "context full", ...;
  * "unknown status" for a value not listed above). */
 const char *wgpt_status_str(wgpt_status s);
 
@@ -135,8 +136,9 @@ void wgpt_model_params_default(wgpt_model_params *p);
  * WGPT_ERR_FORMAT: not a readable GGUF model (also a missing file, a FIFO,
  * device or directory, refused without blocking). WGPT_ERR_UNSUPPORTED: an
  * architecture, tensor type or head size this engine or adapter does not
- * run. WGPT_ERR_NOMEM. Blocks until the weights are on the GPU. The file is
- * not needed afterwards. */
+ * run. WGPT_ERR_NOMEM. Blocks until the weights are on the GPU. The file
+ * stays memory-mapped while the model lives (its metadata is read from
+ * there): it may be renamed or deleted, not truncated or rewritten. */
 wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen);
 /* NULL: nothing. Free the model's contexts first. */
 void wgpt_model_free(wgpt_model *m);
@@ -239,7 +241,7 @@ const char *wgpt_errmsg(const wgpt_context *c);
 int wgpt_context_n_ctx(const wgpt_context *c);
 int wgpt_context_pos(const wgpt_context *c);   /* tokens already in the KV cache */
 
-/* The step functions below return WGPT_ERR_ARG for c NULL (with no
+/* The step and eval functions below return WGPT_ERR_ARG for c NULL (with no
  * message, there being no context to hold one); every other failure leaves
  * its reason in wgpt_errmsg(c) and the context usable unless it says so.
  * Ids from the tokenizer's size up to the model's vocabulary (a padded
@@ -328,7 +330,9 @@ typedef struct { const char *ptr; size_t len; } wgpt_str;
 
 /* WGPT_ERR_ARG: path or out NULL. WGPT_ERR_FORMAT: the file cannot be
  * read, or is not a well-formed GGUF (also a FIFO, device or directory,
- * refused without blocking); the reason names the path. WGPT_ERR_NOMEM. */
+ * refused without blocking); the reason names the path. WGPT_ERR_NOMEM.
+ * The file stays mapped until wgpt_file_close: it may be renamed or
+ * deleted meanwhile, not truncated or rewritten. */
 wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t errlen);
 void wgpt_file_close(wgpt_file *f);   /* NULL: nothing; every wgpt_str of f dies with it */
 

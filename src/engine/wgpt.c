@@ -522,6 +522,7 @@ void wgpt_reset(wgpt_context *c) {
 }
 
 wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, float *out) {
+    if (!c) return WGPT_ERR_ARG;
     if (!c->logits_all) return fail(c, WGPT_ERR_STATE, "%s", "wgpt_eval_logits needs a context made with logits_all");
     if (c->inflight || c->n_pending) return fail(c, WGPT_ERR_STATE, "%s", "a step is pending");
     size_t V = (size_t)c->m->c.n_vocab;
@@ -538,6 +539,7 @@ wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, f
 }
 
 wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_capture_fn fn, void *user) {
+    if (!c) return WGPT_ERR_ARG;
     if (c->inflight || c->n_pending) return fail(c, WGPT_ERR_STATE, "%s", "a step is pending");
     if (n == 0 || n > (size_t)c->n_batch) {
         snprintf(c->err, sizeof c->err, "capture takes 1..%d tokens in one pass (got %zu)", c->n_batch, n);
@@ -553,6 +555,7 @@ wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, 
 }
 
 wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_profile_fn fn, void *user) {
+    if (!c) return WGPT_ERR_ARG;
     if (c->inflight || c->n_pending) return fail(c, WGPT_ERR_STATE, "%s", "a step is pending");
     if (n == 0 || n > (size_t)c->n_batch) {
         snprintf(c->err, sizeof c->err, "profiling takes 1..%d tokens in one pass (got %zu)", c->n_batch, n);

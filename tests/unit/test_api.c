@@ -43,6 +43,12 @@ static void test_version_and_status(void **state) {
     }
     assert_string_equal(wgpt_status_str((wgpt_status)-100), "unknown status");
     wgpt_free(NULL);
+    /* No context: a status, not a crash. */
+    int32_t t = 1;
+    float out[1];
+    assert_int_equal(wgpt_eval_logits(NULL, &t, 1, out), WGPT_ERR_ARG);
+    assert_int_equal(wgpt_eval_capture(NULL, &t, 1, NULL, NULL), WGPT_ERR_ARG);
+    assert_int_equal(wgpt_eval_profile(NULL, &t, 1, NULL, NULL), WGPT_ERR_ARG);
 }
 
 /* The sample GGUF of tests/fuzz/gguf_build.h in a temporary file. */
