@@ -4,6 +4,9 @@
 # loader from .gl/*.deb. Makes Llama-3.2-1B-shaped random-weight GGUFs there,
 # checks wgpt against its CPU reference, then benchmarks wgpt and, when its
 # bundle is carried, llama.cpp's Vulkan backend on the same files.
+# With .devcarry/wgpt-base (a build of an earlier commit) carried too, it
+# is benchmarked on the same files in the same call, as "wgpt-base": the
+# before/after of a change on one machine.
 # usage: scripts/device_bench.sh [TYPES...]   (default: f16 q8_0 q4_0)
 set -u
 cd "$(dirname "$0")/.."
@@ -24,6 +27,10 @@ for t in "${types[@]}"; do
   echo "== $t: $(du -h "$m" | cut -f1)"
   $W verify -m "$m" -p "Hello world" -c 64 | tail -n 2
   $W bench -m "$m" -p 512 -n 128 -r 3 --json | tee -a "$OUT/bench.jsonl"
+  if [ -x .devcarry/wgpt-base ]; then
+    .devcarry/wgpt-base bench -m "$m" -p 512 -n 128 -r 3 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-base"/' | tee -a "$OUT/bench.jsonl"
+    $W bench -m "$m" -p 512 -n 128 -r 3 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-again"/' | tee -a "$OUT/bench.jsonl"
+  fi
   if [ -f .devcarry/llamacpp-vulkan.tar.xz ] && [ -x scripts/device_llamacpp.sh ]; then
     scripts/device_llamacpp.sh .devcarry/llamacpp-vulkan.tar.xz "$m" 512 128 | tee -a "$OUT/bench.jsonl"
   fi
