@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/dtype.h"
 #include "formats/gguf.h"
 #include "gpu/gpu.h"
 #include "graph/graph.h"
@@ -83,9 +84,9 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
     for (uint64_t i = 0; i < m->gguf.n_tensors; i++) {
         const gguf_tensor *t = &m->gguf.tensors[i];
         total += t->nbytes;
-        if (t->n_dims == 2 && wfmt_of(t->type) < 0) {
-            set_err(err, errlen, "tensor '%s' has type %s, which wgpt does not run yet (supported: f32, f16, q8_0, q4_0)",
-                    text_show(t->name.ptr, t->name.len), ggml_type_name(t->type));
+        if (t->n_dims == 2 && dtype_gpu_slot(t->type) < 0) {
+            set_err(err, errlen, "tensor '%s' has type %s, which wgpt does not run yet (supported: %s)",
+                    text_show(t->name.ptr, t->name.len), ggml_type_name(t->type), dtype_gpu_names());
             wgpt_loader_free(l);
             return WGPT_ERR_UNSUPPORTED;
         }

@@ -93,9 +93,10 @@ int gguf_arr_scalar(const gguf_kv *kv, uint64_t i, gguf_kv *out);
 int gguf_arr_strings(const gguf_kv *kv, gguf_str **out);
 
 const char *gguf_type_name(uint32_t gguf_type);
+/* A ggml type's name ("unknown" if not in formats/dtype.c's table), and its
+ * block geometry: elements per block and bytes per block (0 and -1 if
+ * unknown). Answered from that table. */
 const char *ggml_type_name(uint32_t ggml_type);
-/* Block geometry of a ggml type: elements per block and bytes per block
- * (0 if unknown). */
 int ggml_type_block(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes);
 
 #endif

@@ -1,6 +1,7 @@
 /* CPU dequantization of ggml tensor data to f32, bit-exact with ggml's
  * reference dequantize_row_* routines. Used by the CPU reference forward, by
- * loaders that upload f32/f16 to the GPU, and by tests. */
+ * loaders that upload f32/f16 to the GPU, and by tests. Each type's
+ * dequantizer is found in formats/dtype.c's table. */
 #ifndef WGPT_QUANT_H
 #define WGPT_QUANT_H
 

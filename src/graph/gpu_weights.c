@@ -6,64 +6,17 @@
 
 #include "formats/quant.h"
 #include "util/text.h"
-#include "graph/kernels.h"
+#include "formats/dtype.h"
 #include "util/util.h"
-
-int wfmt_of(uint32_t type) {
-    switch (type) {
-    case GGML_TYPE_F32: return WFMT_F32;
-    case GGML_TYPE_F16: return WFMT_F16;
-    case GGML_TYPE_Q8_0: return WFMT_Q8_0;
-    case GGML_TYPE_Q4_0: return WFMT_Q4_0;
-    default: return -1;
-    }
-}
-
-/* Words a row takes on the GPU after repacking (see wfmt_*.wgsl). */
-static uint32_t gpu_row_words(uint32_t type, int cols) {
-    uint32_t blocks = (uint32_t)cols / 32;
-    switch (type) {
-    case GGML_TYPE_F32: return (uint32_t)cols;
-    case GGML_TYPE_F16: return (uint32_t)cols / 2;
-    case GGML_TYPE_Q8_0: return blocks * 9;
-    case GGML_TYPE_Q4_0: return blocks * 5;
-    default: return 0;
-    }
-}
-
-static void repack_row(uint32_t type, const uint8_t *src, uint32_t *dst, int cols) {
-    int blocks = cols / 32;
-    switch (type) {
-    case GGML_TYPE_F32: memcpy(dst, src, (size_t)cols * 4); break;
-    case GGML_TYPE_F16: memcpy(dst, src, (size_t)cols * 2); break;
-    case GGML_TYPE_Q8_0:
-        for (int b = 0; b < blocks; b++, src += 34, dst += 9) {
-            uint16_t h;
-            memcpy(&h, src, 2);
-            float d = f16_to_f32(h);
-            memcpy(dst, &d, 4);
-            memcpy(dst + 1, src + 2, 32);
-        }
-        break;
-    case GGML_TYPE_Q4_0:
-        for (int b = 0; b < blocks; b++, src += 18, dst += 5) {
-            uint16_t h;
-            memcpy(&h, src, 2);
-            float d = f16_to_f32(h);
-            memcpy(dst, &d, 4);
-            memcpy(dst + 1, src + 2, 16);
-        }
-        break;
-    }
-}
 
 wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     const char *name = text_show(t->name.ptr, t->name.len);
     if (t->n_dims != 2) { set_err(err, errlen, "tensor '%s' is not a matrix", name); return WGPT_ERR_FORMAT; }
-    if (wfmt_of(t->type) < 0) {
-        set_err(err, errlen, "tensor '%s' has type %s, which the GPU engine does not run yet (supported: f32, f16, q8_0, q4_0)",
-                name, ggml_type_name(t->type));
+    const dtype_info *dt = dtype_of(t->type);
+    if (!dt || dt->gpu_slot < 0) {
+        set_err(err, errlen, "tensor '%s' has type %s, which the GPU engine does not run yet (supported: %s)", name,
+                ggml_type_name(t->type), dtype_gpu_names());
         return WGPT_ERR_UNSUPPORTED;
     }
     if (t->ne[0] % 32 != 0) {
@@ -72,10 +25,10 @@ wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m
     }
     if (!t->data) { set_err(err, errlen, "tensor '%s' has no data", name); return WGPT_ERR_ARG; }
     m->type = t->type;
-    m->wfmt = wfmt_of(t->type);
+    m->gpu_slot = dt->gpu_slot;
     m->cols = (int)t->ne[0];
     m->rows = (int)t->ne[1];
-    m->row_words = gpu_row_words(t->type, m->cols);
+    m->row_words = dt->gpu_words * (uint32_t)m->cols / 32;
     uint64_t row_bytes = (uint64_t)m->row_words * 4;
     uint64_t max_bytes = gpu_get_limits(d)->split_binding;
     if (gpu_get_limits(d)->max_buffer_size < max_bytes) max_bytes = gpu_get_limits(d)->max_buffer_size;
@@ -113,7 +66,7 @@ wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m
         for (int r = 0; r < nr; r += stage_rows) {
             int k = nr - r < stage_rows ? nr - r : stage_rows;
             for (int i = 0; i < k; i++)
-                repack_row(t->type, t->data + (uint64_t)(r0 + r + i) * src_row, stage + (size_t)i * m->row_words, m->cols);
+                dtype_repack_row(dt, t->data + (uint64_t)(r0 + r + i) * src_row, stage + (size_t)i * m->row_words, m->cols);
             gpu_buffer_write(d, m->chunk[c], (uint64_t)r * row_bytes, stage, (size_t)k * row_bytes);
         }
     }

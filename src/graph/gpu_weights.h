@@ -15,15 +15,12 @@
 
 typedef struct {
     uint32_t type;           /* ggml type */
-    int wfmt;                /* the kernels' weight format (WFMT_*) */
+    int gpu_slot;            /* the kernels' weight format (dtype.h) */
     int rows, cols;
     uint32_t row_words;
     int n_chunks, chunk_rows;
     gpu_buffer *chunk[GRAPH_MAX_CHUNKS];
 } gpu_matrix;
-
-/* The WFMT_* the kernels read a ggml type as; -1 if they cannot. */
-int wfmt_of(uint32_t ggml_type);
 
 /* WGPT_OK; WGPT_ERR_FORMAT (not 2-D), WGPT_ERR_UNSUPPORTED (a type or
  * shape the kernels or the device cannot take), WGPT_ERR_ARG (no data),

@@ -14,7 +14,8 @@ static const char *embedded(const char *name) {
     return NULL;
 }
 
-/* What each kernel is made of. A kernel with variant snippets takes one of
+/* What each kernel is made of. A per-format kernel takes its weight type's
+ * snippet from dtype.c's table; a kernel with variant snippets takes one of
  * them (it declares the step uniform's binding, which comes last). */
 static const struct {
     const char *body;
@@ -29,8 +30,6 @@ static const struct {
     [KERNEL_ATTENTION] = {"attention.wgsl", 1, 0, {NULL, NULL}},
     [KERNEL_SWIGLU] = {"swiglu.wgsl", 0, 0, {NULL, NULL}},
 };
-
-static const char *const wfmt_files[WFMT_COUNT] = {"wfmt_f32.wgsl", "wfmt_f16.wgsl", "wfmt_q8_0.wgsl", "wfmt_q4_0.wgsl"};
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */
 
@@ -51,7 +50,7 @@ void kernels_init(kernel_registry *r, gpu_device *d) {
 
 void kernels_free(kernel_registry *r) {
     for (int i = 0; i < KERNEL_COUNT; i++)
-        for (int f = 0; f < WFMT_COUNT; f++)
+        for (int f = 0; f < DTYPE_GPU_SLOTS; f++)
             for (int v = 0; v < KV_COUNT; v++) gpu_kernel_free(r->k[i][f][v]);
     memset(r, 0, sizeof *r);
 }
@@ -64,17 +63,18 @@ static void label_part(char *label, size_t cap, const char *file, size_t skip) {
     snprintf(label + n, cap - n, "%s%.*s", n ? " " : "", (int)strcspn(file + skip, "."), file + skip);
 }
 
-gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int wfmt, int variant, char *err, size_t errlen) {
-    if (id < 0 || id >= KERNEL_COUNT || wfmt < 0 || wfmt >= WFMT_COUNT || variant < 0 || variant >= KV_COUNT ||
-        (!kernel_parts[id].per_format && wfmt) || (!kernel_parts[id].variant[0] && variant)) {
-        set_err(err, errlen, "no such kernel (%d, format %d, variant %d)", (int)id, wfmt, variant);
+gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant, char *err, size_t errlen) {
+    if (id < 0 || id >= KERNEL_COUNT || slot < 0 || slot >= DTYPE_GPU_SLOTS || variant < 0 || variant >= KV_COUNT ||
+        (!kernel_parts[id].per_format && slot) || (!kernel_parts[id].variant[0] && variant)) {
+        set_err(err, errlen, "no such kernel (%d, format %d, variant %d)", (int)id, slot, variant);
         return NULL;
     }
-    gpu_kernel **slot = &r->k[id][wfmt][variant];
-    if (*slot) return *slot;
+    gpu_kernel **k = &r->k[id][slot][variant];
+    if (*k) return *k;
+    const dtype_info *t = dtype_gpu(slot);
     /* The reduction snippet goes first: it may carry `enable` directives. */
     const char *files[5] = {kernel_parts[id].reduces ? r->reduce : NULL, "common.wgsl",
-                            kernel_parts[id].per_format ? wfmt_files[wfmt] : NULL, kernel_parts[id].variant[variant],
+                            kernel_parts[id].per_format ? t->wgsl : NULL, kernel_parts[id].variant[variant],
                             kernel_parts[id].body};
     const char *parts[5];
     size_t len = 1;
@@ -88,10 +88,10 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int wfmt, int variant,
     for (int i = 0; i < 5; i++) p += sprintf(p, "%s\n", parts[i]);
     char label[128] = "";
     label_part(label, sizeof label, files[4], 0);
-    label_part(label, sizeof label, files[2], strlen("wfmt_"));
+    label_part(label, sizeof label, kernel_parts[id].per_format ? t->name : NULL, 0);
     if (variant) label_part(label, sizeof label, files[3], strcspn(files[4], ".") + 1); /* "matmul_bias" */
     label_part(label, sizeof label, files[0], strlen("reduce_"));
-    *slot = gpu_kernel_create(r->dev, src, label, err, errlen);
+    *k = gpu_kernel_create(r->dev, src, label, err, errlen);
     free(src);
-    return *slot;
+    return *k;
 }

@@ -10,11 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/dtype.h"
 #include "gpu/gpu.h"
 
 typedef enum {
-    KERNEL_MATMUL,       /* per weight format; variant KV_BIAS adds a bias */
-    KERNEL_EMBED,        /* per weight format */
+    KERNEL_MATMUL,       /* per weight type; variant KV_BIAS adds a bias */
+    KERNEL_EMBED,        /* per weight type */
     KERNEL_RMSNORM,
     KERNEL_HEAD_RMSNORM, /* q/k norm */
     KERNEL_ROPE,
@@ -23,14 +24,11 @@ typedef enum {
     KERNEL_COUNT
 } kernel_id;
 
-/* Weight formats the kernels read (wfmt_*.wgsl): how a matrix is laid out
- * on the GPU after repacking. */
-enum { WFMT_F32, WFMT_F16, WFMT_Q8_0, WFMT_Q4_0, WFMT_COUNT };
 enum { KV_PLAIN = 0, KV_BIAS = 1, KV_COUNT }; /* kernel variants */
 
 typedef struct {
     gpu_device *dev;
-    gpu_kernel *k[KERNEL_COUNT][WFMT_COUNT][KV_COUNT];
+    gpu_kernel *k[KERNEL_COUNT][DTYPE_GPU_SLOTS][KV_COUNT];
     const char *reduce; /* the reduction snippet chosen for this adapter */
     /* Kernels that reduce run one group of lanes per output unit: a whole
      * workgroup, or, where the adapter's subgroup size is fixed, one
@@ -41,8 +39,9 @@ typedef struct {
 /* Chooses the reduction variant for d; compiles nothing. */
 void kernels_init(kernel_registry *r, gpu_device *d);
 void kernels_free(kernel_registry *r);
-/* The kernel, compiled on first use. wfmt: a WFMT_* for per-format kernels,
- * else 0. NULL with a reason in err if it does not compile. */
-gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int wfmt, int variant, char *err, size_t errlen);
+/* The kernel, compiled on first use. slot: the weight type's gpu_slot
+ * (dtype.h) for per-format kernels, else 0. NULL with a reason in err if
+ * it does not compile. */
+gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant, char *err, size_t errlen);
 
 #endif

@@ -4,9 +4,9 @@
 
 
 /* The kernel, or NULL with the reason recorded in the graph. */
-static gpu_kernel *kernel(graph *g, kernel_id id, int wfmt, int variant) {
+static gpu_kernel *kernel(graph *g, kernel_id id, int slot, int variant) {
     char err[512];
-    gpu_kernel *k = kernels_get(graph_kernels(g), id, wfmt, variant, err, sizeof err);
+    gpu_kernel *k = kernels_get(graph_kernels(g), id, slot, variant, err, sizeof err);
     if (!k) graph_fail(g, err);
     return k;
 }
@@ -22,7 +22,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, pad; } p = {
         0, (uint32_t)w->cols, 0, (uint32_t)(o->out_stride ? o->out_stride : w->rows), (uint32_t)w->cols,
         (uint32_t)o->accumulate, (uint32_t)o->rows, 0};
-    gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->wfmt, o->bias ? KV_BIAS : KV_PLAIN);
+    gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, o->bias ? KV_BIAS : KV_PLAIN);
     for (int c = 0; c < w->n_chunks; c++) {
         p.rows = (uint32_t)chunk_rows(w, c);
         p.row_offset = (uint32_t)(c * w->chunk_rows);
@@ -33,7 +33,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
 
 void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x) {
     struct { uint32_t rows, cols, row_offset, pad; } p = {0, (uint32_t)w->cols, 0, 0};
-    gpu_kernel *k = kernel(g, KERNEL_EMBED, w->wfmt, KV_PLAIN);
+    gpu_kernel *k = kernel(g, KERNEL_EMBED, w->gpu_slot, KV_PLAIN);
     for (int c = 0; c < w->n_chunks; c++) {
         p.rows = (uint32_t)chunk_rows(w, c);
         p.row_offset = (uint32_t)(c * w->chunk_rows);

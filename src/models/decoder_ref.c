@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/dtype.h"
 #include "formats/quant.h"
 #include "util/util.h"
 
@@ -66,14 +67,13 @@ static float *load(const gguf_file *g, const char *name, uint64_t ne0, uint64_t 
                 (unsigned long long)ne0, (unsigned long long)ne1);
         return NULL;
     }
-    uint32_t block_elems, block_bytes;
-    if (!dequantize_supported(t->type) || ggml_type_block(t->type, &block_elems, &block_bytes) != 0 ||
-        block_elems == 0 || ne0 % block_elems != 0) {
+    const dtype_info *dt = dtype_of(t->type);
+    if (!dt || !dt->dequant || ne0 % dt->block_elems != 0) {
         set_err(err, errlen, "tensor '%s' has type %s, which the CPU reference cannot dequantize", name,
                 ggml_type_name(t->type));
         return NULL;
     }
-    uint64_t row_bytes = ne0 / block_elems * block_bytes;
+    uint64_t row_bytes = dtype_row_bytes(dt, ne0);
     if (!t->data || t->nbytes < row_bytes * ne1) {
         set_err(err, errlen, "tensor '%s' has no data loaded", name);
         return NULL;

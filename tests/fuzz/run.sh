@@ -22,7 +22,7 @@ fi
 flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Isrc -Wall -Wextra -Werror
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 "$cc" "${flags[@]}" -o "$out/fuzz_gguf" tests/fuzz/fuzz_gguf.c \
-  src/formats/gguf.c src/formats/quant.c src/util/util.c src/util/text.c -lm || { echo "fuzzer build failed"; exit 1; }
+  src/formats/gguf.c src/formats/dtype.c src/util/util.c src/util/text.c -lm || { echo "fuzzer build failed"; exit 1; }
 "$cc" -std=c11 -O1 -Wall -Wextra -Werror -Isrc -o "$out/make_seeds" tests/fuzz/make_seeds.c \
   || { echo "seed generator build failed"; exit 1; }
 "$out/make_seeds" "$out/seeds" || exit 1

@@ -172,7 +172,7 @@ static uint8_t *encode(uint32_t type, const float *x, int rows, int cols, uint64
 }
 
 /* The CPU side of the weight formats, written out from ggml's block layouts
- * (independent of src/formats/quant.c, which it is also checked against). */
+ * (independent of src/formats/dtype.c, which it is also checked against). */
 static float half_to_float(uint16_t h) {
     int e = (h >> 10) & 31, m = h & 1023;
     float v = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 1024), e - 25);
@@ -227,7 +227,7 @@ static void make_weight(test_weight *tw, uint32_t type, int rows, int cols) {
         ref_dequant_row(type, tw->raw + r * row_bytes, tw->w + (size_t)r * cols, cols);
         assert_int_equal(dequantize_row(type, tw->raw + r * row_bytes, lib, cols), 0);
         if (memcmp(lib, tw->w + (size_t)r * cols, (size_t)cols * sizeof *lib))
-            fail_msg("the test's %s dequantization disagrees with quant.c on row %d", ggml_type_name(type), r);
+            fail_msg("the test's %s dequantization disagrees with dtype.c on row %d", ggml_type_name(type), r);
     }
     free(lib);
 }

@@ -1,12 +1,16 @@
-/* Scalar ports of ggml's reference dequantizers (ggml-quants.c). The
- * arithmetic keeps ggml's operand order and types so results match it bit
- * for bit; blocks are read byte-wise because tensor data in a GGUF is only
- * aligned to the file's alignment, not to the block structs' fields. */
-#include "formats/quant.h"
+/* The table of tensor types (dtype.h), and what it points to: scalar ports
+ * of ggml's reference dequantizers (ggml-quants.c) and the repacking of a
+ * block for the GPU. The dequantizers keep ggml's operand order and types so
+ * results match it bit for bit; blocks are read byte-wise because tensor
+ * data in a GGUF is only aligned to the file's alignment, not to the block
+ * structs' fields. */
+#include "formats/dtype.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "formats/quant.h"
 #include "util/util.h"
 
 #define QK_K 256
@@ -208,59 +212,133 @@ static void dq_q8_K(const uint8_t *b, float *y) {
     for (int j = 0; j < QK_K; ++j) y[j] = d * (int8_t)b[4 + j];
 }
 
-int dequantize_supported(uint32_t t) {
-    switch (t) {
-    case GGML_TYPE_F32: case GGML_TYPE_F16: case GGML_TYPE_BF16:
-    case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1:
-    case GGML_TYPE_Q8_0: case GGML_TYPE_Q8_1:
-    case GGML_TYPE_Q2_K: case GGML_TYPE_Q3_K: case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K:
-    case GGML_TYPE_Q6_K: case GGML_TYPE_Q8_K:
-        return 1;
-    default: return 0;
+/* ---- whole runs of blocks ---- */
+
+/* The plain float types are one-element blocks: their own loops, rather
+ * than a call per element. */
+static void dq_f32(const uint8_t *s, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits = rd32(s + 4 * i);
+        memcpy(y + i, &bits, 4);
+    }
+}
+static void dq_f16(const uint8_t *s, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = f16_to_f32(rd16(s + 2 * i));
+}
+static void dq_bf16(const uint8_t *s, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = bf16_to_f32(rd16(s + 2 * i));
+}
+
+static void dq_q8_0(const uint8_t *b, float *y) { dq_q8(b, b + 2, y); }
+static void dq_q8_1(const uint8_t *b, float *y) { dq_q8(b, b + 4, y); }
+
+/* fn over n blocks of the given size */
+#define BLOCKS(fn, bytes, elems)                                                   \
+    static void fn##_n(const uint8_t *s, float *y, int64_t n) {                   \
+        for (int64_t i = 0; i < n; i++) fn(s + i * (bytes), y + i * (elems));      \
+    }
+BLOCKS(dq_q4_0, 18, 32)
+BLOCKS(dq_q4_1, 20, 32)
+BLOCKS(dq_q5_0, 22, 32)
+BLOCKS(dq_q5_1, 24, 32)
+BLOCKS(dq_q8_0, 34, 32)
+BLOCKS(dq_q8_1, 36, 32)
+BLOCKS(dq_q2_K, 84, QK_K)
+BLOCKS(dq_q3_K, 110, QK_K)
+BLOCKS(dq_q4_K, 144, QK_K)
+BLOCKS(dq_q5_K, 176, QK_K)
+BLOCKS(dq_q6_K, 210, QK_K)
+BLOCKS(dq_q8_K, 292, QK_K)
+
+/* For the GPU, a block that starts with an f16 scale becomes whole words:
+ * the scale widened to f32, then the rest of the block as it is (Q8_0: 34
+ * bytes to 9 words, Q4_0: 18 to 5; see kernels/wfmt_*.wgsl). */
+static void repack_f16_scale(const dtype_info *t, const uint8_t *src, uint32_t *dst, int64_t n) {
+    for (int64_t b = 0; b < n; b++, src += t->block_bytes, dst += t->gpu_words) {
+        float d = h2f(src);
+        memcpy(dst, &d, 4);
+        memcpy(dst + 1, src + 2, t->block_bytes - 2);
     }
 }
 
+/* ---- the table ----
+ * ggml's numbering, names and block geometry (ggml.c type_traits). Types
+ * wgpt cannot compute with are listed all the same, so that files using
+ * them parse and can be inspected. Ids 4, 5 and 31..33 were retired by
+ * ggml and are unknown. gpu: the slot and snippet of the types the kernels
+ * read; words per 32 elements after repacking (NULL repack: copied). */
+#define CPU(id, name, be, bb, dq) {id, name, be, bb, dq, -1, NULL, 0, NULL}
+#define NONE(id, name, be, bb) CPU(id, name, be, bb, NULL)
+static const dtype_info dtypes[] = {
+    {0, "f32", 1, 4, dq_f32, 0, "wfmt_f32.wgsl", 32, NULL},
+    {1, "f16", 1, 2, dq_f16, 1, "wfmt_f16.wgsl", 16, NULL},
+    {8, "q8_0", 32, 34, dq_q8_0_n, 2, "wfmt_q8_0.wgsl", 9, repack_f16_scale},
+    {2, "q4_0", 32, 18, dq_q4_0_n, 3, "wfmt_q4_0.wgsl", 5, repack_f16_scale},
+    CPU(3, "q4_1", 32, 20, dq_q4_1_n),      CPU(6, "q5_0", 32, 22, dq_q5_0_n),
+    CPU(7, "q5_1", 32, 24, dq_q5_1_n),      CPU(9, "q8_1", 32, 36, dq_q8_1_n),
+    CPU(10, "q2_K", 256, 84, dq_q2_K_n),    CPU(11, "q3_K", 256, 110, dq_q3_K_n),
+    CPU(12, "q4_K", 256, 144, dq_q4_K_n),   CPU(13, "q5_K", 256, 176, dq_q5_K_n),
+    CPU(14, "q6_K", 256, 210, dq_q6_K_n),   CPU(15, "q8_K", 256, 292, dq_q8_K_n),
+    CPU(30, "bf16", 1, 2, dq_bf16),
+    NONE(16, "iq2_xxs", 256, 66), NONE(17, "iq2_xs", 256, 74),  NONE(18, "iq3_xxs", 256, 98),
+    NONE(19, "iq1_s", 256, 50),   NONE(20, "iq4_nl", 32, 18),   NONE(21, "iq3_s", 256, 110),
+    NONE(22, "iq2_s", 256, 82),   NONE(23, "iq4_xs", 256, 136), NONE(24, "i8", 1, 1),
+    NONE(25, "i16", 1, 2),        NONE(26, "i32", 1, 4),        NONE(27, "i64", 1, 8),
+    NONE(28, "f64", 1, 8),        NONE(29, "iq1_m", 256, 56),   NONE(34, "tq1_0", 256, 54),
+    NONE(35, "tq2_0", 256, 66),   NONE(39, "mxfp4", 32, 17),
+};
+#define N_DTYPES (sizeof dtypes / sizeof *dtypes)
+
+const dtype_info *dtype_of(uint32_t id) {
+    for (size_t i = 0; i < N_DTYPES; i++)
+        if (dtypes[i].id == id) return &dtypes[i];
+    return NULL;
+}
+
+const dtype_info *dtype_gpu(int slot) { return slot >= 0 && slot < DTYPE_GPU_SLOTS ? &dtypes[slot] : NULL; }
+
+int dtype_gpu_slot(uint32_t id) {
+    const dtype_info *t = dtype_of(id);
+    return t ? t->gpu_slot : -1;
+}
+
+const char *dtype_gpu_names(void) {
+    static char list[64];
+    if (!list[0])
+        for (int i = 0; i < DTYPE_GPU_SLOTS; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", dtypes[i].name);
+    return list;
+}
+
+uint64_t dtype_row_bytes(const dtype_info *t, uint64_t n) { return n / t->block_elems * t->block_bytes; }
+
+void dtype_repack_row(const dtype_info *t, const uint8_t *src, uint32_t *dst, int64_t n) {
+    if (t->repack) t->repack(t, src, dst, n / t->block_elems);
+    else memcpy(dst, src, (size_t)dtype_row_bytes(t, (uint64_t)n));
+}
+
+/* ---- quant.h and gguf.h, answered from the table ---- */
+
+int dequantize_supported(uint32_t type) {
+    const dtype_info *t = dtype_of(type);
+    return t && t->dequant;
+}
+
 int dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
-    uint32_t be, bb;
-    if (!dequantize_supported(type) || ggml_type_block(type, &be, &bb) || n < 0 || n % be)
-        return -1;
-    const uint8_t *s = src;
-    /* Plain float types get their own loops: one element per "block" would
-     * otherwise pay the dispatch below per element. */
-    if (type == GGML_TYPE_F32) {
-        for (int64_t i = 0; i < n; i++) {
-            uint32_t bits = rd32(s + 4 * i);
-            memcpy(dst + i, &bits, 4);
-        }
-        return 0;
-    }
-    if (type == GGML_TYPE_F16) {
-        for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(rd16(s + 2 * i));
-        return 0;
-    }
-    if (type == GGML_TYPE_BF16) {
-        for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(rd16(s + 2 * i));
-        return 0;
-    }
-    const int64_t nb = n / be;
-    for (int64_t i = 0; i < nb; i++) {
-        const uint8_t *b = s + i * bb;
-        float *y = dst + i * be;
-        switch (type) {
-        case GGML_TYPE_Q4_0: dq_q4_0(b, y); break;
-        case GGML_TYPE_Q4_1: dq_q4_1(b, y); break;
-        case GGML_TYPE_Q5_0: dq_q5_0(b, y); break;
-        case GGML_TYPE_Q5_1: dq_q5_1(b, y); break;
-        case GGML_TYPE_Q8_0: dq_q8(b, b + 2, y); break;
-        case GGML_TYPE_Q8_1: dq_q8(b, b + 4, y); break;
-        case GGML_TYPE_Q2_K: dq_q2_K(b, y); break;
-        case GGML_TYPE_Q3_K: dq_q3_K(b, y); break;
-        case GGML_TYPE_Q4_K: dq_q4_K(b, y); break;
-        case GGML_TYPE_Q5_K: dq_q5_K(b, y); break;
-        case GGML_TYPE_Q6_K: dq_q6_K(b, y); break;
-        case GGML_TYPE_Q8_K: dq_q8_K(b, y); break;
-        default: return -1;
-        }
-    }
+    const dtype_info *t = dtype_of(type);
+    if (!t || !t->dequant || n < 0 || n % t->block_elems) return -1;
+    t->dequant(src, dst, n / t->block_elems);
     return 0;
+}
+
+const char *ggml_type_name(uint32_t type) {
+    const dtype_info *t = dtype_of(type);
+    return t ? t->name : "unknown";
+}
+
+int ggml_type_block(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes) {
+    const dtype_info *t = dtype_of(type);
+    if (block_elems) *block_elems = t ? t->block_elems : 0;
+    if (block_bytes) *block_bytes = t ? t->block_bytes : 0;
+    return t ? 0 : -1;
 }
