@@ -64,11 +64,9 @@ $(BUILD)/libwgpt.a: $(LIB_OBJ) $(BUILD)/wgpt_api.syms
 	objcopy --keep-global-symbols=$(BUILD)/wgpt_api.syms $(BUILD)/obj/libwgpt_all.o $(BUILD)/obj/libwgpt.o
 	ar rcs $@ $(BUILD)/obj/libwgpt.o
 
-# Against the public archive, which proves the CLI uses the API alone; the
-# internal one after it serves only cmd_verify.c, which still calls the CPU
-# reference directly.
-$(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a $(BUILD)/libwgpt_internal.a
-	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libwgpt.a $(BUILD)/libwgpt_internal.a $(LIBS)
+# Against the public archive alone, which proves the CLI uses the API alone.
+$(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a
+	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libwgpt.a $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwgpt_internal.a
 	@mkdir -p $(@D)

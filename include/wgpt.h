@@ -387,6 +387,19 @@ typedef struct {
 /* Tensor i (0 .. n_tensors-1) in file order. WGPT_ERR_ARG: out of range. */
 wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *out);
 
+/* The plain C reference forward pass (f32 on the CPU, obvious code) over
+ * tokens at positions 0..n-1, from f's weights and hyperparameters: fn
+ * receives the same named activations as wgpt_eval_capture gives for the
+ * GPU, so the two can be compared layer by layer (`wgpt verify`). For
+ * checks, not speed: it holds every weight as f32 while it runs. Blocks.
+ * WGPT_ERR_ARG: f or fn NULL, n == 0, or an id outside the vocabulary.
+ * WGPT_ERR_FORMAT, WGPT_ERR_UNSUPPORTED: the file is not a model this engine
+ * runs, as wgpt_model_load says. WGPT_ERR_UNSUPPORTED also when the
+ * reference itself cannot run it (a weight type it cannot dequantize, or
+ * not enough memory; err says which). */
+wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *tokens, size_t n, wgpt_capture_fn fn,
+                                        void *user, char *err, size_t errlen);
+
 /* ---- a tokenizer without a model ---- */
 
 typedef struct wgpt_vocab wgpt_vocab;

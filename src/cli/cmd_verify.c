@@ -8,8 +8,6 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "formats/gguf.h"
-#include "models/decoder.h"
 
 typedef struct {
     char name[24];
@@ -92,9 +90,7 @@ int cmd_verify(int argc, char **argv) {
     size_t n = 0;
     char err[1024];
     activation_list gpu = {0}, ref = {0};
-    gguf_file g;
-    int g_open = 0;
-    decoder_ref *r = NULL;
+    wgpt_file *f = NULL;
     if (wgpt_tokenize(m, prompt, strlen(prompt), 1, 0, &ids, &n, err, sizeof err) != WGPT_OK) {
         cli_error("prompt: %s", err);
         goto out;
@@ -104,12 +100,8 @@ int cmd_verify(int argc, char **argv) {
     if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
     if (wgpt_eval_capture(c, ids, n, keep, &gpu) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
 
-    decoder_config cfg;
-    if (gguf_open(&g, cli_model_path(&o), err, sizeof err) != 0) { cli_error("%s", err); goto out; }
-    g_open = 1;
-    if (decoder_config_from_gguf(&g, &cfg, err, sizeof err) != WGPT_OK ||
-        decoder_ref_build(&g, &cfg, (int)n, &r, err, sizeof err) != 0 ||
-        decoder_ref_forward(r, ids, (int)n, 0, NULL, keep, &ref, err, sizeof err) != 0) {
+    if (wgpt_file_open(cli_model_path(&o), &f, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
+    if (wgpt_file_reference_capture(f, ids, n, keep, &ref, err, sizeof err) != WGPT_OK) {
         cli_error("reference: %s", err);
         goto out;
     }
@@ -143,11 +135,10 @@ int cmd_verify(int argc, char **argv) {
     }
     if (cli_check_stdout("verify")) rc = 1;
 out:
-    decoder_ref_free(r);
-    if (g_open) gguf_close(&g);
+    wgpt_file_close(f);
     free_list(&gpu);
     free_list(&ref);
-    free(ids);
+    wgpt_free(ids);
     wgpt_context_free(c);
     wgpt_model_free(m);
     return rc;

@@ -1,11 +1,13 @@
-/* A model file read without a GPU (wgpt_file) and the tokenizer made from
- * it alone (wgpt_vocab): what `wgpt inspect` and `wgpt tokenize` need, in
- * the public API's format-neutral shapes. Today every file is GGUF; another
- * format becomes another branch of wgpt_file_open filling the same answers. */
+/* A model file read without a GPU (wgpt_file), the CPU reference run from
+ * it, and the tokenizer made from it alone (wgpt_vocab): what `wgpt
+ * inspect`, `verify` and `tokenize` need, in the public API's
+ * format-neutral shapes. Today every file is GGUF; another format becomes
+ * another branch of wgpt_file_open filling the same answers. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "models/decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/text.h"
 #include "util/util.h"
@@ -149,6 +151,28 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
     out->offset = f->g.data_offset + t->offset;
     out->nbytes = t->nbytes;
     return WGPT_OK;
+}
+
+wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *tokens, size_t n, wgpt_capture_fn fn,
+                                        void *user, char *err, size_t errlen) {
+    if (!f || !fn || !tokens || n == 0 || n > INT32_MAX) {
+        set_err(err, errlen, "wgpt_file_reference_capture: %s", !f ? "no file" : !fn ? "no callback" : "no tokens");
+        return WGPT_ERR_ARG;
+    }
+    decoder_config c;
+    wgpt_status st = decoder_config_from_gguf(&f->g, &c, err, errlen);
+    if (st != WGPT_OK) return st;
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c.n_vocab) {
+            set_err(err, errlen, "token id %d is outside the vocabulary (0..%d)", tokens[i], c.n_vocab - 1);
+            return WGPT_ERR_ARG;
+        }
+    decoder_ref *r = NULL;
+    if (decoder_ref_build(&f->g, &c, (int)n, &r, err, errlen) != 0 ||
+        decoder_ref_forward(r, tokens, (int)n, 0, NULL, fn, user, err, errlen) != 0)
+        st = WGPT_ERR_UNSUPPORTED; /* the ids and the config were checked: what is left is the weights or memory */
+    decoder_ref_free(r);
+    return st;
 }
 
 wgpt_status wgpt_vocab_open(const wgpt_file *f, wgpt_vocab **out, char *err, size_t errlen) {

@@ -1,9 +1,11 @@
 /* The parts of include/wgpt.h that are not generation: version and status
  * names; the GPU-free file handle on the sample GGUF (every metadata type,
- * array elements, tensors) and on the default model; the vocabulary
- * against the loaded model's tokenizer; the device list; the progress and
- * log callbacks; and two models loaded and run on two threads at once,
- * with fd 2 where it was (the adapter probe parks it). */
+ * array elements, tensors) and on the default model; the CPU reference
+ * from a file against the GPU; the vocabulary against the loaded model's
+ * tokenizer; the device list; the progress and log callbacks; and two
+ * models loaded and run on two threads at once, with fd 2 where it was
+ * (the adapter probe parks it). */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -273,6 +275,68 @@ static void test_vocab_matches_model(void **state) {
     wgpt_model_free(m);
 }
 
+typedef struct { int points, logits_rows, logits_width; float *logits; } ref_seen;
+
+static void on_point(void *user, const char *name, int layer, const float *data, int n_tokens, int width) {
+    ref_seen *s = user;
+    (void)layer;
+    s->points++;
+    if (strcmp(name, "logits")) return;
+    s->logits_rows = n_tokens;
+    s->logits_width = width;
+    s->logits = malloc((size_t)n_tokens * width * sizeof(float));
+    memcpy(s->logits, data, (size_t)n_tokens * width * sizeof(float));
+}
+
+/* The CPU reference from the file gives the GPU's logits, and refuses what it cannot run. */
+static void test_reference(void **state) {
+    (void)state;
+    static const int32_t ids[] = {0, 41, 575, 80, 1179};
+    enum { N = sizeof ids / sizeof *ids };
+    wgpt_file *f = NULL;
+    char err[512];
+    assert_int_equal(wgpt_file_open(default_model(), &f, err, sizeof err), WGPT_OK);
+    ref_seen s = {0};
+    assert_int_equal(wgpt_file_reference_capture(f, ids, N, on_point, &s, err, sizeof err), WGPT_OK);
+    assert_true(s.points > 6 * 8 && s.logits && s.logits_rows == N);
+
+    wgpt_model *m = load(default_model(), NULL);
+    assert_int_equal(s.logits_width, wgpt_model_n_vocab(m));
+    wgpt_context_params cp;
+    wgpt_context_params_default(&cp);
+    cp.logits_all = 1;
+    wgpt_context *c = NULL;
+    assert_int_equal(wgpt_context_create(m, &cp, &c, err, sizeof err), WGPT_OK);
+    float *gpu = malloc((size_t)N * s.logits_width * sizeof(float));
+    assert_int_equal(wgpt_eval_logits(c, ids, N, gpu), WGPT_OK);
+    float worst = 0;
+    for (size_t i = 0; i < (size_t)N * s.logits_width; i++) {
+        float d = fabsf(gpu[i] - s.logits[i]);
+        if (!(d <= worst)) worst = d;
+    }
+    assert_true(worst < 1e-2f);
+    free(gpu);
+    free(s.logits);
+    wgpt_context_free(c);
+    wgpt_model_free(m);
+
+    const int32_t bad = 4096;
+    assert_int_equal(wgpt_file_reference_capture(f, &bad, 1, on_point, &s, err, sizeof err), WGPT_ERR_ARG);
+    assert_non_null(strstr(err, "4096"));
+    assert_int_equal(wgpt_file_reference_capture(f, ids, 0, on_point, &s, err, sizeof err), WGPT_ERR_ARG);
+    assert_int_equal(wgpt_file_reference_capture(f, ids, N, NULL, NULL, err, sizeof err), WGPT_ERR_ARG);
+    wgpt_file_close(f);
+
+    /* The sample GGUF has tensors no family runs. */
+    char *path = write_sample();
+    assert_int_equal(wgpt_file_open(path, &f, err, sizeof err), WGPT_OK);
+    unlink(path);
+    wgpt_status st = wgpt_file_reference_capture(f, ids, 1, on_point, &s, err, sizeof err);
+    assert_true(st == WGPT_ERR_FORMAT || st == WGPT_ERR_UNSUPPORTED);
+    assert_true(err[0]);
+    wgpt_file_close(f);
+}
+
 static void test_devices(void **state) {
     (void)state;
     wgpt_device_info d[16];
@@ -348,6 +412,7 @@ int main(void) {
         cmocka_unit_test(test_file_tensors),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_vocab_matches_model),
+        cmocka_unit_test(test_reference),
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_two_threads),
     };
