@@ -284,8 +284,13 @@ void wgpt_reset(wgpt_context *c);
 wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, float *out);
 
 /* Activations of one forward pass for layer-by-layer checks: the callback
- * receives each named point (see src/models/decoder.h); data is valid during
- * the callback only. 1..n_batch tokens (else WGPT_ERR_ARG). Blocks. */
+ * receives each named point, row-major [n_tokens][width], layer -1 outside
+ * the layers. In forward order: embed; per layer attn_norm, q_normed and
+ * k_normed (models with q/k norm), q, k (both after RoPE), v, attn (before
+ * the output projection), attn_res, ffn_norm, ffn_act, layer_out; then
+ * out_norm and logits, for the rows the context keeps (every token with
+ * logits_all, else the last). data is valid during the callback only.
+ * 1..n_batch tokens (else WGPT_ERR_ARG). Blocks. */
 typedef void (*wgpt_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens, int width);
 wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, wgpt_capture_fn fn, void *user);
 
@@ -390,7 +395,8 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
 /* The plain C reference forward pass (f32 on the CPU, obvious code) over
  * tokens at positions 0..n-1, from f's weights and hyperparameters: fn
  * receives the same named activations as wgpt_eval_capture gives for the
- * GPU, so the two can be compared layer by layer (`wgpt verify`). For
+ * GPU (out_norm and logits for every token), so the two can be compared
+ * layer by layer (`wgpt verify`). For
  * checks, not speed: it holds every weight as f32 while it runs. Blocks.
  * WGPT_ERR_ARG: f or fn NULL, n == 0, or an id outside the vocabulary.
  * WGPT_ERR_FORMAT, WGPT_ERR_UNSUPPORTED: the file is not a model this engine
