@@ -81,7 +81,7 @@ const char *wgpt_version(void);   /* static string */
 typedef enum {
     WGPT_OK = 0,
     WGPT_PENDING = 1,          /* the GPU has not finished yet: poll again */
-    WGPT_ERR_IO = -1,
+    WGPT_ERR_IO = -1,          /* a file that cannot be opened or read */
     WGPT_ERR_FORMAT = -2,      /* truncated or corrupt file */
     WGPT_ERR_UNSUPPORTED = -3, /* architecture or tensor type we do not run */
     WGPT_ERR_GPU = -4,
@@ -133,8 +133,9 @@ void wgpt_model_params_default(wgpt_model_params *p);
  * writes a one-line reason to err; *out is NULL. A reason about the file
  * starts with its path; one about the GPU or the WebGPU library
  * (WGPT_ERR_GPU), or memory, does not. WGPT_ERR_ARG: path is NULL.
- * WGPT_ERR_FORMAT: not a readable GGUF model (also a missing file, a FIFO,
- * device or directory, refused without blocking). WGPT_ERR_UNSUPPORTED: an
+ * WGPT_ERR_IO: the file cannot be opened or read (missing, no permission).
+ * WGPT_ERR_FORMAT: not a GGUF model (also a FIFO, device or directory,
+ * refused without blocking). WGPT_ERR_UNSUPPORTED: an
  * architecture, tensor type or head size this engine or adapter does not
  * run. WGPT_ERR_NOMEM. Blocks until the weights are on the GPU. The file
  * stays memory-mapped while the model lives (its metadata is read from
@@ -333,9 +334,10 @@ typedef struct wgpt_file wgpt_file;
 /* Bytes from a file, as they are: not NUL-terminated, not checked UTF-8. */
 typedef struct { const char *ptr; size_t len; } wgpt_str;
 
-/* WGPT_ERR_ARG: path or out NULL. WGPT_ERR_FORMAT: the file cannot be
- * read, or is not a well-formed GGUF (also a FIFO, device or directory,
- * refused without blocking); the reason names the path. WGPT_ERR_NOMEM.
+/* WGPT_ERR_ARG: path or out NULL. WGPT_ERR_IO: the file cannot be opened
+ * or read. WGPT_ERR_FORMAT: not a well-formed GGUF (also a FIFO, device or
+ * directory, refused without blocking); the reason names the path.
+ * WGPT_ERR_NOMEM.
  * The file stays mapped until wgpt_file_close: it may be renamed or
  * deleted meanwhile, not truncated or rewritten. */
 wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t errlen);

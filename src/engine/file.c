@@ -36,9 +36,10 @@ wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t 
     }
     f->strs_of = UINT64_MAX;
     if (gguf_open(&f->g, path, err, errlen) != 0) { /* its messages name the file */
+        wgpt_status st = f->g.io_error ? WGPT_ERR_IO : WGPT_ERR_FORMAT;
         free(f->path);
         free(f);
-        return WGPT_ERR_FORMAT;
+        return st;
     }
     *out = f;
     return WGPT_OK;

@@ -494,12 +494,14 @@ int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         set_err(err, errlen, "gguf: cannot open '%s': %s", text_show_z(path), strerror(errno));
+        g->io_error = 1;
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         set_err(err, errlen, "gguf: cannot stat '%s': %s", text_show_z(path), strerror(errno));
         close(fd);
+        g->io_error = 1;
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -516,6 +518,7 @@ int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen) {
         if (map == MAP_FAILED) {
             set_err(err, errlen, "gguf: cannot map '%s': %s", text_show_z(path), strerror(errno));
             close(fd);
+            g->io_error = 1;
             return -1;
         }
     }

@@ -56,6 +56,9 @@ typedef struct gguf_file {
     uint64_t file_size;
     const uint8_t *base;         /* whole file in memory, or NULL */
     void *mapping; size_t mapping_len; /* owned mmap, if any */
+    int io_error;                /* after gguf_open failed: the file could not be opened or read
+                                    (missing, no permission, a failed map), rather than its bytes
+                                    not being a GGUF */
 } gguf_file;
 
 /* Parse a GGUF held in memory (not copied; must outlive the gguf_file).

@@ -298,19 +298,19 @@ static gpu_buffer *state_buffer_create(gpu_device *d, uint64_t bytes, unsigned u
     return b;
 }
 
-int build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_batch,
+wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_batch,
                         int n_out_max, decoder_state **out, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     *out = NULL;
     if ((uint32_t)c->head_dim > 32 * k->group_lanes) { /* attention.wgsl's MAXD */
         set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
                 c->head_dim, 32 * k->group_lanes);
-        return -1;
+        return WGPT_ERR_UNSUPPORTED;
     }
-    if (decoder_check_supported(c, err, errlen) != WGPT_OK) return -1;
-    if (check_state_limits(d, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return -1;
+    if (decoder_check_supported(c, err, errlen) != WGPT_OK) return WGPT_ERR_UNSUPPORTED;
+    if (check_state_limits(d, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return WGPT_ERR_GPU;
     decoder_state *s = calloc(1, sizeof *s);
-    if (!s) { set_err(err, errlen, "out of memory"); return -1; }
+    if (!s) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     *out = s;
     s->dev = d;
     s->w = w;
@@ -322,33 +322,33 @@ int build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights
     /* in the order of state_buffers */
     gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->scores, &s->logits,
                             &s->logits_rb};
-    if (!(s->step = state_buffer_create(d, 16, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen))) return -1;
+    if (!(s->step = state_buffer_create(d, 16, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
     for (size_t i = 0; i < sizeof field / sizeof *field; i++) {
         unsigned usage = sb[i].bound ? GPU_STORAGE : GPU_READBACK;
-        if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return -1;
+        if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
     }
     const state_buffer *kv = &sb[nb - 3]; /* k_cache; v_cache is the same size */
     s->k_cache = calloc((size_t)c->n_layers, sizeof *s->k_cache);
     s->v_cache = calloc((size_t)c->n_layers, sizeof *s->v_cache);
-    if (!s->k_cache || !s->v_cache) { set_err(err, errlen, "out of memory"); return -1; }
+    if (!s->k_cache || !s->v_cache) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     for (int l = 0; l < c->n_layers; l++) {
         if (!(s->k_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "k_cache", n_ctx, n_batch, err, errlen)) ||
             !(s->v_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "v_cache", n_ctx, n_batch, err, errlen)))
-            return -1;
+            return WGPT_ERR_GPU;
     }
     float *cs = rope_table(c, w->rope_freqs, n_ctx);
-    if (!cs) { set_err(err, errlen, "out of memory"); return -1; }
+    if (!cs) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     uint64_t cs_bytes = sb[nb - 1].bytes;
     s->rope_cs = state_buffer_create(d, cs_bytes, GPU_STORAGE, "rope_cs", n_ctx, n_batch, err, errlen);
-    if (!s->rope_cs) { free(cs); return -1; }
+    if (!s->rope_cs) { free(cs); return WGPT_ERR_GPU; }
     gpu_buffer_write(d, s->rope_cs, 0, cs, cs_bytes);
     free(cs);
 
     s->g = graph_create(d, k, s->step);
-    if (!s->g) { set_err(err, errlen, "out of memory"); return -1; }
+    if (!s->g) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     forward(s);
-    if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
-    return 0;
+    if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return WGPT_ERR_GPU; }
+    return WGPT_OK;
 }
 
 void free_decoder_state(decoder_state *s) {

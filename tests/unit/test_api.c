@@ -176,7 +176,7 @@ static void test_file_errors(void **state) {
     assert_int_equal(wgpt_file_open(NULL, &f, err, sizeof err), WGPT_ERR_ARG);
     assert_null(f);
     assert_true(err[0]);
-    assert_int_equal(wgpt_file_open("/nonexistent/x.gguf", &f, err, sizeof err), WGPT_ERR_FORMAT);
+    assert_int_equal(wgpt_file_open("/nonexistent/x.gguf", &f, err, sizeof err), WGPT_ERR_IO);
     assert_null(f);
     assert_non_null(strstr(err, "/nonexistent/x.gguf"));
     assert_int_equal(wgpt_file_open("/tmp", &f, NULL, 0), WGPT_ERR_FORMAT); /* no buffer: no message */

@@ -231,12 +231,15 @@ static void test_open_file(void **state) {
     close(fd);
     assert_int_equal(gguf_open(&g, path, err, sizeof err), -1);
     assert_non_null(strstr(err, "truncated file"));
+    assert_int_equal(g.io_error, 0); /* read, and not a GGUF */
     unlink(path);
 
     assert_int_equal(gguf_open(&g, "/nonexistent/x.gguf", err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot open '/nonexistent/x.gguf'"));
+    assert_int_equal(g.io_error, 1); /* not read at all */
     assert_int_equal(gguf_open(&g, "/tmp", err, sizeof err), -1);
     assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(g.io_error, 0);
     gb_free(&b);
 }
 

@@ -652,6 +652,18 @@ static void test_head_size_error_names_file(void **state) {
     free(path);
 }
 
+/* A file that cannot be opened is an I/O error (WGPT_ERR_IO), not a bad
+ * file (WGPT_ERR_FORMAT); the reason still names it. */
+static void test_missing_file_is_io(void **state) {
+    (void)state;
+    wgpt_model_params p = quiet();
+    wgpt_model *m = NULL;
+    char err[512];
+    assert_int_equal(wgpt_model_load("/nonexistent/x.gguf", &p, &m, err, sizeof err), WGPT_ERR_IO);
+    assert_null(m);
+    assert_non_null(strstr(err, "cannot open '/nonexistent/x.gguf'"));
+}
+
 /* E9: device and WebGPU-library errors are not the file's: no path. */
 static void test_gpu_errors_do_not_blame_the_file(void **state) {
     (void)state;
@@ -711,6 +723,7 @@ int main(void) {
         cmocka_unit_test(test_padded_vocab_never_sampled),
         cmocka_unit_test(test_tokenizer_error_prefixed_once),
         cmocka_unit_test(test_head_size_error_names_file),
+        cmocka_unit_test(test_missing_file_is_io),
         cmocka_unit_test(test_gpu_errors_do_not_blame_the_file),
         cmocka_unit_test(test_file_strings_escaped),
     };

@@ -1,0 +1,43 @@
+/* What the engine's handles hold, shared by model.c (loading, the model's
+ * queries) and context.c (a sequence: feed, step, eval). Nothing outside
+ * src/engine/ sees these. */
+#ifndef WGPT_ENGINE_INTERNAL_H
+#define WGPT_ENGINE_INTERNAL_H
+
+#include "formats/gguf.h"
+#include "gpu/gpu.h"
+#include "graph/kernels.h"
+#include "models/decoder.h"
+#include "models/decoder_gpu.h"
+#include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
+#include "wgpt.h"
+
+struct wgpt_model {
+    gguf_file gguf;
+    uint8_t *head;       /* the header bytes gguf points into (step-driven loading) */
+    decoder_config c;
+    wgpt_tokenizer *tok;
+    gpu_device *dev;
+    kernel_registry kernels;
+    decoder_weights *w;
+    char desc[256];
+};
+
+struct wgpt_context {
+    wgpt_model *m;
+    decoder_state *s;
+    sampler *smp;
+    int n_ctx, n_batch, logits_all;
+    int pos;                  /* tokens already in the KV cache */
+    int32_t *pending;         /* tokens queued for the next step */
+    uint32_t *ids;            /* staging for one pass's token ids: n_batch */
+    size_t n_pending;
+    int inflight;             /* a step was submitted and not yet collected */
+    int flight_rows;          /* logits rows the step in flight reads back */
+    int last_rows;            /* logits rows of the last collected step; 0: none yet */
+    float *logits;            /* host copy: [last_rows][n_vocab] */
+    char err[512];
+};
+
+#endif
