@@ -36,31 +36,26 @@ static int is_signed_int(uint32_t t) {
     return t == GGUF_TYPE_INT8 || t == GGUF_TYPE_INT16 || t == GGUF_TYPE_INT32 || t == GGUF_TYPE_INT64;
 }
 
-/* A positive integer "<arch>.<suffix>" no larger than max; dflt when absent
- * and not required. */
-/* The key "<arch>.<suffix>" (its name in k), or NULL: then -1 with a
- * reason if it is required, else 0 in *rc. */
-static const gguf_kv *find_key(const gguf_file *g, const decoder_config *c, const char *suffix, int required,
-                               key_buf *k, int *rc, char *err, size_t errlen) {
-    const gguf_kv *kv = gguf_find(g, key(c, suffix, k));
-    *rc = 0;
-    if (!kv && required) {
-        set_err(err, errlen, "missing key '%s'", k->s);
-        *rc = -1;
-    }
-    return kv;
+/* The key "<arch>.<suffix>" (its name into k): 1 if present; 0 if absent
+ * and not required; -1, with a reason, if absent and required. */
+static int find_key(const gguf_file *g, const decoder_config *c, const char *suffix, int required, key_buf *k,
+                    const gguf_kv **kv, char *err, size_t errlen) {
+    *kv = gguf_find(g, key(c, suffix, k));
+    if (*kv) return 1;
+    if (!required) return 0;
+    set_err(err, errlen, "missing key '%s'", k->s);
+    return -1;
 }
 
+/* A positive integer "<arch>.<suffix>" no larger than max; dflt when absent
+ * and not required. */
 static int get_int(const gguf_file *g, const decoder_config *c, const char *suffix, int required, int dflt, int max,
                    int *out, char *err, size_t errlen) {
     key_buf kb;
-    int rc;
-    const gguf_kv *kv = find_key(g, c, suffix, required, &kb, &rc, err, errlen);
+    const gguf_kv *kv;
+    int found = find_key(g, c, suffix, required, &kb, &kv, err, errlen);
+    if (found <= 0) { *out = dflt; return found; }
     const char *k = kb.s;
-    if (!kv) {
-        *out = dflt;
-        return rc;
-    }
     uint64_t v;
     if (!is_int_type(kv->type)) {
         set_err(err, errlen, "key '%s' has type %s, expected an integer", k, gguf_type_name(kv->type));
@@ -81,13 +76,10 @@ static int get_int(const gguf_file *g, const decoder_config *c, const char *suff
 static int get_float(const gguf_file *g, const decoder_config *c, const char *suffix, int required, double dflt,
                      double *out, char *err, size_t errlen) {
     key_buf kb;
-    int rc;
-    const gguf_kv *kv = find_key(g, c, suffix, required, &kb, &rc, err, errlen);
+    const gguf_kv *kv;
+    int found = find_key(g, c, suffix, required, &kb, &kv, err, errlen);
+    if (found <= 0) { *out = dflt; return found; }
     const char *k = kb.s;
-    if (!kv) {
-        *out = dflt;
-        return rc;
-    }
     if (kv->type == GGUF_TYPE_ARRAY || kv->type == GGUF_TYPE_STRING || gguf_get_f64(g, k, out) != 0) {
         set_err(err, errlen, "key '%s' has type %s, expected a number", k, gguf_type_name(kv->type));
         return -1;
