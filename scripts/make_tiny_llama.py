@@ -33,26 +33,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_writer as gw  # noqa: E402
+import tiny_corpus  # noqa: E402
 
 # Text the vocabulary's merges are learned from: the pieces that make common
 # English words whole, so prompts exercise multi-step SPM merges.
-CORPUS = """
-Once upon a time there was a little girl who lived in a village near the forest.
-Whenever she went out, the little girl wore a red riding cloak, so everyone in the
-village called her Little Red Riding Hood. One morning, she asked her mother if she
-could go to visit her grandmother as it had been a while since they had seen each other.
-The quick brown fox jumps over the lazy dog. It is a truth universally acknowledged,
-that a single man in possession of a good fortune, must be in want of a wife.
-In the beginning the universe was created. This has made a lot of people very angry
-and been widely regarded as a bad move. The meaning of life is a question that people
-have asked for thousands of years, and there are many different answers to it.
-We hold these truths to be self-evident, that all men are created equal, that they
-are endowed with certain rights, that among these are life, liberty and the pursuit
-of happiness. What is the capital of France? The capital of France is Paris.
-Hello, world! How are you today? I am fine, thank you. My name is Sam and I like to
-read books about science, history and computers. The sun is shining and the weather
-is nice. Water boils at one hundred degrees. Numbers: 1, 2, 3, 10, 42, 100, 2024.
-"""
+CORPUS = tiny_corpus.english()
 
 SPM_SPACE = "\u2581"  # the ▁ that SentencePiece writes for a space
 TOKEN_NORMAL, TOKEN_UNKNOWN, TOKEN_CONTROL, TOKEN_USER, TOKEN_UNUSED, TOKEN_BYTE = 1, 2, 3, 4, 5, 6

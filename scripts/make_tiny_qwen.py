@@ -57,30 +57,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import llamacpp_src  # noqa: E402
+import tiny_corpus  # noqa: E402
+from train.bytebpe import bytes_to_unicode  # noqa: E402
 
 gguf = llamacpp_src.import_gguf()
 from gguf import quants  # noqa: E402
 from gguf.constants import MODEL_ARCH, MODEL_TENSOR, MODEL_TENSORS, TENSOR_NAMES  # noqa: E402
 
 # Text the merges are learned from (and the kind of text the tests feed).
-CORPUS = """
-Once upon a time there was a little girl who lived in a village near the forest.
-Whenever she went out, the little girl wore a red riding cloak, so everyone in the
-village called her Little Red Riding Hood. One morning, she asked her mother if she
-could go to visit her grandmother as it had been a while since they had seen each other.
-The quick brown fox jumps over the lazy dog. It is a truth universally acknowledged,
-that a single man in possession of a good fortune, must be in want of a wife.
-In the beginning the universe was created. This has made a lot of people very angry
-and been widely regarded as a bad move. The meaning of life is a question that people
-have asked for thousands of years, and there are many different answers to it.
-We hold these truths to be self-evident, that all men are created equal, that they
-are endowed with certain rights, that among these are life, liberty and the pursuit
-of happiness. What is the capital of France? The capital of France is Paris.
-Hello, world! How are you today? I'm fine, thank you. My name is Sam and I like to
-read books about science, history and computers. The sun is shining and the weather
-is nice. Water boils at one hundred degrees. Numbers: 1, 2, 3, 10, 42, 100, 2024.
-"Café?" she said — 3€ only! def main():\n    return 0
-"""
+CORPUS = tiny_corpus.english("I'm", '"Café?" she said — 3€ only! def main():\n    return 0\n')
 
 QK_SCALE = 4.0       # qwen3 attn_q/attn_k weights, times 1/sqrt(fan_in)
 QK_NORM_MEAN = 2.5   # qwen3 attn_q_norm/attn_k_norm weights: mean + std N(0,1)
@@ -93,21 +78,6 @@ FILE_TYPES = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTL
               "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0, "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}
 
 
-def bytes_to_unicode():
-    """GPT-2's byte -> printable character map, in GPT-2's order (the order
-    of the first 256 ids of GPT-2's and Qwen's vocabularies)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) \
-        + list(range(ord("\xae"), ord("\xff") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [(b, chr(c)) for b, c in zip(bs, cs)]
-
-
 # Qwen 2's pre-tokenizer regex with \p{L} / \p{N} spelled for Python's re
 # (close enough to learn merges from; llama.cpp applies its own).
 _L, _N = r"[^\W\d_]", r"\d"
@@ -118,8 +88,8 @@ PRETOK = re.compile(
 def build_vocab(size=512, corpus=CORPUS):
     """(tokens, token_types, merges) for a byte-level BPE vocabulary of
     `size` tokens: 256 byte symbols, learned merges, the special tokens."""
-    enc = dict(bytes_to_unicode())
-    tokens = [c for _, c in bytes_to_unicode()]
+    enc = bytes_to_unicode()  # in GPT-2's order: the first 256 ids of GPT-2's and Qwen's vocabularies
+    tokens = list(enc.values())
     types = [gguf.TokenType.NORMAL] * 256
     words = {}
     for piece in PRETOK.findall(corpus):

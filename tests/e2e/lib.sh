@@ -6,12 +6,22 @@ mkdir -p "$MODELS"
 tiny_model() {
   local name=$1; shift
   local out="$MODELS/$name.gguf"
-  if [ ! -s "$out" ] || [ scripts/make_tiny_llama.py -nt "$out" ] || [ scripts/gguf_writer.py -nt "$out" ]; then
+  if [ ! -s "$out" ] || [ scripts/make_tiny_llama.py -nt "$out" ] || [ scripts/gguf_writer.py -nt "$out" ] \
+     || [ scripts/tiny_corpus.py -nt "$out" ]; then
     $PY scripts/make_tiny_llama.py --out "$out" --no-check "$@" >&2 || return 1
   fi
   echo "$out"
 }
 need_wgpt() { [ -x build/wgpt ] || { echo "build/wgpt missing (run make)"; exit 1; }; }
+# need_browser: exits 77 (skip) without the browser build (make web),
+# Chromium ($CHROMIUM, /usr/bin/chromium unless set) or node.
+need_browser() {
+  [ -f build/web/wgpt.wasm ] && [ -f build/web/wgpt.js ] && [ -f build/web/index.html ] \
+    || { echo "build/web/ has no browser build (make web)"; exit 77; }
+  CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+  [ -x "$CHROMIUM" ] || { echo "Chromium not installed ($CHROMIUM; Debian package chromium)"; exit 77; }
+  command -v node >/dev/null || { echo "node not installed"; exit 77; }
+}
 # serve_web LOG LIMIT ARGS...: `wgpt serve-web --port 0 ARGS` in the
 # background for at most LIMIT seconds, run through "${SERVE_WRAP[@]}" when
 # that array is set (setpriv, for one), stderr to LOG. Sets server_pid, and

@@ -29,19 +29,12 @@ PY=/usr/bin/python3
 WGPT=${WGPT:-build/wgpt}
 DIR=build/testmodels
 ORACLE=tests/oracle
-N=32
+. tests/e2e/oracle_lib.sh  # N, fail, oracle_setup, oracle_check_model, wgpt_check_model
 V=512  # vocabulary size of every model here
 BUNDLE=deps/node_modules/node-llama-cpp/llama/gitRelease.bundle
 
-if ! command -v node >/dev/null || [ ! -d deps/node_modules/node-llama-cpp ] || [ ! -f "$BUNDLE" ]; then
-  echo "node or deps/node_modules/node-llama-cpp missing (run make deps)"; exit 77
-fi
+oracle_setup "$BUNDLE"
 mkdir -p "$DIR" || exit 1
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # 208 tokens with this vocabulary: multi-byte characters (é, —, €), a
 # newline, digits (split one by one by the qwen2 pre-tokenizer), contractions.
@@ -78,52 +71,14 @@ for spec in "${MODELS[@]}"; do
   tag="qwen_${arch}_${type}_s${seed}$(echo "$flags" | tr -d ' -')"
   model="$DIR/$tag.gguf"
   if [ ! -s "$model" ] || [ scripts/make_tiny_qwen.py -nt "$model" ] || [ scripts/llamacpp_src.py -nt "$model" ] \
-     || [ "$BUNDLE" -nt "$model" ]; then
+     || [ scripts/tiny_corpus.py -nt "$model" ] || [ scripts/train/bytebpe.py -nt "$model" ] || [ "$BUNDLE" -nt "$model" ]; then
     # shellcheck disable=SC2086
     $PY scripts/make_tiny_qwen.py --arch "$arch" --type "$type" --seed "$seed" --vocab $V $flags --out "$model.tmp.$$" \
       && mv "$model.tmp.$$" "$model" || { fail "$tag: generating the model"; continue; }
   fi
   echo "== $tag"
 
-  # --- oracle: greedy ---
-  if ! node $ORACLE/llamacpp.mjs greedy "$model" "$prompt" $N --json >"$tmp/g.json" 2>"$tmp/err"; then
-    cat "$tmp/err"; fail "$tag: llama.cpp greedy"; continue
-  fi
-  read -r prompt_ids lc_ids min_gap < <($PY - "$tmp/g.json" <<'EOF'
-import json, sys
-g = json.load(open(sys.argv[1]))
-print(json.dumps(g["prompt_ids"]).replace(" ", ""), ",".join(map(str, g["ids"])) or "-",
-      min(g["gaps"]) if g["gaps"] else 0)
-EOF
-  )
-  lc_ids=${lc_ids//,/ }
-  echo "prompt ids: $prompt_ids"
-  echo "llama.cpp:  $lc_ids (smallest top-1/top-2 gap $min_gap)"
-  n_ids=$(wc -w <<<"$lc_ids"); n_distinct=$(tr ' ' '\n' <<<"$lc_ids" | sort -u | wc -l)
-  [ "$n_ids" -eq $N ] || fail "$tag: llama.cpp stopped after $n_ids tokens (end of generation)"
-  [ "$n_distinct" -ge 8 ] || fail "$tag: degenerate greedy sequence ($n_distinct distinct ids)"
-  np_ids=$($PY $ORACLE/numpy_qwen.py greedy "$model" "$prompt_ids" $N)
-  [ "$np_ids" = "$lc_ids" ] || fail "$tag: exact numpy forward disagrees with llama.cpp: $np_ids"
-  min_gap_all=$($PY -c "print(min(float(x) for x in '$min_gap ${min_gap_all:-inf}'.split()))")
-
-  # --- oracle: logits ---
-  ids=$(node $ORACLE/llamacpp.mjs tokenize "$model" "$TEXT") || { fail "$tag: tokenize"; continue; }
-  ids_json="[${ids// /,}]"
-  node $ORACLE/llamacpp.mjs logits "$model" "$ids_json" "$tmp/lc.bin" || { fail "$tag: llama.cpp logits"; continue; }
-  $PY $ORACLE/numpy_qwen.py logits "$model" "$ids_json" "$tmp/np.bin" || { fail "$tag: numpy logits"; continue; }
-  $PY $ORACLE/compare_logits.py "$tmp/lc.bin" "$tmp/np.bin" --vocab $V --type "$type" \
-    --label "exact forward vs llama.cpp" || fail "$tag: llama.cpp outside the tolerance of the exact forward"
-  # Greedy ids are only a fair test if the logit tolerance cannot flip them.
-  $PY - "$tmp/lc.bin" "$type" "$min_gap" "$V" <<'EOF' || fail "$tag: greedy path not decisive for this tolerance"
-import sys
-import numpy as np
-sys.path.insert(0, "tests/oracle")
-from compare_logits import TOLERANCES
-scale = np.abs(np.fromfile(sys.argv[1], "<f4")).max()
-need = 2 * TOLERANCES[sys.argv[2]][0] * scale
-print(f"greedy margin: smallest gap {float(sys.argv[3]):.3g}, needed {need:.3g}")
-sys.exit(0 if float(sys.argv[3]) > need else 1)
-EOF
+  oracle_check_model "$tag" "$model" "$type" $V $ORACLE/numpy_qwen.py "$prompt" "$TEXT" || continue
   # The tolerance is tight enough to see each family-specific mistake.
   $PY $ORACLE/numpy_qwen.py mutants "$model" "$ids_json" "$tmp/lc.bin" "$type" "$prompt_ids" "$lc_ids" \
     || fail "$tag: a deliberate mistake stays inside the logit tolerance"
@@ -135,19 +90,7 @@ EOF
   else
     tail -n 5 "$tmp/err"; fail "$tag: wgpt tokenize failed"
   fi
-  if w_ids=$("$WGPT" run -m "$model" -p "$prompt" -n $N --temp 0 --print-ids 2>"$tmp/err"); then
-    w_ids=$(echo $w_ids)  # normalise whitespace
-    echo "wgpt:       $w_ids"
-    [ "$w_ids" = "$lc_ids" ] || fail "$tag: wgpt run ids differ from llama.cpp"
-  else
-    tail -n 5 "$tmp/err"; fail "$tag: wgpt run failed"
-  fi
-  if "$WGPT" logits -m "$model" --ids "$ids" -o "$tmp/w.bin" 2>"$tmp/err" >/dev/null; then
-    $PY $ORACLE/compare_logits.py "$tmp/lc.bin" "$tmp/w.bin" --vocab $V --type "$type" \
-      --label "wgpt logits vs llama.cpp" || fail "$tag: wgpt logits"
-  else
-    tail -n 5 "$tmp/err"; fail "$tag: wgpt logits failed"
-  fi
+  wgpt_check_model "$tag" "$model" "$type" $V "$prompt"
   if "$WGPT" verify -m "$model" -p "$prompt" >"$tmp/v.log" 2>&1; then
     echo "wgpt verify: $(tail -n 1 "$tmp/v.log")"
   else
