@@ -43,7 +43,6 @@ Writes OUT/report.json and OUT/summary.txt; exit 0 when every check passes.
 import argparse
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -51,6 +50,8 @@ import time
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests/tokenizer"))
+from mixed_texts import fixed_texts, random_texts  # noqa: E402
 N_GEN = 32
 PROMPT = ("The capital of France is Paris. Once upon a time, in a small village near the forest, "
           "there lived a girl who")
@@ -79,20 +80,7 @@ def run(cmd, **kw):
 def tokenizer_texts():
     """tests/tokenizer/texts.json plus 400 random mixes (fixed seed), as
     tests/e2e/test_tokenizer_llamacpp.sh builds them."""
-    texts = json.load(open(os.path.join(ROOT, "tests/tokenizer/texts.json"), encoding="utf-8"))
-    rng = random.Random(20240611)
-    pools = ["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", " ", "  \t\n\r", "'\"`",
-             ".,;:!?-_()[]{}<>/\\|@#$%^&*+=~", "\u00e9\u00f1\u00fc\u00df\u00e7\u00f8\u00e5\u00c6\u0152",
-             "\u65e5\u672c\u8a9e\u4e2d\u6587\ud55c\uad6d\uc5b4",
-             "\U0001F600\U0001F44D\U0001F3FD\u2764\ufe0f\U0001F468\u200d\U0001F469",
-             "\u0301\u0308\u0327", "\u00a0\u2003\u3000\u0085\u180e\u200b", "\u0660\u0661\u0969\u096a\u216b\u00bd",
-             "\u02bc\u2019\u2018", "\u2581", "<|eot_id|><s></s><|im_end|><think><start_of_turn>"]
-    for _ in range(400):
-        t = ""
-        for _ in range(rng.randint(1, 40)):
-            pool = rng.choice(pools)
-            t += rng.choice(pool) if rng.random() < 0.8 else pool[:rng.randint(1, len(pool))]
-        texts.append(t)
+    texts = fixed_texts() + random_texts(400)
     texts += [PROMPT, "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHi",
               "def f(x):\n\treturn x ** 2  # 平方\n", "I'M sure they'LL say 1234567 — won't they?"]
     return [t for t in texts if "\0" not in t]

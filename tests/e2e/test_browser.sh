@@ -16,11 +16,8 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 need_wgpt
-[ -f build/web/wgpt.wasm ] && [ -f build/web/wgpt.js ] && [ -f build/web/index.html ] \
-  || { echo "build/web/ has no browser build (make web)"; exit 77; }
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { echo "Chromium not installed ($CHROMIUM; Debian package chromium)"; exit 77; }
-command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm not installed"; exit 77; }
+need_browser
+command -v npm >/dev/null || { echo "npm not installed"; exit 77; }
 ldconfig -p 2>/dev/null | grep -q libmicrohttpd.so.12 || { echo "libmicrohttpd12 not installed"; exit 77; }
 [ -f scripts/env.sh ] && . scripts/env.sh   # SwiftShader for the native run, where no GPU
 

@@ -10,11 +10,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 need_wgpt
-[ -f build/web/wgpt.wasm ] && [ -f build/web/wgpt.js ] && [ -f build/web/index.html ] \
-  || { echo "build/web/ has no browser build (make web)"; exit 77; }
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { echo "Chromium not installed ($CHROMIUM)"; exit 77; }
-command -v node >/dev/null || { echo "node not installed"; exit 77; }
+need_browser
 pw=$(pwd)/build/webtest/node_modules/playwright-core
 [ -f "$pw/package.json" ] || { echo "playwright-core not installed (tests/e2e/test_browser.sh installs it)"; exit 77; }
 [ -f scripts/env.sh ] && . scripts/env.sh

@@ -22,25 +22,16 @@ for d in deps/node_modules/node-llama-cpp deps/node_modules/@lenml/tokenizer-lla
 done
 
 exec /usr/bin/python3 - <<'PY'
-import hashlib, json, os, random, subprocess, sys
+import hashlib, json, os, subprocess, sys
 
 OUT = "build/tokenizer-e2e"
 LENML = "deps/node_modules/@lenml"
 os.makedirs(OUT, exist_ok=True)
-texts = json.load(open("tests/tokenizer/texts.json", encoding="utf-8"))
+sys.path.insert(0, "tests/tokenizer")
+from mixed_texts import fixed_texts, random_texts  # noqa: E402
+texts = fixed_texts()
 n_fixed = len(texts)
-rng = random.Random(20240611)
-POOLS = ["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", " ", "  \t\n\r", "'\"`",
-         ".,;:!?-_()[]{}<>/\\|@#$%^&*+=~", "\u00e9\u00f1\u00fc\u00df\u00e7\u00f8\u00e5\u00c6\u0152",
-         "\u65e5\u672c\u8a9e\u4e2d\u6587\ud55c\uad6d\uc5b4", "\U0001F600\U0001F44D\U0001F3FD\u2764\ufe0f\U0001F468\u200d\U0001F469",
-         "\u0301\u0308\u0327", "\u00a0\u2003\u3000\u0085\u180e\u200b", "\u0660\u0661\u0969\u096a\u216b\u00bd",
-         "\u02bc\u2019\u2018", "\u2581", "<|eot_id|><s></s><|im_end|><think><start_of_turn>"]
-for _ in range(400):
-    t = ""
-    for _ in range(rng.randint(1, 40)):
-        pool = rng.choice(POOLS)
-        t += rng.choice(pool) if rng.random() < 0.8 else pool[:rng.randint(1, len(pool))]
-    texts.append(t)
+texts += random_texts(400)
 assert all("\0" not in t for t in texts), "texts are passed NUL-separated"
 texts_path = os.path.join(OUT, "texts-all.json")
 with open(texts_path + ".tmp", "w", encoding="utf-8") as f:
