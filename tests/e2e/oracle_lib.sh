@@ -1,7 +1,11 @@
 # Shared by the llama.cpp oracle tests (test_llamacpp_oracle.sh,
 # test_qwen_llamacpp.sh): one model checked against llama.cpp (CPU, via
 # node-llama-cpp), a float64 numpy forward pass, and wgpt.
-# Sourced from the repository root; expects PY, WGPT and ORACLE set.
+# Sourced from the repository root.
+PY=/usr/bin/python3
+WGPT=${WGPT:-build/wgpt}
+DIR=build/testmodels
+ORACLE=tests/oracle
 N=32
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }

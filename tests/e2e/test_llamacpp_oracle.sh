@@ -21,11 +21,7 @@
 # build/wgpt fails the test.
 set -uo pipefail
 cd "$(dirname "$0")/../.." && . scripts/env.sh  # standalone runs get SwiftShader too
-PY=/usr/bin/python3
-WGPT=${WGPT:-build/wgpt}
-DIR=build/testmodels
-ORACLE=tests/oracle
-. tests/e2e/oracle_lib.sh  # N, fail, oracle_setup, oracle_check_model, wgpt_check_model
+. tests/e2e/oracle_lib.sh  # PY WGPT DIR ORACLE N, fail, oracle_setup, oracle_check_model, wgpt_check_model
 
 oracle_setup
 mkdir -p "$DIR" || exit 1

@@ -25,11 +25,7 @@
 # Exits 77 only when node or node-llama-cpp is missing.
 set -uo pipefail
 cd "$(dirname "$0")/../.." && . scripts/env.sh  # standalone runs get SwiftShader too
-PY=/usr/bin/python3
-WGPT=${WGPT:-build/wgpt}
-DIR=build/testmodels
-ORACLE=tests/oracle
-. tests/e2e/oracle_lib.sh  # N, fail, oracle_setup, oracle_check_model, wgpt_check_model
+. tests/e2e/oracle_lib.sh  # PY WGPT DIR ORACLE N, fail, oracle_setup, oracle_check_model, wgpt_check_model
 V=512  # vocabulary size of every model here
 BUNDLE=deps/node_modules/node-llama-cpp/llama/gitRelease.bundle
 
