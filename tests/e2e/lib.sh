@@ -41,3 +41,11 @@ serve_web() {
 fails=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+# web_root: a temporary folder $tmp (removed on exit, the server $pid
+# stopped first) holding a copy of the browser build in $root.
+web_root() {
+  tmp=$(mktemp -d); pid=
+  trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+  root=$tmp/root; mkdir -p "$root"
+  cp -r build/web/. "$root/"
+}

@@ -39,12 +39,7 @@ echo "native ids: $expect"
 
 # A root of its own: the browser build plus the tiny model; /default.gguf is
 # the default model (for the screenshots).
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-root=$tmp/root; mkdir -p "$root"
-cp -r build/web/. "$root/"
+web_root
 # The page files as in src/web (what `make web` copies), in case build/web is older.
 for f in src/web/*.html src/web/*.css src/web/*.js; do
   [ "$(basename "$f")" = wgpt.js ] || cp "$f" "$root/"

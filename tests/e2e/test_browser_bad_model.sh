@@ -15,12 +15,7 @@ pw=$(pwd)/build/webtest/node_modules/playwright-core
 [ -f "$pw/package.json" ] || { echo "playwright-core not installed (tests/e2e/test_browser.sh installs it)"; exit 77; }
 [ -f scripts/env.sh ] && . scripts/env.sh
 
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-root=$tmp/root; mkdir -p "$root"
-cp -r build/web/. "$root/"
+web_root
 printf 'NOPE' >"$root/big.bin"
 truncate -s 2G "$root/big.bin"   # sparse: 2 GiB to the server, nothing on disk
 
