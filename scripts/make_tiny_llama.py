@@ -85,16 +85,7 @@ def build_vocab(size=512, corpus=CORPUS):
         scores.append(-float(rank))
         seen.add(merged)
         rank += 1
-        for w in words:
-            s, out, i = segs[w], [], 0
-            while i < len(s):
-                if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(s[i])
-                    i += 1
-            segs[w] = out
+        tiny_corpus.apply_merge(segs, a, b)
     # A corpus too small for `size` is padded with unreachable pieces.
     i = 0
     while len(tokens) < size:

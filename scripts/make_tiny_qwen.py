@@ -115,16 +115,7 @@ def build_vocab(size=512, corpus=CORPUS):
         tokens.append(merged)
         types.append(gguf.TokenType.NORMAL)
         seen.add(merged)
-        for w in words:
-            s, out, i = segs[w], [], 0
-            while i < len(s):
-                if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(s[i])
-                    i += 1
-            segs[w] = out
+        tiny_corpus.apply_merge(segs, a, b)
     tokens += SPECIALS
     types += [gguf.TokenType.CONTROL] * len(SPECIALS)
     return tokens, types, merges

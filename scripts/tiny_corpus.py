@@ -22,3 +22,19 @@ Hello, world! How are you today? {i_am} fine, thank you. My name is Sam and I li
 read books about science, history and computers. The sun is shining and the weather
 is nice. Water boils at one hundred degrees. Numbers: 1, 2, 3, 10, 42, 100, 2024.
 {tail}"""
+
+
+def apply_merge(segs, a, b):
+    """Every word's segmentation (segs: word -> list of pieces) with each
+    adjacent a, b joined: one step of BPE training."""
+    merged = a + b
+    for w, s in segs.items():
+        out, i = [], 0
+        while i < len(s):
+            if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
+                out.append(merged)
+                i += 2
+            else:
+                out.append(s[i])
+                i += 1
+        segs[w] = out
