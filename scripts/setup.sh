@@ -8,7 +8,7 @@ root=$(pwd)
 
 pkgs=(build-essential pkg-config libpcre2-dev libutf8proc-dev libcjson-dev
       libmicrohttpd-dev libcmocka-dev python3 python3-numpy nodejs npm libvulkan1
-      chromium clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)
+      chromium clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
