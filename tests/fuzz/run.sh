@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Builds the GGUF libFuzzer harness with ASan/UBSan and fuzzes for N seconds
-# (default 20), starting from seeds written by make_seeds.c. Independent of
-# the Makefile: it compiles the few sources the reader needs directly.
+# Builds the GGUF and the safetensors libFuzzer harnesses with ASan/UBSan
+# and fuzzes for N seconds in all (default 20: half each, GGUF first),
+# starting from seeds written by make_seeds.c (GGUF) and below (safetensors
+# files and index files). Independent of the Makefile: it compiles the few
+# sources the readers need directly.
 # Usage: tests/fuzz/run.sh [SECONDS]
 # Exit 0: no crash. 77: clang has no libFuzzer. Otherwise a crash, whose
-# input is left in build/fuzz/artifacts/ (replay: build/fuzz/fuzz_gguf FILE).
+# input is left in build/fuzz/artifacts/ (replay: build/fuzz/fuzz_gguf FILE
+# or build/fuzz/fuzz_safetensors FILE).
 set -u
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
 cc=${CLANG:-$(command -v clang || command -v clang-14 || echo clang)}
 out=build/fuzz
-mkdir -p "$out/corpus" "$out/seeds" "$out/artifacts"
+mkdir -p "$out/corpus" "$out/seeds" "$out/artifacts" "$out/st_corpus" "$out/st_seeds"
+secs_gguf=$(( (secs + 1) / 2 )); secs_st=$(( secs - secs_gguf ))
 
 if ! command -v "$cc" >/dev/null; then echo "no $cc: cannot build the fuzzer"; exit 77; fi
 probe="$out/probe.c"
@@ -26,14 +30,31 @@ flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Isrc -Wall -Wextra -Werror
 "$cc" -std=c11 -O1 -Wall -Wextra -Werror -Isrc -o "$out/make_seeds" tests/fuzz/make_seeds.c \
   || { echo "seed generator build failed"; exit 1; }
 "$out/make_seeds" "$out/seeds" || exit 1
+"$cc" "${flags[@]}" -o "$out/fuzz_safetensors" tests/fuzz/fuzz_safetensors.c \
+  src/formats/safetensors.c src/util/text.c || { echo "safetensors fuzzer build failed"; exit 1; }
+# safetensors seeds: the 8-byte little-endian header length, the JSON, the data.
+st_seed() { # name, json, data bytes
+  local n=${#2} le="" i
+  for i in 0 1 2 3 4 5 6 7; do le+=$(printf '\\x%02x' $(( (n >> (8 * i)) & 255 ))); done
+  { printf "$le"; printf '%s' "$2"; head -c "$3" /dev/zero; } >"$out/st_seeds/$1"
+}
+st_seed f32 '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}' 24
+st_seed mixed '{"b":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]},"c":{"dtype":"F16","shape":[2,1,2],"data_offsets":[8,16]},"e":{"dtype":"F32","shape":[0],"data_offsets":[16,16]}}' 16
+st_seed escaped '{"na\u00efve \ud83d\ude00\n":{"dtype":"F16","shape":[],"data_offsets":[0,2]}}    ' 2
+printf '%s' '{"metadata":{"total_size":1.5e3,"x":[null,true,false,{"y":-1}]},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}' >"$out/st_seeds/index"
 
 # libFuzzer reports crashes with exit code 77 by default, which the test
 # runner reads as "skipped": make every finding exit 1.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-"$out/fuzz_gguf" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+"$out/fuzz_gguf" -max_total_time="$secs_gguf" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
   -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
   -artifact_prefix="$out/artifacts/" "$out/corpus" "$out/seeds"
 rc=$?
 if [ $rc -ne 0 ]; then echo "fuzzer found a problem (exit $rc); inputs in $out/artifacts/"; exit 1; fi
-echo "fuzzed ${secs}s: no crashes"
+"$out/fuzz_safetensors" -max_total_time="$secs_st" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+  -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
+  -artifact_prefix="$out/artifacts/" "$out/st_corpus" "$out/st_seeds"
+rc=$?
+if [ $rc -ne 0 ]; then echo "safetensors fuzzer found a problem (exit $rc); inputs in $out/artifacts/"; exit 1; fi
+echo "fuzzed ${secs}s (GGUF ${secs_gguf}s, safetensors ${secs_st}s): no crashes"
