@@ -34,11 +34,11 @@ _NUMPY_OF = {
 }
 
 # ggml tensor types this writer can encode.
-GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8
+GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0, GGML_BF16 = 0, 1, 2, 8, 30
 QK = 32  # elements per block for Q4_0 and Q8_0
-_TYPE_NAMES = {"f32": GGML_F32, "f16": GGML_F16, "q4_0": GGML_Q4_0, "q8_0": GGML_Q8_0}
+_TYPE_NAMES = {"f32": GGML_F32, "f16": GGML_F16, "q4_0": GGML_Q4_0, "q8_0": GGML_Q8_0, "bf16": GGML_BF16}
 # general.file_type (llama_ftype) for a file whose matrices are all of one type.
-FILE_TYPE = {GGML_F32: 0, GGML_F16: 1, GGML_Q4_0: 2, GGML_Q8_0: 7}
+FILE_TYPE = {GGML_F32: 0, GGML_F16: 1, GGML_Q4_0: 2, GGML_Q8_0: 7, GGML_BF16: 32}
 
 
 def ggml_type(name_or_id):
@@ -50,7 +50,7 @@ def ggml_type(name_or_id):
 def tensor_nbytes(gtype, n_elements, row_len):
     if gtype == GGML_F32:
         return 4 * n_elements
-    if gtype == GGML_F16:
+    if gtype in (GGML_F16, GGML_BF16):
         return 2 * n_elements
     if row_len % QK:
         raise ValueError(f"row length {row_len} is not a multiple of {QK}")
@@ -112,6 +112,8 @@ def dequantize(raw, gtype, shape):
         return np.frombuffer(raw, "<f4", n).reshape(shape).copy()
     if gtype == GGML_F16:
         return np.frombuffer(raw, "<f2", n).astype(np.float32).reshape(shape)
+    if gtype == GGML_BF16:
+        return (np.frombuffer(raw, "<u2", n).astype(np.uint32) << 16).view(np.float32).reshape(shape)
     if gtype == GGML_Q8_0:
         blk = np.frombuffer(raw, np.uint8).reshape(-1, 2 + QK)
         d = blk[:, :2].copy().view("<f2").astype(np.float32)
@@ -126,12 +128,24 @@ def dequantize(raw, gtype, shape):
     raise ValueError(f"unsupported ggml type {gtype}")
 
 
+def encode_bf16(x):
+    """ggml's GGML_FP32_TO_BF16: the top 16 bits of the f32, rounded to nearest
+    even (a NaN stays a quiet NaN)."""
+    u = np.ascontiguousarray(x, dtype="<f4").view(np.uint32).astype(np.uint64)
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype("<u2")
+    nan = (u & 0x7FFFFFFF) > 0x7F800000
+    r[nan] = ((u[nan] >> 16) | 64).astype("<u2")
+    return r.tobytes()
+
+
 def encode(x, gtype):
     """Converts a float array to the bytes of a ggml tensor of type gtype."""
     if gtype == GGML_F32:
         return np.ascontiguousarray(x, dtype="<f4").tobytes()
     if gtype == GGML_F16:
         return np.ascontiguousarray(x, dtype="<f2").tobytes()
+    if gtype == GGML_BF16:
+        return encode_bf16(x)
     if gtype == GGML_Q8_0:
         return quantize_q8_0(x)
     if gtype == GGML_Q4_0:

@@ -4,7 +4,7 @@ metadata and tensor names llama.cpp's converter writes for that arch and a
 small SentencePiece-style ("llama") vocabulary, so llama.cpp and wgpt can
 both run it from a text prompt.
 
-  make_tiny_llama.py --out PATH --type {f32,f16,q8_0,q4_0} --seed N
+  make_tiny_llama.py --out PATH --type {f32,f16,q8_0,q4_0,bf16} --seed N
       [--arch llama|qwen2|qwen3] [--head-dim N]
       [--dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 --ctx 256]
       [--tied] [--rope-freqs] [--vocab 512]
@@ -314,7 +314,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--arch", default="llama", choices=["llama", "qwen2", "qwen3"])
     ap.add_argument("--head-dim", type=int, default=0, help="0: dim / heads")
-    ap.add_argument("--type", default="f32", choices=["f32", "f16", "q8_0", "q4_0"])
+    ap.add_argument("--type", default="f32", choices=["f32", "f16", "q8_0", "q4_0", "bf16"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Types the kernels read; their rows come first in the table. */
-#define DTYPE_GPU_SLOTS 4
+#define DTYPE_GPU_SLOTS 5
 
 typedef struct dtype_info dtype_info;
 struct dtype_info {
@@ -29,7 +29,7 @@ struct dtype_info {
 const dtype_info *dtype_of(uint32_t ggml_type);   /* NULL if unknown */
 const dtype_info *dtype_gpu(int slot);            /* the type in a GPU slot */
 int dtype_gpu_slot(uint32_t ggml_type);           /* -1 if the kernels cannot read it */
-const char *dtype_gpu_names(void);                /* "f32, f16, q8_0, q4_0" */
+const char *dtype_gpu_names(void);                /* "f32, f16, q8_0, q4_0, bf16" */
 /* Bytes of n elements (whole blocks) in the file. */
 uint64_t dtype_row_bytes(const dtype_info *t, uint64_t n);
 /* A row of n elements from the file into the GPU's words. */

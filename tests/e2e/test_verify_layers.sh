@@ -19,7 +19,7 @@ check() { # label, model, extra wgpt args
     echo "ok   $label: $(echo "$out" | tail -n1)"
   fi
 }
-for t in f32 f16 q8_0 q4_0; do
+for t in f32 f16 q8_0 q4_0 bf16; do
   check "$t gqa"        "$(tiny_model v_${t}_gqa --type $t --seed 11 --heads 4 --kv-heads 2)"
   check "$t mha tied"   "$(tiny_model v_${t}_mha_tied --type $t --seed 12 --heads 4 --kv-heads 4 --tied)"
 done
@@ -27,9 +27,10 @@ check "f32 rope-freqs" "$(tiny_model v_f32_ropefreqs --type f32 --seed 13 --rope
 # Force every matrix over 4 KiB into several buffers: the split path must give the same activations.
 check "q8_0 split"     "$(tiny_model v_q8_0_gqa --type q8_0 --seed 11 --heads 4 --kv-heads 2)" --max-binding 4096
 check "f16 split tied" "$(tiny_model v_f16_mha_tied --type f16 --seed 12 --heads 4 --kv-heads 4 --tied)" --max-binding 2048
+check "bf16 split"     "$(tiny_model v_bf16_gqa --type bf16 --seed 11 --heads 4 --kv-heads 2)" --max-binding 4096
 # The workgroup-memory reduction variant, used where subgroups are absent or vary in size.
 WGPT_NO_SUBGROUPS=1 check "q4_0 tree reductions" "$(tiny_model v_q4_0_gqa --type q4_0 --seed 11 --heads 4 --kv-heads 2)"
-for t in f32 f16 q8_0 q4_0; do
+for t in f32 f16 q8_0 q4_0 bf16; do
   check "qwen2 $t gqa"     "$(tiny_model v_qwen2_${t}_gqa --arch qwen2 --type $t --seed 21 --heads 4 --kv-heads 2)"
   check "qwen3 $t head 32" "$(tiny_model v_qwen3_${t}_hd32 --arch qwen3 --type $t --seed 22 --heads 4 --kv-heads 2 --head-dim 32)"
 done

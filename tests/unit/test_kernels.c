@@ -5,8 +5,8 @@
  * kernel, the element that drifts, both values and the drift.
  *
  *   kernel (file)                  test
- *   matmul.wgsl x wfmt_f32/f16/    test_matmul_f32, _f16, _q8_0, _q4_0 (token
- *     q8_0/q4_0.wgsl                 counts around the 8-token tile, rows
+ *   matmul.wgsl x wfmt_f32/f16/    test_matmul_f32, _f16, _q8_0, _q4_0,
+ *     q8_0/q4_0/bf16.wgsl            _bf16 (token counts around the 8-token tile, rows
  *                                    fewer than a workgroup's groups, rows
  *                                    longer than a group's lanes),
  *                                  test_matmul_residual_add (accumulate),
@@ -16,7 +16,7 @@
  *   x matmul_bias.wgsl             test_matmul_bias (alone, accumulating, split)
  *   matmul's ROWS_POS (the KV-     test_matmul_kv_rows (rows at pos0 + t, with
  *     cache write)                   and without bias, split)
- *   embed.wgsl x the four formats  test_embed, test_embed_split
+ *   embed.wgsl x the five formats  test_embed, test_embed_split
  *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows
  *   head_rmsnorm.wgsl (q/k norm)   test_head_rmsnorm (Q rows and cache rows,
  *                                    GQA, head sizes past the lanes, odd)
@@ -145,6 +145,13 @@ static uint8_t *encode(uint32_t type, const float *x, int rows, int cols, uint64
             const float *v = x + (size_t)r * cols + (size_t)b * be;
             if (type == GGML_TYPE_F32) { memcpy(p, v, 4); p += 4; }
             else if (type == GGML_TYPE_F16) { uint16_t h = f32_to_f16(v[0]); memcpy(p, &h, 2); p += 2; }
+            else if (type == GGML_TYPE_BF16) { /* the top half of the f32, rounded to nearest even */
+                uint32_t u;
+                memcpy(&u, v, 4);
+                uint16_t h = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+                memcpy(p, &h, 2);
+                p += 2;
+            }
             else if (type == GGML_TYPE_Q8_0) {
                 float amax = 0;
                 for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(v[i]));
@@ -185,6 +192,11 @@ static void ref_dequant_row(uint32_t type, const uint8_t *src, float *dst, int c
         if (type == GGML_TYPE_F32) memcpy(y, src + b * 128, 128);
         else if (type == GGML_TYPE_F16)
             for (int i = 0; i < 32; i++) y[i] = half_to_float((uint16_t)(src[b * 64 + 2 * i] | src[b * 64 + 2 * i + 1] << 8));
+        else if (type == GGML_TYPE_BF16)
+            for (int i = 0; i < 32; i++) {
+                uint32_t u = (uint32_t)(src[b * 64 + 2 * i] | src[b * 64 + 2 * i + 1] << 8) << 16;
+                memcpy(y + i, &u, 4);
+            }
         else if (type == GGML_TYPE_Q8_0) {
             const uint8_t *q = src + b * 34;
             float d = half_to_float((uint16_t)(q[0] | q[1] << 8));
@@ -328,7 +340,8 @@ static void untouched(double *want, double *tol, const float *before, size_t fro
     for (size_t i = from; i < to; i++) { want[i] = before[i]; tol[i] = 0; }
 }
 
-static const uint32_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+static const uint32_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_BF16};
+#define N_TYPES (int)(sizeof types / sizeof *types)
 
 /* ---- matmul.wgsl (and the residual add, which it does) ----
  * Y[t][row] (+)= sum_c W[row][c] X[t][c], accumulated in double here.
@@ -419,10 +432,11 @@ static void test_matmul_f32(void **state) { (void)state; matmul_format(GGML_TYPE
 static void test_matmul_f16(void **state) { (void)state; matmul_format(GGML_TYPE_F16); }
 static void test_matmul_q8_0(void **state) { (void)state; matmul_format(GGML_TYPE_Q8_0); }
 static void test_matmul_q4_0(void **state) { (void)state; matmul_format(GGML_TYPE_Q4_0); }
+static void test_matmul_bf16(void **state) { (void)state; matmul_format(GGML_TYPE_BF16); }
 
 static void test_matmul_residual_add(void **state) {
     (void)state;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_TYPES; i++) {
         mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
@@ -432,7 +446,7 @@ static void test_matmul_residual_add(void **state) {
 /* The logits matmul: only n_out rows, and (here) a wider output stride. */
 static void test_matmul_logits(void **state) {
     (void)state;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_TYPES; i++) {
         mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0, 0, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
@@ -441,7 +455,7 @@ static void test_matmul_logits(void **state) {
 
 static void test_matmul_split(void **state) {
     (void)state;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_TYPES; i++) {
         mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1, 0, 0};
         a.split = 1;
         check_matmul(&a);
@@ -451,7 +465,7 @@ static void test_matmul_split(void **state) {
 
 /* Each case once per weight format (its type field is ignored). */
 static void matmul_cases(const mm_case *cases, size_t n) {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_TYPES; i++)
         for (size_t j = 0; j < n; j++) {
             mm_case c = cases[j];
             c.type = types[i];
@@ -479,7 +493,7 @@ static void test_matmul_kv_rows(void **state) {
 }
 
 /* ---- embed.wgsl ----
- * X[t] = dequantized row ids[t]. Dequantizing is one f16 widening and at
+ * X[t] = dequantized row ids[t]. Dequantizing is one f16 or bf16 widening and at
  * most one f32 multiply per element, correctly rounded on both sides, so the
  * GPU must match the CPU bit for bit (tolerance 0). */
 static void check_embed(uint32_t type, int vocab, int cols, int n, int split) {
@@ -528,7 +542,7 @@ static void check_embed(uint32_t type, int vocab, int cols, int n, int split) {
 
 static void test_embed(void **state) {
     (void)state;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_TYPES; i++) {
         check_embed(types[i], 1, 32, 1, 0);
         check_embed(types[i], 50, 96, 7, 0);
         check_embed(types[i], 23, 288, 13, 0); /* 72 vec4s a row: more than the 64 lanes */
@@ -537,7 +551,7 @@ static void test_embed(void **state) {
 
 static void test_embed_split(void **state) {
     (void)state;
-    for (int i = 0; i < 4; i++) check_embed(types[i], 100, 96, 40, 1);
+    for (int i = 0; i < N_TYPES; i++) check_embed(types[i], 100, 96, 40, 1);
 }
 
 /* ---- rmsnorm.wgsl ----
@@ -1056,6 +1070,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_f16),
         cmocka_unit_test(test_matmul_q8_0),
         cmocka_unit_test(test_matmul_q4_0),
+        cmocka_unit_test(test_matmul_bf16),
         cmocka_unit_test(test_matmul_residual_add),
         cmocka_unit_test(test_matmul_logits),
         cmocka_unit_test(test_matmul_split),
