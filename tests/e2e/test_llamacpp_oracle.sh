@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # wgpt against llama.cpp (CPU, via node-llama-cpp) on tiny random Llama
 # models: f32 (tied output), f16 (Llama 3 rope_freqs), q8_0, q4_0 (rope_freqs),
-# all with grouped-query attention (4 query heads, 2 KV heads).
+# bf16, all with grouped-query attention (4 query heads, 2 KV heads).
 #
-# Oracle side, always checked: our quantizers are byte-identical to ggml's;
+# Oracle side, always checked: our quantizers (and bf16 rounding) are
+# byte-identical to ggml's;
 # node-llama-cpp's own GGUF parser reads back what gguf_writer.py wrote;
 # llama.cpp's greedy continuation equals a float64 numpy forward pass on the
 # same weights (so llama.cpp reads the files as we meant them) and is not
@@ -42,6 +43,7 @@ MODELS=(
   "q8_0|8||Hello, world!
 Café au lait costs 3€."
   "q4_0|1|--rope-freqs|We hold these truths to be self-evident"
+  "bf16|5||The quick brown fox"
 )
 
 [ -x "$WGPT" ] || { echo "FAIL: $WGPT does not exist (run make)"; exit 1; }

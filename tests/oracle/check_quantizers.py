@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Checks scripts/gguf_writer.py's Q8_0 and Q4_0 quantizers byte for byte
-against ggml's own quantize_row_*_ref (from the libggml-base.so that
+"""Checks scripts/gguf_writer.py's Q8_0 and Q4_0 quantizers and its BF16
+rounding byte for byte against ggml's own quantize_row_*_ref and
+ggml_fp32_to_bf16_row_ref (from the libggml-base.so that
 node-llama-cpp ships), on data chosen to hit the edge cases: rounding ties,
 all-zero blocks, equal |max| of both signs, and huge and tiny magnitudes.
 Usage: check_quantizers.py [LIBGGML_BASE_SO]; exit 0 when identical."""
@@ -41,6 +42,10 @@ def cases(rng):
     s[::2, 3], s[::2, 17] = -2.0, 2.0
     yield "signed_ties", s.ravel()
     yield "small_ints", rng.integers(-8, 9, n).astype(np.float32)
+    # bf16 rounding ties: the dropped low half is exactly 0x8000, under top
+    # halves both even and odd.
+    top = rng.integers(0, 2, n) << 15 | rng.integers(100, 150, n) << 7 | rng.integers(0, 128, n)
+    yield "bf16_ties", (top.astype(np.uint32) << 16 | 0x8000).view(np.float32)
 
 
 def main():
@@ -52,7 +57,8 @@ def main():
     rng = np.random.default_rng(7)
     bad = 0
     for fn, ours, block in (("quantize_row_q8_0_ref", gw.quantize_q8_0, 34),
-                            ("quantize_row_q4_0_ref", gw.quantize_q4_0, 18)):
+                            ("quantize_row_q4_0_ref", gw.quantize_q4_0, 18),
+                            ("ggml_fp32_to_bf16_row_ref", gw.encode_bf16, 64)):
         f = getattr(lib, fn)
         f.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
         f.restype = None

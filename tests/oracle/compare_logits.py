@@ -2,7 +2,7 @@
 """Compares two little-endian f32 logit files [positions][vocab]: REF (the
 oracle, llama.cpp) and GOT (the implementation under test).
 
-  compare_logits.py REF GOT --vocab V --type {f32,f16,q8_0,q4_0} [--label NAME]
+  compare_logits.py REF GOT --vocab V --type {f32,f16,bf16,q8_0,q4_0} [--label NAME]
 
 With scale = max |REF| and spread = std(REF), it passes when
   max |GOT - REF| <= tol_max * scale,
@@ -15,6 +15,8 @@ against a float64 forward pass on the same dequantized weights):
                      GPU reduction order and fast transcendental functions.
   f16   2e-3  2e-3   llama.cpp rounds activations to f16 before f16 matmuls:
                      ~4e-4 of scale.
+  bf16  1e-2  1e-2   llama.cpp rounds activations to bf16 before bf16 matmuls:
+                     ~2e-3 of scale, ~2.8e-3 of spread.
   q8_0  3e-2  3e-2   llama.cpp quantizes activations to q8_0 blocks before
   q4_0  3e-2  3e-2   q8_0/q4_0 matmuls: ~9e-3 of scale, ~1.1e-2 of spread.
 A wrong RoPE pairing, GQA head mapping or missing RoPE gives errors of
@@ -29,7 +31,7 @@ import sys
 
 import numpy as np
 
-TOLERANCES = {"f32": (1e-3, 1e-3), "f16": (2e-3, 2e-3), "q8_0": (3e-2, 3e-2), "q4_0": (3e-2, 3e-2)}
+TOLERANCES = {"f32": (1e-3, 1e-3), "f16": (2e-3, 2e-3), "bf16": (1e-2, 1e-2), "q8_0": (3e-2, 3e-2), "q4_0": (3e-2, 3e-2)}
 
 
 def load(path, vocab):
