@@ -20,9 +20,9 @@ LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/
 CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
 WGSL     := $(shell find src -name '*.wgsl' | sort)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/wgsl_embed.o
-# The CLI links its own copy of the escaping routine: libwgpt.a hides the
-# library's.
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/util/text.o
+# The CLI links its own copies of the escaping routine and the JSON reader
+# (wgpt template reads messages): libwgpt.a hides the library's.
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/util/text.o $(BUILD)/obj/src/util/json.o
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 

@@ -442,6 +442,43 @@ wgpt_status wgpt_vocab_tokenize(const wgpt_vocab *v, const char *text, size_t le
 int wgpt_vocab_token_to_piece(const wgpt_vocab *v, int32_t id, char *buf, size_t cap);
 int wgpt_vocab_n_tokens(const wgpt_vocab *v);
 
+/* ---- chat templates ---- */
+
+/* One turn of a conversation: role ("system", "user", "assistant", ...)
+ * and content, NUL-terminated UTF-8. */
+typedef struct {
+    const char *role;
+    const char *content;
+} wgpt_chat_message;
+
+/* Renders a Jinja chat template (a model's tokenizer.chat_template) over
+ * the messages as transformers' apply_chat_template does (trim_blocks and
+ * lstrip_blocks on), with the variables messages, add_generation_prompt,
+ * bos_token and eos_token (bos, eos NULL: "") and the functions
+ * raise_exception and strftime_now; what a value prints as follows
+ * @huggingface/jinja (transformers.js). On WGPT_OK *out holds the text
+ * (*out_len bytes and a NUL; out_len may be NULL), freed with wgpt_free.
+ * WGPT_ERR_FORMAT: the template does not parse, uses a construct outside
+ * the supported subset, calls raise_exception, or passes a bound (nesting
+ * 200, 10M steps, 64 MiB of text, 512 MiB of memory); err names the
+ * template line ("chat template: line 7: unsupported filter 'batch'").
+ * WGPT_ERR_ARG: template_src or out NULL, msgs NULL with n > 0, a message
+ * without role or content. WGPT_ERR_NOMEM. Needs no model or GPU. */
+wgpt_status wgpt_chat_render(const char *template_src, const wgpt_chat_message *msgs, size_t n,
+                             int add_generation_prompt, const char *bos, const char *eos, char **out, size_t *out_len,
+                             char *err, size_t errlen);
+/* A model file's chat template (tokenizer.chat_template) and the texts
+ * that are its bos_token and eos_token: tokenizer_config.json's for a
+ * Hugging Face folder, else the texts of the BOS and EOS tokens ("" where
+ * there is none). Each out pointer may be NULL; what is returned is freed
+ * with wgpt_free. *tmpl is NULL (and the status WGPT_OK) when the file has
+ * no template. WGPT_ERR_ARG: f NULL. WGPT_ERR_FORMAT: a folder's
+ * tokenizer_config.json is not JSON. WGPT_ERR_NOMEM. */
+wgpt_status wgpt_file_chat_template(wgpt_file *f, char **tmpl, char **bos, char **eos, char *err, size_t errlen);
+/* The same for a loaded model. */
+wgpt_status wgpt_model_chat_template(const wgpt_model *m, char **tmpl, char **bos, char **eos, char *err,
+                                     size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

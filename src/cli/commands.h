@@ -12,5 +12,6 @@ int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_serve_web(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     {"chat", cmd_chat, "talk with the model, one message per line"},
     {"inspect", cmd_inspect, "show a GGUF file's metadata and tensors"},
     {"tokenize", cmd_tokenize, "print the token ids of text read on stdin"},
+    {"template", cmd_template, "render a conversation (JSON messages) with the model's chat template"},
     {"logits", cmd_logits, "write the logits at every position as f32"},
     {"verify", cmd_verify, "compare every layer's activations on the GPU with the CPU reference"},
     {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)"},
