@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tokenizer/tok_internal.h"
+#include "tokenizer/unicode_sets.h"
 #include "util/util.h"
 
 /* ---- pre-tokenizer regexes ----
@@ -18,22 +19,6 @@
  * points that gained a category since then are listed explicitly. Every list
  * below only adds: PCRE2 agrees with llama.cpp on all other code points. */
 #define WS_SET "\\t-\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
-#define L_SET                                                                                    \
-    "\\p{L}\\x{1123F}-\\x{11240}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}\\x{1342F}" \
-    "\\x{13441}-\\x{13446}\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}\\x{1E030}-\\x{1E06D}"       \
-    "\\x{1E4D0}-\\x{1E4EB}\\x{2B739}\\x{2EBF0}-\\x{2EE5D}\\x{31350}-\\x{323AF}"
-#define N_SET "\\p{N}\\x{11F50}-\\x{11F59}\\x{1D2C0}-\\x{1D2D3}\\x{1E4F0}-\\x{1E4F9}"
-#define P_SET "\\p{P}\\x{11B00}-\\x{11B09}\\x{11F43}-\\x{11F4F}"
-#define M_SET                                                                                  \
-    "\\p{M}\\x{CF3}\\x{ECE}\\x{10EFD}-\\x{10EFF}\\x{11241}\\x{11F00}-\\x{11F01}\\x{11F03}"   \
-    "\\x{11F34}-\\x{11F3A}\\x{11F3E}-\\x{11F42}\\x{13440}\\x{13447}-\\x{13455}\\x{1E08F}"    \
-    "\\x{1E4EC}-\\x{1E4EF}"
-#define S_SET                                                                                  \
-    "\\p{S}\\x{2FFC}-\\x{2FFF}\\x{31EF}\\x{1F6DC}\\x{1F774}-\\x{1F776}\\x{1F77B}-\\x{1F77F}" \
-    "\\x{1F7D9}\\x{1FA75}-\\x{1FA77}\\x{1FA87}-\\x{1FA88}\\x{1FAAD}-\\x{1FAAF}"              \
-    "\\x{1FABB}-\\x{1FABD}\\x{1FABF}\\x{1FACE}-\\x{1FACF}\\x{1FADA}-\\x{1FADB}\\x{1FAE8}"    \
-    "\\x{1FAF7}-\\x{1FAF8}"
-
 #define CONTRACTIONS "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
 static const char RE_LLAMA3[] = CONTRACTIONS
     "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -150,6 +135,8 @@ static int byte_cp(unsigned b) {
     if (b == 0xAD) return 256 + 33 + 34;
     return (int)b;
 }
+
+int bpe_byte_to_cp(unsigned b) { return byte_cp(b); }
 
 static int cp_byte(int cp) {
     if (cp < 0 || cp > 323) return -1;

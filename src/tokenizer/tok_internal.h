@@ -51,7 +51,7 @@ enum {
     ATTR_USER_DEFINED = 1 << 4, ATTR_BYTE = 1 << 5, ATTR_LSTRIP = 1 << 7, ATTR_RSTRIP = 1 << 8,
 };
 
-enum { TOK_SPM = 1, TOK_BPE = 2 };
+enum { TOK_SPM = 1, TOK_BPE = 2, TOK_HF = 3 }; /* TOK_HF: tokenizer.json, hf_*.c */
 
 #define TOK_MAX_REGEX 4
 
@@ -85,6 +85,8 @@ struct wgpt_tokenizer {
 
     void *re[TOK_MAX_REGEX]; /* pcre2_code_8 * */
     int n_re;
+
+    struct hf_tok *hf;   /* TOK_HF only */
 };
 
 static inline const char *tok_text(const struct wgpt_tokenizer *t, int32_t id) { return t->text + t->off[id]; }
@@ -102,6 +104,8 @@ int bpe_setup(struct wgpt_tokenizer *t, const char *pre, const gguf_str *merges,
 int bpe_tokenize(const struct wgpt_tokenizer *t, const char *text, size_t len, ivec *out,
                  char *err, size_t errlen);
 void bpe_free(struct wgpt_tokenizer *t);
+/* GPT-2's bytes_to_unicode: the code point that stands for byte b. */
+int bpe_byte_to_cp(unsigned b);
 /* GPT-2 byte-level decoding of a token text into buf; returns the full length. */
 size_t bpe_decode_text(const char *s, size_t n, char *buf, size_t buflen);
 

