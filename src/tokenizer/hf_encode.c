@@ -469,10 +469,26 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
     memset(nb, 0, sizeof nb);
     memset(pl, 0, sizeof pl);
     int rc = -1;
+    size_t text_start = 0;
+    char *own = NULL;
     if (!md) goto oom;
     if (add_special)
         for (size_t i = 0; i < h->n_prefix; i++)
             if (ivec_push(out, h->prefix[i]) < 0) goto oom;
+    text_start = out->n;
+    if (h->llama_nonlegacy && len > 0) {
+        /* LlamaTokenizer (legacy: false) in transformers.js: the text's own
+         * U+2581 become spaces and one U+2581 goes in front */
+        if (!(own = malloc(len + 3))) goto oom;
+        memcpy(own, "\xe2\x96\x81", 3);
+        size_t o = 3;
+        for (size_t i = 0; i < len;) {
+            if (len - i >= 3 && memcmp(text + i, "\xe2\x96\x81", 3) == 0) { own[o++] = ' '; i += 3; }
+            else own[o++] = text[i++];
+        }
+        text = own;
+        len = o;
+    }
 
     /* added tokens: the longest at each position (transformers.js's
      * DictionarySplitter); special ones only when parse_special */
@@ -578,6 +594,12 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
             out->n = k;
         }
     }
+    /* ... and a lone U+2581 before a special token is dropped again */
+    if (own && out->n - text_start > 1 && out->v[text_start] == h->spm_space && h->spm_space >= 0 &&
+        h->is_special[out->v[text_start + 1]]) {
+        memmove(out->v + text_start, out->v + text_start + 1, (out->n - text_start - 1) * sizeof *out->v);
+        out->n--;
+    }
     if (add_special)
         for (size_t i = 0; i < h->n_suffix; i++)
             if (ivec_push(out, h->suffix[i]) < 0) goto oom;
@@ -586,6 +608,7 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
 oom:
     set_err(err, errlen, "tokenizer: out of memory");
 done:
+    free(own);
     pcre2_match_data_free(md);
     free(sec);
     free(B.heap.v);

@@ -73,6 +73,9 @@ typedef struct hf_tok {
     size_t n_prefix, n_suffix;
 
     uint8_t *is_added;         /* n_vocab: 1 for added tokens (ByteLevel decoding leaves them) */
+    uint8_t *is_special;       /* n_vocab: special added tokens and tokenizer_config.json's additional_special_tokens */
+    int llama_nonlegacy;       /* LlamaTokenizer with legacy: false (transformers.js's own encoding) */
+    int32_t spm_space;         /* the id of U+2581 alone, -1 if none */
     uint8_t *present;          /* n_vocab: 0 for ids no token has */
     int byte_level;            /* for tokenizer_kind */
 } hf_tok;

