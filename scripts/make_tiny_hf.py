@@ -9,7 +9,7 @@ llama.cpp's convert_hf_to_gguf.py would make of that folder, written with
 llama.cpp's own gguf-py (scripts/llamacpp_src.py). Torch is not needed.
 
   make_tiny_hf.py --from SRC.gguf --out DIR [--dtype f32|f16|bf16] [--shards N]
-      [--gguf-out FORM.gguf] [--rope-scaling llama3] [--webgpt DIR2]
+      [--gguf-out FORM.gguf] [--rope-scaling llama3] [--webgpt DIR2] [--vocab-merges]
 
 The folder's tensors are the source's, taken back to HF's layout (the
 inverse of the converter's transforms, done here in numpy: Llama's Q/K
@@ -196,7 +196,9 @@ def tokenizer_files(fields):
         tok = {
             "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
             "normalizer": {"type": "NFC"} if pre == "qwen2" else None,
-            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            # GPT-2's own file: ByteLevel with its built-in regex; later models: their Split, then ByteLevel
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+            if regex == GPT2_REGEX else {"type": "Sequence", "pretokenizers": [
                 {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False},
                 {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]},
             "post_processor": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
@@ -221,14 +223,14 @@ def tokenizer_files(fields):
             merges += sorted(local, key=lambda m: (vocab[m[0]], vocab[m[1]]))
         merges.sort(key=lambda m: m[2], reverse=True)
         unk = val(fields, "tokenizer.ggml.unknown_token_id", 0)
+        prefix = bool(val(fields, "tokenizer.ggml.add_space_prefix", True))
         specials = sorted(set(control) | {unk})
         added = [{"id": i, "content": tokens[i], "single_word": False, "lstrip": False, "rstrip": False,
                   "normalized": False, "special": True} for i in specials]
         tok = {
             "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
-            "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
-                                                              {"type": "Replace", "pattern": {"String": " "},
-                                                               "content": "\u2581"}]},
+            "normalizer": {"type": "Sequence", "normalizers": ([{"type": "Prepend", "prepend": "\u2581"}] if prefix else []) +
+                           [{"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
             "pre_tokenizer": None,
             "post_processor": {"type": "TemplateProcessing",
                                "single": [{"SpecialToken": {"id": tokens[bos], "type_id": 0}},
@@ -279,6 +281,14 @@ def config_of(arch, fields, n_vocab, tied, rope_scaling):
         c["head_dim"] = g("attention.key_length")
     if arch == "qwen2":
         c.update({"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": c["num_hidden_layers"]})
+    if arch == "gemma3":
+        hd = c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]
+        c.update({"hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": hd,
+                  "sliding_window": g("attention.sliding_window"), "rope_local_base_freq": f32(g("rope.freq_base_swa", 10000.0)),
+                  "layer_types": ["sliding_attention" if i % 6 < 5 else "full_attention" for i in range(c["num_hidden_layers"])],
+                  "final_logit_softcapping": g("final_logit_softcapping"), "attn_logit_softcapping": None,
+                  "rope_scaling": None, "hidden_act": "gelu_pytorch_tanh"})
+        del c["attention_bias"]
     if rope_scaling == "llama3":
         c["rope_scaling"] = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                              "original_max_position_embeddings": 64}
@@ -315,6 +325,7 @@ def main():
     ap.add_argument("--gguf-out")
     ap.add_argument("--rope-scaling", choices=["llama3"])
     ap.add_argument("--webgpt")
+    ap.add_argument("--vocab-merges", action="store_true", help="GPT-2's vocab.json + merges.txt instead of tokenizer.json")
     a = ap.parse_args()
 
     r = gguf.GGUFReader(a.src)
@@ -360,8 +371,15 @@ def main():
                   open(os.path.join(a.out, "model.safetensors.index.json"), "w"), indent=2)
     if "tokenizer.ggml.model" in fields:
         tok, tcfg, gen = tokenizer_files(fields)
-        json.dump(tok, open(os.path.join(a.out, "tokenizer.json"), "w"), ensure_ascii=False)
-        json.dump(tcfg, open(os.path.join(a.out, "tokenizer_config.json"), "w"), indent=2, ensure_ascii=False)
+        if a.vocab_merges:
+            # GPT-2's older folders: vocab.json + merges.txt, no tokenizer.json
+            json.dump({**tok["model"]["vocab"], **{t["content"]: t["id"] for t in tok["added_tokens"]}},
+                      open(os.path.join(a.out, "vocab.json"), "w"), ensure_ascii=False)
+            with open(os.path.join(a.out, "merges.txt"), "w", encoding="utf-8") as f:
+                f.write("#version: 0.2\n" + "".join(m + "\n" for m in tok["model"]["merges"]))
+        else:
+            json.dump(tok, open(os.path.join(a.out, "tokenizer.json"), "w"), ensure_ascii=False)
+            json.dump(tcfg, open(os.path.join(a.out, "tokenizer_config.json"), "w"), indent=2, ensure_ascii=False)
         json.dump(gen, open(os.path.join(a.out, "generation_config.json"), "w"), indent=2)
 
     if a.gguf_out:
@@ -376,7 +394,7 @@ def main():
         qt = {"f32": None, "f16": None, "bf16": gguf.GGMLQuantizationType.BF16}[a.dtype]
         for (hn, raw, v), name in zip(hf, [n for n in src if n != "rope_freqs.weight"]):
             y = to_gguf(arch, hn, v, heads, kv_heads)
-            if y.ndim <= 1 or name.endswith("_norm.weight"):
+            if y.ndim <= 1 or name.endswith("_norm.weight") or name == "position_embd.weight":
                 w.add_tensor(name, y.astype(np.float32))
             elif a.dtype == "f16":
                 w.add_tensor(name, y.astype(np.float16))
@@ -403,7 +421,7 @@ def main():
             # WebGPT's export: nanoGPT's state_dict, Linear layout [out][in]
             y = v.T if hn.endswith((".c_attn.weight", ".c_proj.weight", ".c_fc.weight")) else v
             np.ascontiguousarray(y, dtype="<f4").tofile(os.path.join(a.webgpt, f"transformer.{hn}_gpt.bin"))
-        for f in ("tokenizer.json", "tokenizer_config.json"):
+        for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"):
             p = os.path.join(a.out, f)
             if os.path.exists(p):
                 with open(p, "rb") as s, open(os.path.join(a.webgpt, f), "wb") as d:
