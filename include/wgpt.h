@@ -479,6 +479,15 @@ wgpt_status wgpt_file_chat_template(wgpt_file *f, char **tmpl, char **bos, char 
 wgpt_status wgpt_model_chat_template(const wgpt_model *m, char **tmpl, char **bos, char **eos, char *err,
                                      size_t errlen);
 
+/* Keeps the first n_keep tokens of c's sequence (those in the KV cache,
+ * then those queued) and forgets the rest, so that a conversation whose
+ * newest rendering shares only a prefix with what the cache holds is fed
+ * from where they part (wgpt chat). The sampler's history (for the repeat
+ * penalty) and the last logits stay as they are. WGPT_ERR_ARG: c NULL, or
+ * n_keep negative or past the tokens held and queued. WGPT_ERR_STATE: a
+ * step is in flight. */
+wgpt_status wgpt_rewind(wgpt_context *c, int n_keep);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,30 @@ static long read_messages(const json_value *root, const char *what, wgpt_chat_me
     return (long)root->n;
 }
 
+int cli_chat_template_file(const char *path, char **tpl, char **bos, char **eos) {
+    char err[256];
+    size_t len = 0;
+    *tpl = *bos = *eos = NULL;
+    char *src = read_file(path, &len, err, sizeof err);
+    if (!src) return cli_error("template: %s: %s", text_show_z(path), err);
+    if (strlen(src) != len) { free(src); return cli_error("template: %s: holds a NUL byte", text_show_z(path)); }
+    /* a tokenizer_config.json, or else the template itself */
+    json_doc *d = json_parse(src, len, path, err, sizeof err);
+    if (!d) { *tpl = src; return 0; }
+    const json_value *ct = json_root(d)->type == JSON_OBJECT ? config_template(json_root(d)) : NULL;
+    free(src);
+    if (!ct) {
+        json_free(d);
+        return cli_error("template: %s: a JSON file without a chat_template string", text_show_z(path));
+    }
+    *tpl = strdup(ct->str);
+    *bos = config_token(json_root(d), "bos_token");
+    *eos = config_token(json_root(d), "eos_token");
+    json_free(d);
+    if (!*tpl) return cli_error("out of memory");
+    return 0;
+}
+
 int cmd_template(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
@@ -133,30 +157,12 @@ int cmd_template(int argc, char **argv) {
         }
     }
     if (tpl_file) {
-        size_t len = 0;
-        char *src = read_file(tpl_file, &len, err, sizeof err);
-        if (!src) { cli_error("template: %s: %s", text_show_z(tpl_file), err); goto done; }
-        if (strlen(src) != len) { free(src); cli_error("template: %s: holds a NUL byte", text_show_z(tpl_file)); goto done; }
-        /* a tokenizer_config.json, or else the template itself */
-        char jerr[256];
-        json_doc *d = json_parse(src, len, tpl_file, jerr, sizeof jerr);
-        const json_value *ct = d && json_root(d)->type == JSON_OBJECT ? config_template(json_root(d)) : NULL;
-        if (d && !ct) {
-            json_free(d);
-            free(src);
-            cli_error("template: %s: a JSON file without a chat_template string", text_show_z(tpl_file));
-            goto done;
-        }
+        char *b = NULL, *e = NULL;
         free(tpl);
-        if (ct) {
-            tpl = strdup(ct->str);
-            char *b = config_token(json_root(d), "bos_token"), *e = config_token(json_root(d), "eos_token");
-            if (b || !bos) { free(bos); bos = b; }
-            if (e || !eos) { free(eos); eos = e; }
-            json_free(d);
-            free(src);
-        } else tpl = src;
-        if (!tpl) { cli_error("out of memory"); goto done; }
+        tpl = NULL;
+        if (cli_chat_template_file(tpl_file, &tpl, &b, &e) != 0) goto done;
+        if (b || !bos) { free(bos); bos = b; }
+        if (e || !eos) { free(eos); eos = e; }
     }
 
     size_t len = 0;

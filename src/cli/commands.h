@@ -13,5 +13,9 @@ int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_serve_web(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+/* --chat-template-file of template and chat: a Jinja file, or a
+ * tokenizer_config.json (its chat_template, and bos/eos tokens when it has
+ * them, else NULL). 0, or 1 after saying why. All malloc'd. */
+int cli_chat_template_file(const char *path, char **tpl, char **bos, char **eos);
 
 #endif

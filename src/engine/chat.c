@@ -2,6 +2,7 @@
  * its bos/eos texts, and rendering a conversation with src/template's
  * Jinja interpreter, with the variables transformers' apply_chat_template
  * gives a template. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,4 +189,22 @@ wgpt_status wgpt_model_chat_template(const wgpt_model *m, char **tmpl, char **bo
     free(b);
     free(e);
     return st;
+}
+
+wgpt_status wgpt_rewind(wgpt_context *c, int n_keep) {
+    if (!c) return WGPT_ERR_ARG;
+    if (c->inflight) {
+        snprintf(c->err, sizeof c->err, "wgpt_rewind: a step is in flight");
+        return WGPT_ERR_STATE;
+    }
+    if (n_keep < 0 || (size_t)n_keep > (size_t)c->pos + c->n_pending) {
+        snprintf(c->err, sizeof c->err, "wgpt_rewind: %d tokens to keep of %zu", n_keep, (size_t)c->pos + c->n_pending);
+        return WGPT_ERR_ARG;
+    }
+    /* the cache past pos is written again before it is read: moving pos back is enough */
+    if (n_keep <= c->pos) {
+        c->pos = n_keep;
+        c->n_pending = 0;
+    } else c->n_pending = (size_t)(n_keep - c->pos);
+    return WGPT_OK;
 }

@@ -778,17 +778,21 @@ static node *bin(parser *p, int op, node *l, node *r, int line) {
     return x;
 }
 
-static node *parse_unary(parser *p) {
+/* As Jinja's parser: "-x|f" is f(-x), the sign taken before the filters. */
+static node *parse_unary_f(parser *p, int with_filter) {
     token *t = peek(p);
     enter(p);
     node *nd;
-    if (is_op(t, "-")) { next(p); nd = new_node(p, E_NEG, t->line); nd->a = parse_unary(p); }
-    else if (is_op(t, "+")) { next(p); nd = new_node(p, E_POS, t->line); nd->a = parse_unary(p); }
-    else nd = parse_postfix(p, parse_primary(p));
-    nd = parse_filter_test(p, nd);
+    if (is_op(t, "-")) { next(p); nd = new_node(p, E_NEG, t->line); nd->a = parse_unary_f(p, 0); }
+    else if (is_op(t, "+")) { next(p); nd = new_node(p, E_POS, t->line); nd->a = parse_unary_f(p, 0); }
+    else nd = parse_primary(p);
+    nd = parse_postfix(p, nd);
+    if (with_filter) nd = parse_filter_test(p, nd);
     p->depth--;
     return nd;
 }
+
+static node *parse_unary(parser *p) { return parse_unary_f(p, 1); }
 
 static node *parse_pow(parser *p) {
     node *l = parse_unary(p);
@@ -1149,7 +1153,9 @@ static void parse_body(parser *p, nodevec *out, const char *const *ends, const c
         token *t = peek(p);
         if (t->type == T_EOF) {
             if (!ends) return;
-            fail(p->f, line, "unclosed {%% %s %%} (no {%% %s %%})", what, ends[0][0] == 'e' && ends[1] ? ends[1] : ends[0]);
+            int last = 0;
+            while (ends[last + 1]) last++;
+            fail(p->f, line, "unclosed {%% %s %%} (no {%% %s %%})", what, ends[last]);
         }
         if (t->type == T_TEXT) {
             next(p);

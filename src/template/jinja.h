@@ -4,7 +4,9 @@
  * newline of the source dropped) and, where Python's Jinja and
  * @huggingface/jinja (transformers.js) differ in what a value prints as,
  * as the latter does: `{{ true }}` is "true", `{{ none }}` prints nothing,
- * lists and dicts print as JSON with ", " and ": ".
+ * lists and dicts print as JSON with ", " and ": ". Comparisons are
+ * Python's ("" == false is false; @huggingface/jinja's JavaScript == says
+ * true).
  *
  * Templates come from model files, so they are hostile input: nesting,
  * steps (loop iterations, calls), memory and output are bounded, and

