@@ -1,6 +1,8 @@
 /* libFuzzer harness for the tokenizer.json reader and pipeline
  * (src/tokenizer/hf_*.c). The input up to its first NUL byte is a
  * tokenizer.json; what follows is text to encode (else a few fixed texts).
+ * An input that starts with "#gpt2\n" is instead GPT-2's vocab.json, a NUL,
+ * and merges.txt.
  * A file that loads is then used: every text is encoded with and without
  * specials and decoded, and every token's piece is taken, so the
  * sanitizers see any id, offset or regex the reader let through. A failure
@@ -39,7 +41,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t jlen = z ? (size_t)(z - data) : size;
     wgpt_tokenizer *t = NULL;
     char err[512] = "";
-    if (tokenizer_from_hf(json, jlen, NULL, 0, &t, err, sizeof err) != 0) {
+    if (size >= 6 && memcmp(data, "#gpt2\n", 6) == 0) {
+        const char *m = z ? (const char *)z + 1 : "";
+        size_t ml = z ? size - jlen - 1 : 0;
+        if (tokenizer_from_gpt2_files(json + 6, jlen - 6, m, ml, &t, err, sizeof err) != 0) {
+            if (t || !err[0] || strchr(err, '\n')) {
+                fprintf(stderr, "bad failure: '%s'\n", err);
+                abort();
+            }
+            return 0;
+        }
+        z = NULL;
+    } else if (tokenizer_from_hf(json, jlen, NULL, 0, &t, err, sizeof err) != 0) {
         if (t || strncmp(err, "tokenizer.json", 14) != 0 || strchr(err, '\n')) {
             fprintf(stderr, "bad failure: '%s'\n", err);
             abort();
