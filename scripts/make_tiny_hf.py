@@ -249,7 +249,7 @@ def tokenizer_files(fields):
         }
         cfg = {"add_bos_token": add_bos, "add_eos_token": False, "bos_token": tokens[bos], "eos_token": tokens[eos],
                "unk_token": tokens[unk], "chat_template": LLAMA2_TEMPLATE, "clean_up_tokenization_spaces": False,
-               "legacy": False, "model_max_length": 1024, "tokenizer_class": "LlamaTokenizer",
+               "legacy": False, "model_max_length": 1024, "tokenizer_class": "LlamaTokenizer" if prefix else "GemmaTokenizer",
                "added_tokens_decoder": {str(a["id"]): a for a in added}}
     gen = {"bos_token_id": bos, "eos_token_id": eos}
     return tok, cfg, gen
