@@ -170,6 +170,40 @@ static int unicode_form(int kind, const char *s, size_t n, hbuf *o) {
     return rc;
 }
 
+static int case_ignorable(uint32_t c) {
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_CF ||
+           k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_SK || c == '\'' || c == '.' || c == ':' || c == 0x2019;
+}
+
+static int cased(uint32_t c) {
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT;
+}
+
+/* Unicode's Final_Sigma: a cased letter before (past case-ignorables), none after. */
+static int final_sigma(const char *s, size_t n, size_t at, size_t l) {
+    int before = 0;
+    for (size_t k = at; k > 0;) {
+        size_t j = k - 1, cl;
+        while (j > 0 && ((unsigned char)s[j] & 0xC0) == 0x80) j--;
+        uint32_t c = cp_at(s + j, k - j, &cl);
+        k = j;
+        if (case_ignorable(c)) continue;
+        before = cased(c);
+        break;
+    }
+    if (!before) return 0;
+    for (size_t k = at + l; k < n;) {
+        size_t cl;
+        uint32_t c = cp_at(s + k, n - k, &cl);
+        k += cl;
+        if (case_ignorable(c)) continue;
+        return !cased(c);
+    }
+    return 1;
+}
+
 static int normalize_step(const hf_step *st, const char *s, size_t n, pcre2_match_data *md, hbuf *o) {
     switch (st->kind) {
     case HN_NFC: case HN_NFD: case HN_NFKC: case HN_NFKD:
@@ -185,7 +219,16 @@ static int normalize_step(const hf_step *st, const char *s, size_t n, pcre2_matc
             uint32_t c = cp_at(s + i, n - i, &l);
             char u[4];
             if (st->kind == HN_LOWERCASE) {
-                if (hb_put(o, u, put_utf8(u, (uint32_t)utf8proc_tolower((utf8proc_int32_t)c))) < 0) return -1;
+                uint32_t lc = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+                /* JavaScript's toLowerCase also applies SpecialCasing.txt's
+                 * unconditional I-dot and conditional final sigma */
+                if (c == 0x130) {
+                    if (hb_put(o, "i\xcc\x87", 3) < 0) return -1;
+                    i += l;
+                    continue;
+                }
+                if (c == 0x3A3 && final_sigma(s, n, i, l)) lc = 0x3C2;
+                if (hb_put(o, u, put_utf8(u, lc)) < 0) return -1;
             } else {
                 utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
                 int mark = cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;

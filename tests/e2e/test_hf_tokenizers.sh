@@ -43,6 +43,10 @@ from mixed_texts import fixed_texts, random_texts  # noqa: E402
 texts = fixed_texts()
 n_fixed = len(texts)
 texts += random_texts(400)
+# what the shared texts lack: JavaScript's special lower-casing, long runs
+texts += ["\u03a3\u0391\u03a3 \u0391\u03a3. \u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3'",
+          "\u0130stanbul \u0130I \u00c5ngstr\u00f6m \u212b \ufb01nance",
+          "x" * 3000 + " " + "\u00e9" * 500, " \n" * 300]
 texts_path = os.path.join(OUT, "texts-all.json")
 with open(texts_path + ".tmp", "w", encoding="utf-8") as f:
     json.dump(texts, f, ensure_ascii=False)

@@ -258,6 +258,15 @@ static void normalizers(void **state) {
         if (strcmp(got, cases[i].ids) != 0) fail_msg("%s on %s: %s, want %s", cases[i].norm, cases[i].text, got, cases[i].ids);
         tokenizer_free(t);
     }
+    /* JavaScript's toLowerCase: I-dot becomes i + U+0307, a final sigma ς */
+    {
+        wgpt_tokenizer *lt = mk("[\"i\",\"\xcc\x87\",\"\xcf\x83\",\"\xcf\x82\",\"\xce\xb1\",\" \"]", "[]",
+                                "{\"type\":\"Lowercase\"}", NUL, NUL, NUL, "[]", "");
+        assert_string_equal(enc(lt, "\xc4\xb0", 1, 1), "0 1");
+        /* ΣΑΣ ΑΣ: the first Σ starts a word, the others end one */
+        assert_string_equal(enc(lt, "\xce\xa3\xce\x91\xce\xa3 \xce\x91\xce\xa3", 1, 1), "2 4 3 5 4 3");
+        tokenizer_free(lt);
+    }
     /* a section the normalizer empties has no tokens */
     wgpt_tokenizer *t = mk(v, "[]", "{\"type\":\"Strip\",\"strip_left\":true,\"strip_right\":true}", NUL, NUL, NUL, "[]", "");
     assert_string_equal(enc(t, "   ", 1, 1), "");
