@@ -29,6 +29,9 @@ static const struct {
     [KERNEL_ROPE] = {"rope.wgsl", 0, 0, {NULL, NULL}},
     [KERNEL_ATTENTION] = {"attention.wgsl", 1, 0, {NULL, NULL}},
     [KERNEL_SWIGLU] = {"swiglu.wgsl", 0, 0, {NULL, NULL}},
+    [KERNEL_LAYERNORM] = {"layernorm.wgsl", 1, 0, {NULL, NULL}},
+    [KERNEL_GELU] = {"gelu.wgsl", 0, 0, {NULL, NULL}},
+    [KERNEL_SOFTCAP] = {"softcap.wgsl", 0, 0, {NULL, NULL}},
 };
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */

@@ -21,6 +21,9 @@ typedef enum {
     KERNEL_ROPE,
     KERNEL_ATTENTION,
     KERNEL_SWIGLU,
+    KERNEL_LAYERNORM,
+    KERNEL_GELU,         /* gelu(g), or gelu(g) * u */
+    KERNEL_SOFTCAP,
     KERNEL_COUNT
 } kernel_id;
 

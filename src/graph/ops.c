@@ -18,21 +18,29 @@ static int chunk_rows(const gpu_matrix *w, int c) {
     return left < w->chunk_rows ? left : w->chunk_rows;
 }
 
+/* One dispatch per chunk that holds rows of the wanted part: each reads
+ * its rows where they lie and writes them at their column in the part. */
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o) {
-    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, pad; } p = {
-        0, (uint32_t)w->cols, 0, (uint32_t)(o->out_stride ? o->out_stride : w->rows), (uint32_t)w->cols,
+    int first = o->w_rows ? o->w_first : 0, n = o->w_rows ? o->w_rows : w->rows;
+    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; } p = {
+        0, (uint32_t)w->cols, 0, (uint32_t)(o->out_stride ? o->out_stride : n), (uint32_t)w->cols,
         (uint32_t)o->accumulate, (uint32_t)o->rows, 0};
     gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, o->bias ? KV_BIAS : KV_PLAIN);
     for (int c = 0; c < w->n_chunks; c++) {
-        p.rows = (uint32_t)chunk_rows(w, c);
-        p.row_offset = (uint32_t)(c * w->chunk_rows);
+        int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
+        int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
+        if (r0 >= r1) continue;
+        p.rows = (uint32_t)(r1 - r0);
+        p.row_offset = (uint32_t)(r0 - first);
+        p.w_first = (uint32_t)(r0 - c0);
         gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
         graph_dispatch(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){p.rows, 0, 0, slots(g)});
     }
 }
 
-void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x) {
-    struct { uint32_t rows, cols, row_offset, pad; } p = {0, (uint32_t)w->cols, 0, 0};
+static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale, int by_pos) {
+    struct { uint32_t rows, cols, row_offset, by_pos; float scale; uint32_t accumulate, pad0, pad1; } p = {
+        0, (uint32_t)w->cols, 0, (uint32_t)by_pos, scale, (uint32_t)by_pos, 0, 0};
     gpu_kernel *k = kernel(g, KERNEL_EMBED, w->gpu_slot, KV_PLAIN);
     for (int c = 0; c < w->n_chunks; c++) {
         p.rows = (uint32_t)chunk_rows(w, c);
@@ -42,10 +50,35 @@ void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x) {
     }
 }
 
-void op_rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out) {
-    struct { uint32_t dim; float eps; uint32_t from_out, pad; } p = {(uint32_t)dim, eps, (uint32_t)from_out, 0};
+void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale) {
+    embed(g, w, ids, x, scale, 0);
+}
+
+/* ids is bound but not read: the row is the position. */
+void op_add_pos_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x) { embed(g, w, ids, x, 1.0f, 1); }
+
+static void rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out,
+                    int accumulate) {
+    struct { uint32_t dim; float eps; uint32_t from_out, accumulate; } p = {(uint32_t)dim, eps, (uint32_t)from_out,
+                                                                             (uint32_t)accumulate};
     gpu_binding b[3] = {{x, 0, 0}, {w, 0, 0}, {y, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_RMSNORM, 0, KV_PLAIN), &p, sizeof p, b, 3,
+                   from_out ? (grid_rule){0, 0, 1, slots(g)} : (grid_rule){0, 1, 0, slots(g)});
+}
+
+void op_rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out) {
+    rmsnorm(g, x, w, y, dim, eps, from_out, 0);
+}
+
+void op_rmsnorm_add(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps) {
+    rmsnorm(g, x, w, y, dim, eps, 0, 1);
+}
+
+void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_buffer *y, int dim, float eps,
+                  int from_out) {
+    struct { uint32_t dim; float eps; uint32_t from_out, pad; } p = {(uint32_t)dim, eps, (uint32_t)from_out, 0};
+    gpu_binding b[4] = {{x, 0, 0}, {w, 0, 0}, {bias, 0, 0}, {y, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_LAYERNORM, 0, KV_PLAIN), &p, sizeof p, b, 4,
                    from_out ? (grid_rule){0, 0, 1, slots(g)} : (grid_rule){0, 1, 0, slots(g)});
 }
 
@@ -69,11 +102,12 @@ void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer
                    (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, 1});
 }
 
-void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, gpu_buffer *q, gpu_buffer *k_cache,
-                  gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out) {
-    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale; } p = {
+void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
+                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out) {
+    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
+             uint32_t window, pad0, pad1, pad2; } p = {
         (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)(a->n_kv_heads * a->head_dim),
-        (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale};
+        (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), 0, 0, 0};
     gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {scores, 0, 0}, {out, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &p, sizeof p, b, 5,
                    (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g)});
@@ -84,4 +118,18 @@ void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width) {
     gpu_binding b[2] = {{gate, 0, 0}, {up, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_SWIGLU, 0, KV_PLAIN), &p, sizeof p, b, 2,
                    (grid_rule){0, (uint32_t)((width + 63) / 64), 0, 1});
+}
+
+void op_gelu(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated) {
+    struct { uint32_t width, gated, pad0, pad1; } p = {(uint32_t)width, (uint32_t)(gated != 0), 0, 0};
+    gpu_binding b[2] = {{x, 0, 0}, {up, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_GELU, 0, KV_PLAIN), &p, sizeof p, b, 2,
+                   (grid_rule){0, (uint32_t)((width + 63) / 64), 0, 1});
+}
+
+void op_softcap(graph *g, gpu_buffer *logits, int width, float cap) {
+    struct { uint32_t width; float cap; uint32_t pad0, pad1; } p = {(uint32_t)width, cap, 0, 0};
+    gpu_binding b[1] = {{logits, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_SOFTCAP, 0, KV_PLAIN), &p, sizeof p, b, 1,
+                   (grid_rule){0, 0, (uint32_t)((width + 63) / 64), 1});
 }

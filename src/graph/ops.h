@@ -16,15 +16,25 @@ typedef struct {
                            (x packed likewise); ROWS_POS: written at the tokens'
                            positions (a K or V projection storing into the cache) */
     int out_stride;     /* floats from one row of y to the next; 0: W's rows */
+    int w_first, w_rows; /* only rows w_first..w_first+w_rows-1 of W (w_rows 0: all), written from
+                            column 0 of y: one part of a stacked matrix; the bias is that part's */
 } matmul_opts;
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o);
 
-/* x[t] = row ids[t] of the embedding, dequantized. */
-void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x);
+/* x[t] = scale * row ids[t] of the embedding, dequantized. */
+void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale);
+/* x[t] += row pos0 + t of w: learned positions. */
+void op_add_pos_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x);
 
-/* y = x / sqrt(mean(x^2) + eps) * w over rows of dim; with from_out, only
- * the rows whose logits are wanted, packed from row 0. */
+/* y (+)= x / sqrt(mean(x^2) + eps) * w over rows of dim; with from_out, only
+ * the rows whose logits are wanted, packed from row 0; with accumulate,
+ * added into y. */
 void op_rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out);
+void op_rmsnorm_add(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps);
+/* y = (x - mean) / sqrt(var + eps) * w + b over rows of dim; from_out as
+ * for op_rmsnorm. */
+void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *b, gpu_buffer *y, int dim, float eps,
+                  int from_out);
 
 /* The attention's shape: q is [tokens][n_heads * head_dim], the caches
  * [positions][n_kv_heads * head_dim]. */
@@ -41,13 +51,19 @@ void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k
 void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
              gpu_buffer *cs);
 
-/* Causal attention of this step's queries over cache positions 0..pos:
- * out [tokens][n_heads * head_dim]; scores is scratch of
- * [n_heads * tokens][n_ctx]. */
-void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, gpu_buffer *q, gpu_buffer *k_cache,
-                  gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out);
+/* Causal attention of this step's queries over cache positions 0..pos
+ * (window > 0: only pos - window + 1..pos): out [tokens][n_heads * head_dim];
+ * scores is scratch of [n_heads * tokens][n_ctx]. */
+void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
+                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out);
 
 /* gate = silu(gate) * up over rows of width. */
 void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
+/* x = gelu(x) (tanh form) over rows of width; gated, x = gelu(x) * up.
+ * Ungated, up is bound but not read, and must not be x (a buffer cannot be
+ * bound writable and read-only in one dispatch). */
+void op_gelu(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated);
+/* The n_out rows of logits (width wide) become cap * tanh(logits / cap). */
+void op_softcap(graph *g, gpu_buffer *logits, int width, float cap);
 
 #endif

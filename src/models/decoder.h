@@ -7,9 +7,14 @@
  *
  * The layer, as every family here builds it (llama.cpp's build_norm,
  * build_attn, build_ffn):
- *   x += Wo attention(rope(qk_norm(Wq h + bq)), rope(qk_norm(Wk h + bk)), Wv h + bv),  h = norm(x)
- *   x += Wdown (silu(Wgate h) * Wup h),                                                h = norm(x)
- * with the bias and q/k-norm terms only where the family's file has them. */
+ *   x = embed[id] (* sqrt(dim)) (+ pos_embd[pos])
+ *   x += post_norm(Wo attention(rope(qk_norm(Wq h + bq)), rope(qk_norm(Wk h + bk)), Wv h + bv) + bo),  h = norm(x)
+ *   x += post_norm(Wdown act(Wgate h, Wup h + bup) + bdown),                                         h = norm(x)
+ *   logits = softcap(Wout norm(x))
+ * with the bias, q/k-norm, post-norm and positional terms only where the
+ * family's file has them; norm is RMSNorm or LayerNorm (with bias), act
+ * silu(gate) * up, gelu(gate) * up or gelu(up), RoPE's pairing or none by
+ * the family's switches; Q, K, V may come stacked in one matrix (GPT-2). */
 #ifndef WGPT_MODELS_DECODER_H
 #define WGPT_MODELS_DECODER_H
 
@@ -37,9 +42,16 @@ typedef struct model_family model_family;
  * follows from the role and the config (decoder_role_shape). */
 typedef enum {
     ROLE_TOKEN_EMBD, ROLE_OUTPUT_NORM, ROLE_OUTPUT, ROLE_ROPE_FREQS,
+    ROLE_POS_EMBD,         /* learned positions: [n_ctx_train][dim] (GPT-2) */
+    ROLE_OUTPUT_NORM_BIAS, /* LayerNorm's bias */
     /* per layer */
     ROLE_ATTN_NORM, ROLE_ATTN_Q, ROLE_ATTN_K, ROLE_ATTN_V, ROLE_ATTN_Q_BIAS, ROLE_ATTN_K_BIAS, ROLE_ATTN_V_BIAS,
     ROLE_ATTN_Q_NORM, ROLE_ATTN_K_NORM, ROLE_ATTN_OUT, ROLE_FFN_NORM, ROLE_FFN_GATE, ROLE_FFN_UP, ROLE_FFN_DOWN,
+    ROLE_ATTN_NORM_BIAS, ROLE_FFN_NORM_BIAS,
+    ROLE_ATTN_QKV,         /* Q, K and V stacked: [q_dim + 2 kv_dim][dim] (GPT-2's c_attn) */
+    ROLE_ATTN_QKV_BIAS,
+    ROLE_ATTN_OUT_BIAS, ROLE_FFN_UP_BIAS, ROLE_FFN_DOWN_BIAS,
+    ROLE_ATTN_POST_NORM, ROLE_FFN_POST_NORM, /* a block's output normed before the residual add (Gemma 3) */
     ROLE_COUNT
 } tensor_role;
 #define ROLE_FIRST_LAYER ROLE_ATTN_NORM
@@ -52,13 +64,23 @@ typedef struct {
     norm_place norm_at;
     rope_mode rope;
     ffn_kind ffn;
-    /* Switches the engine does not implement yet: a model that turns one on
-     * is refused by name (decoder_config_from_gguf), not run wrongly. */
-    float embed_scale;     /* 0 or 1: none; Gemma multiplies the embedding by sqrt(dim) */
+    int scale_embed;       /* the embedding times sqrt(dim) (Gemma); embed_scale holds the factor */
     int learned_pos;       /* a position embedding added to the token's (GPT-2) */
-    int sliding_window;    /* 0: none; else tokens a windowed layer attends to */
-    int swa_period;        /* with a window: every swa_period-th layer is global (Gemma 3: 6); 0: all windowed */
-    float attn_softcap, final_softcap; /* 0: none; tanh soft-capping (Gemma 2) */
+    int swa_period;        /* with a window: layer l is global when l % swa_period == swa_period - 1
+                              (llama.cpp's set_swa_pattern; Gemma 3: 6); 0: all windowed */
+    /* Not implemented: a model that turns it on is refused by name
+     * (decoder_config_from_gguf), not run wrongly. */
+    float attn_softcap;    /* 0: none; tanh soft-capping of attention scores (Gemma 2) */
+
+    /* from the file, for the switches above */
+    float embed_scale;     /* 1, or sqrt(dim) with scale_embed */
+    int sliding_window;    /* <arch>.attention.sliding_window: 0 none; else keys a windowed layer sees
+                              (the query's own position and the window - 1 before it) */
+    float rope_theta_swa;  /* rope.freq_base_swa (llama.cpp's default 10000): windowed layers' base,
+                              without the linear scaling of the global ones */
+    float final_softcap;   /* final_logit_softcapping: logits = c tanh(logits / c); 0 none */
+    float attn_scale;      /* the attention's score scale: attention.scale when the file has one,
+                              else llama.cpp's rule (1/sqrt(head_dim); Gemma 3 27B 1/sqrt(dim/heads)) */
 
     /* hyperparameters, from the file */
     int n_vocab;
@@ -94,7 +116,7 @@ struct model_family {
 
 /* The registry: a family by its general.architecture; NULL if unknown. */
 const model_family *family_find(const char *arch, size_t len);
-/* "llama, qwen2, qwen3" */
+/* "llama, qwen2, qwen3, ..." */
 const char *family_list(void);
 
 /* Reads the family from general.architecture, the hyperparameters from the
@@ -112,6 +134,10 @@ wgpt_status decoder_check_supported(const decoder_config *c, char *err, size_t e
 int decoder_role_shape(const decoder_config *c, tensor_role role, uint64_t ne[2]);
 /* A tensor's name (layer ignored for global roles) into buf; NULL if the
  * family has no such role. */
+/* Whether layer l attends through the sliding window (else to every
+ * earlier position). */
+int decoder_layer_windowed(const decoder_config *c, int l);
+
 const char *decoder_tensor_name(const decoder_config *c, tensor_role role, int layer, char *buf, size_t cap);
 /* The role and layer (-1 for global) of a tensor name; -1 if the family
  * has no tensor of that name (or the layer is out of range). */
@@ -122,8 +148,9 @@ int decoder_role_of(const decoder_config *c, const char *name, size_t len, tenso
  * data is row-major [n_tokens][width]. Names, in forward order:
  *   embed; per layer: attn_norm, (q_normed, k_normed with q/k norm), q, k,
  *   v (q and k after RoPE), attn (before the output projection), attn_res
- *   (residual after attention), ffn_norm, ffn_act (silu(gate)*up),
- *   layer_out; then out_norm, logits. */
+ *   (residual after attention), ffn_norm, ffn_act (the activation:
+ *   silu(gate)*up, gelu(gate)*up or gelu(up)), layer_out; then out_norm,
+ *   logits (after any soft-capping). */
 typedef void (*decoder_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens,
                                    int width);
 

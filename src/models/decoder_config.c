@@ -118,6 +118,60 @@ static wgpt_status read_rope_scaling(const gguf_file *g, decoder_config *c, char
     return WGPT_OK;
 }
 
+/* The keys of the switches Gemma turns on, read for every family as
+ * llama.cpp reads them for gemma3 (a family that does not use them never
+ * has them; a windowed layer's own RoPE base is only read with a window). */
+static int read_gemma_keys(const gguf_file *g, decoder_config *c, char *err, size_t errlen) {
+    key_buf kb;
+    c->embed_scale = c->scale_embed ? sqrtf((float)c->dim) : 1.0f;
+    c->attn_scale = 1.0f / sqrtf((float)c->head_dim);
+    /* llama.cpp's gemma3 ignores query_pre_attn_scalar and picks the scale
+     * by model size (the 27B, 62 layers, uses dim / heads); both agree with
+     * query_pre_attn_scalar on every released Gemma 3. attention.scale,
+     * where a writer gives one (converters of gemma3 do not), wins. */
+    if (c->scale_embed && c->n_layers == 62) c->attn_scale = 1.0f / sqrtf((float)(c->dim / c->n_heads));
+    double v;
+    if (gguf_find(g, key(c, "attention.scale", &kb))) {
+        if (get_float(g, c, "attention.scale", 1, 0, &v, err, errlen)) return -1;
+        if (!(v > 0)) { set_err(err, errlen, "key '%s' = %g must be positive", kb.s, v); return -1; }
+        c->attn_scale = (float)v;
+    }
+    int window = 0;
+    if (gguf_find(g, key(c, "attention.sliding_window", &kb))) {
+        const gguf_kv *kv = gguf_find(g, kb.s);
+        uint64_t u;
+        /* llama.cpp takes 0 as "no window" */
+        if (!is_int_type(kv->type) || gguf_get_u64(g, kb.s, &u) != 0 || u > MAX_CTX) {
+            set_err(err, errlen, "key '%s' must be an integer in 0..%d", kb.s, MAX_CTX);
+            return -1;
+        }
+        window = (int)u;
+    }
+    if (window > 0 && c->family->base.swa_period == 0) {
+        set_err(err, errlen, "%s models with a sliding window are not supported", c->family->arch);
+        return -1;
+    }
+    c->sliding_window = window;
+    if (window > 0) {
+        const gguf_kv *kv = gguf_find(g, key(c, "attention.sliding_window_pattern", &kb));
+        if (kv && kv->type == GGUF_TYPE_ARRAY) {
+            set_err(err, errlen, "key '%s' as a per-layer array is not supported (only a period)", kb.s);
+            return -1;
+        }
+        if (kv && get_int(g, c, "attention.sliding_window_pattern", 1, 0, MAX_LAYERS, &c->swa_period, err, errlen))
+            return -1;
+        if (get_float(g, c, "rope.freq_base_swa", 0, 10000.0, &v, err, errlen)) return -1;
+        if (!(v > 0)) { set_err(err, errlen, "key '%s' = %g must be positive", key(c, "rope.freq_base_swa", &kb), v); return -1; }
+        c->rope_theta_swa = (float)v;
+    }
+    if (c->family->base.scale_embed) { /* gemma3 reads it; other families' graphs have no such step */
+        if (get_float(g, c, "final_logit_softcapping", 0, 0.0, &v, err, errlen)) return -1;
+        if (v < 0) { set_err(err, errlen, "key '%s' must not be negative", key(c, "final_logit_softcapping", &kb)); return -1; }
+        c->final_softcap = (float)v;
+    }
+    return 0;
+}
+
 /* The vocabulary is the embedding's rows: <arch>.vocab_size when given
  * (checked against the embedding below), else the rows themselves. */
 static int read_vocab_size(const gguf_file *g, decoder_config *c, char *err, size_t errlen) {
@@ -156,7 +210,13 @@ int decoder_role_shape(const decoder_config *c, tensor_role role, uint64_t ne[2]
     case ROLE_ATTN_Q_NORM: case ROLE_ATTN_K_NORM: ne[0] = (uint64_t)c->head_dim; return 1;
     case ROLE_FFN_GATE: case ROLE_FFN_UP: ne[0] = dim; ne[1] = ffn; return 2;
     case ROLE_FFN_DOWN: ne[0] = ffn; ne[1] = dim; return 2;
-    case ROLE_OUTPUT_NORM: case ROLE_ATTN_NORM: case ROLE_FFN_NORM: default: ne[0] = dim; return 1;
+    case ROLE_POS_EMBD: ne[0] = dim; ne[1] = (uint64_t)c->n_ctx_train; return 2;
+    case ROLE_ATTN_QKV: ne[0] = dim; ne[1] = q_dim + 2 * kv_dim; return 2;
+    case ROLE_ATTN_QKV_BIAS: ne[0] = q_dim + 2 * kv_dim; return 1;
+    case ROLE_FFN_UP_BIAS: ne[0] = ffn; return 1;
+    case ROLE_OUTPUT_NORM: case ROLE_ATTN_NORM: case ROLE_FFN_NORM: case ROLE_OUTPUT_NORM_BIAS:
+    case ROLE_ATTN_NORM_BIAS: case ROLE_FFN_NORM_BIAS: case ROLE_ATTN_OUT_BIAS: case ROLE_FFN_DOWN_BIAS:
+    case ROLE_ATTN_POST_NORM: case ROLE_FFN_POST_NORM: default: ne[0] = dim; return 1;
     }
 }
 
@@ -276,15 +336,15 @@ static int check_tensors(const gguf_file *g, decoder_config *c, char *err, size_
     return 0;
 }
 
+int decoder_layer_windowed(const decoder_config *c, int l) {
+    if (c->sliding_window <= 0) return 0;
+    return c->swa_period <= 0 || l % c->swa_period < c->swa_period - 1;
+}
+
 wgpt_status decoder_check_supported(const decoder_config *c, char *err, size_t errlen) {
     const char *what = NULL;
-    if (c->norm != NORM_RMS) what = "layer norm";
-    else if (c->norm_at != NORM_PRE) what = "norms after each block";
-    else if (c->ffn != FFN_SWIGLU) what = "a feed-forward other than SwiGLU";
-    else if (c->rope == ROPE_NONE || c->learned_pos) what = "learned positions";
-    else if (c->embed_scale != 0 && c->embed_scale != 1) what = "a scaled embedding";
-    else if (c->sliding_window) what = "sliding-window attention";
-    else if (c->attn_softcap != 0 || c->final_softcap != 0) what = "soft-capping";
+    if (c->attn_softcap != 0) what = "soft-capping of attention scores";
+    else if (c->rope == ROPE_NONE && !c->learned_pos) what = "neither RoPE nor learned positions";
     if (!what) return WGPT_OK;
     set_err(err, errlen, "%s models need %s, which wgpt does not run yet", c->family->arch, what);
     return WGPT_ERR_UNSUPPORTED;
@@ -353,12 +413,12 @@ wgpt_status decoder_config_from_gguf(const gguf_file *g, decoder_config *c, char
     }
 
     double eps, theta;
-    if (get_float(g, c, "attention.layer_norm_rms_epsilon", 1, 0, &eps, err, errlen) ||
+    const char *eps_key = c->norm == NORM_LAYER ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
+    if (get_float(g, c, eps_key, 1, 0, &eps, err, errlen) ||
         get_float(g, c, "rope.freq_base", 0, 10000.0, &theta, err, errlen))
         return WGPT_ERR_FORMAT;
     if (!(eps > 0 && eps < 1)) {
-        set_err(err, errlen, "key '%s' = %g is out of range (0..1)", key(c, "attention.layer_norm_rms_epsilon", &kb),
-                eps);
+        set_err(err, errlen, "key '%s' = %g is out of range (0..1)", key(c, eps_key, &kb), eps);
         return WGPT_ERR_FORMAT;
     }
     if (!(theta > 0)) {
@@ -375,6 +435,7 @@ wgpt_status decoder_config_from_gguf(const gguf_file *g, decoder_config *c, char
         return WGPT_ERR_FORMAT;
     }
     if ((st = read_rope_scaling(g, c, err, errlen)) != WGPT_OK) return st;
+    if (read_gemma_keys(g, c, err, errlen) != 0) return WGPT_ERR_FORMAT;
     if (read_vocab_size(g, c, err, errlen) || check_tensors(g, c, err, errlen)) return WGPT_ERR_FORMAT;
     return WGPT_OK;
 }

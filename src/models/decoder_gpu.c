@@ -15,9 +15,13 @@
 
 typedef struct {
     gpu_buffer *attn_norm, *ffn_norm;  /* [dim] */
-    gpu_buffer *bq, *bk, *bv;          /* [q_dim], [kv_dim]: biases, or NULL */
+    gpu_buffer *attn_norm_b, *ffn_norm_b; /* [dim]: LayerNorm biases, or NULL */
+    gpu_buffer *bq, *bk, *bv;          /* [q_dim], [kv_dim]: biases, or NULL (cut from a stacked bias) */
     gpu_buffer *q_norm, *k_norm;       /* [head_dim]: per-head RMSNorm weights, or NULL */
+    gpu_buffer *bo, *b_up, *b_down;    /* biases, or NULL */
+    gpu_buffer *attn_post_norm, *ffn_post_norm; /* [dim], or NULL */
     gpu_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    gpu_matrix wqkv;                   /* Q, K and V stacked, read in place by parts; or empty */
 } gpu_layer;
 
 /* Where each per-layer role lands: a matrix (kept in its format) or a
@@ -30,13 +34,19 @@ static const struct { tensor_role role; size_t off; int is_vec; } layer_fields[]
     {ROLE_ATTN_K, offsetof(gpu_layer, wk), 0},           {ROLE_ATTN_V, offsetof(gpu_layer, wv), 0},
     {ROLE_ATTN_OUT, offsetof(gpu_layer, wo), 0},         {ROLE_FFN_GATE, offsetof(gpu_layer, w_gate), 0},
     {ROLE_FFN_UP, offsetof(gpu_layer, w_up), 0},         {ROLE_FFN_DOWN, offsetof(gpu_layer, w_down), 0},
+    {ROLE_ATTN_NORM_BIAS, offsetof(gpu_layer, attn_norm_b), 1}, {ROLE_FFN_NORM_BIAS, offsetof(gpu_layer, ffn_norm_b), 1},
+    {ROLE_ATTN_QKV, offsetof(gpu_layer, wqkv), 0},       {ROLE_ATTN_OUT_BIAS, offsetof(gpu_layer, bo), 1},
+    {ROLE_FFN_UP_BIAS, offsetof(gpu_layer, b_up), 1},    {ROLE_FFN_DOWN_BIAS, offsetof(gpu_layer, b_down), 1},
+    {ROLE_ATTN_POST_NORM, offsetof(gpu_layer, attn_post_norm), 1},
+    {ROLE_FFN_POST_NORM, offsetof(gpu_layer, ffn_post_norm), 1},
 };
 #define N_LAYER_FIELDS (sizeof layer_fields / sizeof *layer_fields)
 
 struct decoder_weights {
     decoder_config c;
     gpu_matrix tok_embd, output; /* output aliases tok_embd when tied */
-    gpu_buffer *out_norm;
+    gpu_matrix pos_embd;         /* learned positions, or empty */
+    gpu_buffer *out_norm, *out_norm_b;
     gpu_layer *layers;
     float *rope_freqs;           /* per-pair divisors (Llama 3), or NULL */
 };
@@ -54,6 +64,7 @@ struct decoder_state {
     gpu_buffer *logits, *logits_rb; /* [n_out_max][n_vocab] */
     gpu_buffer **k_cache, **v_cache; /* one per layer, so no single buffer outgrows a binding */
     gpu_buffer *rope_cs;         /* [n_ctx][rope_dim / 2] (cos, sin) */
+    gpu_buffer *rope_cs_swa;     /* the same for windowed layers' base, or NULL */
     graph *g;
 };
 
@@ -75,13 +86,45 @@ static void destination(decoder_weights *w, tensor_role role, int layer, gpu_mat
     *vec = NULL;
     if (role == ROLE_TOKEN_EMBD) *mat = &w->tok_embd;
     else if (role == ROLE_OUTPUT) *mat = &w->output;
+    else if (role == ROLE_POS_EMBD) *mat = &w->pos_embd;
     else if (role == ROLE_OUTPUT_NORM) *vec = &w->out_norm;
+    else if (role == ROLE_OUTPUT_NORM_BIAS) *vec = &w->out_norm_b;
     for (size_t i = 0; role >= ROLE_FIRST_LAYER && i < N_LAYER_FIELDS; i++) {
         if (layer_fields[i].role != role) continue;
         char *field = (char *)&w->layers[layer] + layer_fields[i].off;
         if (layer_fields[i].is_vec) *vec = (gpu_buffer **)field;
         else *mat = (gpu_matrix *)field;
     }
+}
+
+/* A stacked Q, K, V bias becomes the three biases the parts' projections
+ * add (a few KB; the stacked matrix itself is kept once, read by parts). */
+static wgpt_status take_qkv_bias(decoder_weights *w, gpu_device *d, const gguf_tensor *t, int layer, char *err,
+                                 size_t errlen) {
+    gpu_layer *L = &w->layers[layer];
+    const dtype_info *dt = dtype_of(t->type);
+    if (L->bq) {
+        set_err(err, errlen, "tensor '%s' given twice", text_show(t->name.ptr, t->name.len));
+        return WGPT_ERR_FORMAT;
+    }
+    if (!dt || dt->block_elems != 1) {
+        set_err(err, errlen, "tensor '%s' has type %s (a bias must be f32, f16 or bf16)",
+                text_show(t->name.ptr, t->name.len), ggml_type_name(t->type));
+        return WGPT_ERR_UNSUPPORTED;
+    }
+    uint64_t q_dim = (uint64_t)w->c.n_heads * w->c.head_dim, kv_dim = (uint64_t)w->c.n_kv_heads * w->c.head_dim;
+    const uint64_t first[3] = {0, q_dim, q_dim + kv_dim}, len[3] = {q_dim, kv_dim, kv_dim};
+    gpu_buffer **dst[3] = {&L->bq, &L->bk, &L->bv};
+    for (int i = 0; i < 3; i++) {
+        gguf_tensor part = *t;
+        part.n_dims = 1;
+        part.ne[0] = len[i];
+        part.data = t->data ? t->data + first[i] * dt->block_bytes : NULL;
+        part.nbytes = len[i] * dt->block_bytes;
+        wgpt_status st = gpu_vector_upload(d, &part, dst[i], err, errlen);
+        if (st != WGPT_OK) return st;
+    }
+    return WGPT_OK;
 }
 
 wgpt_status decoder_weights_take(decoder_weights *w, gpu_device *d, const gguf_tensor *t, char *err, size_t errlen) {
@@ -101,6 +144,7 @@ wgpt_status decoder_weights_take(decoder_weights *w, gpu_device *d, const gguf_t
         memcpy(w->rope_freqs, t->data, t->nbytes);
         return WGPT_OK;
     }
+    if (role == ROLE_ATTN_QKV_BIAS) return take_qkv_bias(w, d, t, layer, err, errlen);
     gpu_matrix *mat;
     gpu_buffer **vec;
     destination(w, role, layer, &mat, &vec);
@@ -115,7 +159,8 @@ wgpt_status decoder_weights_take(decoder_weights *w, gpu_device *d, const gguf_t
 wgpt_status complete_decoder_weights(decoder_weights *w, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     if (c->tied_output) w->output = w->tok_embd;
-    if (!w->tok_embd.n_chunks || !w->output.n_chunks || !w->out_norm || (c->has_rope_freqs && !w->rope_freqs)) {
+    if (!w->tok_embd.n_chunks || !w->output.n_chunks || !w->out_norm || (c->has_rope_freqs && !w->rope_freqs) ||
+        (c->has[ROLE_POS_EMBD] && !w->pos_embd.n_chunks) || (c->has[ROLE_OUTPUT_NORM_BIAS] && !w->out_norm_b)) {
         set_err(err, errlen, "model incomplete: a global tensor was never loaded");
         return WGPT_ERR_FORMAT;
     }
@@ -128,6 +173,11 @@ wgpt_status complete_decoder_weights(decoder_weights *w, char *err, size_t errle
                 set_err(err, errlen, "model incomplete: layer %d was not fully loaded", l);
                 return WGPT_ERR_FORMAT;
             }
+        }
+    for (int l = 0; c->has[ROLE_ATTN_QKV_BIAS] && l < c->n_layers; l++)
+        if (!w->layers[l].bq) {
+            set_err(err, errlen, "model incomplete: layer %d was not fully loaded", l);
+            return WGPT_ERR_FORMAT;
         }
     return WGPT_OK;
 }
@@ -144,23 +194,27 @@ void free_decoder_weights(decoder_weights *w) {
         }
     if (!w->c.tied_output) gpu_matrix_free(&w->output);
     gpu_matrix_free(&w->tok_embd);
+    gpu_matrix_free(&w->pos_embd);
     gpu_buffer_free(w->out_norm);
+    gpu_buffer_free(w->out_norm_b);
     free(w->layers);
     free(w->rope_freqs);
     free(w);
 }
 
-uint32_t decoder_weights_type(const decoder_weights *w) { return w->layers[0].wq.type; }
+uint32_t decoder_weights_type(const decoder_weights *w) {
+    return w->c.has[ROLE_ATTN_QKV] ? w->layers[0].wqkv.type : w->layers[0].wq.type;
+}
 
 /* cos/sin for every (position, pair), in double precision on the CPU,
  * exactly as the reference computes the angles. */
-static float *rope_table(const decoder_config *c, const float *freqs, int n_ctx) {
+static float *rope_table(const decoder_config *c, const float *freqs, int n_ctx, double base, double linear_scale) {
     int pairs = c->rope_dim / 2;
     float *t = malloc(((size_t)n_ctx * pairs * 2 + 1) * sizeof(float));
     if (!t) return NULL;
     for (int pos = 0; pos < n_ctx; pos++)
         for (int i = 0; i < pairs; i++) {
-            double theta = ((double)pos / c->rope_linear_scale) * pow(c->rope_theta, -2.0 * i / c->rope_dim);
+            double theta = ((double)pos / linear_scale) * pow(base, -2.0 * i / c->rope_dim);
             if (freqs) theta /= freqs[i];
             t[((size_t)pos * pairs + i) * 2] = (float)cos(theta);
             t[((size_t)pos * pairs + i) * 2 + 1] = (float)sin(theta);
@@ -173,7 +227,8 @@ static float *rope_table(const decoder_config *c, const float *freqs, int n_ctx)
 /* x += Wo attention(...) of xn = norm(x): llama.cpp's build_attn with the
  * Q/K/V projections, biases, q/k norm and RoPE before it. The K and V
  * projections write straight into this layer's cache at the step's
- * positions; the norm and RoPE then work on the keys there. */
+ * positions; the norm and RoPE then work on the keys there. A stacked QKV
+ * matrix is read by parts, each written where its own projection would be. */
 static void build_attn(decoder_state *s, int l) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
@@ -181,55 +236,93 @@ static void build_attn(decoder_state *s, int l) {
     const attn_shape a = {c->n_heads, c->n_kv_heads, c->head_dim};
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
     gpu_buffer *kc = s->k_cache[l], *vc = s->v_cache[l];
-    op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq});
-    op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.bias = L->bk, .rows = ROWS_POS});
-    op_matmul(g, &L->wv, s->xn, vc, &(matmul_opts){.bias = L->bv, .rows = ROWS_POS});
+    if (L->wqkv.n_chunks) {
+        op_matmul(g, &L->wqkv, s->xn, s->q, &(matmul_opts){.bias = L->bq, .w_first = 0, .w_rows = q_dim});
+        op_matmul(g, &L->wqkv, s->xn, kc,
+                  &(matmul_opts){.bias = L->bk, .rows = ROWS_POS, .w_first = q_dim, .w_rows = kv_dim});
+        op_matmul(g, &L->wqkv, s->xn, vc,
+                  &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .w_first = q_dim + kv_dim, .w_rows = kv_dim});
+    } else {
+        op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq});
+        op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.bias = L->bk, .rows = ROWS_POS});
+        op_matmul(g, &L->wv, s->xn, vc, &(matmul_opts){.bias = L->bv, .rows = ROWS_POS});
+    }
     if (L->q_norm) {
         op_head_rmsnorm(g, &a, s->q, kc, L->q_norm, L->k_norm, c->norm_eps);
         graph_capture(g, "q_normed", l, s->q, q_dim, ROWS_STEP);
         graph_capture(g, "k_normed", l, kc, kv_dim, ROWS_POS);
     }
-    op_rope(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, s->rope_cs);
+    int windowed = decoder_layer_windowed(c, l);
+    if (c->rope != ROPE_NONE)
+        op_rope(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, windowed ? s->rope_cs_swa : s->rope_cs);
     graph_capture(g, "q", l, s->q, q_dim, ROWS_STEP);
     graph_capture(g, "k", l, kc, kv_dim, ROWS_POS);
     graph_capture(g, "v", l, vc, kv_dim, ROWS_POS);
-    op_attention(g, &a, s->n_ctx, 1.0f / sqrtf((float)c->head_dim), s->q, kc, vc, s->scores, s->att);
+    op_attention(g, &a, s->n_ctx, c->attn_scale, windowed ? c->sliding_window : 0, s->q, kc, vc, s->scores, s->att);
     graph_capture(g, "attn", l, s->att, q_dim, ROWS_STEP);
-    op_matmul(g, &L->wo, s->att, s->x, &(matmul_opts){.accumulate = 1}); /* the residual add, fused */
+    if (L->attn_post_norm) { /* normed before the residual add: through xn, free until the next norm */
+        op_matmul(g, &L->wo, s->att, s->xn, &(matmul_opts){.bias = L->bo});
+        op_rmsnorm_add(g, s->xn, L->attn_post_norm, s->x, c->dim, c->norm_eps);
+    } else {
+        op_matmul(g, &L->wo, s->att, s->x, &(matmul_opts){.bias = L->bo, .accumulate = 1}); /* the residual add, fused */
+    }
     graph_capture(g, "attn_res", l, s->x, c->dim, ROWS_STEP);
 }
 
-/* x += Wdown (silu(Wgate xn) * Wup xn): llama.cpp's build_ffn, SwiGLU. */
+/* x += Wdown act(...) of xn = norm(x): llama.cpp's build_ffn, SwiGLU or
+ * GeGLU (gate and up in parallel), or GELU between up and down (GPT-2,
+ * whose up projection lands in `gate` so that the activation is in the one
+ * place all three leave it). */
 static void build_ffn(decoder_state *s, int l) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
     graph *g = s->g;
-    op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){0});
-    op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){0});
-    op_swiglu(g, s->gate, s->up, c->hidden_dim);
+    if (c->ffn == FFN_GELU) {
+        op_matmul(g, &L->w_up, s->xn, s->gate, &(matmul_opts){.bias = L->b_up});
+        op_gelu(g, s->gate, s->up, c->hidden_dim, 0);
+    } else {
+        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){0});
+        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.bias = L->b_up});
+        if (c->ffn == FFN_GEGLU) op_gelu(g, s->gate, s->up, c->hidden_dim, 1);
+        else op_swiglu(g, s->gate, s->up, c->hidden_dim);
+    }
     graph_capture(g, "ffn_act", l, s->gate, c->hidden_dim, ROWS_STEP);
-    op_matmul(g, &L->w_down, s->gate, s->x, &(matmul_opts){.accumulate = 1});
+    if (L->ffn_post_norm) {
+        op_matmul(g, &L->w_down, s->gate, s->xn, &(matmul_opts){.bias = L->b_down});
+        op_rmsnorm_add(g, s->xn, L->ffn_post_norm, s->x, c->dim, c->norm_eps);
+    } else {
+        op_matmul(g, &L->w_down, s->gate, s->x, &(matmul_opts){.bias = L->b_down, .accumulate = 1});
+    }
+}
+
+/* y = norm(x) of the config's kind (LayerNorm with its bias) */
+static void build_norm(decoder_state *s, gpu_buffer *w, gpu_buffer *b, int from_out) {
+    const decoder_config *c = &s->w->c;
+    if (c->norm == NORM_LAYER) op_layernorm(s->g, s->x, w, b, s->xn, c->dim, c->norm_eps, from_out);
+    else op_rmsnorm(s->g, s->x, w, s->xn, c->dim, c->norm_eps, from_out);
 }
 
 static void forward(decoder_state *s) {
     const decoder_weights *w = s->w;
     const decoder_config *c = &w->c;
     graph *g = s->g;
-    op_embed(g, &w->tok_embd, s->ids, s->x);
+    op_embed(g, &w->tok_embd, s->ids, s->x, c->embed_scale);
+    if (w->pos_embd.n_chunks) op_add_pos_embed(g, &w->pos_embd, s->ids, s->x);
     graph_capture(g, "embed", -1, s->x, c->dim, ROWS_STEP);
     for (int l = 0; l < c->n_layers; l++) {
-        op_rmsnorm(g, s->x, w->layers[l].attn_norm, s->xn, c->dim, c->norm_eps, 0);
+        build_norm(s, w->layers[l].attn_norm, w->layers[l].attn_norm_b, 0);
         graph_capture(g, "attn_norm", l, s->xn, c->dim, ROWS_STEP);
         build_attn(s, l);
-        op_rmsnorm(g, s->x, w->layers[l].ffn_norm, s->xn, c->dim, c->norm_eps, 0);
+        build_norm(s, w->layers[l].ffn_norm, w->layers[l].ffn_norm_b, 0);
         graph_capture(g, "ffn_norm", l, s->xn, c->dim, ROWS_STEP);
         build_ffn(s, l);
         graph_capture(g, "layer_out", l, s->x, c->dim, ROWS_STEP);
     }
     /* only the rows whose logits are wanted */
-    op_rmsnorm(g, s->x, w->out_norm, s->xn, c->dim, c->norm_eps, 1);
+    build_norm(s, w->out_norm, w->out_norm_b, 1);
     graph_capture(g, "out_norm", -1, s->xn, c->dim, ROWS_OUT);
     op_matmul(g, &w->output, s->xn, s->logits, &(matmul_opts){.rows = ROWS_OUT});
+    if (c->final_softcap > 0) op_softcap(g, s->logits, c->n_vocab, c->final_softcap);
     graph_capture(g, "logits", -1, s->logits, c->n_vocab, ROWS_OUT);
 }
 
@@ -336,13 +429,19 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
             !(s->v_cache[l] = state_buffer_create(d, kv->bytes, GPU_STORAGE, "v_cache", n_ctx, n_batch, err, errlen)))
             return WGPT_ERR_GPU;
     }
-    float *cs = rope_table(c, w->rope_freqs, n_ctx);
-    if (!cs) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
-    uint64_t cs_bytes = sb[nb - 1].bytes;
-    s->rope_cs = state_buffer_create(d, cs_bytes, GPU_STORAGE, "rope_cs", n_ctx, n_batch, err, errlen);
-    if (!s->rope_cs) { free(cs); return WGPT_ERR_GPU; }
-    gpu_buffer_write(d, s->rope_cs, 0, cs, cs_bytes);
-    free(cs);
+    /* Windowed layers turn by their own base and without the global
+     * layers' linear scaling (llama.cpp's rope_freq_scale_train_swa, 1). */
+    for (int swa = 0; swa < 1 + (c->sliding_window > 0); swa++) {
+        float *cs = swa ? rope_table(c, NULL, n_ctx, c->rope_theta_swa, 1.0)
+                        : rope_table(c, w->rope_freqs, n_ctx, c->rope_theta, c->rope_linear_scale);
+        if (!cs) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+        uint64_t cs_bytes = sb[nb - 1].bytes;
+        gpu_buffer **dst = swa ? &s->rope_cs_swa : &s->rope_cs;
+        *dst = state_buffer_create(d, cs_bytes, GPU_STORAGE, "rope_cs", n_ctx, n_batch, err, errlen);
+        if (!*dst) { free(cs); return WGPT_ERR_GPU; }
+        gpu_buffer_write(d, *dst, 0, cs, cs_bytes);
+        free(cs);
+    }
 
     s->g = graph_create(d, k, s->step);
     if (!s->g) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
@@ -355,7 +454,7 @@ void free_decoder_state(decoder_state *s) {
     if (!s) return;
     graph_free(s->g);
     gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->att, s->gate, s->up, s->scores, s->logits,
-                          s->logits_rb, s->rope_cs};
+                          s->logits_rb, s->rope_cs, s->rope_cs_swa};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_free(bufs[i]);
     for (int l = 0; s->k_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->k_cache[l]);
     for (int l = 0; s->v_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->v_cache[l]);

@@ -29,6 +29,10 @@ typedef struct {
     float *ffn_norm;    /* [dim] */
     float *w_gate, *w_up; /* [hidden_dim][dim] */
     float *w_down;      /* [dim][hidden_dim] */
+    float *attn_norm_b, *ffn_norm_b; /* [dim]: LayerNorm biases, or NULL */
+    float *wqkv, *bqkv; /* Q, K, V stacked (wq, wk, wv and the biases then point into them), or NULL */
+    float *bo, *b_up, *b_down; /* biases, or NULL */
+    float *attn_post_norm, *ffn_post_norm; /* [dim], or NULL */
 } ref_layer;
 
 /* Where each per-layer role lands. */
@@ -40,6 +44,11 @@ static const struct { tensor_role role; size_t off; } layer_fields[] = {
     {ROLE_ATTN_K_NORM, offsetof(ref_layer, k_norm)},  {ROLE_ATTN_OUT, offsetof(ref_layer, wo)},
     {ROLE_FFN_NORM, offsetof(ref_layer, ffn_norm)},   {ROLE_FFN_GATE, offsetof(ref_layer, w_gate)},
     {ROLE_FFN_UP, offsetof(ref_layer, w_up)},         {ROLE_FFN_DOWN, offsetof(ref_layer, w_down)},
+    {ROLE_ATTN_NORM_BIAS, offsetof(ref_layer, attn_norm_b)}, {ROLE_FFN_NORM_BIAS, offsetof(ref_layer, ffn_norm_b)},
+    {ROLE_ATTN_QKV, offsetof(ref_layer, wqkv)},       {ROLE_ATTN_QKV_BIAS, offsetof(ref_layer, bqkv)},
+    {ROLE_ATTN_OUT_BIAS, offsetof(ref_layer, bo)},    {ROLE_FFN_UP_BIAS, offsetof(ref_layer, b_up)},
+    {ROLE_FFN_DOWN_BIAS, offsetof(ref_layer, b_down)}, {ROLE_ATTN_POST_NORM, offsetof(ref_layer, attn_post_norm)},
+    {ROLE_FFN_POST_NORM, offsetof(ref_layer, ffn_post_norm)},
 };
 #define N_LAYER_FIELDS (sizeof layer_fields / sizeof *layer_fields)
 
@@ -49,6 +58,8 @@ struct decoder_ref {
     float *token_embd;  /* [n_vocab][dim] */
     float *output;      /* [n_vocab][dim]; aliases token_embd when tied */
     float *output_norm; /* [dim] */
+    float *output_norm_b; /* [dim], or NULL */
+    float *pos_embd;    /* [n_ctx_train][dim], or NULL */
     float *rope_freqs;  /* [rope_dim / 2] divisors, or NULL */
     ref_layer *layers;
     float *key_cache, *value_cache; /* [n_layers][max_ctx][kv_dim] */
@@ -112,9 +123,15 @@ void decoder_ref_free(decoder_ref *r) {
     if (r->output != r->token_embd) free(r->output);
     free(r->token_embd);
     free(r->output_norm);
+    free(r->output_norm_b);
+    free(r->pos_embd);
     free(r->rope_freqs);
-    for (int l = 0; r->layers && l < r->c.n_layers; l++)
-        for (size_t i = 0; i < N_LAYER_FIELDS; i++) free(*(float **)((char *)&r->layers[l] + layer_fields[i].off));
+    for (int l = 0; r->layers && l < r->c.n_layers; l++) {
+        ref_layer *L = &r->layers[l];
+        if (L->wqkv) L->wq = L->wk = L->wv = NULL; /* views into wqkv */
+        if (L->bqkv) L->bq = L->bk = L->bv = NULL;
+        for (size_t i = 0; i < N_LAYER_FIELDS; i++) free(*(float **)((char *)L + layer_fields[i].off));
+    }
     free(r->layers);
     free(r->key_cache);
     free(r->value_cache);
@@ -154,12 +171,28 @@ int decoder_ref_build(const gguf_file *g, const decoder_config *c, int max_ctx, 
     if (c->tied_output) r->output = r->token_embd;
     else if (!(r->output = load_role(g, c, ROLE_OUTPUT, -1, err, errlen))) goto fail;
     if (c->has_rope_freqs && !(r->rope_freqs = load_role(g, c, ROLE_ROPE_FREQS, -1, err, errlen))) goto fail;
-    for (int l = 0; l < c->n_layers; l++)
+    if (c->has[ROLE_OUTPUT_NORM_BIAS] && !(r->output_norm_b = load_role(g, c, ROLE_OUTPUT_NORM_BIAS, -1, err, errlen)))
+        goto fail;
+    if (c->has[ROLE_POS_EMBD] && !(r->pos_embd = load_role(g, c, ROLE_POS_EMBD, -1, err, errlen))) goto fail;
+    size_t q_dim = (size_t)c->n_heads * c->head_dim;
+    for (int l = 0; l < c->n_layers; l++) {
+        ref_layer *L = &r->layers[l];
         for (size_t i = 0; i < N_LAYER_FIELDS; i++) {
             tensor_role role = layer_fields[i].role;
-            float **dst = (float **)((char *)&r->layers[l] + layer_fields[i].off);
+            float **dst = (float **)((char *)L + layer_fields[i].off);
             if (c->has[role] && !(*dst = load_role(g, c, role, l, err, errlen))) goto fail;
         }
+        if (L->wqkv) { /* rows: Q's, then K's, then V's */
+            L->wq = L->wqkv;
+            L->wk = L->wqkv + q_dim * c->dim;
+            L->wv = L->wk + kv_dim * c->dim;
+        }
+        if (L->bqkv) {
+            L->bq = L->bqkv;
+            L->bk = L->bqkv + q_dim;
+            L->bv = L->bk + kv_dim;
+        }
+    }
     *out = r;
     return 0;
 fail:
@@ -204,6 +237,35 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, int dim, fl
     }
 }
 
+/* llama.cpp's ggml_norm then weight and bias: (x - mean) / sqrt(var + eps) * w + b. */
+static void layernorm(float *y, const float *x, const float *w, const float *b, int n, int dim, float eps) {
+    for (int t = 0; t < n; t++) {
+        const float *xt = x + (size_t)t * dim;
+        float *yt = y + (size_t)t * dim;
+        double sum = 0, ss = 0;
+        for (int i = 0; i < dim; i++) sum += xt[i];
+        double mean = sum / dim;
+        for (int i = 0; i < dim; i++) ss += (xt[i] - mean) * (xt[i] - mean);
+        double scale = 1.0 / sqrt(ss / dim + eps);
+        for (int i = 0; i < dim; i++) yt[i] = (float)((xt[i] - mean) * scale) * w[i] + b[i];
+    }
+}
+
+/* The norm of the config's kind. */
+static void norm(const decoder_config *c, float *y, const float *x, const float *w, const float *b, int n) {
+    if (c->norm == NORM_LAYER) layernorm(y, x, w, b, n, c->dim, c->norm_eps);
+    else rmsnorm(y, x, w, n, c->dim, c->norm_eps);
+}
+
+/* GELU, tanh form (ggml_gelu; llama.cpp's CPU build reads it from a table
+ * at f16 inputs, the exact function is what both engines aim at):
+ * 0.5 x (1 + tanh(u)) written as x / (1 + exp(-2u)), the same function
+ * without the cancellation of 1 + tanh(u) for negative x. */
+static float gelu(float x) {
+    double u = 0.7978845608028654 * x * (1.0 + 0.044715 * (double)x * x);
+    return (float)(x / (1.0 + exp(-2.0 * u)));
+}
+
 /* y[t] += b for each of n rows of width (a projection's bias). */
 static void add_bias(float *y, const float *b, int n, int width) {
     for (int t = 0; b && t < n; t++)
@@ -212,11 +274,15 @@ static void add_bias(float *y, const float *b, int n, int width) {
 
 /* RoPE on each head's first rope_dim values: pair i turns by
  * theta_i = pos / scale * base^(-2i/rope_dim) / freqs[i]. llama.cpp's NORMAL
- * mode pairs (2i, 2i+1); its NEOX mode pairs (i, i + rope_dim/2). */
-static void rope(float *v, int n_heads, int head_dim, int pos, const decoder_config *c, const float *freqs) {
+ * mode pairs (2i, 2i+1); its NEOX mode pairs (i, i + rope_dim/2). Windowed
+ * layers take their own base, unscaled. */
+static void rope(float *v, int n_heads, int head_dim, int pos, const decoder_config *c, const float *freqs,
+                 int windowed) {
     int half = c->rope_dim / 2, neox = c->rope == ROPE_NEOX;
+    double base = windowed ? c->rope_theta_swa : c->rope_theta, lin = windowed ? 1.0 : c->rope_linear_scale;
+    if (windowed) freqs = NULL;
     for (int i = 0; i < half; i++) {
-        double theta = (double)pos / c->rope_linear_scale * pow(c->rope_theta, -2.0 * i / c->rope_dim);
+        double theta = (double)pos / lin * pow(base, -2.0 * i / c->rope_dim);
         if (freqs) theta /= freqs[i];
         float cs = (float)cos(theta), sn = (float)sin(theta);
         int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
@@ -246,6 +312,12 @@ typedef struct {
     double *scores; /* [max_ctx + head_dim]: one head's scores, then its sum */
 } ref_scratch;
 
+/* x += proj, or x += rmsnorm(proj) * post_norm (Gemma's norms after a block). */
+static void add_block(const decoder_config *c, const ref_scratch *s, const float *post_norm, int n) {
+    if (post_norm) rmsnorm(s->proj, s->proj, post_norm, n, c->dim, c->norm_eps);
+    for (size_t i = 0; i < (size_t)n * c->dim; i++) s->x[i] += s->proj[i];
+}
+
 /* x += Wo attention(q, k, v) over the cache, from xb = norm(x); this
  * step's K and V join the cache of layer l. */
 static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int pos0, decoder_capture_fn capture,
@@ -269,9 +341,10 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
         CAPTURE("q_normed", l, q, q_dim);
         CAPTURE("k_normed", l, k, kv_dim);
     }
-    for (int t = 0; t < n; t++) {
-        rope(q + (size_t)t * q_dim, c->n_heads, hd, pos0 + t, c, r->rope_freqs);
-        rope(k + (size_t)t * kv_dim, c->n_kv_heads, hd, pos0 + t, c, r->rope_freqs);
+    int windowed = decoder_layer_windowed(c, l);
+    for (int t = 0; c->rope != ROPE_NONE && t < n; t++) {
+        rope(q + (size_t)t * q_dim, c->n_heads, hd, pos0 + t, c, r->rope_freqs, windowed);
+        rope(k + (size_t)t * kv_dim, c->n_kv_heads, hd, pos0 + t, c, r->rope_freqs, windowed);
     }
     CAPTURE("q", l, q, q_dim);
     CAPTURE("k", l, k, kv_dim);
@@ -279,23 +352,25 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
     memcpy(kc + (size_t)pos0 * kv_dim, k, (size_t)n * kv_dim * sizeof *k);
     memcpy(vc + (size_t)pos0 * kv_dim, v, (size_t)n * kv_dim * sizeof *v);
 
-    /* Causal attention: the token at pos attends to cache positions 0..pos. */
-    const double scale = 1.0 / sqrt((double)hd);
+    /* Causal attention: the token at pos attends to cache positions 0..pos,
+     * or in a windowed layer pos - window + 1..pos. */
+    const double scale = c->attn_scale;
     double *scores = s->scores;
     for (int t = 0; t < n; t++) {
         int pos = pos0 + t;
+        int first = windowed && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
         for (int h = 0; h < c->n_heads; h++) {
             const float *qh = q + (size_t)t * q_dim + (size_t)h * hd;
             int kvh = h / group;
             double max = -INFINITY, sum = 0;
-            for (int p = 0; p <= pos; p++) {
+            for (int p = first; p <= pos; p++) {
                 scores[p] = dot(qh, kc + (size_t)p * kv_dim + (size_t)kvh * hd, hd) * scale;
                 if (scores[p] > max) max = scores[p];
             }
-            for (int p = 0; p <= pos; p++) { scores[p] = exp(scores[p] - max); sum += scores[p]; }
+            for (int p = first; p <= pos; p++) { scores[p] = exp(scores[p] - max); sum += scores[p]; }
             double *acc = scores + r->max_ctx;
             for (int i = 0; i < hd; i++) acc[i] = 0;
-            for (int p = 0; p <= pos; p++) {
+            for (int p = first; p <= pos; p++) {
                 const float *vp = vc + (size_t)p * kv_dim + (size_t)kvh * hd;
                 double a = scores[p] / sum;
                 for (int i = 0; i < hd; i++) acc[i] += a * vp[i];
@@ -306,21 +381,33 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
     }
     CAPTURE("attn", l, s->att, q_dim);
     matmul(s->proj, s->att, w->wo, n, q_dim, dim);
-    for (size_t i = 0; i < (size_t)n * dim; i++) s->x[i] += s->proj[i];
+    add_bias(s->proj, w->bo, n, dim);
+    add_block(c, s, w->attn_post_norm, n);
     CAPTURE("attn_res", l, s->x, dim);
 }
 
-/* x += Wdown (silu(Wgate xb) * Wup xb), from xb = norm(x). */
+/* x += Wdown act(...), from xb = norm(x): silu(Wgate xb) * Wup xb,
+ * gelu(Wgate xb) * Wup xb, or gelu(Wup xb + bup) (GPT-2); + bdown. */
 static void build_ffn(decoder_ref *r, const ref_scratch *s, int l, int n, decoder_capture_fn capture, void *user) {
     const decoder_config *c = &r->c;
     const ref_layer *w = &r->layers[l];
     const int dim = c->dim, ffn = c->hidden_dim;
-    matmul(s->gate, s->xb, w->w_gate, n, dim, ffn);
-    matmul(s->up, s->xb, w->w_up, n, dim, ffn);
-    for (size_t i = 0; i < (size_t)n * ffn; i++) s->gate[i] = silu(s->gate[i]) * s->up[i];
+    size_t nf = (size_t)n * ffn;
+    if (c->ffn == FFN_GELU) {
+        matmul(s->gate, s->xb, w->w_up, n, dim, ffn);
+        add_bias(s->gate, w->b_up, n, ffn);
+        for (size_t i = 0; i < nf; i++) s->gate[i] = gelu(s->gate[i]);
+    } else {
+        matmul(s->gate, s->xb, w->w_gate, n, dim, ffn);
+        matmul(s->up, s->xb, w->w_up, n, dim, ffn);
+        add_bias(s->up, w->b_up, n, ffn);
+        for (size_t i = 0; i < nf; i++)
+            s->gate[i] = (c->ffn == FFN_GEGLU ? gelu(s->gate[i]) : silu(s->gate[i])) * s->up[i];
+    }
     CAPTURE("ffn_act", l, s->gate, ffn);
     matmul(s->proj, s->gate, w->w_down, n, ffn, dim);
-    for (size_t i = 0; i < (size_t)n * dim; i++) s->x[i] += s->proj[i];
+    add_bias(s->proj, w->b_down, n, dim);
+    add_block(c, s, w->ffn_post_norm, n);
 }
 
 int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, float *logits,
@@ -332,6 +419,11 @@ int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, 
     if ((int64_t)pos0 + n > r->max_ctx) {
         set_err(err, errlen, "context overflow: positions %d..%lld do not fit a context of %d", pos0,
                 (long long)pos0 + n - 1, r->max_ctx);
+        return -1;
+    }
+    if (r->pos_embd && (int64_t)pos0 + n > c->n_ctx_train) {
+        set_err(err, errlen, "positions up to %lld are past the model's %d learned positions", (long long)pos0 + n - 1,
+                c->n_ctx_train);
         return -1;
     }
     for (int t = 0; t < n; t++)
@@ -358,21 +450,27 @@ int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, 
     }
 
     for (int t = 0; t < n; t++)
-        memcpy(s.x + (size_t)t * dim, r->token_embd + (size_t)tokens[t] * dim, dim * sizeof *s.x);
+        for (int i = 0; i < dim; i++) {
+            float v = r->token_embd[(size_t)tokens[t] * dim + i] * c->embed_scale;
+            if (r->pos_embd) v += r->pos_embd[(size_t)(pos0 + t) * dim + i];
+            s.x[(size_t)t * dim + i] = v;
+        }
     CAPTURE("embed", -1, s.x, dim);
     for (int l = 0; l < c->n_layers; l++) {
-        rmsnorm(s.xb, s.x, r->layers[l].attn_norm, n, dim, c->norm_eps);
+        norm(c, s.xb, s.x, r->layers[l].attn_norm, r->layers[l].attn_norm_b, n);
         CAPTURE("attn_norm", l, s.xb, dim);
         build_attn(r, &s, l, n, pos0, capture, user);
-        rmsnorm(s.xb, s.x, r->layers[l].ffn_norm, n, dim, c->norm_eps);
+        norm(c, s.xb, s.x, r->layers[l].ffn_norm, r->layers[l].ffn_norm_b, n);
         CAPTURE("ffn_norm", l, s.xb, dim);
         build_ffn(r, &s, l, n, capture, user);
         CAPTURE("layer_out", l, s.x, dim);
     }
-    rmsnorm(s.xb, s.x, r->output_norm, n, dim, c->norm_eps);
+    norm(c, s.xb, s.x, r->output_norm, r->output_norm_b, n);
     CAPTURE("out_norm", -1, s.xb, dim);
     if (need_logits) {
         matmul(lg, s.xb, r->output, n, dim, vocab);
+        for (size_t i = 0; c->final_softcap > 0 && i < (size_t)n * vocab; i++)
+            lg[i] = (float)(c->final_softcap * tanh((double)lg[i] / c->final_softcap));
         CAPTURE("logits", -1, lg, vocab);
     }
     rc = 0;

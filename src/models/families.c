@@ -5,9 +5,10 @@
 
 #include "models/decoder.h"
 
-extern const model_family family_llama, family_qwen2, family_qwen3;
+extern const model_family family_llama, family_qwen2, family_qwen3, family_gpt2, family_gemma3;
 
-static const model_family *const families[] = {&family_llama, &family_qwen2, &family_qwen3};
+static const model_family *const families[] = {&family_llama, &family_qwen2, &family_qwen3, &family_gpt2,
+                                                  &family_gemma3};
 #define N_FAMILIES (sizeof families / sizeof *families)
 
 const model_family *family_find(const char *arch, size_t len) {

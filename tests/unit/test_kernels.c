@@ -14,10 +14,16 @@
  *                                    output stride), test_matmul_split (rows
  *                                    over several buffers)
  *   x matmul_bias.wgsl             test_matmul_bias (alone, accumulating, split)
+ *   matmul's w_first (a part of a  test_matmul_parts (Q, K, V parts, with
+ *     stacked matrix)                bias, cache rows, across chunks)
  *   matmul's ROWS_POS (the KV-     test_matmul_kv_rows (rows at pos0 + t, with
  *     cache write)                   and without bias, split)
- *   embed.wgsl x the five formats  test_embed, test_embed_split
- *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows
+ *   embed.wgsl x the five formats  test_embed, test_embed_split,
+ *                                    test_embed_scaled (Gemma's sqrt(dim)),
+ *                                    test_pos_embed (GPT-2's positions added)
+ *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows,
+ *                                    test_rmsnorm_add (post-norm into the residual)
+ *   layernorm.wgsl                 test_layernorm (offsets, out rows)
  *   head_rmsnorm.wgsl (q/k norm)   test_head_rmsnorm (Q rows and cache rows,
  *                                    GQA, head sizes past the lanes, odd)
  *   rope.wgsl                      test_rope (NORMAL pairs), test_rope_neox
@@ -26,13 +32,16 @@
  *     inside it)                     several positions, causal masking,
  *                                    batches, keys past a group's lanes,
  *                                    a dominant score)
+ *                                  test_attention_window (sliding window)
  *   K/V projections + rope +       test_rope_attention_replay (one graph
  *     attention together             replayed: prefill, then later steps
  *                                    reading the cache earlier ones wrote)
  *   swiglu.wgsl                    test_swiglu
+ *   gelu.wgsl                      test_gelu (GPT-2's, and gated: GeGLU)
+ *   softcap.wgsl                   test_softcap
  *   common.wgsl (linear_wg)        test_swiglu_2d_grid, test_embed_2d_grid
  *   reduce_subgroup/reduce_tree    every reducing kernel (matmul, rmsnorm,
- *                                    head_rmsnorm, attention) runs once per
+ *                                    head_rmsnorm, layernorm, attention) runs once per
  *                                    variant: the whole suite runs twice, the
  *                                    second time with WGPT_NO_SUBGROUPS=1 (on
  *                                    an adapter without fixed-size subgroups
@@ -361,11 +370,15 @@ typedef struct {
     int bias;           /* a bias row added to every output (matmul_bias.wgsl) */
     int at_pos;         /* ROWS_POS: output row t goes to row pos0 + t (a K or V
                            projection storing into the cache; pos0 is 4 here) */
+    int part_first, part_rows; /* only W's rows part_first.. (part_rows of them; 0: all), written
+                                  from column 0 with the bias's first part_rows values: one part
+                                  of a stacked matrix (GPT-2's Q, K, V) */
 } mm_case;
 
 static void check_matmul(const mm_case *c) {
     gpu_ctx *ctx = c->split ? &split_ctx : &main_ctx;
-    int stride = c->out_stride ? c->out_stride : c->rows;
+    int out_rows = c->part_rows ? c->part_rows : c->rows, first = c->part_rows ? c->part_first : 0;
+    int stride = c->out_stride ? c->out_stride : out_rows;
     /* With use_n_out the step's n_tokens is larger than n_out: the kernel
      * must go by n_out. One spare row after the last must stay untouched. */
     int n_tok = c->use_n_out ? c->n + 5 : c->n, pos0 = c->at_pos ? 4 : 0, y_rows = pos0 + n_tok + 1;
@@ -378,11 +391,11 @@ static void check_matmul(const mm_case *c) {
     double *want = alloc_d(ny), *tol = alloc_d(ny);
     untouched(want, tol, y0, 0, ny);
     for (int t = 0; t < c->n; t++)
-        for (int r = 0; r < c->rows; r++) {
+        for (int r = 0; r < out_rows; r++) {
             size_t o = (size_t)(pos0 + t) * stride + r;
             double acc = (c->accumulate ? y0[o] : 0) + (c->bias ? bias[r] : 0), mag = fabs(acc);
             for (int k = 0; k < c->cols; k++) {
-                double p = (double)tw.w[(size_t)r * c->cols + k] * x[(size_t)t * c->cols + k];
+                double p = (double)tw.w[(size_t)(first + r) * c->cols + k] * x[(size_t)t * c->cols + k];
                 acc += p;
                 mag += fabs(p);
             }
@@ -398,7 +411,7 @@ static void check_matmul(const mm_case *c) {
     gpu_buffer *xb = upload(ctx->dev, x, (size_t)c->n * c->cols * 4), *yb = upload(ctx->dev, y0, ny * 4),
                *bb = upload(ctx->dev, bias, (size_t)c->rows * 4);
     matmul_opts mo = {c->bias ? bb : NULL, c->accumulate, c->use_n_out ? ROWS_OUT : c->at_pos ? ROWS_POS : ROWS_STEP,
-                      stride};
+                      stride, c->part_first, c->part_rows};
     op_matmul(r.g, &m, xb, yb, &mo);
     rig_run(&r, (uint32_t)pos0, (uint32_t)n_tok, c->use_n_out ? 3u : 0u, (uint32_t)c->n);
     float *y = download(ctx->dev, yb, ny);
@@ -406,6 +419,8 @@ static void check_matmul(const mm_case *c) {
     snprintf(what, sizeof what, "matmul %s rows %d cols %d tokens %d%s%s%s%s stride %d%s", ggml_type_name(c->type),
              c->rows, c->cols, c->n, c->accumulate ? " accumulate" : "", c->use_n_out ? " n_out" : "",
              c->bias ? " bias" : "", c->at_pos ? " at pos 4" : "", stride, c->split ? " split" : "");
+    if (c->part_rows)
+        snprintf(what + strlen(what), sizeof what - strlen(what), " rows %d..%d only", first, first + out_rows - 1);
     if (c->split) snprintf(what + strlen(what), sizeof what - strlen(what), " (%d buffers of %d rows)", m.n_chunks, m.chunk_rows);
     expect_close(what, "Y", y, want, tol, ny, (size_t)stride);
     rig_close(&r);
@@ -423,7 +438,7 @@ static void matmul_format(uint32_t type) {
      * tokens: 1, a partial tile, a full tile, across tiles. */
     const int shapes[][3] = {{1, 32, 1}, {3, 96, 2}, {37, 160, 8}, {70, 64, 9}, {5, 2080, 3}, {19, 224, 17}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0};
+        mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0, 0, 0};
         check_matmul(&c);
     }
 }
@@ -437,7 +452,7 @@ static void test_matmul_bf16(void **state) { (void)state; matmul_format(GGML_TYP
 static void test_matmul_residual_add(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0, 0, 0};
+        mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0, 0, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0, 0, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
     }
@@ -447,7 +462,7 @@ static void test_matmul_residual_add(void **state) {
 static void test_matmul_logits(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0, 0, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0, 0, 0};
+        mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0, 0, 0, 0, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0, 0, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
     }
@@ -456,7 +471,7 @@ static void test_matmul_logits(void **state) {
 static void test_matmul_split(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1, 0, 0};
+        mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0, 0, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1, 0, 0, 0, 0};
         a.split = 1;
         check_matmul(&a);
         check_matmul(&b);
@@ -477,8 +492,8 @@ static void matmul_cases(const mm_case *cases, size_t n) {
  * over split rows (each chunk adds its own slice of the bias). */
 static void test_matmul_bias(void **state) {
     (void)state;
-    const mm_case cases[] = {{0, 37, 96, 3, 0, 0, 0, 0, 1, 0}, {0, 6, 288, 11, 1, 0, 0, 0, 1, 0},
-                             {0, 100, 96, 2, 0, 0, 0, 1, 1, 0}};
+    const mm_case cases[] = {{0, 37, 96, 3, 0, 0, 0, 0, 1, 0, 0, 0}, {0, 6, 288, 11, 1, 0, 0, 0, 1, 0, 0, 0},
+                             {0, 100, 96, 2, 0, 0, 0, 1, 1, 0, 0, 0}};
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
 
@@ -487,16 +502,36 @@ static void test_matmul_bias(void **state) {
  * before pos0 and after the last token stay as they were. */
 static void test_matmul_kv_rows(void **state) {
     (void)state;
-    const mm_case cases[] = {{0, 16, 64, 1, 0, 0, 0, 0, 0, 1}, {0, 24, 96, 9, 0, 0, 0, 0, 1, 1},
-                             {0, 61, 160, 5, 0, 0, 0, 1, 1, 1}};
+    const mm_case cases[] = {{0, 16, 64, 1, 0, 0, 0, 0, 0, 1, 0, 0}, {0, 24, 96, 9, 0, 0, 0, 0, 1, 1, 0, 0},
+                             {0, 61, 160, 5, 0, 0, 0, 1, 1, 1, 0, 0}};
+    matmul_cases(cases, sizeof cases / sizeof *cases);
+}
+
+/* A part of a stacked matrix (GPT-2's c_attn: Q's rows, then K's, then V's)
+ * read where it lies: each part alone, with its bias, into the cache rows
+ * or accumulating, and over split rows so that parts start and end inside
+ * chunks and span chunk boundaries (SPLIT_BINDING cuts 96-column f32 rows
+ * into chunks of 7). */
+static void test_matmul_parts(void **state) {
+    (void)state;
+    const mm_case cases[] = {
+        {0, 96, 64, 3, 0, 0, 0, 0, 1, 0, 0, 32},  /* Q of a 32-32-32 stack */
+        {0, 96, 64, 5, 0, 0, 0, 0, 1, 1, 32, 32}, /* K, into the cache rows */
+        {0, 96, 64, 9, 1, 0, 0, 0, 1, 1, 64, 32}, /* V, accumulating */
+        {0, 60, 96, 4, 0, 0, 0, 1, 1, 0, 3, 40},  /* split: from inside chunk 0 over several */
+        {0, 60, 96, 2, 0, 0, 0, 1, 0, 1, 43, 17}, /* split: the last rows, from inside a chunk */
+        {0, 60, 96, 2, 0, 0, 0, 1, 0, 0, 8, 5},   /* split: inside one chunk */
+    };
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
 
 /* ---- embed.wgsl ----
- * X[t] = dequantized row ids[t]. Dequantizing is one f16 or bf16 widening and at
- * most one f32 multiply per element, correctly rounded on both sides, so the
- * GPU must match the CPU bit for bit (tolerance 0). */
-static void check_embed(uint32_t type, int vocab, int cols, int n, int split) {
+ * X[t] = scale * dequantized row ids[t], or with by_pos X[t] += row pos0 + t
+ * (learned positions). Dequantizing is one f16 or bf16 widening and at most
+ * one f32 multiply per element, the scale one more and the position one
+ * f32 add, each correctly rounded on both sides (done in f32 here too), so
+ * the GPU must match the CPU bit for bit (tolerance 0). */
+static void check_embed_mode(uint32_t type, int vocab, int cols, int n, int split, float scale, int by_pos, int pos0) {
     gpu_ctx *ctx = split ? &split_ctx : &main_ctx;
     test_weight tw;
     make_weight(&tw, type, vocab, cols);
@@ -521,15 +556,22 @@ static void check_embed(uint32_t type, int vocab, int cols, int n, int split) {
     double *want = alloc_d(nx), *tol = alloc_d(nx);
     untouched(want, tol, x0, 0, nx);
     for (int t = 0; t < n; t++)
-        for (int c = 0; c < cols; c++) want[(size_t)t * cols + c] = tw.w[(size_t)ids[t] * cols + c];
+        for (int c = 0; c < cols; c++) {
+            size_t o = (size_t)t * cols + c;
+            float v = by_pos ? x0[o] + tw.w[(size_t)(pos0 + t) * cols + c] : tw.w[(size_t)ids[t] * cols + c] * scale;
+            want[o] = v;
+        }
 
     rig r = rig_open(ctx);
     gpu_buffer *ib = upload(ctx->dev, ids, (size_t)n * 4), *xb = upload(ctx->dev, x0, nx * 4);
-    op_embed(r.g, &m, ib, xb);
-    rig_run(&r, 0, (uint32_t)n, 0, 1);
+    if (by_pos) op_add_pos_embed(r.g, &m, ib, xb);
+    else op_embed(r.g, &m, ib, xb, scale);
+    rig_run(&r, (uint32_t)pos0, (uint32_t)n, 0, 1);
     float *x = download(ctx->dev, xb, nx);
-    char what[160];
+    char what[200];
     snprintf(what, sizeof what, "embed %s vocab %d cols %d tokens %d", ggml_type_name(type), vocab, cols, n);
+    if (scale != 1) snprintf(what + strlen(what), sizeof what - strlen(what), " scale %g", scale);
+    if (by_pos) snprintf(what + strlen(what), sizeof what - strlen(what), " positions from %d", pos0);
     if (split) snprintf(what + strlen(what), sizeof what - strlen(what), " split (%d buffers of %d rows)", m.n_chunks, m.chunk_rows);
     expect_close(what, "X", x, want, tol, nx, (size_t)cols);
     rig_close(&r);
@@ -538,6 +580,10 @@ static void check_embed(uint32_t type, int vocab, int cols, int n, int split) {
     gpu_matrix_free(&m);
     free_weight(&tw);
     free(ids); free(x0); free(x); free(want); free(tol);
+}
+
+static void check_embed(uint32_t type, int vocab, int cols, int n, int split) {
+    check_embed_mode(type, vocab, cols, n, split, 1.0f, 0, 0);
 }
 
 static void test_embed(void **state) {
@@ -554,6 +600,27 @@ static void test_embed_split(void **state) {
     for (int i = 0; i < N_TYPES; i++) check_embed(types[i], 100, 96, 40, 1);
 }
 
+/* Gemma's sqrt(dim) scale, and an awkward one. */
+static void test_embed_scaled(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        check_embed_mode(types[i], 50, 64, 7, 0, 8.0f, 0, 0);
+        check_embed_mode(types[i], 100, 96, 40, 1, 25.298221f, 0, 0); /* sqrt(640): Gemma 3 270M */
+    }
+}
+
+/* GPT-2's learned positions added at pos0 + t: from 0, later, up to the
+ * last row, and over split rows (positions on both sides of chunk
+ * boundaries); ids are ignored. */
+static void test_pos_embed(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        check_embed_mode(types[i], 40, 64, 7, 0, 1.0f, 1, 0);
+        check_embed_mode(types[i], 40, 288, 3, 0, 1.0f, 1, 37); /* the last rows */
+        check_embed_mode(types[i], 100, 96, 30, 1, 1.0f, 1, 5);
+    }
+}
+
 /* ---- rmsnorm.wgsl ----
  * Y[r] = X[src] / sqrt(mean(X[src]^2) + eps) * w. Each output is a product,
  * so the tolerance is relative: 2e-5 of |Y|. The sum of squares has only
@@ -561,7 +628,8 @@ static void test_embed_split(void **state) {
  * these sizes), the square root and division add a few ulps. Rows are
  * scaled by 10^-2..10^2 so that eps matters in some; a mean over dim +- 1,
  * a missed vec4 or a wrong eps is far outside. */
-static void check_rmsnorm(int dim, int n_tokens, float eps, int from_out, int out_first, int n_out) {
+static void check_rmsnorm_acc(int dim, int n_tokens, float eps, int from_out, int out_first, int n_out,
+                              int accumulate) {
     int rows = from_out ? n_out : n_tokens;
     float *x = rand_floats((size_t)n_tokens * dim, 1.0f);
     for (int t = 0; t < n_tokens; t++) {
@@ -579,24 +647,31 @@ static void check_rmsnorm(int dim, int n_tokens, float eps, int from_out, int ou
         for (int i = 0; i < dim; i++) ss += (double)xr[i] * xr[i];
         double scale = 1.0 / sqrt(ss / dim + eps);
         for (int i = 0; i < dim; i++) {
-            want[(size_t)r * dim + i] = xr[i] * scale * w[i];
-            tol[(size_t)r * dim + i] = 2e-5 * fabs(want[(size_t)r * dim + i]);
+            size_t o = (size_t)r * dim + i;
+            double v = xr[i] * scale * w[i];
+            want[o] = v + (accumulate ? y0[o] : 0);
+            tol[o] = 2e-5 * fabs(v) + (accumulate ? 0x1p-23 * fabs(want[o]) : 0); /* and the add's rounding */
         }
     }
     rig r = rig_open(&main_ctx);
     gpu_device *d = main_ctx.dev;
     gpu_buffer *xb = upload(d, x, (size_t)n_tokens * dim * 4), *wb = upload(d, w, (size_t)dim * 4),
                *yb = upload(d, y0, ny * 4);
-    op_rmsnorm(r.g, xb, wb, yb, dim, eps, from_out);
+    if (accumulate) op_rmsnorm_add(r.g, xb, wb, yb, dim, eps);
+    else op_rmsnorm(r.g, xb, wb, yb, dim, eps, from_out);
     rig_run(&r, 0, (uint32_t)n_tokens, (uint32_t)out_first, (uint32_t)n_out);
     float *y = download(d, yb, ny);
     char what[160];
-    snprintf(what, sizeof what, "rmsnorm dim %d tokens %d eps %g", dim, n_tokens, eps);
+    snprintf(what, sizeof what, "rmsnorm%s dim %d tokens %d eps %g", accumulate ? " accumulate" : "", dim, n_tokens, eps);
     if (from_out) snprintf(what + strlen(what), sizeof what - strlen(what), " out rows %d..%d", out_first, out_first + n_out - 1);
     expect_close(what, "Y", y, want, tol, ny, (size_t)dim);
     rig_close(&r);
     gpu_buffer_free(xb); gpu_buffer_free(wb); gpu_buffer_free(yb);
     free(x); free(w); free(y0); free(y); free(want); free(tol);
+}
+
+static void check_rmsnorm(int dim, int n_tokens, float eps, int from_out, int out_first, int n_out) {
+    check_rmsnorm_acc(dim, n_tokens, eps, from_out, out_first, n_out, 0);
 }
 
 static void test_rmsnorm(void **state) {
@@ -614,6 +689,73 @@ static void test_rmsnorm_out_rows(void **state) {
     check_rmsnorm(96, 9, 1e-5f, 1, 8, 1);
     check_rmsnorm(160, 11, 1e-5f, 1, 2, 6);
     check_rmsnorm(64, 4, 1e-5f, 1, 0, 4);
+}
+
+/* Y += the normed rows (Gemma's post-norms before the residual add). */
+static void test_rmsnorm_add(void **state) {
+    (void)state;
+    check_rmsnorm_acc(32, 1, 1e-6f, 0, 0, 1, 1);
+    check_rmsnorm_acc(288, 7, 1e-6f, 0, 0, 7, 1);
+    check_rmsnorm_acc(1056, 5, 0.25f, 0, 0, 5, 1);
+}
+
+/* ---- layernorm.wgsl ----
+ * Y[r] = (X - mean) / sqrt(var + eps) * w + b (GPT-2). In double here. Rows
+ * carry offsets up to 10^2 and scales 10^-2..10^2, so that a variance taken
+ * as E[x^2] - E[x]^2 in f32 (cancellation), a missed mean or a wrong eps
+ * is caught. Tolerance: 2e-5 of |xhat w| per unit of (1 + |mean| / sd),
+ * since the f32 mean's own error (a few ulps of |mean|) moves x - mean by
+ * that much relative to sd; plus an ulp of |b| and of the result. */
+static void check_layernorm(int dim, int n_tokens, float eps, int from_out, int out_first, int n_out) {
+    int rows = from_out ? n_out : n_tokens;
+    float *x = rand_floats((size_t)n_tokens * dim, 1.0f);
+    for (int t = 0; t < n_tokens; t++) {
+        float s = powf(10.0f, 2.0f * frand()), off = 100.0f * frand() * (t % 2);
+        for (int i = 0; i < dim; i++) x[(size_t)t * dim + i] = x[(size_t)t * dim + i] * s + off;
+    }
+    float *w = rand_floats((size_t)dim, 2.0f), *b = rand_floats((size_t)dim, 1.0f);
+    size_t ny = (size_t)(rows + 1) * dim;
+    float *y0 = rand_floats(ny, 1.0f);
+    double *want = alloc_d(ny), *tol = alloc_d(ny);
+    untouched(want, tol, y0, 0, ny);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)(from_out ? out_first + r : r) * dim;
+        double sum = 0, ss = 0;
+        for (int i = 0; i < dim; i++) sum += xr[i];
+        double mean = sum / dim;
+        for (int i = 0; i < dim; i++) ss += (xr[i] - mean) * (xr[i] - mean);
+        double sd = sqrt(ss / dim + eps);
+        for (int i = 0; i < dim; i++) {
+            size_t o = (size_t)r * dim + i;
+            double xh = (xr[i] - mean) / sd * w[i];
+            want[o] = xh + b[i];
+            tol[o] = 2e-5 * (fabs(xh) + fabs(w[i])) * (1 + fabs(mean) / sd) + 0x1p-23 * (fabs(b[i]) + fabs(want[o]));
+        }
+    }
+    rig r = rig_open(&main_ctx);
+    gpu_device *d = main_ctx.dev;
+    gpu_buffer *xb = upload(d, x, (size_t)n_tokens * dim * 4), *wb = upload(d, w, (size_t)dim * 4),
+               *bb = upload(d, b, (size_t)dim * 4), *yb = upload(d, y0, ny * 4);
+    op_layernorm(r.g, xb, wb, bb, yb, dim, eps, from_out);
+    rig_run(&r, 0, (uint32_t)n_tokens, (uint32_t)out_first, (uint32_t)n_out);
+    float *y = download(d, yb, ny);
+    char what[160];
+    snprintf(what, sizeof what, "layernorm dim %d tokens %d eps %g", dim, n_tokens, eps);
+    if (from_out) snprintf(what + strlen(what), sizeof what - strlen(what), " out rows %d..%d", out_first, out_first + n_out - 1);
+    expect_close(what, "Y", y, want, tol, ny, (size_t)dim);
+    rig_close(&r);
+    gpu_buffer_free(xb); gpu_buffer_free(wb); gpu_buffer_free(bb); gpu_buffer_free(yb);
+    free(x); free(w); free(b); free(y0); free(y); free(want); free(tol);
+}
+
+static void test_layernorm(void **state) {
+    (void)state;
+    check_layernorm(32, 1, 1e-5f, 0, 0, 1);
+    check_layernorm(96, 3, 1e-5f, 0, 0, 3);
+    check_layernorm(768, 4, 1e-5f, 0, 0, 4); /* GPT-2 124M's width: 192 vec4s, past the lanes */
+    check_layernorm(1056, 5, 0.25f, 0, 0, 5);
+    check_layernorm(160, 11, 1e-5f, 1, 2, 6); /* only the rows whose logits are wanted */
+    check_layernorm(64, 9, 1e-5f, 1, 8, 1);
 }
 
 /* ---- rope.wgsl: RoPE on this step's Q and on its keys in the cache ----
@@ -789,21 +931,22 @@ static void test_head_rmsnorm(void **state) {
  * group, so that head's score there is ~200, far above the rest: the
  * softmax must subtract the true maximum or exp overflows (a max over only
  * some lanes passes every other case, softmax being shift-invariant). */
-typedef struct { int n_heads, n_kv_heads, head_dim, n, pos0, n_ctx, cache_off, spike; } att_case;
+typedef struct { int n_heads, n_kv_heads, head_dim, n, pos0, n_ctx, cache_off, spike, window; } att_case;
 
 /* The reference: want/tol rows [n][n_heads * hd] from Q rows of the same
  * width and caches of [positions][n_kv_heads * hd] after cache_off. */
 static void attention_ref(const float *q, const float *kc, const float *vc, int n_heads, int n_kv_heads, int hd,
-                          int n, int pos0, int cache_off, float scale, double *want, double *tol) {
+                          int n, int pos0, int cache_off, float scale, int window, double *want, double *tol) {
     int q_dim = n_heads * hd, kv_dim = n_kv_heads * hd, group = n_heads / n_kv_heads;
     double *sc = alloc_d((size_t)pos0 + n);
     for (int t = 0; t < n; t++)
         for (int h = 0; h < n_heads; h++) {
             const float *qh = q + (size_t)t * q_dim + (size_t)h * hd;
             size_t ko = (size_t)cache_off + (size_t)(h / group) * hd;
-            int n_keys = pos0 + t + 1;
+            int n_keys = pos0 + t + 1, first = window && n_keys > window ? n_keys - window : 0;
             double m = -INFINITY, l = 0, mag = 0;
-            for (int j = 0; j < n_keys; j++) {
+            for (int j = 0; j < first; j++) sc[j] = 0; /* outside the window: weight 0 */
+            for (int j = first; j < n_keys; j++) {
                 double s = 0, a = 0;
                 for (int i = 0; i < hd; i++) {
                     s += (double)qh[i] * kc[ko + (size_t)j * kv_dim + i];
@@ -813,7 +956,7 @@ static void attention_ref(const float *q, const float *kc, const float *vc, int 
                 if (sc[j] > m) m = sc[j];
                 if (a * scale > mag) mag = a * scale;
             }
-            for (int j = 0; j < n_keys; j++) { sc[j] = exp(sc[j] - m); l += sc[j]; }
+            for (int j = first; j < n_keys; j++) { sc[j] = exp(sc[j] - m); l += sc[j]; }
             for (int i = 0; i < hd; i++) {
                 double acc = 0;
                 for (int j = 0; j < n_keys; j++) acc += sc[j] * vc[ko + (size_t)j * kv_dim + i];
@@ -836,8 +979,9 @@ static void check_attention(const att_case *c) {
     size_t nq = (size_t)n * q_dim, no = (size_t)(n + 1) * q_dim;
     size_t nc = (size_t)c->cache_off + (size_t)c->n_ctx * kv_dim;
     float *q = rand_floats(nq, 2.0f), *kc = rand_floats(nc, 1.0f), *vc = rand_floats(nc, 1.0f);
+    int seen0 = c->window && c->pos0 + 1 > c->window ? c->pos0 + 1 - c->window : 0; /* no token sees keys before */
     for (size_t i = 0; i < nc; i++)
-        if (i < (size_t)c->cache_off || i >= (size_t)c->cache_off + (size_t)(last + 1) * kv_dim) {
+        if (i < (size_t)c->cache_off + (size_t)seen0 * kv_dim || i >= (size_t)c->cache_off + (size_t)(last + 1) * kv_dim) {
             kc[i] *= 50;
             vc[i] *= 50;
         }
@@ -852,16 +996,17 @@ static void check_attention(const att_case *c) {
     double *want = alloc_d(no), *tol = alloc_d(no);
     untouched(want, tol, o0, 0, no);
     float scale = 1.0f / sqrtf((float)hd);
-    attention_ref(q, kc, vc, c->n_heads, c->n_kv_heads, hd, n, c->pos0, c->cache_off, scale, want, tol);
+    attention_ref(q, kc, vc, c->n_heads, c->n_kv_heads, hd, n, c->pos0, c->cache_off, scale, c->window, want, tol);
 
     gpu_device *d = main_ctx.dev;
     rig r = rig_open(&main_ctx);
     gpu_buffer *qb = upload(d, q, nq * 4), *kb = upload(d, kc, nc * 4), *vb = upload(d, vc, nc * 4),
                *sb = upload(d, s0, ns * 4), *ob = upload(d, o0, no * 4);
     /* ops.c's op_attention, with a cache_off the engine never uses */
-    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale; } p = {
+    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
+             uint32_t window, pad0, pad1, pad2; } p = {
         (uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)hd, (uint32_t)kv_dim, (uint32_t)q_dim,
-        (uint32_t)c->cache_off, (uint32_t)c->n_ctx, scale};
+        (uint32_t)c->cache_off, (uint32_t)c->n_ctx, scale, (uint32_t)c->window, 0, 0, 0};
     gpu_binding b[5] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {sb, 0, 0}, {ob, 0, 0}};
     char err[256];
     gpu_kernel *k = kernels_get(ks, KERNEL_ATTENTION, 0, KV_PLAIN, err, sizeof err);
@@ -870,8 +1015,8 @@ static void check_attention(const att_case *c) {
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
     float *o = download(d, ob, no);
     char what[200];
-    snprintf(what, sizeof what, "attention heads %d kv_heads %d head_dim %d tokens %d at pos %d (keys up to %d) n_ctx %d cache_off %d%s",
-             c->n_heads, c->n_kv_heads, hd, n, c->pos0, last + 1, c->n_ctx, c->cache_off, c->spike ? " spike" : "");
+    snprintf(what, sizeof what, "attention heads %d kv_heads %d head_dim %d tokens %d at pos %d (keys up to %d) n_ctx %d cache_off %d%s window %d",
+             c->n_heads, c->n_kv_heads, hd, n, c->pos0, last + 1, c->n_ctx, c->cache_off, c->spike ? " spike" : "", c->window);
     expect_close(what, "O", o, want, tol, no, (size_t)q_dim);
     rig_close(&r);
     gpu_buffer *bs[] = {qb, kb, vb, sb, ob};
@@ -882,16 +1027,33 @@ static void check_attention(const att_case *c) {
 static void test_attention(void **state) {
     (void)state;
     const att_case cases[] = {
-        {2, 2, 16, 1, 0, 1, 0, 0},     /* one key: the output is V[0] */
-        {3, 3, 20, 7, 0, 9, 0, 0},     /* MHA prefill: causal masking inside the batch */
-        {6, 2, 20, 5, 3, 12, 0, 0},    /* GQA (3 heads per KV head), a batch at position 3 */
-        {4, 1, 64, 1, 5, 8, 0, 0},     /* MQA decode at position 5 */
-        {6, 3, 72, 3, 66, 70, 0, 0},   /* 67..69 keys: past 64 lanes; head_dim past the lanes */
-        {4, 2, 128, 2, 10, 16, 24, 0}, /* cache_off; 128 dims */
-        {8, 2, 32, 9, 130, 140, 0, 0}, /* 9 tokens, 131..139 keys */
-        {2, 1, 18, 3, 4, 9, 0, 0},     /* head_dim not a multiple of 4 (a subgroup's lanes) */
-        {4, 2, 64, 2, 6, 8, 0, 1},     /* a score of ~200 among small ones */
-        {3, 1, 7, 2, 3, 5, 0, 0},      /* odd head_dim */
+        {2, 2, 16, 1, 0, 1, 0, 0, 0},     /* one key: the output is V[0] */
+        {3, 3, 20, 7, 0, 9, 0, 0, 0},     /* MHA prefill: causal masking inside the batch */
+        {6, 2, 20, 5, 3, 12, 0, 0, 0},    /* GQA (3 heads per KV head), a batch at position 3 */
+        {4, 1, 64, 1, 5, 8, 0, 0, 0},     /* MQA decode at position 5 */
+        {6, 3, 72, 3, 66, 70, 0, 0, 0},   /* 67..69 keys: past 64 lanes; head_dim past the lanes */
+        {4, 2, 128, 2, 10, 16, 24, 0, 0}, /* cache_off; 128 dims */
+        {8, 2, 32, 9, 130, 140, 0, 0, 0}, /* 9 tokens, 131..139 keys */
+        {2, 1, 18, 3, 4, 9, 0, 0, 0},     /* head_dim not a multiple of 4 (a subgroup's lanes) */
+        {4, 2, 64, 2, 6, 8, 0, 1, 0},     /* a score of ~200 among small ones */
+        {3, 1, 7, 2, 3, 5, 0, 0, 0},      /* odd head_dim */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
+}
+
+/* A sliding window (Gemma 3's windowed layers, llama.cpp's standard SWA
+ * mask: the token at pos sees pos - window + 1..pos). Keys before the
+ * window are made large (scores and values up to 50x the others), so one
+ * that leaks in moves the output far outside the tolerance. */
+static void test_attention_window(void **state) {
+    (void)state;
+    const att_case cases[] = {
+        {2, 1, 32, 12, 0, 16, 0, 0, 4},     /* prefill longer than the window */
+        {4, 2, 32, 1, 20, 24, 0, 0, 8},     /* decode past the window */
+        {4, 2, 32, 1, 6, 24, 0, 0, 8},      /* decode still inside the window */
+        {6, 2, 72, 9, 70, 80, 0, 0, 67},    /* window past a group's lanes */
+        {2, 2, 16, 5, 3, 12, 0, 0, 1},      /* window 1: each token sees only itself */
+        {4, 2, 64, 3, 40, 48, 0, 1, 16},    /* a score of ~200 at key 1, outside every token's window */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
 }
@@ -932,7 +1094,7 @@ static void test_rope_attention_replay(void **state) {
     op_matmul(r.g, &mk, xb, kcb, &(matmul_opts){.rows = ROWS_POS});
     op_matmul(r.g, &mv, xb, vcb, &(matmul_opts){.rows = ROWS_POS});
     op_rope(r.g, &a, PAIRS, 1, qb, kcb, csb);
-    op_attention(r.g, &a, CTX, scale, qb, kcb, vcb, sb, ob);
+    op_attention(r.g, &a, CTX, scale, 0, qb, kcb, vcb, sb, ob);
     (void)ks;
 
     double *wkc = alloc_d(nc), *tkc = alloc_d(nc), *wvc = alloc_d(nc), *tvc = alloc_d(nc);
@@ -976,7 +1138,7 @@ static void test_rope_attention_replay(void **state) {
                  s, n, pos0, H, KVH, HD);
         expect_close(what, "K cache", kc, wkc, tkc, nc, (size_t)kv_dim);
         expect_close(what, "V cache", vc, wvc, tvc, nc, (size_t)kv_dim);
-        attention_ref(qr, kc, vc, H, KVH, HD, n, pos0, 0, scale, want, tol);
+        attention_ref(qr, kc, vc, H, KVH, HD, n, pos0, 0, scale, 0, want, tol);
         expect_close(what, "O", o, want, tol, (size_t)n * q_dim, (size_t)q_dim);
         free(q); free(x); free(kc); free(vc); free(o);
     }
@@ -1030,6 +1192,89 @@ static void test_swiglu(void **state) {
     check_swiglu(300, 1);
 }
 
+/* ---- gelu.wgsl ----
+ * G = gelu(G) (* U when gated), GELU's tanh form 0.5 x (1 + tanh(u)),
+ * u = sqrt(2/pi) (x + 0.044715 x^3), in double here. Relative tolerance
+ * 5e-5: the kernel's exp(-2u) may be off by 3 + 2|2u| ulps (WGSL), ~1.2e-5
+ * relative at the |x| = 6 where it still matters, then a division and a
+ * product; past that the result is x or a tiny negative. Absolute 1e-30
+ * for the deep negative tail (gelu(-20) underflows to -0 on the GPU, ~1e-260
+ * in double). erf's GELU differs by up to 5e-4 relative, tanh
+ * without the cubic term by far more: both outside. Inputs cover [-8, 8]
+ * and a few at +-20, +-40, 0. */
+static void check_gelu(int width, int n, int gated) {
+    size_t nn = (size_t)n * width, ng = nn + (size_t)width; /* a spare row */
+    float *g0 = rand_floats(ng, 8.0f), *u = rand_floats(nn, 2.0f);
+    const float extreme[] = {40, -40, 20, -20, 0, -0.0f, 1e-4f, -1e-4f};
+    for (size_t i = 0; i < sizeof extreme / sizeof *extreme && i < nn; i++) g0[(i * 7919) % nn] = extreme[i];
+    double *want = alloc_d(ng), *tol = alloc_d(ng);
+    untouched(want, tol, g0, 0, ng);
+    for (size_t i = 0; i < nn; i++) {
+        /* 0.5 x (1 + tanh(t)) as x / (1 + exp(-2t)): equal, without the
+         * double's own cancellation of 1 + tanh(t) far below zero */
+        double x = g0[i], t = 0.7978845608028654 * x * (1 + 0.044715 * x * x);
+        want[i] = x / (1 + exp(-2 * t)) * (gated ? u[i] : 1);
+        tol[i] = 5e-5 * fabs(want[i]) + 1e-30;
+    }
+    gpu_device *d = main_ctx.dev;
+    rig r = rig_open(&main_ctx);
+    gpu_buffer *gb = upload(d, g0, ng * 4), *ub = upload(d, u, nn * 4);
+    op_gelu(r.g, gb, ub, width, gated);
+    rig_run(&r, 0, (uint32_t)n, 0, 1);
+    float *g = download(d, gb, ng);
+    char what[120];
+    snprintf(what, sizeof what, "gelu%s width %d tokens %d", gated ? " gated (GeGLU)" : "", width, n);
+    expect_close(what, "G", g, want, tol, ng, (size_t)width);
+    rig_close(&r);
+    gpu_buffer_free(gb); gpu_buffer_free(ub);
+    free(g0); free(u); free(g); free(want); free(tol);
+}
+
+static void test_gelu(void **state) {
+    (void)state;
+    for (int gated = 0; gated < 2; gated++) {
+        check_gelu(1, 1, gated);
+        check_gelu(37, 3, gated);
+        check_gelu(256, 5, gated);
+        check_gelu(300, 1, gated);
+    }
+}
+
+/* ---- softcap.wgsl ----
+ * The n_out rows of logits become cap tanh(Y / cap) (Gemma's final
+ * soft-capping); rows past n_out stay. Tolerance 2e-6 of cap plus 2e-5 of
+ * the result: exp(-2|u|) within a few ulps, |u| <= 10 here, and the
+ * (1 - e) / (1 + e) around it. */
+static void check_softcap(int width, int n_tokens, int n_out, float cap) {
+    size_t ny = (size_t)n_tokens * width;
+    float *y0 = rand_floats(ny, 3.0f * cap);
+    double *want = alloc_d(ny), *tol = alloc_d(ny);
+    untouched(want, tol, y0, 0, ny);
+    for (size_t i = 0; i < (size_t)n_out * width; i++) {
+        want[i] = cap * tanh((double)y0[i] / cap);
+        tol[i] = 2e-6 * cap + 2e-5 * fabs(want[i]);
+    }
+    gpu_device *d = main_ctx.dev;
+    rig r = rig_open(&main_ctx);
+    gpu_buffer *yb = upload(d, y0, ny * 4);
+    op_softcap(r.g, yb, width, cap);
+    rig_run(&r, 0, (uint32_t)n_tokens, 0, (uint32_t)n_out);
+    float *y = download(d, yb, ny);
+    char what[120];
+    snprintf(what, sizeof what, "softcap %g width %d rows %d of %d", cap, width, n_out, n_tokens);
+    expect_close(what, "Y", y, want, tol, ny, (size_t)width);
+    rig_close(&r);
+    gpu_buffer_free(yb);
+    free(y0); free(y); free(want); free(tol);
+}
+
+static void test_softcap(void **state) {
+    (void)state;
+    check_softcap(100, 1, 1, 30.0f);
+    check_softcap(513, 4, 3, 30.0f);
+    check_softcap(64, 5, 5, 0.5f);
+}
+
 /* More workgroups than one grid dimension holds: gpu_dispatch_1d spreads
  * them over x and y and common.wgsl's linear_wg() must put them back; the
  * rounded-up grid has workgroups past the end, which must do nothing. */
@@ -1076,18 +1321,26 @@ int main(void) {
         cmocka_unit_test(test_matmul_split),
         cmocka_unit_test(test_matmul_bias),
         cmocka_unit_test(test_matmul_kv_rows),
+        cmocka_unit_test(test_matmul_parts),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_split),
+        cmocka_unit_test(test_embed_scaled),
+        cmocka_unit_test(test_pos_embed),
         cmocka_unit_test(test_embed_2d_grid),
         cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_rmsnorm_out_rows),
+        cmocka_unit_test(test_rmsnorm_add),
+        cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_rope),
         cmocka_unit_test(test_rope_neox),
         cmocka_unit_test(test_head_rmsnorm),
         cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention_window),
         cmocka_unit_test(test_rope_attention_replay),
         cmocka_unit_test(test_swiglu),
         cmocka_unit_test(test_swiglu_2d_grid),
+        cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_softcap),
     };
     int failed = cmocka_run_group_tests_name("default reductions", tests, setup, teardown);
     return failed + cmocka_run_group_tests_name("workgroup-tree reductions", tests, setup_tree, teardown_tree);

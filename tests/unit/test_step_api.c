@@ -691,7 +691,7 @@ static void test_file_strings_escaped(void **state) {
     (void)state;
     tiny_spec s = tiny_default();
     s.arch = "\x1b[2JX";
-    expect_load_error(&s, WGPT_ERR_UNSUPPORTED, "unsupported architecture '\\x1b[2JX' (supported: llama, qwen2, qwen3)");
+    expect_load_error(&s, WGPT_ERR_UNSUPPORTED, "unsupported architecture '\\x1b[2JX' (supported: llama, qwen2, qwen3, gpt2, gemma3)");
     s = tiny_default();
     s.extra = "x\x1b[31mRED-TENSOR\x1b[0m\x1b]0;PWNED\x07";
     expect_load_error(&s, WGPT_ERR_FORMAT,

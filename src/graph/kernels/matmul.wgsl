@@ -7,8 +7,10 @@
 // written at their positions (base pos0: the K and V projections store
 // straight into the KV cache). accumulate adds into Y: the residual add of a
 // block's output projection, fused. The bias, and the step uniform's binding
-// after it, come from matmul_bias.wgsl or matmul_nobias.wgsl.
-struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, pad: u32 }
+// after it, come from matmul_bias.wgsl or matmul_nobias.wgsl. w_first skips
+// rows of the chunk: a part of a stacked matrix (GPT-2's Q, K and V) read
+// where it lies, with row_offset then counted from that part's first row.
+struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> W: array<u32>;
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
@@ -23,7 +25,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let n = select(step.n_tokens, step.n_out, p.rows_mode == 1u);
   let base = select(0u, step.pos0, p.rows_mode == 2u);
   let nblocks = p.cols / 32u;
-  let wrow = row * nblocks * WBLOCK_WORDS;
+  let wrow = (p.w_first + row) * nblocks * WBLOCK_WORDS;
   let xs = p.in_stride / 4u;
   var acc: array<f32, TB>;
   for (var t0 = 0u; t0 < n; t0 += TB) {

@@ -1,7 +1,8 @@
 // Y[r] = X[src] / sqrt(mean(X[src]^2) + eps) * w, one group of lanes per row.
 // With from_out set, only the rows whose logits are wanted are normalised,
-// packed from row 0.
-struct Params { dim: u32, eps: f32, from_out: u32, pad: u32 }
+// packed from row 0. With accumulate, Y += the normed row: a block's output
+// normed before the residual add (Gemma's post-norms).
+struct Params { dim: u32, eps: f32, from_out: u32, accumulate: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
@@ -26,6 +27,10 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   }
   let scale = 1.0 / sqrt(group_sum(ss.x + ss.y + ss.z + ss.w, lane) / f32(p.dim) + p.eps);
   if (valid) {
-    for (var i = lane; i < d4; i += G) { Y[r * d4 + i] = X[src + i] * scale * w[i]; }
+    for (var i = lane; i < d4; i += G) {
+      var v = X[src + i] * scale * w[i];
+      if (p.accumulate != 0u) { v += Y[r * d4 + i]; }
+      Y[r * d4 + i] = v;
+    }
   }
 }
