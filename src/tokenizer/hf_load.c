@@ -105,6 +105,20 @@ void *hf_regex_compile(const char *pat, size_t len, char *err, size_t errlen) {
                 i += 4;
                 continue;
             }
+            if (e == 'u' && i + 2 < len) {
+                /* JavaScript's \uXXXX and \u{X...}: PCRE2 spells them \x{...} */
+                size_t k = i + 2, h = 0;
+                int brace = pat[k] == '{';
+                if (brace) k++;
+                while (k + h < len && h < (brace ? 6u : 4u) && strchr("0123456789abcdefABCDEF", pat[k + h]) && pat[k + h]) h++;
+                if (h > 0 && (brace ? k + h < len && pat[k + h] == '}' : h == 4)) {
+                    sb_puts(&b, "\\x{");
+                    sb_put(&b, pat + k, h);
+                    sb_puts(&b, "}");
+                    i = k + h + (brace ? 1 : 0) - 1;
+                    continue;
+                }
+            }
             i++;
             switch (e) {
             case '#': case '&': case '~': sb_put(&b, &e, 1); break;

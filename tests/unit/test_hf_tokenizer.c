@@ -157,6 +157,12 @@ static void split_behaviours(void **state) {
                            "[]", "");
     assert_string_equal(enc(t, "12x\xd9\xa1", 1, 1), "0 1 3 4");
     tokenizer_free(t);
+    /* JavaScript's \u escapes, both forms */
+    t = mk("[\"a\",\"b\",\"ab\"]", "[\"a b\"]", NUL,
+           "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\u0062|\\\\u{61}\"},\"behavior\":\"Isolated\"}", NUL,
+           NUL, "[]", "");
+    assert_string_equal(enc(t, "ab", 1, 1), "0 1");
+    tokenizer_free(t);
 }
 
 static char *byte_vocab(const char *extra) {
