@@ -934,6 +934,74 @@ static void test_family_config_errors(void **state) {
     spec_free(&m);
 }
 
+/* Gemma 3's keys, as llama.cpp's gemma3 reads them: the window
+ * (attention.sliding_window, 0 or absent: none) with a period of 6 unless
+ * attention.sliding_window_pattern says otherwise (llama.cpp's
+ * set_swa_pattern: layer l global when l % p == p - 1), rope.freq_base_swa
+ * (10000 when absent), the final soft-cap; the embedding scale sqrt(dim),
+ * the attention scale 1/sqrt(head_dim) unless attention.scale is given. */
+static void test_gemma3_config(void **state) {
+    (void)state;
+    tiny g3 = TINY;
+    g3.arch = "gemma3";
+    g3.head_dim = 8; /* != dim / heads */
+    g3.qk_norm = 1;
+    model_spec m;
+    build_tiny(&m, &g3);
+    for (int part = 0; part < 2; part++) {
+        tensor_spec *t = add_t(&m, part ? "blk.0.post_ffw_norm.weight" : "blk.0.post_attention_norm.weight", 1, 8, 0);
+        for (int i = 0; i < 8; i++) t->data[i] = 1;
+    }
+    loaded L;
+    char err[256] = "";
+    assert_int_equal(load_config(&m, &L, err, sizeof err), 0);
+    const decoder_config *c = &L.c;
+    assert_int_equal(c->norm_at, NORM_PRE_POST);
+    assert_int_equal(c->ffn, FFN_GEGLU);
+    assert_true(c->embed_scale == sqrtf(8.0f));
+    assert_true(c->attn_scale == 1 / sqrtf(8.0f));
+    assert_int_equal(c->sliding_window, 0);
+    assert_true(c->final_softcap == 0);
+    assert_int_equal(decoder_layer_windowed(c, 0), 0);
+    unload(&L);
+
+    kv_u32(&m, "gemma3.attention.sliding_window", 4);
+    kv_f32(&m, "gemma3.final_logit_softcapping", 30);
+    kv_f32(&m, "gemma3.attention.scale", 0.25f);
+    assert_int_equal(load_config(&m, &L, err, sizeof err), 0);
+    assert_int_equal(L.c.sliding_window, 4);
+    assert_int_equal(L.c.swa_period, 6);
+    assert_true(L.c.rope_theta_swa == 10000.0f && L.c.rope_theta == 10000.0f);
+    assert_true(L.c.final_softcap == 30 && L.c.attn_scale == 0.25f);
+    for (int l = 0; l < 13; l++) assert_int_equal(decoder_layer_windowed(&L.c, l), l % 6 != 5);
+    unload(&L);
+
+    kv_u32(&m, "gemma3.attention.sliding_window_pattern", 3);
+    kv_f32(&m, "gemma3.rope.freq_base_swa", 500);
+    assert_int_equal(load_config(&m, &L, err, sizeof err), 0);
+    assert_true(L.c.rope_theta_swa == 500.0f);
+    for (int l = 0; l < 7; l++) assert_int_equal(decoder_layer_windowed(&L.c, l), l % 3 != 2);
+    unload(&L);
+
+    /* a per-layer pattern (Gemma 3n's, 4's form) is refused, not guessed */
+    set_kv(&m, "gemma3.attention.sliding_window_pattern", GGUF_TYPE_ARRAY)->u = 1;
+    expect_config_error(&m, "as a per-layer array is not supported");
+    spec_free(&m);
+
+    /* a window on a family whose graph has none */
+    build_tiny(&m, &TINY);
+    kv_u32(&m, "llama.attention.sliding_window", 4096);
+    expect_config_error(&m, "llama models with a sliding window are not supported");
+    spec_free(&m);
+
+    /* GPT-2's LayerNorm epsilon is its own key */
+    tiny g2 = TINY;
+    g2.arch = "gpt2";
+    build_tiny(&m, &g2);
+    expect_config_error(&m, "missing key 'gpt2.attention.layer_norm_epsilon'");
+    spec_free(&m);
+}
+
 /* Switches that exist in the config but not in the engine are refused by
  * name, by the config check and by both forwards. */
 static void test_unimplemented_switches(void **state) {
@@ -977,6 +1045,7 @@ int main(void) {
         cmocka_unit_test(test_qwen3_qk_norm),
         cmocka_unit_test(test_family_config_errors),
         cmocka_unit_test(test_unimplemented_switches),
+        cmocka_unit_test(test_gemma3_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
