@@ -759,8 +759,8 @@ size_t tokenizer_decode(const wgpt_tokenizer *t, const int32_t *ids, size_t n, c
 
 const char *tokenizer_kind(const wgpt_tokenizer *t) {
     if (t->type == TOK_HF) {
-        if (t->hf->byte_level) return "tokenizer.json BPE (byte-level)";
-        return t->hf->byte_fallback ? "tokenizer.json BPE (SentencePiece-style, byte fallback)" : "tokenizer.json BPE";
+        if (t->hf->byte_level) return "Hugging Face BPE (byte-level)";
+        return t->hf->byte_fallback ? "Hugging Face BPE (SentencePiece-style, byte fallback)" : "Hugging Face BPE";
     }
     return t->type == TOK_SPM ? "llama (SentencePiece)" : "gpt2 (byte-level BPE)";
 }

@@ -62,7 +62,7 @@ int32_t tokenizer_eos(const wgpt_tokenizer *t); /* -1 if none */
 /* End of generation: eos, eot, eom, FIM pad/repo/sep, and the token texts
  * llama.cpp treats as such (<|eot_id|>, <|im_end|>, <end_of_turn>, ...). */
 int tokenizer_is_eog(const wgpt_tokenizer *t, int32_t id);
-/* "llama (SentencePiece)" / "gpt2 (byte-level BPE)" / "tokenizer.json BPE (...)" */
+/* "llama (SentencePiece)" / "gpt2 (byte-level BPE)" / "Hugging Face BPE (...)" */
 const char *tokenizer_kind(const wgpt_tokenizer *t);
 /* Whether encode with add_special prepends BOS / appends EOS. */
 int tokenizer_adds_bos(const wgpt_tokenizer *t);

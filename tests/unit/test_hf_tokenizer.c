@@ -348,6 +348,7 @@ static void decoders(void **state) {
     assert_string_equal(decode(t, "\xc3\xa9"), "\xc3\xa9");
     /* no byte token for 'b': the unknown token */
     assert_string_equal(enc(t, "b", 1, 1), "4 0");
+    assert_string_equal(tokenizer_kind(t), "Hugging Face BPE (SentencePiece-style, byte fallback)");
     tokenizer_free(t);
 
     /* Metaspace decoder: the prefix space goes at the start */
@@ -400,6 +401,7 @@ static void gpt2_files(void **state) {
     assert_int_equal(tokenizer_eos(t), 5);
     assert_true(tokenizer_is_eog(t, 5));
     assert_string_equal(piece(t, 3), " b");
+    assert_string_equal(tokenizer_kind(t), "Hugging Face BPE (byte-level)");
     tokenizer_free(t);
     /* a merge naming a token the vocabulary lacks */
     const char *bad = "#version: 0.2\nz b\n";
