@@ -51,7 +51,27 @@ static char *join(const model_dir *d, const char *name) {
     return p;
 }
 
-int dir_has(const model_dir *d, const char *name) {
+/* The table's entry for NAME, or NULL when it does not list NAME: the
+ * first such name is recorded for the caller to fetch. What follows in this
+ * open takes NAME as absent and is thrown away. A name that is not a plain
+ * file name (index.json names shards) is absent, never fetched: as a URL
+ * it could lead out of the folder. */
+static const dir_mem_file *mem_find(model_dir *d, const char *name) {
+    static const dir_mem_file none = {"", NULL, 0, 1};
+    for (size_t i = 0; i < d->n_mem; i++)
+        if (!strcmp(d->mem[i].name, name)) return &d->mem[i];
+    if (!*name || strlen(name) >= sizeof d->need || strchr(name, '/') || strchr(name, '\\') || !strcmp(name, ".") ||
+        !strcmp(name, ".."))
+        return &none;
+    if (!d->need[0]) snprintf(d->need, sizeof d->need, "%s", name);
+    return NULL;
+}
+
+int dir_has(model_dir *d, const char *name) {
+    if (d->mem) {
+        const dir_mem_file *f = mem_find(d, name);
+        return f && !f->absent;
+    }
     char *p = join(d, name);
     struct stat st;
     int r = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
@@ -95,10 +115,39 @@ static int open_regular(model_dir *d, const char *name, int *fd, uint64_t *size,
     return 0;
 }
 
+/* NAME from the table, as open_regular would find it. NULL with err when
+ * it is absent or not listed. */
+static const dir_mem_file *mem_open(model_dir *d, const char *name, char *err, size_t errlen) {
+    const dir_mem_file *f = mem_find(d, name);
+    if (!f || f->absent) {
+        failf(err, errlen, "%s: cannot open: %s", text_show_z(name), f ? strerror(ENOENT) : "not fetched yet");
+        d->io_error = 1;
+        return NULL;
+    }
+    return f;
+}
+
+static int mem_read(model_dir *d, const char *name, char **text, size_t *len, char *err, size_t errlen) {
+    const dir_mem_file *f = mem_open(d, name, err, errlen);
+    if (!f) return -1;
+    if (f->size > MAX_TEXT_FILE) {
+        failf(err, errlen, "%s: %llu bytes, more than the %zu MB such a file can have", text_show_z(name),
+              (unsigned long long)f->size, MAX_TEXT_FILE >> 20);
+        return -1;
+    }
+    char *buf = gb_alloc(&d->b, (size_t)f->size + 1);
+    if (!buf || add_file(d, name, f->size, NULL, 0) < 0) { failf(err, errlen, "out of memory"); return -1; }
+    if (f->size) memcpy(buf, f->data, (size_t)f->size);
+    *text = buf;
+    *len = (size_t)f->size;
+    return 0;
+}
+
 int dir_read(model_dir *d, const char *name, char **text, size_t *len, char *err, size_t errlen) {
     int fd;
     uint64_t size;
     *text = NULL;
+    if (d->mem) return mem_read(d, name, text, len, err, errlen);
     if (open_regular(d, name, &fd, &size, err, errlen)) return -1;
     if (size > MAX_TEXT_FILE) {
         failf(err, errlen, "%s: %llu bytes, more than the %zu MB such a file can have", text_show_z(name),
@@ -127,6 +176,13 @@ int dir_read(model_dir *d, const char *name, char **text, size_t *len, char *err
 }
 
 int dir_map(model_dir *d, const char *name, const uint8_t **data, uint64_t *size, char *err, size_t errlen) {
+    if (d->mem) {
+        const dir_mem_file *f = mem_open(d, name, err, errlen);
+        int i = f ? add_file(d, name, f->size, NULL, 0) : -1;
+        if (f && i < 0) failf(err, errlen, "out of memory");
+        if (i >= 0) { *data = f->data; *size = f->size; }
+        return i;
+    }
 #ifdef __wasi__
     (void)data; (void)size;
     failf(err, errlen, "%s: folders are read natively only", text_show_z(name));
@@ -548,6 +604,11 @@ static int llama3_rope_freqs(model_dir *d, cfg *c, const hparams *h, char *err, 
         rope_num(c, h->rope, "low_freq_factor", 1.0, &lo) || rope_num(c, h->rope, "high_freq_factor", 4.0, &hi) ||
         rope_num(c, h->rope, "original_max_position_embeddings", 8192, &old))
         return -1;
+    if (!(base > 0) || !(factor > 0) || !(lo > 0) || !(hi > lo) || !(old > 0) || h->head_dim < 2) {
+        failf(err, errlen, "config.json: llama3 rope scaling needs rope_theta, factor, low_freq_factor, "
+              "original_max_position_embeddings > 0, high_freq_factor > low_freq_factor and a head size of 2 or more");
+        return -1;
+    }
     int dim = (int)h->head_dim, n = dim / 2;
     float *out = gb_alloc(&d->b, (size_t)n * sizeof *out);
     if (!out) { failf(err, errlen, "out of memory"); return -1; }
@@ -831,6 +892,29 @@ int dir_tokenizer(model_dir *d, char *err, size_t errlen) {
 
 /* ---- the folder ---- */
 
+/* config.json's architecture and hyperparameters into d's metadata. */
+static int config_doc(model_dir *d, const json_doc *doc, cfg *c, hparams *h, char *err, size_t errlen) {
+    *c = (cfg){json_root(doc), NULL, err, errlen};
+    memset(h, 0, sizeof *h);
+    if (c->root->type != JSON_OBJECT) { failf(err, errlen, "config.json: not a JSON object"); return -1; }
+    if (!(h->arch = arch_of(c))) return -1;
+    const json_value *tc = json_get(c->root, "text_config");
+    if (tc && tc->type == JSON_OBJECT) c->text = tc;
+    if (read_config(d, c, h)) return -1;
+    return 0;
+}
+
+int hf_config_read(model_dir *d, const char *text, size_t len, char *err, size_t errlen) {
+    json_doc *doc = json_parse(text, len, "config.json", err, errlen);
+    if (!doc) return -1;
+    cfg c;
+    hparams h;
+    int rc = config_doc(d, doc, &c, &h, err, errlen);
+    if (rc == 0) rc = llama3_rope_freqs(d, &c, &h, err, errlen);
+    json_free(doc);
+    return rc;
+}
+
 static int hf_open(model_dir *d, char *err, size_t errlen) {
     d->format = "Hugging Face folder";
     int has_config = dir_has(d, "config.json"), has_tok = dir_has(d, "tokenizer.json") ||
@@ -847,15 +931,10 @@ static int hf_open(model_dir *d, char *err, size_t errlen) {
     const char *text;
     size_t len;
     if (json_file(d, "config.json", &doc, &text, &len, err, errlen)) return -1;
-    cfg c = {json_root(doc), NULL, err, errlen};
-    int rc = -1;
-    if (c.root->type != JSON_OBJECT) { failf(err, errlen, "config.json: not a JSON object"); goto out; }
+    cfg c;
     hparams h;
-    memset(&h, 0, sizeof h);
-    if (!(h.arch = arch_of(&c))) goto out;
-    const json_value *tc = json_get(c.root, "text_config");
-    if (tc && tc->type == JSON_OBJECT) c.text = tc;
-    if (read_config(d, &c, &h)) goto out;
+    int rc = -1;
+    if (config_doc(d, doc, &c, &h, err, errlen)) goto out;
     if (dir_tokenizer(d, err, errlen)) goto out;
     /* generation_config.json's ids first, then config.json's. */
     if (special_ids(d, c.root, "config.json", 0, err, errlen)) goto out;
@@ -871,6 +950,26 @@ out:
     return rc;
 }
 
+static int open_dir(model_dir *d, gguf_file *g, model_dir **out, int *io_error, char *need, char *err, size_t errlen) {
+    gb_init(&d->b);
+    int rc = dir_has(d, "params_gpt.json") ? webgpt_open(d, err, errlen) : hf_open(d, err, errlen);
+    if (d->need[0]) { /* whatever came of it took a file the caller has not given as absent */
+        snprintf(need, 256, "%s", d->need);
+        model_dir_free(d);
+        return 1;
+    }
+    if (rc == 0 && gb_finish(&d->b, g) != 0) { failf(err, errlen, "out of memory"); rc = -1; }
+    if (rc != 0) {
+        *io_error = d->io_error;
+        model_dir_free(d);
+        return -1;
+    }
+    d->mem = NULL;
+    d->n_mem = 0;
+    *out = d;
+    return 0;
+}
+
 int model_dir_open(const char *path, gguf_file *g, model_dir **out, int *io_error, char *err, size_t errlen) {
     *out = NULL;
     *io_error = 0;
@@ -881,16 +980,20 @@ int model_dir_open(const char *path, gguf_file *g, model_dir **out, int *io_erro
         failf(err, errlen, "out of memory");
         return -1;
     }
-    gb_init(&d->b);
-    int rc = dir_has(d, "params_gpt.json") ? webgpt_open(d, err, errlen) : hf_open(d, err, errlen);
-    if (rc == 0 && gb_finish(&d->b, g) != 0) { failf(err, errlen, "out of memory"); rc = -1; }
-    if (rc != 0) {
-        *io_error = d->io_error;
-        model_dir_free(d);
-        return -1;
-    }
-    *out = d;
-    return 0;
+    return open_dir(d, g, out, io_error, NULL, err, errlen);
+}
+
+int model_dir_open_mem(const dir_mem_file *files, size_t n_files, gguf_file *g, model_dir **out, int *io_error,
+                       char need[256], char *err, size_t errlen) {
+    *out = NULL;
+    *io_error = 0;
+    need[0] = 0;
+    memset(g, 0, sizeof *g);
+    model_dir *d = calloc(1, sizeof *d);
+    if (!d) { failf(err, errlen, "out of memory"); return -1; }
+    d->mem = files;
+    d->n_mem = n_files;
+    return open_dir(d, g, out, io_error, need, err, errlen);
 }
 
 void model_dir_free(model_dir *d) {

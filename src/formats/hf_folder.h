@@ -22,7 +22,8 @@
  *   tokenizer.huggingface.eos_token_ids  generation_config.json's eos_token_id (int32 array)
  *   tokenizer.ggml.bos_token_id / eos_token_id  where known
  * A folder with only tokenizer files opens (no architecture, no tensors).
- * Native only: the browser reads folders by URL instead. */
+ * Natively the files are read from a path; the browser hands them over in
+ * memory (model_dir_open_mem), fetching each one the open asks for. */
 #ifndef WGPT_HF_FOLDER_H
 #define WGPT_HF_FOLDER_H
 
@@ -41,6 +42,16 @@ int model_dir_is(const char *path);
  * folder) and *io_error set when a file could not be opened or read
  * rather than being malformed. */
 int model_dir_open(const char *path, gguf_file *g, model_dir **out, int *io_error, char *err, size_t errlen);
+/* The browser's folder: files the caller holds, by name, or known to be
+ * absent (absent = 1: a 404). The browser cannot list a folder, so the
+ * open asks: a name the table does not list makes it return 1 with need
+ * (NUL-terminated) naming the file; fetch it (or mark it
+ * absent) and open again. 0 and -1 as model_dir_open. The tensors read
+ * from files point into the table's bytes: only transformed ones are
+ * owned by *out. files is not kept past the call. */
+typedef struct { const char *name; const uint8_t *data; uint64_t size; int absent; } dir_mem_file;
+int model_dir_open_mem(const dir_mem_file *files, size_t n_files, gguf_file *g, model_dir **out, int *io_error,
+                       char need[256], char *err, size_t errlen);
 /* After gguf_close(g). NULL: nothing. */
 void model_dir_free(model_dir *d);
 
@@ -65,9 +76,12 @@ struct model_dir {
     int *tensor_file;       /* per tensor of b, grown with it */
     size_t cap_tensor_file;
     int io_error;
+    const dir_mem_file *mem; /* model_dir_open_mem's table during the open; NULL: the folder at path */
+    size_t n_mem;
+    char need[256];          /* the first name the table lacked; "": none */
 };
 /* Whether NAME exists in the folder as a regular file. */
-int dir_has(const model_dir *d, const char *name);
+int dir_has(model_dir *d, const char *name);
 /* NAME read whole into owned memory (NUL-terminated) and listed as a file
  * of the folder; -1 with err when absent or unreadable (io_error set). */
 int dir_read(model_dir *d, const char *name, char **text, size_t *len, char *err, size_t errlen);
@@ -80,5 +94,8 @@ int dir_tensor(model_dir *d, const char *name, uint32_t type, int n_dims, const 
 int dir_tokenizer(model_dir *d, char *err, size_t errlen);
 
 int webgpt_open(model_dir *d, char *err, size_t errlen);
+/* config.json's text alone into d's metadata (and Llama 3's rope_freqs):
+ * what hf_open does with it, for the fuzzer. d from calloc + gb_init. */
+int hf_config_read(model_dir *d, const char *text, size_t len, char *err, size_t errlen);
 
 #endif
