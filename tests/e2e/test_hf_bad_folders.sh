@@ -5,11 +5,15 @@
 # missing shard, an index naming a tensor its shard lacks, a tensor no
 # family has, WebGPT files of the wrong size. A folder of tokenizer files
 # alone opens (inspect) and a command that needs weights says there are
-# none. Run with the normal and the ASan/UBSan build.
+# none. Run with the normal and the ASan/UBSan build. Exits 77 only
+# without node-llama-cpp (its llama.cpp source carries gguf-py).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 need_wgpt
+# make_tiny_hf.py writes with llama.cpp's gguf-py, which the node-llama-cpp bundle carries
+[ -f deps/node_modules/node-llama-cpp/llama/gitRelease.bundle ] \
+  || { echo "deps/node_modules/node-llama-cpp missing (run make deps)"; exit 77; }
 src=$(tiny_model tiny_f32_s16tied --type f32 --seed 16 --tied) && [ -s "$src" ] || { echo "could not make the base model"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 good=$tmp/good
@@ -102,17 +106,40 @@ for bin in build/wgpt build-san/wgpt; do
   expect_error "$bin empty folder" "not a model folder" "$bin" inspect "$d"
 done
 
-# WebGPT: a .bin of the wrong size, a missing one
-if [ -d build/testmodels/webgpt_gpt2 ]; then
-  for bin in build/wgpt build-san/wgpt; do
-    [ -x "$bin" ] || continue
-    d=$(variant wg_short build/testmodels/webgpt_gpt2); truncate -s -4 "$d/transformer.h.0.mlp.c_fc.weight_gpt.bin"
-    expect_error "$bin WebGPT file too short" "transformer.h.0.mlp.c_fc.weight_gpt.bin: .* bytes, expected" "$bin" inspect "$d"
-    d=$(variant wg_missing build/testmodels/webgpt_gpt2); rm "$d/transformer.ln_f.bias_gpt.bin"
-    expect_error "$bin WebGPT file missing" "transformer.ln_f.bias_gpt.bin: missing" "$bin" inspect "$d"
-    d=$(variant wg_params build/testmodels/webgpt_gpt2); echo '{"n_layer": 2, "n_head": 4.5}' >"$d/params_gpt.json"
-    expect_error "$bin WebGPT params ill-typed" "params_gpt.json: field 'n_head' is a fraction" "$bin" inspect "$d"
-  done
-fi
+# WebGPT: a folder written here (1 layer, n_embd 8), then a .bin of the
+# wrong size, a missing one, ill-typed params
+wg=$tmp/webgpt; mkdir -p "$wg"
+$PY - "$wg" <<'EOF'
+import json, os, sys
+import numpy as np
+d, E, V, T = sys.argv[1], 8, 16, 8
+json.dump({"n_layer": 1, "n_head": 2, "n_embd": E, "vocab_size": V, "block_size": T, "bias": True},
+          open(os.path.join(d, "params_gpt.json"), "w"))
+shapes = {"transformer.wte.weight": (V, E), "transformer.wpe.weight": (T, E), "transformer.ln_f.weight": (E,),
+          "transformer.ln_f.bias": (E,)}
+for k, sh in {"ln_1.weight": (E,), "ln_1.bias": (E,), "attn.c_attn.weight": (3 * E, E), "attn.c_attn.bias": (3 * E,),
+              "attn.c_proj.weight": (E, E), "attn.c_proj.bias": (E,), "ln_2.weight": (E,), "ln_2.bias": (E,),
+              "mlp.c_fc.weight": (4 * E, E), "mlp.c_fc.bias": (4 * E,), "mlp.c_proj.weight": (E, 4 * E),
+              "mlp.c_proj.bias": (E,)}.items():
+    shapes[f"transformer.h.0.{k}"] = sh
+for k, sh in shapes.items():
+    np.random.default_rng(0).standard_normal(sh).astype("<f4").tofile(os.path.join(d, k + "_gpt.bin"))
+EOF
+for bin in build/wgpt build-san/wgpt; do
+  [ -x "$bin" ] || continue
+  if "$bin" inspect "$wg" >"$tmp/out" 2>"$tmp/err" && grep -q "WebGPT folder" "$tmp/out"; then
+    echo "ok   $bin WebGPT folder opens"
+  else
+    echo "FAIL $bin WebGPT folder: $(cat "$tmp/err")"; fail=1
+  fi
+  d=$(variant wg_short "$wg"); truncate -s -4 "$d/transformer.h.0.mlp.c_fc.weight_gpt.bin"
+  expect_error "$bin WebGPT file too short" "transformer.h.0.mlp.c_fc.weight_gpt.bin: 1020 bytes, expected 1024" "$bin" inspect "$d"
+  d=$(variant wg_missing "$wg"); rm "$d/transformer.ln_f.bias_gpt.bin"
+  expect_error "$bin WebGPT file missing" "transformer.ln_f.bias_gpt.bin: missing" "$bin" inspect "$d"
+  d=$(variant wg_params "$wg"); echo '{"n_layer": 1, "n_head": 4.5}' >"$d/params_gpt.json"
+  expect_error "$bin WebGPT params ill-typed" "params_gpt.json: field 'n_head' is a fraction, expected an integer" "$bin" inspect "$d"
+  d=$(variant wg_bias "$wg"); echo '{"n_layer": 1, "n_head": 2, "n_embd": 8, "vocab_size": 16, "block_size": 8, "bias": "no"}' >"$d/params_gpt.json"
+  expect_error "$bin WebGPT bias ill-typed" "params_gpt.json: field 'bias' is a string, expected true or false" "$bin" inspect "$d"
+done
 [ $fail -eq 0 ] || exit 1
 echo "every bad folder gets one clear line"
