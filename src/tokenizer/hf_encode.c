@@ -109,6 +109,8 @@ static int sp_add(spans *s, size_t off, size_t len) {
     return 0;
 }
 
+#define RE_FAILED (-3) /* PCRE2 gave up (match or depth limit): the text is not silently cut */
+
 /* The non-empty matches of a step's pattern (a literal, or a regex) in s,
  * left to right. After an empty match the search goes on one character
  * later, as JavaScript's matchAll does. */
@@ -126,7 +128,8 @@ static int find_matches(const hf_step *st, const char *s, size_t n, pcre2_match_
     }
     for (size_t pos = 0; pos <= n;) {
         int rc = pcre2_match(st->re, (PCRE2_SPTR)s, n, pos, PCRE2_NO_UTF_CHECK, md, NULL);
-        if (rc < 0) break;
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) return RE_FAILED;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         size_t ms = ov[0], me = ov[1];
         if (me == ms) {
@@ -146,7 +149,8 @@ static int find_matches(const hf_step *st, const char *s, size_t n, pcre2_match_
 
 static int replace_all(const hf_step *st, const char *s, size_t n, pcre2_match_data *md, hbuf *o) {
     spans m = {0};
-    if (find_matches(st, s, n, md, &m) < 0) return -1;
+    int r = find_matches(st, s, n, md, &m);
+    if (r < 0) { free(m.v); return r; }
     size_t last = 0;
     for (size_t i = 0; i < m.n; i++) {
         if (hb_put(o, s + last, m.v[i].off - last) < 0 || hb_put(o, st->b, st->blen) < 0) { free(m.v); return -1; }
@@ -270,8 +274,9 @@ static int split_piece(const hf_step *st, int behavior, int invert, const char *
     spans m = {0};
     seg *g = NULL;
     size_t ng = 0, last = 0;
-    int rc = -1;
-    if (find_matches(st, s, n, md, &m) < 0) goto done;
+    int rc = find_matches(st, s, n, md, &m);
+    if (rc < 0) goto done;
+    rc = -1;
     g = malloc((2 * m.n + 1) * sizeof *g);
     if (!g) goto done;
     for (size_t i = 0; i < m.n; i++) {
@@ -345,8 +350,7 @@ static int pretok_step(const hf_step *st, const char *s, size_t n, int section_i
     int rc = -1;
     switch (st->kind) {
     case HP_MATCH:
-        if (find_matches(st, s, n, md, &m) < 0) break;
-        rc = 0;
+        if ((rc = find_matches(st, s, n, md, &m)) < 0) break;
         for (size_t i = 0; i < m.n && rc == 0; i++) rc = pl_add(out, s + m.v[i].off, m.v[i].len);
         break;
     case HP_SPLIT:
@@ -362,8 +366,7 @@ static int pretok_step(const hf_step *st, const char *s, size_t n, int section_i
             n++;
         }
         if (st->flag2) {
-            if (find_matches(st, s, n, md, &m) == 0) {
-                rc = 0;
+            if ((rc = find_matches(st, s, n, md, &m)) == 0) {
                 for (size_t i = 0; i < m.n && rc == 0; i++) rc = byte_level_map(s + m.v[i].off, m.v[i].len, out);
             }
         } else {
@@ -604,7 +607,9 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
         int cur = 0;
         for (size_t k = 0; k < h->norm.n; k++) {
             nb[cur].n = 0;
-            if (normalize_step(&h->norm.v[k], s, n, md, &nb[cur]) < 0) goto oom;
+            int r = normalize_step(&h->norm.v[k], s, n, md, &nb[cur]);
+            if (r == RE_FAILED) goto re_failed;
+            if (r < 0) goto oom;
             s = nb[cur].p ? nb[cur].p : "";
             n = nb[cur].n;
             cur ^= 1;
@@ -617,8 +622,11 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
         for (size_t k = 0; k < h->pre.n; k++) {
             plist *src = &pl[c], *dst = &pl[c ^ 1];
             dst->n = dst->text.n = 0;
-            for (size_t p = 0; p < src->n; p++)
-                if (pretok_step(&h->pre.v[k], src->text.p + src->v[p].off, src->v[p].len, (int)si, md, dst) < 0) goto oom;
+            for (size_t p = 0; p < src->n; p++) {
+                int r = pretok_step(&h->pre.v[k], src->text.p + src->v[p].off, src->v[p].len, (int)si, md, dst);
+                if (r == RE_FAILED) goto re_failed;
+                if (r < 0) goto oom;
+            }
             c ^= 1;
         }
         size_t first = out->n;
@@ -650,6 +658,9 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
     goto done;
 oom:
     set_err(err, errlen, "tokenizer: out of memory");
+    goto done;
+re_failed:
+    set_err(err, errlen, "tokenizer: a tokenizer.json regex gave up on this text (PCRE2's match limit)");
 done:
     free(own);
     pcre2_match_data_free(md);

@@ -163,6 +163,18 @@ static void split_behaviours(void **state) {
            NUL, "[]", "");
     assert_string_equal(enc(t, "ab", 1, 1), "0 1");
     tokenizer_free(t);
+    /* a regex that backtracks without end: an error, not a silently cut text */
+    t = mk("[\"a\"]", "[]", NUL, "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(a+)+(?:b|c)\"},\"behavior\":\"Isolated\"}",
+           NUL, NUL, "[]", "");
+    char text[64];
+    memset(text, 'a', 40);
+    text[40] = 0;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    char err[256] = "";
+    assert_int_not_equal(tokenizer_encode(t, text, 40, 1, 1, &ids, &n, err, sizeof err), 0);
+    assert_non_null(strstr(err, "regex"));
+    tokenizer_free(t);
 }
 
 static char *byte_vocab(const char *extra) {
