@@ -182,6 +182,47 @@ wgpt_status wgpt_loader_provide(wgpt_loader *l, const uint8_t *data, size_t size
 wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errlen);
 void wgpt_loader_free(wgpt_loader *l);   /* NULL: nothing; frees the model being loaded */
 
+/* A model folder held in memory, for callers that fetch a folder's files
+ * themselves (the browser, by URL: it cannot list a folder). The load asks
+ * for the files it reads one name at a time:
+ *   1. wgpt_folder_create, then wgpt_folder_load. WGPT_PENDING: it needs
+ *      the file *need (a plain name such as "config.json"): give it
+ *      (wgpt_folder_add, or wgpt_folder_add_space and fill the buffer) or,
+ *      when the folder has no such file, wgpt_folder_absent; call
+ *      wgpt_folder_load again. Each call starts over from the files held;
+ *      a folder takes about ten rounds, the weights last (fetching the
+ *      shards model.safetensors.index.json names before they are asked
+ *      for saves rounds).
+ *   2. WGPT_OK: *out is the model. It keeps nothing of the folder, which
+ *      may be freed at once.
+ * The files are those wgpt_model_load reads in a folder on disk, with the
+ * same results and messages. Every file is held whole in memory, the
+ * safetensors too, until the folder is freed. */
+typedef struct wgpt_folder wgpt_folder;
+/* WGPT_OK, WGPT_ERR_ARG (out NULL) or WGPT_ERR_NOMEM (*out NULL). */
+wgpt_status wgpt_folder_create(wgpt_folder **out);
+void wgpt_folder_free(wgpt_folder *f);   /* NULL: nothing */
+/* The file name, a copy of data[0, size) (data is not kept); replaces what
+ * was given for name before. WGPT_ERR_ARG: f or name NULL, or data NULL
+ * with size > 0. WGPT_ERR_NOMEM. */
+wgpt_status wgpt_folder_add(wgpt_folder *f, const char *name, const void *data, uint64_t size);
+/* As wgpt_folder_add without the copy: *data is a buffer of size bytes
+ * (uninitialised) that the folder owns, for the caller to fill before the
+ * next wgpt_folder_load; valid until name is given again or the folder is
+ * freed. */
+wgpt_status wgpt_folder_add_space(wgpt_folder *f, const char *name, uint64_t size, uint8_t **data);
+/* The folder has no file name (an HTTP 404). WGPT_ERR_ARG, WGPT_ERR_NOMEM. */
+wgpt_status wgpt_folder_absent(wgpt_folder *f, const char *name);
+/* WGPT_PENDING: *need names the file wanted (owned by f, valid until the
+ * next call on f), see step 1. Otherwise as wgpt_model_load, without a
+ * path before the reason (the folder has none); WGPT_ERR_IO: a file the
+ * folder cannot do without was given as absent (a shard the index
+ * names). WGPT_ERR_ARG: f or out NULL. p NULL: the defaults. Natively
+ * it blocks until the weights are on the GPU; in the browser it returns
+ * with their upload queued. */
+wgpt_status wgpt_folder_load(wgpt_folder *f, const wgpt_model_params *p, wgpt_model **out, const char **need, char *err,
+                             size_t errlen);
+
 /* Queries on a loaded model (m not NULL). Returned strings live as long
  * as the model. */
 /* What the model is, for display: "llama, 2 layers, dim 64, q8_0" (the family first). */

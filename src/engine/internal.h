@@ -42,4 +42,9 @@ struct wgpt_context {
     char err[512];
 };
 
+/* The weights of m, whose header m->gguf is read (from a GGUF file or a
+ * folder), loaded onto the GPU: wgpt_model_load's steps after the open.
+ * Takes m (freed on failure); e gets the reason, without a file name. */
+wgpt_status model_load_opened(wgpt_model *m, const wgpt_model_params *p, wgpt_model **out, char *e, size_t elen);
+
 #endif

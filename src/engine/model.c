@@ -203,6 +203,25 @@ wgpt_status wgpt_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size
     return WGPT_OK;
 }
 
+wgpt_status model_load_opened(wgpt_model *m, const wgpt_model_params *p, wgpt_model **out, char *e, size_t elen) {
+    *out = NULL;
+    wgpt_loader *l = NULL;
+    wgpt_status st = loader_start(m, p, &l, e, elen);
+    uint64_t off, size;
+    /* Each tensor's bytes where the parser (or the folder) put them: a
+     * folder's are in several files or computed, not at one base. */
+    while (st == WGPT_OK && wgpt_loader_next(l, &off, &size) == WGPT_PENDING)
+        st = wgpt_loader_provide(l, m->gguf.tensors[l->order[l->next]].data, (size_t)size, e, elen);
+    if (st == WGPT_OK && (st = wgpt_loader_finish(l, out, e, elen)) == WGPT_OK) l = NULL; /* finish freed it */
+    if (st == WGPT_OK && gpu_finish((*out)->dev, e, elen) != 0) {
+        wgpt_model_free(*out);
+        *out = NULL;
+        st = WGPT_ERR_GPU;
+    }
+    if (l) wgpt_loader_free(l);
+    return st;
+}
+
 /* The native path: the loader's loop over a memory-mapped file. */
 wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_model **out, char *err, size_t errlen) {
     wgpt_model_params defaults;
@@ -227,21 +246,8 @@ wgpt_status wgpt_model_load(const char *path, const wgpt_model_params *p, wgpt_m
         free(m);
         return st;
     }
-    wgpt_loader *l = NULL;
-    wgpt_status st = loader_start(m, p, &l, e, sizeof e);
-    uint64_t off, size;
-    /* Each tensor's bytes where the parser (or the folder) put them: a
-     * folder's are in several files or computed, not at one base. */
-    while (st == WGPT_OK && wgpt_loader_next(l, &off, &size) == WGPT_PENDING)
-        st = wgpt_loader_provide(l, m->gguf.tensors[l->order[l->next]].data, (size_t)size, e, sizeof e);
-    if (st == WGPT_OK && (st = wgpt_loader_finish(l, out, e, sizeof e)) == WGPT_OK) l = NULL; /* finish freed it */
-    if (st == WGPT_OK && gpu_finish((*out)->dev, e, sizeof e) != 0) {
-        wgpt_model_free(*out);
-        *out = NULL;
-        st = WGPT_ERR_GPU;
-    }
+    wgpt_status st = model_load_opened(m, p, out, e, sizeof e);
     if (st != WGPT_OK) {
-        if (l) wgpt_loader_free(l);
         /* What is wrong with the file names the file; the device, the
          * WebGPU library or memory are not the file's fault. */
         if (st == WGPT_ERR_GPU || st == WGPT_ERR_NOMEM) set_err(err, errlen, "%s", e);

@@ -1,4 +1,5 @@
-// wgpt chat page: loads a GGUF model into the WebAssembly build of wgpt
+// wgpt chat page: loads a GGUF model (or a model folder by its base URL,
+// ending in '/') into the WebAssembly build of wgpt
 // (wgpt.js + wgpt.wasm, the same C core as the native CLI) and streams
 // generated text into a transcript. No framework, no network beyond this
 // page's own origin and the model URL.
@@ -45,6 +46,12 @@ const errText = (e) => (e && e.message) || String(e);
 const isAbort = (e, signal) => (signal && signal.aborted) || (e && e.name === 'AbortError');
 const nearBottom = () => ui.transcript.scrollHeight - ui.transcript.scrollTop - ui.transcript.clientHeight < 80;
 const scrollDown = () => { ui.transcript.scrollTop = ui.transcript.scrollHeight; };
+// A model's name for display: the file's name, or a folder's with its '/'.
+function nameOf(href) {
+  const parts = new URL(href).pathname.split('/');
+  const last = parts.pop() || (parts.length ? `${parts.pop()}/` : '');
+  return decodeURIComponent(last && last !== '/' ? last : href);
+}
 
 function num(v, fallback) {
   if (v === null || v === undefined || String(v).trim() === '') return fallback;
@@ -229,9 +236,9 @@ function modelFromForm() {
   const source = ui.modelForm.elements.source.value;
   if (source === 'url') {
     const u = ui.modelUrl.value.trim();
-    if (!u) throw new Error('Give the URL of a .gguf file.');
+    if (!u) throw new Error('Give the URL of a .gguf file, or of a model folder ending in /.');
     const href = new URL(u, location.href).href;
-    return { src: href, name: decodeURIComponent(new URL(href).pathname.split('/').pop() || href) };
+    return { src: href, name: nameOf(href) };
   }
   if (source === 'file') {
     const f = ui.modelFile.files && ui.modelFile.files[0];
@@ -372,7 +379,7 @@ function wire() {
 async function runAutorun() {
   const modelParam = params.get('model') || 'default.gguf';
   const src = new URL(modelParam, location.href).href;
-  const name = decodeURIComponent(new URL(src).pathname.split('/').pop() || src);
+  const name = nameOf(src);
   await loadModel(src, name);
   const text = params.has('prompt') ? params.get('prompt') : ui.prompt.value;
   ui.prompt.value = '';

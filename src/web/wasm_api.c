@@ -55,6 +55,31 @@ int wgptw_loader_finish(wgpt_loader *l, wgpt_model **out, char *err, size_t errl
 
 EXPORT(wgptw_loader_free) void wgptw_loader_free(wgpt_loader *l) { wgpt_loader_free(l); }
 
+/* A folder: JS fetches each file wgptw_folder_load names (see wgpt.h). */
+EXPORT(wgptw_folder_create) wgpt_folder *wgptw_folder_create(void) {
+    wgpt_folder *f = NULL;
+    wgpt_folder_create(&f);
+    return f;
+}
+EXPORT(wgptw_folder_free) void wgptw_folder_free(wgpt_folder *f) { wgpt_folder_free(f); }
+/* Where JS writes the file's bytes; NULL: out of memory. */
+EXPORT(wgptw_folder_add_space) uint8_t *wgptw_folder_add_space(wgpt_folder *f, const char *name, double size) {
+    uint8_t *p = NULL;
+    return size >= 0 && wgpt_folder_add_space(f, name, (uint64_t)size, &p) == WGPT_OK ? p : NULL;
+}
+EXPORT(wgptw_folder_absent) int wgptw_folder_absent(wgpt_folder *f, const char *name) {
+    return wgpt_folder_absent(f, name);
+}
+EXPORT(wgptw_folder_load)
+int wgptw_folder_load(wgpt_folder *f, double max_binding, int verbose, wgpt_model **out, const char **need, char *err,
+                      size_t errlen) {
+    wgpt_model_params p;
+    wgpt_model_params_default(&p);
+    if (verbose) p.log = log_to_console;
+    p.max_binding = max_binding > 0 ? (uint64_t)max_binding : 0;
+    return wgpt_folder_load(f, &p, out, need, err, errlen);
+}
+
 /* ---- the model ---- */
 
 EXPORT(wgptw_model_free) void wgptw_model_free(wgpt_model *m) { wgpt_model_free(m); }

@@ -4,7 +4,7 @@
 // the native CLI. No runtime dependencies.
 //
 //   const w = await WGPT.create();
-//   await w.load('model.gguf', { onProgress });
+//   await w.load('model.gguf', { onProgress });   // or a Hugging Face folder: 'models/gemma/'
 //   for await (const { text } of w.generate('Once upon a time')) ...
 //
 // Nothing blocks: generation is driven a step at a time (submit, await the
@@ -416,7 +416,9 @@ class UrlSource {
       this.fromNetwork += all.length;
       return { bytes: all.subarray(a, Math.min(b, all.length)), cached: false, whole: true };
     }
-    if (res.status !== 206) throw new Error(`${this.url}: HTTP ${res.status} ${res.statusText}`.trim());
+    if (res.status !== 206) {
+      throw Object.assign(new Error(`${this.url}: HTTP ${res.status} ${res.statusText}`.trim()), { status: res.status });
+    }
     const cr = res.headers.get('content-range') || '';
     const m = /bytes\s+(\d+)-(\d+)\/(\d+|\*)/i.exec(cr);
     if (!m || Number(m[1]) !== a) throw new Error(`${this.url}: the server answered a Range request without a usable Content-Range ('${cr}')`);
@@ -563,11 +565,23 @@ export class WGPT {
     if (this.model) { this.x.wgptw_model_free(this.model); this.model = 0; }
   }
 
-  // source: a URL string or a File/Blob. options: onProgress({ loaded,
-  // total, bytesPerSec, fromCache }); maxBinding (tests: force splitting).
-  async load(source, { onProgress, maxBinding = 0, verbose = false } = {}) {
+  // source: a URL string or a File/Blob. A URL ending in '/' (or any URL
+  // with folder: true) is a model folder (Hugging Face or WebGPT layout).
+  // options: onProgress({ loaded, total, bytesPerSec, fromCache });
+  // maxBinding (tests: force splitting).
+  async load(source, { onProgress, maxBinding = 0, verbose = false, folder } = {}) {
     this._checkAlive();
     if (this.busy) throw new Error('busy: a load or generation is running');
+    const isUrl = typeof source === 'string' || source instanceof URL;
+    if (isUrl && (folder ?? new URL(String(source), globalThis.location?.href).pathname.endsWith('/'))) {
+      this.busy = true;
+      try {
+        this._freeModel();
+        return await this._loadFolder(String(source), { onProgress, maxBinding, verbose });
+      } finally {
+        this.busy = false;
+      }
+    }
     this.busy = true;
     const x = this.x, S = this.scratch;
     let src = typeof source === 'string' || source instanceof URL ? new UrlSource(String(source)) : new BlobSource(source);
@@ -676,6 +690,110 @@ export class WGPT {
     } finally {
       if (loader) x.wgptw_loader_free(loader);
       this.busy = false;
+    }
+  }
+
+  // A folder by its base URL. The engine cannot list it: wgptw_folder_load
+  // names the next file it reads, which is fetched whole into wasm memory
+  // (in pieces of at most PIECE bytes, each its own Range request and
+  // Cache API entry, as a GGUF's tensors) or marked absent on a 404, and
+  // the load is tried again, until the model is built or an error is final.
+  async _loadFolder(baseUrl, { onProgress, maxBinding, verbose }) {
+    const x = this.x, S = this.scratch;
+    const base = new URL(baseUrl, globalThis.location?.href);
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    base.search = ''; base.hash = '';
+    const name = base.href;
+    const t0 = performance.now();
+    let loaded = 0, total = 0, allCached = true, fromNetwork = 0, fromCache = 0, requests = 0, tFetch = 0;
+    const progress = (n, cached) => {
+      loaded += n;
+      allCached = allCached && cached;
+      if (!onProgress) return;
+      const dt = (performance.now() - t0) / 1000;
+      try {
+        onProgress({ loaded, total: Math.max(total, loaded), bytesPerSec: dt > 0 ? loaded / dt : 0, fromCache: allCached });
+      } catch (e) { console.error(e); }
+    };
+    const given = new Set();
+    const folder = x.wgptw_folder_create();
+    if (!folder) throw new Error('out of WebAssembly memory');
+    // One file into the folder: true if it exists, false on a 404. Small
+    // files (JSON) are returned as bytes too, for the shard list.
+    const fetchFile = async (file) => {
+      given.add(file);
+      const namePtr = this._copyIn(enc.encode(`${file}\0`));
+      try {
+        const src = new UrlSource(new URL(encodeURIComponent(file), base).href);
+        await src.open();
+        let r;
+        const t1 = performance.now();
+        try {
+          r = await src.read(0, PIECE);
+        } catch (e) {
+          if (e.status === 416) r = { bytes: new Uint8Array(0), cached: false }; // an empty file
+          else if (e.status !== 404) throw e;
+          else {
+            if (x.wgptw_folder_absent(folder, namePtr) !== OK) throw new Error('out of WebAssembly memory');
+            return { found: false };
+          }
+        }
+        const rd = r.whole ? new WholeSource(src) : src;
+        const size = src.size || r.bytes.length;
+        total += size;
+        const p = x.wgptw_folder_add_space(folder, namePtr, size) >>> 0;
+        if (!p) throw new Error(`${file}: out of WebAssembly memory (${mb(size)}; a folder's files are held whole)`);
+        this._u8().set(r.bytes, p);
+        progress(r.bytes.length, r.cached);
+        const small = size <= (4 << 20) ? r.bytes.slice() : null;
+        for (let pos = r.bytes.length; pos < size; pos += PIECE) {
+          const n = Math.min(PIECE, size - pos);
+          const q = await rd.read(pos, pos + n);
+          if (this.gpu.lost) throw new Error(this.gpu.lost);
+          if (q.bytes.length !== n) throw new Error(`${file}: short read at ${pos}`);
+          this._u8().set(q.bytes, p + pos);
+          progress(n, q.cached);
+        }
+        tFetch += performance.now() - t1;
+        await src.flush(); // every range in the cache before the load goes on
+        fromNetwork += src.fromNetwork; fromCache += src.fromCacheBytes; requests += src.requests;
+        return { found: true, small };
+      } finally {
+        x.wgptw_free(namePtr);
+      }
+    };
+    try {
+      for (;;) {
+        const st = x.wgptw_folder_load(folder, maxBinding, verbose ? 1 : 0, S, S + 4, this.err, ERRLEN);
+        if (st === OK) { this.model = this._dv().getUint32(S, true); break; }
+        if (st !== PENDING) throw new Error(`${name}: ${this._errText()}`);
+        const need = this._cstr(this._dv().getUint32(S + 4, true));
+        // Asked again for a file it has: the engine would loop.
+        if (given.has(need)) throw new Error(`${name}: the engine asked twice for ${need}`);
+        const got = await fetchFile(need);
+        // The shards the index names, fetched now rather than one round each.
+        if (need === 'model.safetensors.index.json' && got.small) {
+          let shards = [];
+          try {
+            shards = [...new Set(Object.values(JSON.parse(dec.decode(got.small)).weight_map || {}))];
+          } catch { /* the engine says what is wrong with it */ }
+          for (const f of shards) {
+            if (typeof f === 'string' && f && !/[/\\]/.test(f) && f !== '.' && f !== '..' && !given.has(f)) await fetchFile(f);
+          }
+        }
+      }
+      if (await this.gpu.settle()) {
+        const e = this._gpuFail(`${name}: uploading weights`);
+        this._freeModel();
+        throw e;
+      }
+      this.lastLoad = {
+        bytes: loaded, fromNetwork, fromCache, requests, files: given.size,
+        seconds: (performance.now() - t0) / 1000, secondsFetching: tFetch / 1000,
+      };
+      return this.info();
+    } finally {
+      x.wgptw_folder_free(folder);
     }
   }
 

@@ -13,11 +13,13 @@ tiny_model() {
   echo "$out"
 }
 need_wgpt() { [ -x build/wgpt ] || { echo "build/wgpt missing (run make)"; exit 1; }; }
-# need_browser: exits 77 (skip) without the browser build (make web),
-# Chromium ($CHROMIUM, /usr/bin/chromium unless set) or node.
+# need_browser: exits 77 (skip) without the browser build (make web; in
+# $WGPT_WEB, build/web unless set), Chromium ($CHROMIUM, /usr/bin/chromium
+# unless set) or node.
+WGPT_WEB=${WGPT_WEB:-build/web}
 need_browser() {
-  [ -f build/web/wgpt.wasm ] && [ -f build/web/wgpt.js ] && [ -f build/web/index.html ] \
-    || { echo "build/web/ has no browser build (make web)"; exit 77; }
+  [ -f "$WGPT_WEB/wgpt.wasm" ] && [ -f "$WGPT_WEB/wgpt.js" ] && [ -f "$WGPT_WEB/index.html" ] \
+    || { echo "$WGPT_WEB/ has no browser build (make web)"; exit 77; }
   CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
   [ -x "$CHROMIUM" ] || { echo "Chromium not installed ($CHROMIUM; Debian package chromium)"; exit 77; }
   command -v node >/dev/null || { echo "node not installed"; exit 77; }
@@ -47,5 +49,5 @@ web_root() {
   tmp=$(mktemp -d); pid=
   trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
   root=$tmp/root; mkdir -p "$root"
-  cp -r build/web/. "$root/"
+  cp -r "$WGPT_WEB/." "$root/"
 }

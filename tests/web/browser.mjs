@@ -10,6 +10,13 @@
 //  3. (--screenshots DIR) uses the page as a person would (Load, type, Send)
 //     and takes screenshots mid-generation at desktop and phone size, then
 //     presses Stop.
+//  4. (--cases FILE) a JSON list of { name, model, prompt, n, expectIds } or
+//     { name, model, expectError } (a regular expression): each model (a
+//     folder by its base URL, for tests/e2e/test_browser_folders.sh) loaded
+//     by autorun in a fresh profile; the ids must equal expectIds, or the
+//     page must end with one error matching expectError. A case with
+//     reload: true is loaded again in the same profile, and the server's
+//     log (--server-log) must show no bytes of the folder sent again.
 // Prints one JSON line per step; exits 1 on any failure.
 //
 // usage: node tests/web/browser.mjs --base http://127.0.0.1:PORT --model /m.gguf
@@ -208,6 +215,63 @@ async function chatAsPerson(context, label, shot, { warmup }) {
   await page.close();
 }
 
+// Bytes of files under prefix sent after the marker (200 and 206 answers).
+function prefixBytesAfter(logFile, marker, prefix) {
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.includes(marker));
+  if (at < 0) throw new Error(`marker ${marker} not in the server log`);
+  let bytes = 0; const hits = [];
+  for (const l of lines.slice(at + 1)) {
+    const m = l.match(/^serve-web: \S+ (\S+) (\S+) range=(\S+) status=(\d+) bytes=(\d+)/);
+    if (m && m[2].startsWith(prefix) && (m[4] === '200' || m[4] === '206')) { bytes += Number(m[5]); hits.push(l); }
+  }
+  return { bytes, hits };
+}
+
+async function runCase(c) {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wgpt-chromium-'));
+  const ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath, headless: true, args: chromeArgs, viewport: { width: 1000, height: 760 },
+  });
+  try {
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    const log = watch(page, c.name);
+    const q = new URLSearchParams({ model: c.model, prompt: c.prompt ?? 'Hello', n: String(c.n ?? 16), temp: '0', autorun: '1' });
+    const t0 = Date.now();
+    await page.goto(`${base}/?${q}`);
+    const title = await waitTitle(page);
+    const r = await pageResult(page);
+    const error = await page.$eval('#error', (e) => (e.hidden ? '' : e.textContent));
+    const step = { step: c.name, seconds: (Date.now() - t0) / 1000, title, progress: r.progress };
+    if (c.expectError) {
+      const okErr = title.startsWith('error:') && new RegExp(c.expectError).test(error) && !error.includes('\n');
+      if (okErr) report({ ...step, ok: true, error });
+      else fail(c.name, `expected one error matching /${c.expectError}/`, { ...step, error, log });
+      return;
+    }
+    if (title !== 'done') { fail(c.name, title, { ...step, log }); return; }
+    if (r.ids !== c.expectIds) { fail(c.name, 'browser ids differ from native', { browser: r.ids, native: c.expectIds, ...step }); return; }
+    report({ ...step, ok: true, ids: r.ids, desc: await page.$eval('#model-desc', (e) => e.textContent) });
+    if (c.reload && args['server-log']) {
+      const marker = `/__reload_marker_${Date.now()}`;
+      await fetch(base + marker).catch(() => {});
+      await page.reload();
+      const t2 = await waitTitle(page);
+      const r2 = await pageResult(page);
+      await new Promise((res) => setTimeout(res, 300));
+      const prefix = new URL(c.model, base + '/').pathname;
+      const { bytes, hits } = prefixBytesAfter(args['server-log'], marker, prefix);
+      if (t2 !== 'done' || r2.ids !== c.expectIds) fail(`${c.name} reload`, t2, { ids: r2.ids });
+      else if (bytes > 0) fail(`${c.name} reload`, `${bytes} bytes of the folder downloaded again`, { hits: hits.slice(0, 10) });
+      else report({ step: `${c.name} reload`, ok: true, folderBytesOnSecondVisit: 0, progress: r2.progress });
+    }
+    if (log.length) report({ step: `${c.name} console`, lines: log.slice(0, 10) });
+  } finally {
+    await ctx.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
 async function screenshots(dir) {
   fs.mkdirSync(dir, { recursive: true });
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromeArgs });
@@ -227,6 +291,7 @@ async function screenshots(dir) {
 
 try {
   if (args.model) await checkAutorun();
+  if (args.cases) for (const c of JSON.parse(fs.readFileSync(String(args.cases), 'utf8'))) await runCase(c);
   if (args.screenshots) await screenshots(String(args.screenshots));
 } catch (e) {
   fail('exception', String((e && e.stack) || e));
