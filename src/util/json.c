@@ -212,7 +212,8 @@ static int parse_number(parser *ps, json_value *v) {
     if (is_int) {
         errno = 0;
         long long ll = strtoll(tmp, NULL, 10);
-        if (errno == 0) { v->i = ll; v->is_int = 1; }
+        /* "-0" stays a double: as an integer it would lose its sign. */
+        if (errno == 0 && !(ll == 0 && tmp[0] == '-')) { v->i = ll; v->is_int = 1; }
     }
     if (tmp != buf) free(tmp);
     if (range) return perr(ps, "number out of range");
