@@ -13,7 +13,7 @@
 #    that node-llama-cpp ships) convert_hf_to_gguf.py, conversion/, gguf-py/.
 #
 # 2. On the GPU machine, one device `run` call:
-#      carry ["build/devhf"]
+#      carry ["build/devhf", ".gl"]
 #      command: scripts/device_hf.sh   (optionally --only gpt2,Qwen3-0.6B)
 #    unpacks the bundle to /tmp/devhf, points the Vulkan loader at the
 #    NVIDIA driver, runs scripts/device_hf.py with the machine's python3
@@ -56,7 +56,7 @@ if [ "${1:-}" = pack ]; then
   tar -C "$st" -cf - devhf | xz -T2 -6 >"$PACK/bundle.tar.xz.tmp"
   mv "$PACK/bundle.tar.xz.tmp" "$PACK/bundle.tar.xz"
   cat "$st/devhf/PACKED"
-  echo "$PACK/bundle.tar.xz: $(du -h "$PACK/bundle.tar.xz" | cut -f1); carry [\"$PACK\"], command scripts/device_hf.sh"
+  echo "$PACK/bundle.tar.xz: $(du -h "$PACK/bundle.tar.xz" | cut -f1); carry [\"$PACK\", \".gl\"], command scripts/device_hf.sh"
   exit 0
 fi
 
@@ -82,6 +82,9 @@ chmod +x "$S/wgpt"
 
 # Vulkan: the NVIDIA ICD, its libraries, and a loader (the machine's, else
 # the carried Debian one, unpacked apart from / and put on the library path).
+# Dawn's Vulkan backend wants libEGL/libGL (glvnd) besides the loader: the
+# debs in .gl/ (carried with the bundle) go into / as device_bench.sh does.
+if ls .gl/*.deb >/dev/null 2>&1; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
 nv_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv_icd" ]; then
   export VK_DRIVER_FILES="$nv_icd" VK_ICD_FILENAMES="$nv_icd"
