@@ -7,8 +7,10 @@
 # feed-forward, per-head q/k norms, GeGLU (tanh GELU), head_dim 32 != dim /
 # heads 16, grouped-query attention; 7 layers with a sliding window of 16
 # on layers 0-4 and 6 (llama.cpp's default pattern of 6: layer 5 global)
-# and RoPE base 1e4 there, 1e6 on the global layer; prompts and a logits
-# text (about 200 tokens) far longer than the window; final logit
+# and RoPE base 1e4 there, 1e6 on the global layer; 32 greedy tokens
+# after each prompt (the BF16 model's prompt, 23 tokens, is itself longer
+# than the window, so its prefill is masked inside one batch) and a logits
+# text of 182 tokens, all far past the window; final logit
 # soft-capping on the F32 model; F32, F16, BF16, Q8_0 and Q4_0; tied and untied
 # output; SentencePiece-style vocabulary with BOS, no space prefix.
 # Per model (tests/e2e/tiny_family_lib.sh): as test_gpt2_llamacpp.sh, with
