@@ -11,6 +11,7 @@
 # template that calls raise_exception must fail with its message. Then the
 # same through -m on a GGUF carrying the template, and the errors of bad
 # input (malformed JSON, wrong types, a template error: one line, exit 1).
+# Also -m on the Hugging Face folders of those packages.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
@@ -68,6 +69,22 @@ for t in llama2 qwen3; do
   done
   [ $g -eq 6 ] && ok "-m GGUF with $t's template: 6 renders equal" || bad "-m GGUF with $t's template: $g of 6"
 done
+# The same through -m on the Hugging Face folders themselves (tokenizer.json and
+# tokenizer_config.json: its chat_template, bos_token and eos_token).
+for t in llama3 qwen3 gemma3; do
+  g=0
+  for c in multi system_user edges bad_roles; do
+    check "tokenizer-$t.$c.1" -m $L/tokenizer-$t/models && check "tokenizer-$t.$c.0" -m $L/tokenizer-$t/models --no-generation-prompt \
+      && g=$((g + 2))
+  done
+  [ $g -eq 8 ] && ok "-m $L/tokenizer-$t/models (a folder): 8 renders equal" || bad "-m folder $t: $g of 8"
+done
+if [ -d $L/tokenizer-llama2/models ]; then
+  echo '[]' | "$W" template -m $L/tokenizer-llama2/models >"$tmp/out" 2>"$tmp/err"; rc=$?
+  [ $rc -eq 1 ] && grep -q "has no chat template" "$tmp/err" && ok "a folder without a template: $(cat "$tmp/err")" \
+    || bad "llama2 folder: exit $rc $(cat "$tmp/err")"
+fi
+
 # The bos/eos texts of a GGUF are its BOS/EOS tokens' (<s>, </s>), and a model without a template says so.
 printf '{{ bos_token }}|{{ eos_token }}' >"$tmp/be.jinja"
 $PY tests/e2e/gguf_edit.py "$m" "$tmp/be.gguf" --rename-key general.name tokenizer.chat_template --set-str tokenizer.chat_template "@$tmp/be.jinja"
