@@ -633,7 +633,10 @@ static int llama3_rope_freqs(model_dir *d, cfg *c, const hparams *h, char *err, 
 static size_t elem_size(uint32_t t) { return t == GGML_TYPE_F32 ? 4 : 2; }
 
 /* One safetensors tensor under its GGUF name, transformed as the converter
- * does. */
+ * does. Gemma3Model also cuts token_embd to tokenizer.json's vocab +
+ * added_tokens when those are fewer than its rows; no released Gemma 3 has
+ * fewer (their sum passes vocab_size), so the rows are kept, and rows
+ * without a token are never sampled. */
 static int take_tensor(model_dir *d, const hparams *h, const st_tensor *t, const uint8_t *base, const char *file,
                        int fi, char *err, size_t errlen) {
     char name[256];
