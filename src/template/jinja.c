@@ -1333,6 +1333,24 @@ static const char *type_name(const jv *v) {
     return "?";
 }
 
+/* The type with its article, for messages: "an integer", "a string". */
+static const char *a_type(const jv *v) {
+    switch (v->t) {
+    case V_UNDEF: return "an undefined value";
+    case V_NONE: return "none";
+    case V_BOOL: return "a boolean";
+    case V_INT: return "an integer";
+    case V_FLOAT: return "a float";
+    case V_STR: return "a string";
+    case V_LIST: return "a list";
+    case V_DICT: return v->u.d->is_ns ? "a namespace" : "a dict";
+    case V_MACRO: return "a macro";
+    case V_LOOP: return "the loop variable";
+    case V_FUNC: return "a function";
+    }
+    return "?";
+}
+
 /* ---- containers ---- */
 
 static jlist *list_new(evalr *e, size_t cap) {
@@ -1484,7 +1502,7 @@ static void to_json(evalr *e, obuf *b, const jv *v, int indent, int level, int l
         ob_puts(e, b, is_list ? "]" : "}", line);
         break;
     }
-    default: fail(e->f, line, "cannot convert a %s to JSON", type_name(v));
+    default: fail(e->f, line, "cannot convert %s to JSON", a_type(v));
     }
     e->depth--;
 }
@@ -1501,7 +1519,7 @@ static void print_val(evalr *e, obuf *b, const jv *v, const char *none_text, int
     case V_FLOAT: fmt_float(buf, sizeof buf, v->u.f); ob_puts(e, b, buf, line); break;
     case V_STR: ob_put(e, b, v->u.s.p, v->u.s.n, line); break;
     case V_LIST: case V_DICT: to_json(e, b, v, -1, 0, line); break;
-    default: fail(e->f, line, "cannot print a %s", type_name(v));
+    default: fail(e->f, line, "cannot print %s", a_type(v));
     }
 }
 
@@ -1673,13 +1691,13 @@ static int val_cmp(evalr *e, const jv *a, const jv *b, int line) {
         }
         return (a->u.l->n > b->u.l->n) - (a->u.l->n < b->u.l->n);
     }
-    fail(e->f, line, "cannot compare a %s with a %s", type_name(a), type_name(b));
+    fail(e->f, line, "cannot compare %s with %s", a_type(a), a_type(b));
 }
 
 static int contains(evalr *e, const jv *hay, const jv *needle, int line) {
     switch (hay->t) {
     case V_STR:
-        if (needle->t != V_STR) fail(e->f, line, "'in <string>' needs a string on the left, not a %s", type_name(needle));
+        if (needle->t != V_STR) fail(e->f, line, "'in <string>' needs a string on the left, not %s", a_type(needle));
         if (!needle->u.s.n) return 1;
         return memmem(hay->u.s.p, hay->u.s.n, needle->u.s.p, needle->u.s.n) != NULL;
     case V_LIST:
@@ -1688,7 +1706,7 @@ static int contains(evalr *e, const jv *hay, const jv *needle, int line) {
     case V_DICT:
         return needle->t == V_STR && dict_find(hay->u.d, needle->u.s.p, needle->u.s.n) != NULL;
     case V_UNDEF: case V_NONE: return 0;
-    default: fail(e->f, line, "'in' on a %s", type_name(hay));
+    default: fail(e->f, line, "'in' on %s", a_type(hay));
     }
 }
 
@@ -1711,7 +1729,7 @@ static jlist *items_of(evalr *e, const jv *v, int line) {
         return l;
     }
     if (v->t == V_UNDEF || v->t == V_NONE) return list_new(e, 0);
-    fail(e->f, line, "cannot iterate over a %s", type_name(v));
+    fail(e->f, line, "cannot iterate over %s", a_type(v));
 }
 
 static jv dict_items(evalr *e, const jdict *d) {
@@ -1773,7 +1791,7 @@ static const jv *arg_str(evalr *e, const args *a, size_t i, const char *name, in
         if (required) fail(e->f, a->line, "%s needs its %s argument", a->what, name ? name : "first");
         return NULL;
     }
-    if (v->t != V_STR) fail(e->f, a->line, "%s: %s must be a string, not a %s", a->what, name ? name : "argument", type_name(v));
+    if (v->t != V_STR) fail(e->f, a->line, "%s: %s must be a string, not %s", a->what, name ? name : "argument", a_type(v));
     return v;
 }
 
@@ -1781,7 +1799,7 @@ static int64_t arg_int(evalr *e, const args *a, size_t i, const char *name, int6
     const jv *v = arg(a, i, name);
     if (!v || v->t == V_UNDEF || v->t == V_NONE) return dflt;
     if (v->t == V_BOOL) return v->u.b;
-    if (v->t != V_INT) fail(e->f, a->line, "%s: %s must be an integer, not a %s", a->what, name ? name : "argument", type_name(v));
+    if (v->t != V_INT) fail(e->f, a->line, "%s: %s must be an integer, not %s", a->what, name ? name : "argument", a_type(v));
     return v->u.i;
 }
 
@@ -1851,7 +1869,7 @@ static jv join(evalr *e, const jlist *l, const jv *sep, const jv *attr, int line
         if (i && sep) ob_put(e, &b, sep->u.s.p, sep->u.s.n, line);
         jv x = l->v[i];
         if (attr) {
-            if (x.t != V_DICT) fail(e->f, line, "join(attribute=...) on a %s", type_name(&x));
+            if (x.t != V_DICT) fail(e->f, line, "join(attribute=...) on %s", a_type(&x));
             jv *y = dict_find(x.u.d, attr->u.s.p, attr->u.s.n);
             x = y ? *y : mk_undef();
         }
@@ -1922,7 +1940,7 @@ static jv do_slice(evalr *e, const jv *obj, const jv *a, const jv *b, const jv *
         out[w] = 0;
         return mk_str(out, w);
     }
-    fail(e->f, line, "cannot slice a %s", type_name(obj));
+    fail(e->f, line, "cannot slice %s", a_type(obj));
 }
 
 static jv get_attr(evalr *e, const jv *obj, const char *name, size_t n, int line) {
@@ -1969,13 +1987,13 @@ static jv get_index(evalr *e, const jv *obj, const jv *k, int line) {
         return mk_undef();
     }
     if (obj->t == V_LIST) {
-        if (k->t != V_INT && k->t != V_BOOL) fail(e->f, line, "list index must be an integer, not a %s", type_name(k));
+        if (k->t != V_INT && k->t != V_BOOL) fail(e->f, line, "list index must be an integer, not %s", a_type(k));
         int64_t i = norm_index(k->t == V_INT ? k->u.i : k->u.b, obj->u.l->n);
         if (i < 0 || i >= (int64_t)obj->u.l->n) return mk_undef();
         return obj->u.l->v[i];
     }
     if (obj->t == V_STR) {
-        if (k->t != V_INT) fail(e->f, line, "string index must be an integer, not a %s", type_name(k));
+        if (k->t != V_INT) fail(e->f, line, "string index must be an integer, not %s", a_type(k));
         size_t ncp;
         size_t *o = u8_offsets(e, obj->u.s.p, obj->u.s.n, &ncp);
         int64_t i = norm_index(k->u.i, ncp);
@@ -2027,7 +2045,7 @@ static jv binop(evalr *e, int op, const jv *a, const jv *b, int line) {
         /* @huggingface/jinja joins a string and a number; Python would not */
         const jv *o = a->t == V_STR ? b : a;
         if (o->t != V_STR && !is_num(o))
-            fail(e->f, line, "cannot add a %s and a %s", type_name(a), type_name(b));
+            fail(e->f, line, "cannot add %s and %s", a_type(a), a_type(b));
         jv x = to_string(e, a, line), y = to_string(e, b, line);
         obuf ob = {0};
         ob_put(e, &ob, x.u.s.p, x.u.s.n, line);
@@ -2114,7 +2132,7 @@ static int run_test(evalr *e, const char *name, size_t nl, const jv *v, const ar
         return c.u.s.n == v->u.s.n && !memcmp(c.u.s.p, v->u.s.p, c.u.s.n);
     }
     if (!strcmp(nm, "odd") || !strcmp(nm, "even")) {
-        if (v->t != V_INT) fail(e->f, line, "test '%s' needs an integer, not a %s", nm, type_name(v));
+        if (v->t != V_INT) fail(e->f, line, "test '%s' needs an integer, not %s", nm, a_type(v));
         return (int)(v->u.i & 1) == (nm[0] == 'o');
     }
     if (!x) {
@@ -2237,7 +2255,7 @@ static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv
         if (in->t == V_LIST) return mk_int((int64_t)in->u.l->n);
         if (in->t == V_DICT) return mk_int((int64_t)in->u.d->n);
         if (in->t == V_UNDEF) return mk_int(0);
-        fail(e->f, line, "filter 'length' on a %s", type_name(in));
+        fail(e->f, line, "filter 'length' on %s", a_type(in));
     }
     if (!strcmp(nm, "tojson")) {
         const jv *ind = arg(a, 0, "indent");
@@ -2257,7 +2275,7 @@ static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv
     if (!strcmp(nm, "items")) {
         if (in->t == V_DICT) return dict_items(e, in->u.d);
         if (in->t == V_UNDEF || in->t == V_NONE) return mk_list(list_new(e, 0));
-        fail(e->f, line, "filter 'items' on a %s", type_name(in));
+        fail(e->f, line, "filter 'items' on %s", a_type(in));
     }
     if (!strcmp(nm, "string")) return to_string(e, in, line);
     if (!strcmp(nm, "int")) {
@@ -2361,10 +2379,10 @@ static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv
     if (!strcmp(nm, "abs")) {
         if (in->t == V_INT) { if (in->u.i == INT64_MIN) fail(e->f, line, "integer overflow"); return mk_int(in->u.i < 0 ? -in->u.i : in->u.i); }
         if (in->t == V_FLOAT) return mk_float(fabs(in->u.f));
-        fail(e->f, line, "filter 'abs' on a %s", type_name(in));
+        fail(e->f, line, "filter 'abs' on %s", a_type(in));
     }
     if (!strcmp(nm, "round")) {
-        if (!is_num(in)) fail(e->f, line, "filter 'round' on a %s", type_name(in));
+        if (!is_num(in)) fail(e->f, line, "filter 'round' on %s", a_type(in));
         int64_t prec = arg_int(e, a, 0, "precision", 0);
         const jv *method = arg_str(e, a, 1, "method", 0);
         if (prec < 0 || prec > 15) fail(e->f, line, "round: precision out of range");
@@ -2380,7 +2398,7 @@ static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv
         const jv *r = arg(a, !strcmp(nm, "sort") ? 0 : 2, "reverse");
         if (r) reverse = truthy(r);
         if (!strcmp(nm, "dictsort")) {
-            if (in->t != V_DICT) fail(e->f, line, "filter 'dictsort' on a %s", type_name(in));
+            if (in->t != V_DICT) fail(e->f, line, "filter 'dictsort' on %s", a_type(in));
             jv it = dict_items(e, in->u.d);
             jv zero = mk_str("0", 1);
             sort_vals(e, it.u.l->v, it.u.l->n, &zero, reverse, line);
@@ -2626,6 +2644,34 @@ static int call_method(evalr *e, jv *obj, const char *name, size_t nl, const arg
             }
             return 1;
         }
+        if (!strcmp(nm, "format")) { /* Python's str.format: {}, {0}, {name}, {{ and }}; no format specs */
+            obuf o = {0};
+            const char *p = obj->u.s.p;
+            size_t n = obj->u.s.n, next_arg = 0;
+            for (size_t i = 0; i < n; i++) {
+                if ((p[i] == '{' || p[i] == '}') && i + 1 < n && p[i + 1] == p[i]) { ob_put(e, &o, p + i, 1, line); i++; continue; }
+                if (p[i] == '}') fail(e->f, line, "format: single '}' in the format string");
+                if (p[i] != '{') { ob_put(e, &o, p + i, 1, line); continue; }
+                const char *close = memchr(p + i, '}', n - i);
+                if (!close) fail(e->f, line, "format: single '{' in the format string");
+                const char *f = p + i + 1;
+                size_t fl = (size_t)(close - f);
+                const jv *v = NULL;
+                if (memchr(f, ':', fl) || memchr(f, '!', fl) || memchr(f, '.', fl) || memchr(f, '[', fl))
+                    fail(e->f, line, "unsupported: format specs and conversions in str.format");
+                if (!fl) v = arg(a, next_arg++, NULL);
+                else if (is_digit(f[0])) v = arg(a, (size_t)strtoul(f, NULL, 10), NULL);
+                else
+                    for (size_t k = 0; k < a->nk; k++)
+                        if (a->kl[k] == fl && !memcmp(a->kn[k], f, fl)) v = &a->kv[k];
+                if (!v) fail(e->f, line, "format: no argument for a field");
+                jv sv = to_string(e, v, line);
+                ob_put(e, &o, sv.u.s.p, sv.u.s.n, line);
+                i = (size_t)(close - p);
+            }
+            *out = o.n ? mk_str(o.p, o.n) : mk_str("", 0);
+            return 1;
+        }
         if (!strcmp(nm, "isdigit") || !strcmp(nm, "isspace") || !strcmp(nm, "isalpha") || !strcmp(nm, "isalnum")) {
             int ok = obj->u.s.n > 0;
             for (size_t i = 0; i < obj->u.s.n && ok; i++) {
@@ -2705,7 +2751,7 @@ static jv eval_call(evalr *e, scope *s, const node *nd, const jmacro *caller) {
             jv out;
             if (call_method(e, &obj, fn->s, fn->sn, &a, &out, line)) return out;
             char b[64];
-            fail(e->f, line, "unsupported method '%s' of a %s", show(b, sizeof b, fn->s, fn->sn), type_name(&obj));
+            fail(e->f, line, "unsupported method '%s' of %s", show(b, sizeof b, fn->s, fn->sn), a_type(&obj));
         }
         eval_args(e, s, nd, &a, "macro");
         return call_macro(e, &member, &a, caller, line);
@@ -2722,9 +2768,9 @@ static jv eval_call(evalr *e, scope *s, const node *nd, const jmacro *caller) {
     }
     if (fn->kind == E_NAME) {
         char b[64];
-        fail(e->f, line, "'%s' is %s, not a function", show(b, sizeof b, fn->s, fn->sn), f.t == V_UNDEF ? "undefined" : type_name(&f));
+        fail(e->f, line, "'%s' is %s, not a function", show(b, sizeof b, fn->s, fn->sn), f.t == V_UNDEF ? "undefined" : a_type(&f));
     }
-    fail(e->f, line, "cannot call a %s", type_name(&f));
+    fail(e->f, line, "cannot call %s", a_type(&f));
 }
 
 static jv eval(evalr *e, scope *s, const node *nd) {
@@ -2788,7 +2834,7 @@ static jv eval(evalr *e, scope *s, const node *nd) {
             r = mk_int(nd->kind == E_NEG ? -a.u.i : a.u.i);
         } else if (a.t == V_FLOAT) r = mk_float(nd->kind == E_NEG ? -a.u.f : a.u.f);
         else if (a.t == V_BOOL) r = mk_int(nd->kind == E_NEG ? -a.u.b : a.u.b);
-        else fail(e->f, line, "unary %c on a %s", nd->kind == E_NEG ? '-' : '+', type_name(&a));
+        else fail(e->f, line, "unary %c on %s", nd->kind == E_NEG ? '-' : '+', a_type(&a));
         break;
     }
     case E_NOT: { jv a = eval(e, s, nd->a); r = mk_bool(!truthy(&a)); break; }
@@ -2832,7 +2878,7 @@ static void assign(evalr *e, scope *s, const node *nd, jv v) {
         char b[64];
         if (obj.t != V_DICT || !obj.u.d->is_ns)
             fail(e->f, nd->line, "cannot set an attribute of %s (only of a namespace)",
-                 obj.t == V_UNDEF ? show(b, sizeof b, nd->a->a->s, nd->a->a->sn) : type_name(&obj));
+                 obj.t == V_UNDEF ? show(b, sizeof b, nd->a->a->s, nd->a->a->sn) : a_type(&obj));
         dict_set(e->f, obj.u.d, nd->a->s, nd->a->sn, v);
         return;
     }

@@ -55,6 +55,39 @@ done <"$tmp/o/manifest"
   || echo "     $good of $n equal"
 [ $n -ge 40 ] && [ $e -ge 2 ] || bad "only $n cases, $e errors"
 
+# Every template of llama.cpp's models/templates (the llama.cpp source that
+# node-llama-cpp ships: 70 real models' templates, tool-calling and
+# reasoning ones among them) over the same conversations: where
+# @huggingface/jinja renders a case, wgpt renders the same bytes. Where it
+# fails, wgpt fails too, or renders where Python's Jinja would (iterating or
+# measuring an undefined `tools` as empty, which @huggingface/jinja refuses).
+BUNDLE=deps/node_modules/node-llama-cpp/llama/gitRelease.bundle
+[ -f $BUNDLE ] || { echo "skip: $BUNDLE is missing (run scripts/setup.sh)"; exit 77; }
+LT=build/llamacpp-templates
+if [ ! -f $LT/stamp ] || [ $BUNDLE -nt $LT/stamp ]; then
+  rm -rf $LT
+  git clone -q --no-checkout $BUNDLE $LT && git -C $LT checkout -q HEAD -- models/templates && touch $LT/stamp \
+    || { echo "FAIL cannot unpack models/templates from $BUNDLE"; exit 1; }
+fi
+node tests/e2e/templates_oracle.cjs "$tmp/lc" $LT/models/templates/*.jinja >/dev/null || { echo "FAIL the oracle did not run"; exit 1; }
+n=0; good=0; refused=0; lenient=0; both=0
+while IFS=$'\t' read -r name file gen; do
+  flags=(--chat-template-file "$file"); [ "$gen" = 0 ] && flags+=(--no-generation-prompt)
+  if [ -f "$tmp/lc/$name.expect" ]; then
+    n=$((n + 1))
+    "$W" template "${flags[@]}" "$tmp/lc/$name.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    if [ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/lc/$name.expect"; then good=$((good + 1))
+    else bad "llama.cpp template $name: exit $rc $(head -c 200 "$tmp/err")"; fi
+  else
+    refused=$((refused + 1))
+    if "$W" template "${flags[@]}" "$tmp/lc/$name.json" >/dev/null 2>&1; then lenient=$((lenient + 1)); else both=$((both + 1)); fi
+  fi
+done <"$tmp/lc/manifest"
+t=$(ls $LT/models/templates/*.jinja | wc -l)
+[ $good -eq $n ] && [ $n -ge 500 ] \
+  && ok "llama.cpp's $t templates: $good renders equal @huggingface/jinja's; of the $refused it refuses, wgpt refuses $both and renders $lenient" \
+  || bad "llama.cpp's templates: $good of $n equal"
+
 # The same templates read from a GGUF's tokenizer.chat_template; its BOS and
 # EOS tokens are <s> and </s>, as llama2-chat.json's bos_token and eos_token.
 m=$(tiny_model chat_q8_0 --type q8_0 --seed 21) || exit 1

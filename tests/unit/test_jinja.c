@@ -179,7 +179,10 @@ static void test_string_methods(void **st) {
            NULL, "AB\xc3\x89|ab\xc3\xa9|Hello World|Hello");
     EXPECT("{{ 'a-b-c'.replace('-', '+') }}|{{ 'a-b-c'.replace('-', '', 1) }}|{{ ', '.join(['a', 'b']) }}|{{ 'abcb'.find('b') }}"
            "|{{ 'abcb'.count('b') }}", NULL, "a+b+c|ab-c|a, b|1|2");
+    EXPECT("{{ '{} and {0}, {x} {{}}'.format('a', x='b') }}", NULL, "a and a, b {}");
+    EXPECT_ERR("{{ '{:>4}'.format(1) }}", NULL, "unsupported: format specs");
     EXPECT_ERR("{{ 'a'.frob() }}", NULL, "unsupported method 'frob' of a string");
+    EXPECT_ERR("{{ 'a' + none }}", NULL, "cannot add a string and none");
 }
 
 static void test_filters(void **st) {
