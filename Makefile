@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo test test-unit test-san deps clean
-all: $(BUILD)/libwgpt.a $(BUILD)/wgpt
+all: $(BUILD)/libwgpt.a $(BUILD)/wgpt $(BUILD)/wgpt-kbench
 
 $(BUILD)/embed: tools/embed.c
 	@mkdir -p $(@D)
@@ -67,6 +67,10 @@ $(BUILD)/libwgpt.a: $(LIB_OBJ) $(BUILD)/wgpt_api.syms
 # Against the public archive alone, which proves the CLI uses the API alone.
 $(BUILD)/wgpt: $(CLI_OBJ) $(BUILD)/libwgpt.a
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libwgpt.a $(LIBS)
+
+# The matrix-vector kernels side by side, checked and timed (tools/kbench.c).
+$(BUILD)/wgpt-kbench: tools/kbench.c $(BUILD)/libwgpt_internal.a
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libwgpt_internal.a $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwgpt_internal.a
 	@mkdir -p $(@D)

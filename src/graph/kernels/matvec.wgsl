@@ -1,0 +1,50 @@
+// Y[base][row_offset + r] (+)= dot(W[r], X[0]) (+ B[row_offset + r]): matmul.wgsl's
+// contract and Params for a step whose count (tokens, or n_out for rows_mode 1)
+// is one, the decode step. A decode step reads every weight once, so its
+// speed is the bytes the lanes keep in flight: a group of lanes takes MV_ROWS
+// rows, neighbouring lanes take neighbouring units of a row (MV_UNIT elements:
+// one 16-byte load for F32/F16/BF16, a block for Q8_0/Q4_0), so a subgroup's
+// loads are contiguous, and each lane issues MV_UNROLL units' loads for every
+// row before it uses any. The x vector is read once per unit for all MV_ROWS
+// rows. MV_ROWS (at most 4) and MV_UNROLL are set per format by whoever
+// composes the kernel (kernels.c; tools/kbench.c tries others); the
+// mvfmt_*.wgsl snippet supplies W, the unit types and mv_w/mv_x/mv_dot.
+struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
+  let row0 = (wg * slots + slot) * MV_ROWS;
+  let nu = p.cols / MV_UNIT;
+  var rb: array<u32, MV_ROWS>;
+  for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (p.w_first + min(row0 + r, p.rows - 1u)) * nu; }
+  var acc = vec4<f32>(0.0);
+  var u = lane;
+  for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
+    var xs: array<XU, MV_UNROLL>;
+    var ws: array<WU, MV_ROWS * MV_UNROLL>;
+    for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
+    for (var r = 0u; r < MV_ROWS; r++) {
+      for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = mv_w(rb[r] + u + k * G); }
+    }
+    for (var r = 0u; r < MV_ROWS; r++) {
+      var s = 0.0;
+      for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
+      acc[r] += s;
+    }
+  }
+  for (; u < nu; u += G) {
+    let x = mv_x(u);
+    for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(mv_w(rb[r] + u), x); }
+  }
+  let tot = group_sum4(acc, lane);
+  let row = row0 + lane;
+  if (lane < MV_ROWS && row < p.rows) {
+    var v = tot[lane];
+    if (HAS_BIAS) { v += out_bias(p.row_offset + row); }
+    let o = select(0u, step.pos0, p.rows_mode == 2u) * p.out_stride + p.row_offset + row;
+    if (p.accumulate != 0u) { v += Y[o]; }
+    Y[o] = v;
+  }
+}
