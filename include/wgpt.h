@@ -485,11 +485,13 @@ int wgpt_vocab_n_tokens(const wgpt_vocab *v);
 
 /* ---- chat templates ---- */
 
-/* One turn of a conversation: role ("system", "user", "assistant", ...)
- * and content, NUL-terminated UTF-8. */
+/* One turn of a conversation: role ("system", "user", "assistant", ...),
+ * NUL-terminated, and content, UTF-8 of content_len bytes (0: up to its
+ * NUL; a NUL byte inside is part of the text, as in a prompt). */
 typedef struct {
     const char *role;
     const char *content;
+    size_t content_len;
 } wgpt_chat_message;
 
 /* Renders a Jinja chat template (a model's tokenizer.chat_template) over

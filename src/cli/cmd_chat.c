@@ -99,6 +99,7 @@ static int ml_push(message_list *l, const char *role, const char *content, size_
     memcpy(c, content, len);
     c[len] = 0;
     l->m[l->n].role = role;
+    l->m[l->n].content_len = len;
     l->m[l->n++].content = c;
     return 0;
 }
@@ -121,23 +122,22 @@ static size_t utf8_char(const unsigned char *p, size_t n) {
 }
 
 /* A reply as text the tokenizer takes again: a random or cut-off model may
- * emit bytes that are not UTF-8 (byte-fallback tokens), and NUL bytes would
- * end the message early. Each bad byte becomes U+FFFD, NUL goes. The
- * rendering then parts from the cached tokens there, and is refilled from
- * that point. Returns a malloc'd string. */
-static char *reply_text(const char *p, size_t n) {
+ * emit bytes that are not UTF-8 (byte-fallback tokens). Each bad byte
+ * becomes U+FFFD; the rendering then parts from the cached tokens there,
+ * and is refilled from that point. Returns a malloc'd string of *len bytes. */
+static char *reply_text(const char *p, size_t n, size_t *len) {
     char *out = malloc(n * 3 + 1);
     if (!out) return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         size_t k = utf8_char((const unsigned char *)p + i, n - i);
         if (!k) { memcpy(out + o, "\xef\xbf\xbd", 3); o += 3; i++; continue; }
-        if (k == 1 && !p[i]) { i++; continue; }
         memcpy(out + o, p + i, k);
         o += k;
         i += k;
     }
     out[o] = 0;
+    *len = o;
     return out;
 }
 
@@ -256,7 +256,7 @@ static int render_tokens(const renderer *r, const message_list *ml, token_list *
             jbuf_puts(&b, i ? ", {\"role\": " : "{\"role\": ");
             json_write_string(&b, ml->m[i].role, strlen(ml->m[i].role), 0);
             jbuf_puts(&b, ", \"content\": ");
-            json_write_string(&b, ml->m[i].content, strlen(ml->m[i].content), 0);
+            json_write_string(&b, ml->m[i].content, ml->m[i].content_len, 0);
             jbuf_puts(&b, "}");
         }
         jbuf_puts(&b, "]}\n");
@@ -413,7 +413,6 @@ int cmd_chat(int argc, char **argv) {
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) continue;
-        if (strlen(line) != (size_t)len) { cli_error("chat: line %zu skipped: it holds a NUL byte", lineno); continue; }
         if (ml_push(&ml, "user", line, (size_t)len)) { rc = cli_error("out of memory"); break; }
         if (render_tokens(&r, &ml, &want, err, sizeof err)) {
             cli_error("chat: line %zu skipped: %s", lineno, err);
@@ -509,8 +508,9 @@ int cmd_chat(int argc, char **argv) {
             char *at = memmem(reply, reply_len, w.stop, strlen(w.stop));
             if (at) reply_len = (size_t)(at - reply);
         }
-        char *text = reply_text(reply ? reply : "", reply_len);
-        int lost = !text || ml_push(&ml, "assistant", text, strlen(text));
+        size_t text_len = 0;
+        char *text = reply_text(reply ? reply : "", reply_len, &text_len);
+        int lost = !text || ml_push(&ml, "assistant", text, text_len);
         free(text);
         if (lost) { rc = cli_error("out of memory"); break; }
         if (stopped) fprintf(stderr, "wgpt: chat: reply stopped\n");

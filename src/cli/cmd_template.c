@@ -65,13 +65,16 @@ static long read_messages(const json_value *root, const char *what, wgpt_chat_me
                 free(m);
                 return -1;
             }
-            if (strlen(v->str) != v->len) {
-                cli_error("template: %s: message %zu: \"%s\" holds a NUL character", what, i + 1, keys[k]);
+            if (k == 0 && strlen(v->str) != v->len) {
+                cli_error("template: %s: message %zu: \"role\" holds a NUL character", what, i + 1);
                 free(m);
                 return -1;
             }
             if (k == 0) m[i].role = v->str;
-            else m[i].content = v->str;
+            else {
+                m[i].content = v->str;
+                m[i].content_len = v->len;
+            }
         }
     }
     *out = m;

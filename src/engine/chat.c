@@ -41,7 +41,7 @@ wgpt_status wgpt_chat_render(const char *template_src, const wgpt_chat_message *
         f[0].str = msgs[i].role;
         f[0].len = strlen(msgs[i].role);
         f[1].str = msgs[i].content;
-        f[1].len = strlen(msgs[i].content);
+        f[1].len = msgs[i].content_len ? msgs[i].content_len : strlen(msgs[i].content);
         items[i].type = JSON_OBJECT;
         items[i].n = 2;
         items[i].items = f;

@@ -5,13 +5,13 @@
 # function include/wgpt.h declares, and each such function is there; a
 # program defining the library's internal names links and runs with it.
 # The CLI is built against that archive alone: its files include only
-# wgpt.h, their own headers and util/text.h, and reference no symbol only
-# the internal archive defines.
+# wgpt.h, their own headers, util/text.h and util/json.h (each linked as a
+# copy of its own), and reference no symbol only the internal archive defines.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 lib=build/libwgpt.a internal=build/libwgpt_internal.a
-for f in $lib $internal build/obj/src/util/text.o; do [ -f "$f" ] || { echo "$f missing (run make)"; exit 1; }; done
+for f in $lib $internal build/obj/src/util/text.o build/obj/src/util/json.o; do [ -f "$f" ] || { echo "$f missing (run make)"; exit 1; }; done
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # The functions wgpt.h declares: declarations start a line; comments do not.
@@ -78,12 +78,12 @@ fi
 
 # The CLI's includes and references.
 for c in src/cli/*.c src/cli/*.h; do
-  inc=$(grep -oE '^#include "[^"]+"' "$c" | grep -vE '"(wgpt\.h|cli/[a-z_]+\.h|util/text\.h)"$')
+  inc=$(grep -oE '^#include "[^"]+"' "$c" | grep -vE '"(wgpt\.h|cli/[a-z_]+\.h|util/text\.h|util/json\.h)"$')
   [ -z "$inc" ] || bad "$c includes $(echo $inc)"
 done
-[ $fails -eq 0 ] && ok "src/cli/* includes wgpt.h, cli/*.h and util/text.h only"
+[ $fails -eq 0 ] && ok "src/cli/* includes wgpt.h, cli/*.h, util/text.h and util/json.h only"
 objs=$(ls build/obj/src/cli/*.o)
-nm -g --defined-only $objs build/obj/src/util/text.o "$lib" | awk 'NF == 3 {print $3}' | sort -u >"$tmp/have"
+nm -g --defined-only $objs build/obj/src/util/text.o build/obj/src/util/json.o "$lib" | awk 'NF == 3 {print $3}' | sort -u >"$tmp/have"
 nm -u $objs | awk '{print $NF}' | sort -u | comm -23 - "$tmp/have" | comm -12 - "$tmp/internal" >"$tmp/reach"
 [ -s "$tmp/reach" ] && bad "the CLI reaches internal symbols: $(head -n 10 "$tmp/reach" | tr '\n' ' ')" ||
   ok "the CLI references only public symbols and its own"

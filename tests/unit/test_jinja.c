@@ -285,7 +285,7 @@ static void test_bounds(void **st) {
 
 static void test_public_render(void **st) {
     (void)st;
-    const wgpt_chat_message m[] = {{"system", "Be brief."}, {"user", "Hi \"there\"\n"}};
+    const wgpt_chat_message m[] = {{"system", "Be brief.", 0}, {"user", "Hi \"there\"\n", 0}};
     const char *tpl = "{{ bos_token }}{% for x in messages %}<{{ x.role }}>{{ x.content | trim }}{{ eos_token }}\n"
                       "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
     char *out = NULL, err[256];
@@ -301,7 +301,13 @@ static void test_public_render(void **st) {
                      WGPT_ERR_FORMAT);
     assert_null(out);
     assert_string_equal(err, "chat template: line 1: raise_exception: no");
-    const wgpt_chat_message bad[] = {{"user", NULL}};
+    const wgpt_chat_message nul[] = {{"user", "a\0b", 3}};
+    assert_int_equal(wgpt_chat_render("[{{ messages[0].content }}]{{ messages[0].content | length }}", nul, 1, 0, NULL, NULL,
+                                      &out, &len, err, sizeof err), WGPT_OK);
+    assert_int_equal(len, 6);
+    assert_memory_equal(out, "[a\0b]3", 6);
+    wgpt_free(out);
+    const wgpt_chat_message bad[] = {{"user", NULL, 0}};
     assert_int_equal(wgpt_chat_render(tpl, bad, 1, 1, NULL, NULL, &out, NULL, err, sizeof err), WGPT_ERR_ARG);
     assert_int_equal(wgpt_chat_render(NULL, m, 2, 1, NULL, NULL, &out, NULL, err, sizeof err), WGPT_ERR_ARG);
 }
