@@ -64,31 +64,38 @@ typedef struct {
     const char *name;
     int matvec;          /* 0: the engine's matmul.wgsl */
     int rows, unroll;    /* matvec.wgsl's MV_ROWS, MV_UNROLL */
+    int fused;           /* 1: the RMSNorm of x folded in (mv_norm.wgsl); 2: matvec_glu.wgsl
+                            (norm, then SiLU(W x) * (W x): the matrix read twice, as gate and up) */
 } variant;
 
 static const variant variants[] = {
-    {"matmul (batched)", 0, 0, 0},
-    {"matvec r1 u1", 1, 1, 1}, {"matvec r1 u2", 1, 1, 2}, {"matvec r1 u4", 1, 1, 4}, {"matvec r1 u8", 1, 1, 8},
-    {"matvec r2 u2", 1, 2, 2}, {"matvec r2 u4", 1, 2, 4}, {"matvec r4 u2", 1, 4, 2}, {"matvec r4 u4", 1, 4, 4},
+    {"matmul (batched)", 0, 0, 0, 0},
+    {"matvec r1 u1", 1, 1, 1, 0}, {"matvec r1 u2", 1, 1, 2, 0}, {"matvec r1 u4", 1, 1, 4, 0}, {"matvec r1 u8", 1, 1, 8, 0},
+    {"matvec r2 u2", 1, 2, 2, 0}, {"matvec r2 u4", 1, 2, 4, 0}, {"matvec r4 u2", 1, 4, 2, 0}, {"matvec r4 u4", 1, 4, 4, 0},
+    {"norm+mv r1 u4", 1, 1, 4, 1}, {"norm+mv r2 u2", 1, 2, 2, 1}, {"norm+mv r2 u4", 1, 2, 4, 1},
+    {"norm+glu r1 u2", 1, 1, 2, 2}, {"norm+glu r1 u4", 1, 1, 4, 2}, {"norm+glu r2 u2", 1, 2, 2, 2},
 };
 #define N_VARIANTS (int)(sizeof variants / sizeof *variants)
 
 /* matvec.wgsl as the engine composes it, with this variant's shape. */
 static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dtype_info *t, const variant *v,
                                char *err, size_t errlen) {
-    char fmt[64], head[128];
+    char fmt[64], fmt2[64], head[128];
     snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
+    snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\n", v->rows, v->unroll);
-    const char *parts[6] = {embedded(k->reduce), head, embedded("common.wgsl"), embedded(fmt),
-                            embedded("matmul_nobias.wgsl"), embedded("matvec.wgsl")};
+    const char *parts[7] = {embedded(k->reduce), head, embedded("common.wgsl"), embedded(fmt),
+                            embedded(v->fused == 2 ? fmt2 : v->fused ? "mv_norm.wgsl" : "mv_plain.wgsl"),
+                            v->fused ? embedded("mv_norm_common.wgsl") : "",
+                            embedded(v->fused == 2 ? "matvec_glu.wgsl" : "matvec.wgsl")};
     size_t len = 1;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", fmt); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    for (int i = 0; i < 6; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 0; i < 7; i++) p += sprintf(p, "%s\n", parts[i]);
     gpu_kernel *kr = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return kr;
@@ -145,16 +152,28 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     uint32_t *gpu_words = malloc(bytes);
     float *x = malloc((size_t)cols * 4), *wrow = malloc((size_t)cols * 4), *y = malloc((size_t)rows * 4);
     double *want = malloc((size_t)rows * sizeof *want), *mag = malloc((size_t)rows * sizeof *mag);
-    if (!src || !gpu_words || !x || !wrow || !y || !want || !mag) { fprintf(stderr, "out of memory\n"); exit(1); }
-    for (int c = 0; c < cols; c++) x[c] = frand();
+    double *want_n = malloc((size_t)rows * sizeof *want), *mag_n = malloc((size_t)rows * sizeof *mag);
+    float *nw = malloc((size_t)cols * 4);
+    if (!src || !gpu_words || !x || !wrow || !y || !want || !mag || !want_n || !mag_n || !nw) { fprintf(stderr, "out of memory\n"); exit(1); }
+    double ss = 0;
+    for (int c = 0; c < cols; c++) { x[c] = frand(); nw[c] = frand() + 1.5f; ss += (double)x[c] * x[c]; }
+    const float eps = 1e-5f;
+    double rms_inv = 1.0 / sqrt(ss / cols + eps);
     for (int r = 0; r < rows; r++) {
         random_row(type, src + (size_t)r * src_row, cols);
         dtype_repack_row(t, src + (size_t)r * src_row, gpu_words + (size_t)r * row_words, cols);
         dequantize_row(type, src + (size_t)r * src_row, wrow, cols);
-        double a = 0, m = 0;
-        for (int c = 0; c < cols; c++) { a += (double)wrow[c] * x[c]; m += fabs((double)wrow[c] * x[c]); }
+        double a = 0, m = 0, an = 0, mn = 0;
+        for (int c = 0; c < cols; c++) {
+            a += (double)wrow[c] * x[c];
+            m += fabs((double)wrow[c] * x[c]);
+            an += (double)wrow[c] * x[c] * rms_inv * nw[c];
+            mn += fabs((double)wrow[c] * x[c] * rms_inv * nw[c]);
+        }
         want[r] = a;
         mag[r] = m;
+        want_n[r] = an;
+        mag_n[r] = mn;
     }
     gpu_buffer **w = calloc((size_t)copies, sizeof *w);
     for (int i = 0; i < copies; i++) {
@@ -164,10 +183,13 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     }
     gpu_buffer *xb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "x");
     gpu_buffer *yb = gpu_buffer_create(B->dev, (uint64_t)rows * 4, GPU_STORAGE, "y");
-    gpu_buffer *pb = gpu_buffer_create(B->dev, 32, GPU_UNIFORM, "params");
+    gpu_buffer *nb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "norm");
+    gpu_buffer *pb = gpu_buffer_create(B->dev, 48, GPU_UNIFORM, "params");
+    gpu_buffer_write(B->dev, nb, 0, nw, (size_t)cols * 4);
     gpu_buffer *sb = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
     gpu_buffer_write(B->dev, xb, 0, x, (size_t)cols * 4);
-    uint32_t params[8] = {(uint32_t)rows, (uint32_t)cols, 0, (uint32_t)rows, (uint32_t)cols, 0, 0, 0};
+    uint32_t params[12] = {(uint32_t)rows, (uint32_t)cols, 0, (uint32_t)rows, (uint32_t)cols, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(&params[8], &eps, 4);
     uint32_t step[4] = {0, 1, 0, 1};
     gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
     gpu_buffer_write(B->dev, sb, 0, step, sizeof step);
@@ -181,8 +203,12 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         uint32_t wgs = ((uint32_t)rows + per_wg - 1) / per_wg;
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
         for (int i = 0; i < copies; i++) {
-            gpu_binding b[5] = {{pb, 0, 32}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
-            if (!(bg[i] = gpu_bindings_create(B->dev, k, b, 5, err, sizeof err))) { fprintf(stderr, "%s\n", err); exit(1); }
+            uint64_t psz = V->matvec ? 48 : 32;
+            gpu_binding plain[5] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
+            gpu_binding norm[6] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, 16}};
+            gpu_binding glu[7] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, 16}};
+            gpu_binding *b = V->fused == 2 ? glu : V->fused ? norm : plain;
+            if (!(bg[i] = gpu_bindings_create(B->dev, k, b, 5 + V->fused, err, sizeof err))) { fprintf(stderr, "%s\n", err); exit(1); }
         }
         /* correctness: Y poisoned first, so an unwritten row shows */
         for (int r = 0; r < rows; r++) y[r] = NAN;
@@ -194,7 +220,13 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         double worst = 0;
         int bad = 0;
         for (int r = 0; r < rows; r++) {
-            double e = fabs((double)y[r] - want[r]) / (2e-5 * mag[r] + 1e-30);
+            double wr = V->fused ? want_n[r] : want[r], mr = V->fused ? mag_n[r] : mag[r];
+            if (V->fused == 2) { /* SiLU(g) * g, and its sensitivity to g's error: d/dg g^2 s(g) */
+                double sg = 1 / (1 + exp(-wr)), d = fabs(2 * wr * sg + wr * wr * sg * (1 - sg)) + 1;
+                mr *= d;
+                wr = wr * sg * wr;
+            }
+            double e = fabs((double)y[r] - wr) / (2e-5 * mr + 1e-30);
             if (!(e <= 1.0)) bad++;
             if (!(e <= worst)) worst = e;
         }
@@ -216,7 +248,8 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         if (bad) B->failures++;
         char timing[64] = "no timestamps";
         if (med > 0)
-            snprintf(timing, sizeof timing, "%9.2f %8.1f %6.1f%%", med / 1e3, bytes / med, 100.0 * bytes / med / B->bw);
+            snprintf(timing, sizeof timing, "%9.2f %8.1f %6.1f%%", med / 1e3, bytes * (V->fused == 2 ? 2 : 1) / med,
+                     100.0 * bytes * (V->fused == 2 ? 2 : 1) / med / B->bw);
         printf("%-5s %6dx%-5d %-18s %4s %9.3f  %s\n", t->name, rows, cols, V->name, bad ? "BAD" : "ok", worst, timing);
         fflush(stdout);
         for (int i = 0; i < copies; i++) gpu_bindings_free(bg[i]);
@@ -225,8 +258,8 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     }
     for (int i = 0; i < copies; i++) gpu_buffer_free(w[i]);
     free(w);
-    gpu_buffer_free(xb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb);
-    free(src); free(gpu_words); free(x); free(wrow); free(y); free(want); free(mag);
+    gpu_buffer_free(xb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb); gpu_buffer_free(nb);
+    free(src); free(gpu_words); free(x); free(wrow); free(y); free(want); free(mag); free(want_n); free(mag_n); free(nw);
 }
 
 static uint32_t type_by_name(const char *s, size_t n) {

@@ -8,8 +8,11 @@
 // row before it uses any. The x vector is read once per unit for all MV_ROWS
 // rows. MV_ROWS (at most 4) and MV_UNROLL are set per format by whoever
 // composes the kernel (kernels.c; tools/kbench.c tries others); the
-// mvfmt_*.wgsl snippet supplies W, the unit types and mv_w/mv_x/mv_dot.
-struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
+// mvfmt_*.wgsl snippet supplies W, the unit types and mv_w/mv_x/mv_dot, the
+// variant (mv_plain, mv_bias, mv_norm, mv_norm_bias) the bias, xin (x as the
+// product reads it) and norm_scale (1, or the folded RMSNorm's 1/rms).
+struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32,
+                eps: f32, act: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
@@ -19,6 +22,8 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let nu = p.cols / MV_UNIT;
   var rb: array<u32, MV_ROWS>;
   for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (p.w_first + min(row0 + r, p.rows - 1u)) * nu; }
+  var scale = 1.0;
+  if (HAS_NORM) { scale = norm_scale(lane, G); }
   var acc = vec4<f32>(0.0);
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
@@ -38,7 +43,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     let x = mv_x(u);
     for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(mv_w(rb[r] + u), x); }
   }
-  let tot = group_sum4(acc, lane);
+  let tot = group_sum4(acc, lane) * scale;
   let row = row0 + lane;
   if (lane < MV_ROWS && row < p.rows) {
     var v = tot[lane];

@@ -5,7 +5,7 @@ const MV_UNIT: u32 = 8u;
 alias WU = vec4<u32>;
 struct XU { a: vec4<f32>, b: vec4<f32> }
 fn mv_w(i: u32) -> WU { return W[i]; }
-fn mv_x(u: u32) -> XU { return XU(X[2u * u], X[2u * u + 1u]); }
+fn mv_x(u: u32) -> XU { return XU(xin(2u * u), xin(2u * u + 1u)); }
 fn mv_dot(w: WU, x: XU) -> f32 {
   let a = unpack2x16float(w.x);
   let b = unpack2x16float(w.y);

@@ -12,7 +12,7 @@ fn mv_w(i: u32) -> WU {
 }
 fn mv_x(u: u32) -> XU {
   var x: XU;
-  for (var j = 0u; j < 8u; j++) { x[j] = X[u * 8u + j]; }
+  for (var j = 0u; j < 8u; j++) { x[j] = xin(u * 8u + j); }
   return x;
 }
 fn q4x4(w: u32) -> vec4<f32> {
