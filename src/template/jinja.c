@@ -1642,31 +1642,38 @@ static int str_eq(const jv *a, const char *s) { return a->t == V_STR && a->u.s.n
 
 /* ---- comparison ---- */
 
-static int val_eq(const jv *a, const jv *b);
+static int val_eq(evalr *e, const jv *a, const jv *b, int line);
 
 static int is_num(const jv *v) { return v->t == V_INT || v->t == V_FLOAT || v->t == V_BOOL; }
 static double num_of(const jv *v) { return v->t == V_INT ? (double)v->u.i : v->t == V_FLOAT ? v->u.f : v->u.b; }
 
-static int val_eq(const jv *a, const jv *b) {
+/* Deep equality; nesting counts towards the depth bound (a template can
+ * build lists nested as deep as its steps allow). */
+static int val_eq(evalr *e, const jv *a, const jv *b, int line) {
     if (is_num(a) && is_num(b)) {
         if (a->t != V_FLOAT && b->t != V_FLOAT) return (a->t == V_INT ? a->u.i : a->u.b) == (b->t == V_INT ? b->u.i : b->u.b);
         return num_of(a) == num_of(b);
     }
-    if (a->t != b->t) return (a->t == V_UNDEF || a->t == V_NONE) && (b->t == V_UNDEF || b->t == V_NONE) && a->t == b->t;
+    if (a->t != b->t) return 0;
+    int r = 1;
     switch (a->t) {
     case V_UNDEF: case V_NONE: return 1;
     case V_STR: return a->u.s.n == b->u.s.n && !memcmp(a->u.s.p, b->u.s.p, a->u.s.n);
     case V_LIST:
         if (a->u.l->n != b->u.l->n) return 0;
-        for (size_t i = 0; i < a->u.l->n; i++) if (!val_eq(&a->u.l->v[i], &b->u.l->v[i])) return 0;
-        return 1;
+        deeper(e, line);
+        for (size_t i = 0; i < a->u.l->n && r; i++) r = val_eq(e, &a->u.l->v[i], &b->u.l->v[i], line);
+        e->depth--;
+        return r;
     case V_DICT:
         if (a->u.d->n != b->u.d->n) return 0;
-        for (size_t i = 0; i < a->u.d->n; i++) {
+        deeper(e, line);
+        for (size_t i = 0; i < a->u.d->n && r; i++) {
             jv *o = dict_find(b->u.d, a->u.d->kp[i], a->u.d->kn[i]);
-            if (!o || !val_eq(&a->u.d->v[i], o)) return 0;
+            r = o && val_eq(e, &a->u.d->v[i], o, line);
         }
-        return 1;
+        e->depth--;
+        return r;
     default: return a->u.m == b->u.m;
     }
 }
@@ -1685,10 +1692,12 @@ static int val_cmp(evalr *e, const jv *a, const jv *b, int line) {
         return (a->u.s.n > b->u.s.n) - (a->u.s.n < b->u.s.n);
     }
     if (a->t == V_LIST && b->t == V_LIST) {
+        deeper(e, line);
         for (size_t i = 0; i < a->u.l->n && i < b->u.l->n; i++) {
             int c = val_cmp(e, &a->u.l->v[i], &b->u.l->v[i], line);
-            if (c) return c;
+            if (c) { e->depth--; return c; }
         }
+        e->depth--;
         return (a->u.l->n > b->u.l->n) - (a->u.l->n < b->u.l->n);
     }
     fail(e->f, line, "cannot compare %s with %s", a_type(a), a_type(b));
@@ -1701,7 +1710,7 @@ static int contains(evalr *e, const jv *hay, const jv *needle, int line) {
         if (!needle->u.s.n) return 1;
         return memmem(hay->u.s.p, hay->u.s.n, needle->u.s.p, needle->u.s.n) != NULL;
     case V_LIST:
-        for (size_t i = 0; i < hay->u.l->n; i++) if (val_eq(&hay->u.l->v[i], needle)) return 1;
+        for (size_t i = 0; i < hay->u.l->n; i++) if (val_eq(e, &hay->u.l->v[i], needle, line)) return 1;
         return 0;
     case V_DICT:
         return needle->t == V_STR && dict_find(hay->u.d, needle->u.s.p, needle->u.s.n) != NULL;
@@ -1880,8 +1889,9 @@ static jv join(evalr *e, const jlist *l, const jv *sep, const jv *attr, int line
 }
 
 static int startswith_any(const jv *s, const jv *x, int end) {
-    if (x->t == V_LIST) {
-        for (size_t i = 0; i < x->u.l->n; i++) if (startswith_any(s, &x->u.l->v[i], end)) return 1;
+    if (x->t == V_LIST) { /* a tuple of strings: one level, as Python takes it */
+        for (size_t i = 0; i < x->u.l->n; i++)
+            if (x->u.l->v[i].t == V_STR && startswith_any(s, &x->u.l->v[i], end)) return 1;
         return 0;
     }
     if (x->t != V_STR || x->u.s.n > s->u.s.n) return 0;
@@ -2018,8 +2028,8 @@ static double py_fmod(double a, double b) {
 static jv binop(evalr *e, int op, const jv *a, const jv *b, int line) {
     char buf[64];
     switch (op) {
-    case OP_EQ: return mk_bool(val_eq(a, b));
-    case OP_NE: return mk_bool(!val_eq(a, b));
+    case OP_EQ: return mk_bool(val_eq(e, a, b, line));
+    case OP_NE: return mk_bool(!val_eq(e, a, b, line));
     case OP_LT: return mk_bool(val_cmp(e, a, b, line) < 0);
     case OP_GT: return mk_bool(val_cmp(e, a, b, line) > 0);
     case OP_LE: return mk_bool(val_cmp(e, a, b, line) <= 0);
@@ -2142,8 +2152,8 @@ static int run_test(evalr *e, const char *name, size_t nl, const jv *v, const ar
             if (!strcmp(nm, need[k])) fail(e->f, line, "test '%s' needs an argument", nm);
         goto unknown;
     }
-    if (!strcmp(nm, "equalto") || !strcmp(nm, "eq") || !strcmp(nm, "==")) return val_eq(v, x);
-    if (!strcmp(nm, "ne") || !strcmp(nm, "!=")) return !val_eq(v, x);
+    if (!strcmp(nm, "equalto") || !strcmp(nm, "eq") || !strcmp(nm, "==")) return val_eq(e, v, x, line);
+    if (!strcmp(nm, "ne") || !strcmp(nm, "!=")) return !val_eq(e, v, x, line);
     if (!strcmp(nm, "lt") || !strcmp(nm, "<")) return val_cmp(e, v, x, line) < 0;
     if (!strcmp(nm, "le") || !strcmp(nm, "<=")) return val_cmp(e, v, x, line) <= 0;
     if (!strcmp(nm, "gt") || !strcmp(nm, ">")) return val_cmp(e, v, x, line) > 0;
@@ -2370,10 +2380,12 @@ static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv
         fa.line = line;
         fa.what = "filter";
         if (a->n > 1) { fa.pos = a->pos + 1; fa.n = a->n - 1; }
+        deeper(e, line); /* map('map', 'map', ...) nests */
         for (size_t i = 0; i < l->n; i++) {
             step(e, line);
             list_push(e, r, apply_filter(e, s, fname->u.s.p, fname->u.s.n, &l->v[i], &fa, line));
         }
+        e->depth--;
         return mk_list(r);
     }
     if (!strcmp(nm, "abs")) {
@@ -2414,7 +2426,7 @@ static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv
         jlist *l = items_of(e, in, line), *o = list_new(e, 0);
         for (size_t i = 0; i < l->n; i++) {
             int seen = 0;
-            for (size_t j = 0; j < o->n && !seen; j++) seen = val_eq(&o->v[j], &l->v[i]);
+            for (size_t j = 0; j < o->n && !seen; j++) seen = val_eq(e, &o->v[j], &l->v[i], line);
             step(e, line);
             if (!seen) list_push(e, o, l->v[i]);
         }
@@ -2724,7 +2736,7 @@ static int call_method(evalr *e, jv *obj, const char *name, size_t nl, const arg
             if (!x) fail(e->f, line, "%s needs a value", nm);
             int64_t k = 0, at = -1;
             for (size_t i = 0; i < obj->u.l->n; i++)
-                if (val_eq(&obj->u.l->v[i], x)) { if (at < 0) at = (int64_t)i; k++; }
+                if (val_eq(e, &obj->u.l->v[i], x, line)) { if (at < 0) at = (int64_t)i; k++; }
             if (nm[0] == 'i' && at < 0) fail(e->f, line, "index: value not in the list");
             *out = mk_int(nm[0] == 'i' ? at : k);
             return 1;

@@ -265,6 +265,13 @@ static void test_bounds(void **st) {
     /* recursion at run time */
     assert_null(render_lim("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", NULL, &lim));
     assert_non_null(strstr(g_err, "recursion deeper than 200"));
+    /* values nested as deep as the steps allow, compared */
+    assert_null(render_lim("{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = [ns.l] %}{% endfor %}"
+                           "{{ ns.l == ns.l }}", NULL, &lim));
+    assert_non_null(strstr(g_err, "recursion deeper than 200"));
+    assert_null(render_lim("{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = [ns.l] %}{% endfor %}"
+                           "{{ [ns.l] | sort }}{{ ns.l < ns.l }}", NULL, &lim));
+    assert_non_null(strstr(g_err, "recursion deeper than 200"));
     /* steps */
     lim.max_steps = 100000;
     assert_null(render_lim("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", NULL, &lim));
