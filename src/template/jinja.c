@@ -1291,8 +1291,23 @@ typedef struct {
 
 static const char *const global_names[] = {"range", "namespace", "raise_exception", "strftime_now", "dict", NULL};
 
+static void step(evalr *e, int line) {
+    if (++e->steps > e->t->lim.max_steps) fail(e->f, line, "template ran more than %llu steps", (unsigned long long)e->t->lim.max_steps);
+}
+
+/* Work on n bytes of text costs steps too (one per 256 bytes), so that a
+ * loop over a long string's comparisons or copies is bounded in time, not
+ * only in memory. */
+static void work(evalr *e, size_t n, int line) {
+    uint64_t k = n >> 8;
+    if (!k) return;
+    e->steps += k;
+    if (e->steps > e->t->lim.max_steps) fail(e->f, line, "template ran more than %llu steps", (unsigned long long)e->t->lim.max_steps);
+}
+
 static void ob_put(evalr *e, obuf *b, const char *p, size_t n, int line) {
     if (!n) return;
+    work(e, n, line);
     if (b->n + n > e->t->lim.max_output) fail(e->f, line, "output longer than %zu bytes", e->t->lim.max_output);
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
@@ -1308,9 +1323,6 @@ static void ob_put(evalr *e, obuf *b, const char *p, size_t n, int line) {
 }
 static void ob_puts(evalr *e, obuf *b, const char *s, int line) { ob_put(e, b, s, strlen(s), line); }
 
-static void step(evalr *e, int line) {
-    if (++e->steps > e->t->lim.max_steps) fail(e->f, line, "template ran more than %llu steps", (unsigned long long)e->t->lim.max_steps);
-}
 
 static void deeper(evalr *e, int line) {
     if (++e->depth > e->t->lim.max_depth) fail(e->f, line, "template recursion deeper than %d", e->t->lim.max_depth);
@@ -1547,6 +1559,7 @@ static size_t u8_len(const char *p, size_t n) {
 
 /* Byte offsets of each code point (n_cp + 1 entries). */
 static size_t *u8_offsets(evalr *e, const char *p, size_t n, size_t *n_cp) {
+    work(e, n, 0);
     size_t k = u8_len(p, n);
     size_t *o = xalloc(e->f, (k + 1) * sizeof *o);
     size_t j = 0;
@@ -1658,7 +1671,7 @@ static int val_eq(evalr *e, const jv *a, const jv *b, int line) {
     int r = 1;
     switch (a->t) {
     case V_UNDEF: case V_NONE: return 1;
-    case V_STR: return a->u.s.n == b->u.s.n && !memcmp(a->u.s.p, b->u.s.p, a->u.s.n);
+    case V_STR: work(e, a->u.s.n, line); return a->u.s.n == b->u.s.n && !memcmp(a->u.s.p, b->u.s.p, a->u.s.n);
     case V_LIST:
         if (a->u.l->n != b->u.l->n) return 0;
         deeper(e, line);
@@ -1687,6 +1700,7 @@ static int val_cmp(evalr *e, const jv *a, const jv *b, int line) {
     }
     if (a->t == V_STR && b->t == V_STR) {
         size_t n = a->u.s.n < b->u.s.n ? a->u.s.n : b->u.s.n;
+        work(e, n, line);
         int c = memcmp(a->u.s.p, b->u.s.p, n);
         if (c) return c;
         return (a->u.s.n > b->u.s.n) - (a->u.s.n < b->u.s.n);
@@ -1704,6 +1718,7 @@ static int val_cmp(evalr *e, const jv *a, const jv *b, int line) {
 }
 
 static int contains(evalr *e, const jv *hay, const jv *needle, int line) {
+    if (hay->t == V_STR) work(e, hay->u.s.n, line);
     switch (hay->t) {
     case V_STR:
         if (needle->t != V_STR) fail(e->f, line, "'in <string>' needs a string on the left, not %s", a_type(needle));
@@ -2234,6 +2249,7 @@ static jv select_items(evalr *e, scope *s, const jv *in, const args *a, int by_a
 }
 
 static jv apply_filter(evalr *e, scope *s, const char *name, size_t nl, const jv *in, const args *a, int line) {
+    if (in->t == V_STR) work(e, in->u.s.n, line);
     char nm[32];
     char b[64];
     if (nl >= sizeof nm) fail(e->f, line, "unsupported filter '%s'", show(b, sizeof b, name, nl));
@@ -2601,6 +2617,7 @@ static jv call_global(evalr *e, int fn, const args *a, int line) {
 
 /* A method of a string, dict, list or loop: obj.name(args). */
 static int call_method(evalr *e, jv *obj, const char *name, size_t nl, const args *a, jv *out, int line) {
+    if (obj->t == V_STR) work(e, obj->u.s.n, line);
     char nm[24];
     if (nl >= sizeof nm) return 0;
     memcpy(nm, name, nl);

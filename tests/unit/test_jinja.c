@@ -276,6 +276,10 @@ static void test_bounds(void **st) {
     lim.max_steps = 100000;
     assert_null(render_lim("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", NULL, &lim));
     assert_non_null(strstr(g_err, "more than 100000 steps"));
+    /* work on long strings counts: a loop of comparisons of 1 MB strings */
+    assert_null(render_lim("{% set s = 'x' * 1000000 %}{% for i in range(100000) %}{% if s == s %}{% endif %}{% endfor %}",
+                           NULL, &lim));
+    assert_non_null(strstr(g_err, "more than 100000 steps"));
     /* output */
     jinja_limits_default(&lim);
     lim.max_output = 1000;
