@@ -244,12 +244,12 @@ static int normalize_step(const hf_step *st, const char *s, size_t n, pcre2_matc
     case HN_STRIP: {
         size_t a = 0, b = n, l;
         if (st->flag)
-            while (a < b && hf_js_space(cp_at(s + a, b - a, &l))) a += l;
+            while (a < b && hf_space(cp_at(s + a, b - a, &l))) a += l;
         if (st->flag2)
             while (b > a) {
                 size_t k = b - 1;
                 while (k > a && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
-                if (!hf_js_space(cp_at(s + k, b - k, &l))) break;
+                if (!hf_space(cp_at(s + k, b - k, &l))) break;
                 b = k;
             }
         return hb_put(o, s + a, b - a);
@@ -574,7 +574,7 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
         }
         sec[nsec++] = (section){-1, start, len - start};
     }
-    /* lstrip / rstrip take JavaScript's whitespace off the neighbouring text */
+    /* lstrip / rstrip take whitespace (hf_space) off the neighbouring text */
     for (size_t i = 0; i < nsec; i++) {
         if (sec[i].added < 0) continue;
         uint8_t f = h->added_flags[sec[i].added];
@@ -584,14 +584,14 @@ int hf_encode(const wgpt_tokenizer *t, const char *text, size_t len, int add_spe
             while (p->len > 0) {
                 size_t k = p->off + p->len - 1;
                 while (k > p->off && ((unsigned char)text[k] & 0xC0) == 0x80) k--;
-                if (!hf_js_space(cp_at(text + k, p->off + p->len - k, &l))) break;
+                if (!hf_space(cp_at(text + k, p->off + p->len - k, &l))) break;
                 p->len = k - p->off;
             }
         }
         if ((f & AF_RSTRIP) && i + 1 < nsec && sec[i + 1].added < 0) {
             section *q = &sec[i + 1];
             size_t l;
-            while (q->len > 0 && hf_js_space(cp_at(text + q->off, q->len, &l))) { q->off += l; q->len -= l; }
+            while (q->len > 0 && hf_space(cp_at(text + q->off, q->len, &l))) { q->off += l; q->len -= l; }
         }
     }
 

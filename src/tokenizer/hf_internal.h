@@ -92,7 +92,7 @@ int hf_encode(const struct wgpt_tokenizer *t, const char *text, size_t len, int 
               ivec *out, char *err, size_t errlen);
 int hf_token_to_piece(const struct wgpt_tokenizer *t, int32_t id, char *buf, size_t buflen);
 
-/* JS's String.prototype.trim whitespace (and regex \s). */
-int hf_js_space(uint32_t cp);
+/* Unicode's White_Space, as the tokenizers library (Rust, Oniguruma) reads \s, strips and trims. */
+int hf_space(uint32_t cp);
 
 #endif

@@ -47,12 +47,16 @@ static char *dupmem(const char *s, size_t n) {
 
 /* ---- regexes ---- */
 
-/* JavaScript's \s (WhiteSpace and LineTerminator), which String.trim also uses. */
-#define JS_WS "\\t\\n\\x0B\\f\\r \\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
+/* \s as the tokenizers library that made the models reads it (Oniguruma's
+ * Unicode \s; Rust's char::is_whitespace, which its Strip and lstrip/rstrip
+ * use, is the same set): Unicode's White_Space, so U+0085 is in and U+FEFF
+ * out. JavaScript's \s (and so transformers.js) has it the other way round;
+ * on the GPU machine Python transformers settled it (README, Correctness). */
+#define HF_WS "\\t\\n\\x0B\\f\\r \\x{85}\\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
 
-int hf_js_space(uint32_t c) {
-    return (c >= 9 && c <= 13) || c == 32 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+int hf_space(uint32_t c) {
+    return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 typedef struct {
@@ -78,8 +82,9 @@ static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
 /* transformers.js's createPattern: drops the backslash of \# \& \~ and
  * rewrites the case-insensitive contractions group JS cannot parse. Then
- * JavaScript's meaning of \s \S \d \D \w \W and its newer \p{L} \p{N} \p{P} \p{M} \p{S} are spelled out for PCRE2 (PCRE2's
- * \s also has U+0085 and U+180E, its UCP \d and \w are Unicode-wide). */
+ * \s \S as HF_WS says (PCRE2's UCP \s also has U+180E), JavaScript's \d \D \w \W
+ * and its newer \p{L} \p{N} \p{P} \p{M} \p{S} are spelled out for PCRE2 (its UCP \d
+ * and \w are Unicode-wide). */
 void *hf_regex_compile(const char *pat, size_t len, char *err, size_t errlen) {
     static const char CI_FROM[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
     static const char CI_TO[] = "(?:'([sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD]))";
@@ -122,8 +127,8 @@ void *hf_regex_compile(const char *pat, size_t len, char *err, size_t errlen) {
             i++;
             switch (e) {
             case '#': case '&': case '~': sb_put(&b, &e, 1); break;
-            case 's': sb_puts(&b, inside ? JS_WS : "[" JS_WS "]"); break;
-            case 'S': sb_puts(&b, inside ? "\\S" : "[^" JS_WS "]"); break;
+            case 's': sb_puts(&b, inside ? HF_WS : "[" HF_WS "]"); break;
+            case 'S': sb_puts(&b, inside ? "\\S" : "[^" HF_WS "]"); break;
             case 'd': sb_puts(&b, inside ? "0-9" : "[0-9]"); break;
             case 'D': sb_puts(&b, inside ? "\\D" : "[^0-9]"); break;
             case 'w': sb_puts(&b, inside ? "A-Za-z0-9_" : "[A-Za-z0-9_]"); break;

