@@ -130,10 +130,16 @@ def final_norm(model, family):
 
 
 def load_tokenizer(hf_dir, family):
-    from transformers import AutoTokenizer, GPT2TokenizerFast, PreTrainedTokenizerFast
-    if family == "gpt2":
-        return GPT2TokenizerFast(vocab_file=os.path.join(hf_dir, "vocab.json"),
-                                 merges_file=os.path.join(hf_dir, "merges.txt"))
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    if family == "gpt2":  # vocab.json + merges.txt through the tokenizers library itself
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+        t = Tokenizer(models.BPE.from_file(os.path.join(hf_dir, "vocab.json"), os.path.join(hf_dir, "merges.txt")))
+        t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        t.decoder = decoders.ByteLevel()
+        tok = PreTrainedTokenizerFast(tokenizer_object=t, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+        if not tok.encode("Hello world"):
+            raise SystemExit("the GPT-2 tokenizer gives no ids")
+        return tok
     try:
         return AutoTokenizer.from_pretrained(hf_dir)
     except Exception as e:  # a tokenizer class that wants sentencepiece: the fast one from tokenizer.json
@@ -203,6 +209,13 @@ def build_model(name, family, seed, dtype, hf_dir, tok_src):
     os.makedirs(hf_dir, exist_ok=True)
     for f in os.listdir(tok_src):
         shutil.copy(os.path.join(tok_src, f), os.path.join(hf_dir, f))
+    if family == "gemma3":
+        # npm's Gemma 3 tokenizer is the multimodal models' (<image_soft_token>
+        # = 262144); the 270M's vocabulary ends at 262143, as its own does.
+        tj = os.path.join(hf_dir, "tokenizer.json")
+        d = json.load(open(tj, encoding="utf-8"))
+        d["added_tokens"] = [t for t in d["added_tokens"] if t["id"] < cfg.vocab_size]
+        json.dump(d, open(tj, "w", encoding="utf-8"), ensure_ascii=False)
     gen = os.path.join(fixture, "generation_config.json")
     tok = load_tokenizer(hf_dir, family)
     prompt_ids = tok.encode(PROMPT)  # with the special tokens the tokenizer adds, as `wgpt run` does
@@ -223,12 +236,15 @@ def build_model(name, family, seed, dtype, hf_dir, tok_src):
         s2 = float(model(torch.tensor([prompt_ids], device="cuda")).logits[0].std())
     log(f"final norm scaled by 1/{s:.4g}: logits std on the prompt now {s2:.4f}{' (weights rounded to BF16)' if dtype == 'bf16' else ''}")
     model.cpu()
-    to_save = model.to(torch.bfloat16) if dtype == "bf16" else model
+    # A BF16 copy to save: converting the model itself would round its fp32
+    # buffers too (RoPE's inv_freq, Gemma's embedding scale) and so the reference.
+    import copy
+    to_save = copy.deepcopy(model).to(torch.bfloat16) if dtype == "bf16" else model
     try:
         to_save.save_pretrained(hf_dir, safe_serialization=True)
     except TypeError:  # transformers without the argument: safetensors is the only format
         to_save.save_pretrained(hf_dir)
-    model = model.float()
+    del to_save
     if os.path.exists(gen):  # the real one, over whatever save_pretrained wrote
         shutil.copy(gen, os.path.join(hf_dir, "generation_config.json"))
     log(f"saved {sorted(os.listdir(hf_dir))}")
