@@ -414,8 +414,9 @@ int cmd_chat(int argc, char **argv) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) continue;
         if (ml_push(&ml, "user", line, (size_t)len)) { rc = cli_error("out of memory"); break; }
-        if (render_tokens(&r, &ml, &want, err, sizeof err)) {
-            cli_error("chat: line %zu skipped: %s", lineno, err);
+        int bad_render = render_tokens(&r, &ml, &want, err, sizeof err);
+        if (bad_render || !want.n) {
+            cli_error("chat: line %zu skipped: %s", lineno, bad_render ? err : "the template renders nothing");
             ml_drop(&ml, ml.n - 1, 1);
             continue;
         }
@@ -425,7 +426,9 @@ int cmd_chat(int argc, char **argv) {
             wgpt_chat_message alone[2] = {ml.m[0], ml.m[ml.n - 1]};
             message_list al = {n_sys ? alone : alone + 1, n_sys + 1, 0};
             token_list t = {0};
-            int fits = render_tokens(&r, &al, &t, err, sizeof err) == 0 && t.n + reply_room <= n_ctx;
+            renderer probe = r;
+            probe.transcript = NULL; /* a trial, not what is fed */
+            int fits = render_tokens(&probe, &al, &t, err, sizeof err) == 0 && t.n + reply_room <= n_ctx;
             size_t tn = t.n;
             free(t.ids);
             if (!fits) {

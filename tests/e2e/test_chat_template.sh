@@ -84,5 +84,12 @@ conversation extend '{{ bos_token }}{% for m in messages %}{{ m.content }}
 conversation rewrite '{{ bos_token }}{% for m in messages %}{{ m.content }}{% if loop.index0 == messages|length - 3 %} (before){% endif %}
 {% endfor %}' part "And God said" "Blessed are the meek" "Amen" "And it came to pass" "Selah"
 
+# A template that refuses a conversation (raise_exception) skips that line with its message.
+printf '{{ raise_exception("no " ~ messages[-1].content) }}' >"$tmp/raise.jinja"
+printf 'hi\nho\n' | "$W" chat -m models/default.gguf --chat-template-file "$tmp/raise.jinja" -n 4 >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && [ ! -s "$tmp/out" ] && grep -q "line 1 skipped: chat template: line 1: raise_exception: no hi" "$tmp/err" \
+  && grep -q "line 2 skipped: .*no ho" "$tmp/err" && ok "raise_exception: each line skipped with the template's message" \
+  || bad "raise_exception: exit $rc: $(tail -c 300 "$tmp/err")"
+
 echo "$fails failed"
 [ $fails -eq 0 ]
