@@ -402,6 +402,7 @@ int cmd_chat(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     if (tty) fprintf(stderr, "wgpt chat (%s template) — one message per line; Ctrl-C stops a reply, Ctrl-D ends\n", tpl_name);
+    size_t last_prompt = 0; /* tokens of the last turn's rendering, before its reply */
     for (size_t lineno = 1, turn = 1;; lineno++) {
         g_interrupts = 0;
         if (tty) fprintf(stderr, "> ");
@@ -438,8 +439,10 @@ int cmd_chat(int argc, char **argv) {
                 continue;
             }
         }
+        int dropped_now = 0;
         if (want.n + reply_room > n_ctx) {
             size_t dropped = 0;
+            dropped_now = 1;
             int bad = 0;
             while (want.n + reply_room > n_ctx && ml.n > n_sys + 1) {
                 /* an exchange: the oldest user turn and what follows it up to the next user turn */
@@ -463,9 +466,13 @@ int cmd_chat(int argc, char **argv) {
         size_t had = held.n;
         long reused = sync_context(c, &held, &want);
         if (reused < 0) { rc = 1; break; }
-        if ((size_t)reused < had && o.verbose)
-            fprintf(stderr, "wgpt: chat: the new rendering parts from the cache at token %ld of %zu: refilled from there\n",
-                    reused, had);
+        /* Parting inside the last reply is usual (the tokenizer spells it another
+         * way) and told with -v; parting before it means the template rewrote
+         * earlier turns, which costs a refill worth saying. */
+        if ((size_t)reused < had && (o.verbose || ((size_t)reused < last_prompt && !dropped_now)))
+            fprintf(stderr, "wgpt: chat: the new rendering parts from the cache at token %ld of %zu%s: refilled from there\n",
+                    reused, had, (size_t)reused < last_prompt && !dropped_now ? " (before the last reply)" : "");
+        last_prompt = want.n;
         if (o.verbose)
             fprintf(stderr, "wgpt: chat: turn %zu: %zu tokens, %ld reused from the cache, %zu fed\n", turn, want.n, reused,
                     want.n - (size_t)reused);
