@@ -216,6 +216,13 @@ def build_model(name, family, seed, dtype, hf_dir, tok_src):
         d = json.load(open(tj, encoding="utf-8"))
         d["added_tokens"] = [t for t in d["added_tokens"] if t["id"] < cfg.vocab_size]
         json.dump(d, open(tj, "w", encoding="utf-8"), ensure_ascii=False)
+        tc = os.path.join(hf_dir, "tokenizer_config.json")
+        d = json.load(open(tc, encoding="utf-8"))
+        d["added_tokens_decoder"] = {k: v for k, v in d.get("added_tokens_decoder", {}).items()
+                                     if int(k) < cfg.vocab_size}
+        for k in ("image_token", "boi_token", "eoi_token", "extra_special_tokens", "processor_class"):
+            d.pop(k, None)  # the multimodal models' (transformers adds a missing image_token as 262144)
+        json.dump(d, open(tc, "w", encoding="utf-8"), ensure_ascii=False, indent=1)
     gen = os.path.join(fixture, "generation_config.json")
     tok = load_tokenizer(hf_dir, family)
     prompt_ids = tok.encode(PROMPT)  # with the special tokens the tokenizer adds, as `wgpt run` does
