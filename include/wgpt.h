@@ -482,6 +482,12 @@ wgpt_status wgpt_vocab_tokenize(const wgpt_vocab *v, const char *text, size_t le
 /* As wgpt_token_to_piece. */
 int wgpt_vocab_token_to_piece(const wgpt_vocab *v, int32_t id, char *buf, size_t cap);
 int wgpt_vocab_n_tokens(const wgpt_vocab *v);
+/* What kind of tokenizer it is ("gpt2 (byte-level BPE)", "Hugging Face BPE
+ * (...)"): a string that lives as long as v. */
+const char *wgpt_vocab_kind(const wgpt_vocab *v);
+/* The BOS / EOS token ids, -1 where there is none. */
+int32_t wgpt_vocab_bos(const wgpt_vocab *v);
+int32_t wgpt_vocab_eos(const wgpt_vocab *v);
 
 /* ---- chat templates ---- */
 

@@ -141,8 +141,39 @@ static void print_flag(const wgpt_file *f, const char *label, const char *key) {
     printf("  %-11s %s\n", label, get_flag(f, key, &b) ? "(unset)" : b ? "true" : "false");
 }
 
+/* A tokenizer carried as Hugging Face files (a folder's tokenizer.json, or
+ * vocab.json + merges.txt): told by what the tokenizer made of them. */
+static void print_hf_tokenizer(wgpt_file *f, const char *source) {
+    printf("\ntokenizer:\n  %-11s %s\n", "source", source);
+    char e[512];
+    wgpt_vocab *v = NULL;
+    if (wgpt_vocab_open(f, &v, e, sizeof e) != WGPT_OK) {
+        printf("  %-11s %s\n", "error", text_show_z(e));
+        return;
+    }
+    printf("  %-11s %s\n  %-11s %d\n", "kind", wgpt_vocab_kind(v), "vocab size", wgpt_vocab_n_tokens(v));
+    const char *names[2] = {"bos", "eos"};
+    int32_t ids[2] = {wgpt_vocab_bos(v), wgpt_vocab_eos(v)};
+    for (int i = 0; i < 2; i++) {
+        printf("  %-11s ", names[i]);
+        char piece[64];
+        int n = ids[i] >= 0 ? wgpt_vocab_token_to_piece(v, ids[i], piece, sizeof piece) : -1;
+        if (n < 0) puts("(none)");
+        else printf("%d %s\n", ids[i], text_show(piece, (size_t)n < sizeof piece ? (size_t)n : sizeof piece));
+    }
+    wgpt_vocab_free(v);
+}
+
 static void print_tokenizer(wgpt_file *f) {
     wgpt_str s;
+    wgpt_meta probe;
+    if (find_meta(f, "tokenizer.ggml.tokens", &probe) < 0) {
+        if (find_meta(f, "tokenizer.huggingface.json", &probe) >= 0) { print_hf_tokenizer(f, "tokenizer.json"); return; }
+        if (find_meta(f, "tokenizer.huggingface.vocab_json", &probe) >= 0) {
+            print_hf_tokenizer(f, "vocab.json + merges.txt");
+            return;
+        }
+    }
     printf("\ntokenizer:\n");
     printf("  %-11s ", "model");
     if (get_str(f, "tokenizer.ggml.model", &s) == 0) print_quoted(s, MAX_SHOWN);

@@ -265,3 +265,6 @@ int wgpt_vocab_token_to_piece(const wgpt_vocab *v, int32_t id, char *buf, size_t
 }
 
 int wgpt_vocab_n_tokens(const wgpt_vocab *v) { return v ? tokenizer_n_vocab(v->tok) : 0; }
+const char *wgpt_vocab_kind(const wgpt_vocab *v) { return v ? tokenizer_kind(v->tok) : ""; }
+int32_t wgpt_vocab_bos(const wgpt_vocab *v) { return v ? tokenizer_bos(v->tok) : -1; }
+int32_t wgpt_vocab_eos(const wgpt_vocab *v) { return v ? tokenizer_eos(v->tok) : -1; }
