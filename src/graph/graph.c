@@ -18,6 +18,7 @@ typedef struct {
     int layer, width;
     row_span rows;
     gpu_buffer *src;
+    step_when when;
 } graph_op;
 
 /* Until the params uniform exists, an op's buffers wait here. */
@@ -120,6 +121,11 @@ void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_s
 }
 
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows) {
+    graph_capture_when(g, name, layer, buf, width, rows, WHEN_ALWAYS);
+}
+
+void graph_capture_when(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows,
+                        step_when when) {
     if (g->error[0]) return;
     graph_op *op = new_op(g);
     if (!op) return;
@@ -129,6 +135,7 @@ void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int w
     op->width = width;
     op->rows = rows;
     op->src = buf;
+    op->when = when;
 }
 
 /* Creates the params uniform and every bind group. */
@@ -155,6 +162,16 @@ static int graph_bind(graph *g) {
     return 0;
 }
 
+static int runs_in(step_when w, const step_params *s) {
+    switch (w) {
+    case WHEN_ONE_TOKEN: return s->n_tokens == 1;
+    case WHEN_TOKENS: return s->n_tokens > 1;
+    case WHEN_ONE_OUT: return s->n_out == 1;
+    case WHEN_OUTS: return s->n_out > 1;
+    default: return 1;
+    }
+}
+
 static uint64_t capture_rows(const graph_op *op, const step_params *s) {
     return op->rows == ROWS_OUT ? s->n_out : s->n_tokens;
 }
@@ -165,7 +182,8 @@ int graph_replay(graph *g, const step_params *s, int capture) {
     if (capture) {
         uint64_t need = 0;
         for (int i = 0; i < g->n_ops; i++)
-            if (g->ops[i].is_capture) need += (uint64_t)g->ops[i].width * capture_rows(&g->ops[i], s) * 4;
+            if (g->ops[i].is_capture && runs_in(g->ops[i].when, s))
+                need += (uint64_t)g->ops[i].width * capture_rows(&g->ops[i], s) * 4;
         if (!g->cap_buf || g->cap_size < need) {
             gpu_buffer_free(g->cap_buf);
             g->cap_buf = gpu_buffer_create(g->dev, need, GPU_READBACK, "capture");
@@ -182,6 +200,7 @@ int graph_replay(graph *g, const step_params *s, int capture) {
     gpu_begin(g->dev);
     for (int i = 0; i < g->n_ops; i++) {
         graph_op *op = &g->ops[i];
+        if (op->is_capture ? !runs_in(op->when, s) : !runs_in(op->rule.when, s)) continue;
         if (op->is_capture) {
             if (!capture) continue;
             uint64_t bytes = (uint64_t)op->width * capture_rows(op, s) * 4;
@@ -213,7 +232,7 @@ int graph_capture_collect(graph *g, graph_capture_fn fn, void *user, char *err, 
     uint64_t off = 0;
     for (int i = 0; i < g->n_ops; i++) {
         graph_op *op = &g->ops[i];
-        if (!op->is_capture) continue;
+        if (!op->is_capture || !runs_in(op->when, &g->cap_step)) continue;
         int rows = (int)capture_rows(op, &g->cap_step);
         fn(user, op->name, op->layer, f + off, rows, op->width);
         off += (uint64_t)op->width * rows;

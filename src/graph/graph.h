@@ -25,9 +25,16 @@ typedef struct { uint32_t pos0, n_tokens, out_first, n_out; } step_params;
  * rows of this step's positions, pos0..pos0+n_tokens-1 (the KV cache). */
 typedef enum { ROWS_STEP, ROWS_OUT, ROWS_POS } row_span;
 
+/* Which steps a dispatch or capture belongs to: all, or by the step's token
+ * count (or n_out) being one or more than one. A decode step (one token, one
+ * row of logits) takes kernels of its own, recorded beside the batched ones
+ * they replace. */
+typedef enum { WHEN_ALWAYS = 0, WHEN_ONE_TOKEN, WHEN_TOKENS, WHEN_ONE_OUT, WHEN_OUTS } step_when;
+
 /* How many workgroups a dispatch needs: units = fixed + per_token*n_tokens +
- * per_out*n_out, packed per_wg units to a workgroup (0 counts as 1). */
-typedef struct { uint32_t fixed, per_token, per_out, per_wg; } grid_rule;
+ * per_out*n_out, packed per_wg units to a workgroup (0 counts as 1); when:
+ * the steps it runs in. */
+typedef struct { uint32_t fixed, per_token, per_out, per_wg; step_when when; } grid_rule;
 
 graph *graph_create(gpu_device *d, kernel_registry *k, gpu_buffer *step_uniform);
 void graph_free(graph *g);
@@ -46,6 +53,10 @@ void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_s
 /* A named activation to copy out when capturing (verify): rows of width
  * floats of buf. */
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows);
+/* The same, only in the steps `when` names (an activation a decode step's
+ * fused kernels never write). */
+void graph_capture_when(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows,
+                        step_when when);
 
 /* Replays the graph for one forward pass into the open command buffer.
  * With capture on, activations are copied into a capture buffer. */

@@ -15,24 +15,44 @@ static const char *embedded(const char *name) {
 }
 
 /* What each kernel is made of. A per-format kernel takes its weight type's
- * snippet from dtype.c's table; a kernel with variant snippets takes one of
- * them (it declares the step uniform's binding, which comes last). */
+ * snippet: the batched kernels dtype.c's wfmt_*.wgsl, the one-token ones
+ * mvfmt_<type>.wgsl (and mvfmt2_<type>.wgsl for a second matrix). A kernel
+ * with variant snippets takes one or two of them (the first declares the
+ * step uniform's binding, which comes last). */
+enum { FMT_NONE, FMT_W, FMT_MV, FMT_MV2 };
 static const struct {
     const char *body;
     int reduces, per_format;
-    const char *variant[KV_COUNT]; /* NULL: no variants */
+    const char *variant[KV_COUNT][2]; /* all NULL: no variants */
 } kernel_parts[KERNEL_COUNT] = {
-    [KERNEL_MATMUL] = {"matmul.wgsl", 1, 1, {"matmul_nobias.wgsl", "matmul_bias.wgsl"}},
-    [KERNEL_EMBED] = {"embed.wgsl", 0, 1, {NULL, NULL}},
-    [KERNEL_RMSNORM] = {"rmsnorm.wgsl", 1, 0, {NULL, NULL}},
-    [KERNEL_HEAD_RMSNORM] = {"head_rmsnorm.wgsl", 1, 0, {NULL, NULL}},
-    [KERNEL_ROPE] = {"rope.wgsl", 0, 0, {NULL, NULL}},
-    [KERNEL_ATTENTION] = {"attention.wgsl", 1, 0, {NULL, NULL}},
-    [KERNEL_SWIGLU] = {"swiglu.wgsl", 0, 0, {NULL, NULL}},
-    [KERNEL_LAYERNORM] = {"layernorm.wgsl", 1, 0, {NULL, NULL}},
-    [KERNEL_GELU] = {"gelu.wgsl", 0, 0, {NULL, NULL}},
-    [KERNEL_SOFTCAP] = {"softcap.wgsl", 0, 0, {NULL, NULL}},
+    [KERNEL_MATMUL] = {"matmul.wgsl", 1, FMT_W, {{"matmul_nobias.wgsl"}, {"matmul_bias.wgsl"}}},
+    [KERNEL_MATVEC] = {"matvec.wgsl", 1, FMT_MV,
+                       {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
+                        {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},
+    [KERNEL_MATVEC_GLU] = {"matvec_glu.wgsl", 1, FMT_MV2, {{"mv_norm_common.wgsl"}}},
+    [KERNEL_EMBED] = {"embed.wgsl", 0, FMT_W, {{NULL}}},
+    [KERNEL_RMSNORM] = {"rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
+    [KERNEL_HEAD_RMSNORM] = {"head_rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
+    [KERNEL_ROPE] = {"rope.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION] = {"attention.wgsl", 1, FMT_NONE, {{NULL}}},
+    [KERNEL_SWIGLU] = {"swiglu.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_LAYERNORM] = {"layernorm.wgsl", 1, FMT_NONE, {{NULL}}},
+    [KERNEL_GELU] = {"gelu.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_SOFTCAP] = {"softcap.wgsl", 0, FMT_NONE, {{NULL}}},
 };
+
+/* matvec.wgsl's rows per group and loads in flight per lane, by weight
+ * type slot (dtype.h: f32, f16, q8_0, q4_0, bf16), chosen from
+ * wgpt-kbench's numbers (results/2026-11-29-h200/). */
+static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
+    {2, 4}, {2, 4}, {1, 2}, {1, 4}, {2, 4},
+};
+
+uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu) {
+    (void)r;
+    uint32_t rows = slot >= 0 && slot < DTYPE_GPU_SLOTS ? mv_shape[slot].rows : 1;
+    return glu && rows > 2 ? 2 : rows; /* matvec_glu.wgsl keeps two rows of each matrix in one vec4 */
+}
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */
 
@@ -68,31 +88,41 @@ static void label_part(char *label, size_t cap, const char *file, size_t skip) {
 
 gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant, char *err, size_t errlen) {
     if (id < 0 || id >= KERNEL_COUNT || slot < 0 || slot >= DTYPE_GPU_SLOTS || variant < 0 || variant >= KV_COUNT ||
-        (!kernel_parts[id].per_format && slot) || (!kernel_parts[id].variant[0] && variant)) {
+        (!kernel_parts[id].per_format && slot) || (!kernel_parts[id].variant[variant][0] && variant)) {
         set_err(err, errlen, "no such kernel (%d, format %d, variant %d)", (int)id, slot, variant);
         return NULL;
     }
     gpu_kernel **k = &r->k[id][slot][variant];
     if (*k) return *k;
     const dtype_info *t = dtype_gpu(slot);
+    int pf = kernel_parts[id].per_format;
+    char fmt[40] = "", fmt2[40] = "", shape[96] = "";
+    if (pf == FMT_W) snprintf(fmt, sizeof fmt, "%s", t->wgsl);
+    if (pf >= FMT_MV) {
+        snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
+        snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n",
+                 kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_shape[slot].unroll);
+    }
+    if (pf == FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */
-    const char *files[5] = {kernel_parts[id].reduces ? r->reduce : NULL, "common.wgsl",
-                            kernel_parts[id].per_format ? t->wgsl : NULL, kernel_parts[id].variant[variant],
-                            kernel_parts[id].body};
-    const char *parts[5];
-    size_t len = 1;
-    for (int i = 0; i < 5; i++) {
+    const char *files[7] = {kernel_parts[id].reduces ? r->reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
+                            fmt2[0] ? fmt2 : NULL, kernel_parts[id].variant[variant][0],
+                            kernel_parts[id].variant[variant][1], kernel_parts[id].body};
+    const char *parts[8];
+    size_t len = strlen(shape) + 2;
+    for (int i = 0; i < 7; i++) {
         parts[i] = files[i] ? embedded(files[i]) : "";
         if (!parts[i]) { set_err(err, errlen, "kernel source %s missing", files[i]); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    for (int i = 0; i < 5; i++) p += sprintf(p, "%s\n", parts[i]);
+    p += sprintf(p, "%s\n%s\n", parts[0], shape);
+    for (int i = 1; i < 7; i++) p += sprintf(p, "%s\n", parts[i]);
     char label[128] = "";
-    label_part(label, sizeof label, files[4], 0);
-    label_part(label, sizeof label, kernel_parts[id].per_format ? t->name : NULL, 0);
-    if (variant) label_part(label, sizeof label, files[3], strcspn(files[4], ".") + 1); /* "matmul_bias" */
+    label_part(label, sizeof label, files[6], 0);
+    label_part(label, sizeof label, pf ? t->name : NULL, 0);
+    if (variant) label_part(label, sizeof label, files[4], strcspn(files[4], "_") + 1); /* "bias", "norm" */
     label_part(label, sizeof label, files[0], strlen("reduce_"));
     *k = gpu_kernel_create(r->dev, src, label, err, errlen);
     free(src);

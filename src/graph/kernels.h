@@ -15,6 +15,9 @@
 
 typedef enum {
     KERNEL_MATMUL,       /* per weight type; variant KV_BIAS adds a bias */
+    KERNEL_MATVEC,       /* per weight type: MATMUL for a one-token step; variants
+                            KV_BIAS, KV_NORM (the RMSNorm of x folded in), KV_NORM_BIAS */
+    KERNEL_MATVEC_GLU,   /* per weight type: ffn norm, gate, up and activation, one token */
     KERNEL_EMBED,        /* per weight type */
     KERNEL_RMSNORM,
     KERNEL_HEAD_RMSNORM, /* q/k norm */
@@ -27,7 +30,7 @@ typedef enum {
     KERNEL_COUNT
 } kernel_id;
 
-enum { KV_PLAIN = 0, KV_BIAS = 1, KV_COUNT }; /* kernel variants */
+enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_COUNT }; /* kernel variants */
 
 typedef struct {
     gpu_device *dev;
@@ -38,6 +41,11 @@ typedef struct {
      * subgroup, with group_slots groups per workgroup. */
     uint32_t group_slots, group_lanes;
 } kernel_registry;
+
+/* Rows of W each group of lanes of a KERNEL_MATVEC (glu: KERNEL_MATVEC_GLU)
+ * takes for weight type slot: a dispatch needs rows / (group_slots * this)
+ * workgroups. */
+uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu);
 
 /* Chooses the reduction variant for d; compiles nothing. */
 void kernels_init(kernel_registry *r, gpu_device *d);

@@ -2,6 +2,8 @@
  * same fields in the same order) and records the dispatch. */
 #include "graph/ops.h"
 
+#include <string.h>
+
 
 /* The kernel, or NULL with the reason recorded in the graph. */
 static gpu_kernel *kernel(graph *g, kernel_id id, int slot, int variant) {
@@ -19,13 +21,25 @@ static int chunk_rows(const gpu_matrix *w, int c) {
 }
 
 /* One dispatch per chunk that holds rows of the wanted part: each reads
- * its rows where they lie and writes them at their column in the part. */
+ * its rows where they lie and writes them at their column in the part.
+ * Each chunk is recorded twice: the batched kernel for steps of several
+ * tokens, matvec.wgsl for one-token steps (a decode step), which is bound
+ * by the bytes of W alone. */
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o) {
     int first = o->w_rows ? o->w_first : 0, n = o->w_rows ? o->w_rows : w->rows;
     struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; } p = {
         0, (uint32_t)w->cols, 0, (uint32_t)(o->out_stride ? o->out_stride : n), (uint32_t)w->cols,
         (uint32_t)o->accumulate, (uint32_t)o->rows, 0};
+    int fold = o->norm && o->norm_x;
+    /* matvec.wgsl's Params: matmul's, then the norm's epsilon and where x's row is */
+    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; float eps;
+             uint32_t x_row, pad0, pad1; } pv;
+    int out = o->rows == ROWS_OUT;
+    step_when one = out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN, many = out ? WHEN_OUTS : WHEN_TOKENS;
     gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, o->bias ? KV_BIAS : KV_PLAIN);
+    gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot,
+                                                  fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN));
+    uint32_t mv_rows = kernels_matvec_rows(graph_kernels(g), w->gpu_slot, 0);
     for (int c = 0; c < w->n_chunks; c++) {
         int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
         int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
@@ -34,8 +48,34 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         p.row_offset = (uint32_t)(r0 - first);
         p.w_first = (uint32_t)(r0 - c0);
         gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
-        graph_dispatch(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){p.rows, 0, 0, slots(g)});
+        graph_dispatch(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){p.rows, 0, 0, slots(g), many});
+        if (o->many_only) continue;
+        memset(&pv, 0, sizeof pv);
+        memcpy(&pv, &p, sizeof p);
+        pv.eps = o->norm_eps;
+        pv.x_row = (uint32_t)(fold && out); /* the residual stream's row out_first, not a packed row 0 */
+        gpu_binding bv[5] = {{w->chunk[c], 0, 0}, {fold ? o->norm_x : x, 0, 0}, {y, 0, 0}};
+        int nb = 3;
+        if (o->bias) bv[nb++] = (gpu_binding){o->bias, 0, 0};
+        if (fold) bv[nb++] = (gpu_binding){o->norm, 0, 0};
+        graph_dispatch(g, kv, &pv, sizeof pv, bv, nb, (grid_rule){p.rows, 0, 0, slots(g) * mv_rows, one});
     }
+}
+
+void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
+                   gpu_buffer *gate, int gelu) {
+    if (wg->n_chunks != 1 || wu->n_chunks != 1 || wg->gpu_slot != wu->gpu_slot || wg->rows != wu->rows ||
+        wg->cols != wu->cols) {
+        graph_fail(g, "op_matvec_glu: gate and up must be one buffer each, of one type and shape");
+        return;
+    }
+    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; float eps;
+             uint32_t act, pad0, pad1; } p = {(uint32_t)wg->rows, (uint32_t)wg->cols, 0, (uint32_t)wg->rows,
+                                              (uint32_t)wg->cols, 0, 0, 0, eps, (uint32_t)(gelu != 0), 0, 0};
+    gpu_binding b[5] = {{wg->chunk[0], 0, 0}, {x, 0, 0}, {gate, 0, 0}, {norm, 0, 0}, {wu->chunk[0], 0, 0}};
+    uint32_t rows = kernels_matvec_rows(graph_kernels(g), wg->gpu_slot, 1);
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_GLU, wg->gpu_slot, KV_PLAIN), &p, sizeof p, b, 5,
+                   (grid_rule){p.rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
 }
 
 static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale, int by_pos) {
@@ -46,7 +86,7 @@ static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x,
         p.rows = (uint32_t)chunk_rows(w, c);
         p.row_offset = (uint32_t)(c * w->chunk_rows);
         gpu_binding b[3] = {{w->chunk[c], 0, 0}, {ids, 0, 0}, {x, 0, 0}};
-        graph_dispatch(g, k, &p, sizeof p, b, 3, (grid_rule){0, 1, 0, 1});
+        graph_dispatch(g, k, &p, sizeof p, b, 3, (grid_rule){0, 1, 0, 1, WHEN_ALWAYS});
     }
 }
 
@@ -58,20 +98,24 @@ void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, flo
 void op_add_pos_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x) { embed(g, w, ids, x, 1.0f, 1); }
 
 static void rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out,
-                    int accumulate) {
+                    int accumulate, step_when when) {
     struct { uint32_t dim; float eps; uint32_t from_out, accumulate; } p = {(uint32_t)dim, eps, (uint32_t)from_out,
                                                                              (uint32_t)accumulate};
     gpu_binding b[3] = {{x, 0, 0}, {w, 0, 0}, {y, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_RMSNORM, 0, KV_PLAIN), &p, sizeof p, b, 3,
-                   from_out ? (grid_rule){0, 0, 1, slots(g)} : (grid_rule){0, 1, 0, slots(g)});
+                   from_out ? (grid_rule){0, 0, 1, slots(g), when} : (grid_rule){0, 1, 0, slots(g), when});
 }
 
 void op_rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out) {
-    rmsnorm(g, x, w, y, dim, eps, from_out, 0);
+    rmsnorm(g, x, w, y, dim, eps, from_out, 0, WHEN_ALWAYS);
 }
 
 void op_rmsnorm_add(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps) {
-    rmsnorm(g, x, w, y, dim, eps, 0, 1);
+    rmsnorm(g, x, w, y, dim, eps, 0, 1, WHEN_ALWAYS);
+}
+
+void op_rmsnorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out) {
+    rmsnorm(g, x, w, y, dim, eps, from_out, 0, from_out ? WHEN_OUTS : WHEN_TOKENS);
 }
 
 void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_buffer *y, int dim, float eps,
@@ -79,7 +123,7 @@ void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_
     struct { uint32_t dim; float eps; uint32_t from_out, pad; } p = {(uint32_t)dim, eps, (uint32_t)from_out, 0};
     gpu_binding b[4] = {{x, 0, 0}, {w, 0, 0}, {bias, 0, 0}, {y, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_LAYERNORM, 0, KV_PLAIN), &p, sizeof p, b, 4,
-                   from_out ? (grid_rule){0, 0, 1, slots(g)} : (grid_rule){0, 1, 0, slots(g)});
+                   from_out ? (grid_rule){0, 0, 1, slots(g), WHEN_ALWAYS} : (grid_rule){0, 1, 0, slots(g), WHEN_ALWAYS});
 }
 
 void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *wq,
@@ -89,7 +133,7 @@ void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k
         (uint32_t)(a->n_kv_heads * a->head_dim), eps, 0, 0};
     gpu_binding b[4] = {{q, 0, 0}, {k_cache, 0, 0}, {wq, 0, 0}, {wk, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_HEAD_RMSNORM, 0, KV_PLAIN), &p, sizeof p, b, 4,
-                   (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, slots(g)});
+                   (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, slots(g), WHEN_ALWAYS});
 }
 
 void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
@@ -99,7 +143,7 @@ void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer
         (uint32_t)(neox != 0), (uint32_t)(a->n_kv_heads * a->head_dim), (uint32_t)(a->n_heads * a->head_dim), 0};
     gpu_binding b[3] = {{q, 0, 0}, {k_cache, 0, 0}, {cs, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ROPE, 0, KV_PLAIN), &p, sizeof p, b, 3,
-                   (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, 1});
+                   (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, 1, WHEN_ALWAYS});
 }
 
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
@@ -110,26 +154,34 @@ void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int win
         (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), 0, 0, 0};
     gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {scores, 0, 0}, {out, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &p, sizeof p, b, 5,
-                   (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g)});
+                   (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), WHEN_ALWAYS});
 }
 
-void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width) {
+static void swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width, step_when when) {
     struct { uint32_t width, pad0, pad1, pad2; } p = {(uint32_t)width, 0, 0, 0};
     gpu_binding b[2] = {{gate, 0, 0}, {up, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_SWIGLU, 0, KV_PLAIN), &p, sizeof p, b, 2,
-                   (grid_rule){0, (uint32_t)((width + 63) / 64), 0, 1});
+                   (grid_rule){0, (uint32_t)((width + 63) / 64), 0, 1, when});
 }
 
-void op_gelu(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated) {
+void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width) { swiglu(g, gate, up, width, WHEN_ALWAYS); }
+void op_swiglu_many(graph *g, gpu_buffer *gate, gpu_buffer *up, int width) { swiglu(g, gate, up, width, WHEN_TOKENS); }
+
+static void gelu(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated, step_when when) {
     struct { uint32_t width, gated, pad0, pad1; } p = {(uint32_t)width, (uint32_t)(gated != 0), 0, 0};
     gpu_binding b[2] = {{x, 0, 0}, {up, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_GELU, 0, KV_PLAIN), &p, sizeof p, b, 2,
-                   (grid_rule){0, (uint32_t)((width + 63) / 64), 0, 1});
+                   (grid_rule){0, (uint32_t)((width + 63) / 64), 0, 1, when});
+}
+
+void op_gelu(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated) { gelu(g, x, up, width, gated, WHEN_ALWAYS); }
+void op_gelu_many(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated) {
+    gelu(g, x, up, width, gated, WHEN_TOKENS);
 }
 
 void op_softcap(graph *g, gpu_buffer *logits, int width, float cap) {
     struct { uint32_t width; float cap; uint32_t pad0, pad1; } p = {(uint32_t)width, cap, 0, 0};
     gpu_binding b[1] = {{logits, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_SOFTCAP, 0, KV_PLAIN), &p, sizeof p, b, 1,
-                   (grid_rule){0, 0, (uint32_t)((width + 63) / 64), 1});
+                   (grid_rule){0, 0, (uint32_t)((width + 63) / 64), 1, WHEN_ALWAYS});
 }

@@ -18,8 +18,23 @@ typedef struct {
     int out_stride;     /* floats from one row of y to the next; 0: W's rows */
     int w_first, w_rows; /* only rows w_first..w_first+w_rows-1 of W (w_rows 0: all), written from
                             column 0 of y: one part of a stacked matrix; the bias is that part's */
+    gpu_buffer *norm, *norm_x; /* both set: in a one-token step (one n_out row for ROWS_OUT) x is not
+                            read; the product reads norm_x (the residual stream) with its RMSNorm
+                            (weights norm, epsilon norm_eps) folded in: x = rmsnorm(norm_x) is then
+                            only made for steps of several tokens (op_rmsnorm_many) */
+    float norm_eps;
+    int many_only;      /* only the batched kernel, for steps of several tokens (a one-token
+                           step computes this product inside a fused kernel) */
 } matmul_opts;
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o);
+
+/* gate = act(Wg xn) * (Wu xn), xn = rmsnorm(x) with weights norm: the ffn
+ * norm, gate and up projections and the activation (gelu: GELU, else SiLU)
+ * in one dispatch, in one-token steps only (steps of several tokens take
+ * op_rmsnorm_many, op_matmul and op_swiglu/op_gelu). Wg and Wu: one buffer
+ * each, the same type and shape. */
+void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
+                   gpu_buffer *gate, int gelu);
 
 /* x[t] = scale * row ids[t] of the embedding, dequantized. */
 void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale);
@@ -31,6 +46,9 @@ void op_add_pos_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer
  * added into y. */
 void op_rmsnorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out);
 void op_rmsnorm_add(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps);
+/* op_rmsnorm only in steps of several tokens (from_out: several n_out rows):
+ * a one-token step folds the norm into the products that read y. */
+void op_rmsnorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int dim, float eps, int from_out);
 /* y = (x - mean) / sqrt(var + eps) * w + b over rows of dim; from_out as
  * for op_rmsnorm. */
 void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *b, gpu_buffer *y, int dim, float eps,
@@ -57,12 +75,15 @@ void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
                   gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out);
 
-/* gate = silu(gate) * up over rows of width. */
+/* gate = silu(gate) * up over rows of width; the _many forms only in steps
+ * of several tokens (op_matvec_glu does it in one-token steps). */
 void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
+void op_swiglu_many(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
 /* x = gelu(x) (tanh form) over rows of width; gated, x = gelu(x) * up.
  * Ungated, up is bound but not read, and must not be x (a buffer cannot be
  * bound writable and read-only in one dispatch). */
 void op_gelu(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated);
+void op_gelu_many(graph *g, gpu_buffer *x, gpu_buffer *up, int width, int gated);
 /* The n_out rows of logits (width wide) become cap * tanh(logits / cap). */
 void op_softcap(graph *g, gpu_buffer *logits, int width, float cap);
 

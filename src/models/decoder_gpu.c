@@ -236,16 +236,24 @@ static void build_attn(decoder_state *s, int l) {
     const attn_shape a = {c->n_heads, c->n_kv_heads, c->head_dim};
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
     gpu_buffer *kc = s->k_cache[l], *vc = s->v_cache[l];
+    /* With RMSNorm, a one-token step folds the norm into each projection */
+    gpu_buffer *nw = c->norm == NORM_RMS ? L->attn_norm : NULL, *nx = nw ? s->x : NULL;
+    float eps = c->norm_eps;
     if (L->wqkv.n_chunks) {
-        op_matmul(g, &L->wqkv, s->xn, s->q, &(matmul_opts){.bias = L->bq, .w_first = 0, .w_rows = q_dim});
+        op_matmul(g, &L->wqkv, s->xn, s->q,
+                  &(matmul_opts){.bias = L->bq, .w_first = 0, .w_rows = q_dim, .norm = nw, .norm_x = nx, .norm_eps = eps});
         op_matmul(g, &L->wqkv, s->xn, kc,
-                  &(matmul_opts){.bias = L->bk, .rows = ROWS_POS, .w_first = q_dim, .w_rows = kv_dim});
+                  &(matmul_opts){.bias = L->bk, .rows = ROWS_POS, .w_first = q_dim, .w_rows = kv_dim, .norm = nw,
+                                 .norm_x = nx, .norm_eps = eps});
         op_matmul(g, &L->wqkv, s->xn, vc,
-                  &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .w_first = q_dim + kv_dim, .w_rows = kv_dim});
+                  &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .w_first = q_dim + kv_dim, .w_rows = kv_dim,
+                                 .norm = nw, .norm_x = nx, .norm_eps = eps});
     } else {
-        op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq});
-        op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.bias = L->bk, .rows = ROWS_POS});
-        op_matmul(g, &L->wv, s->xn, vc, &(matmul_opts){.bias = L->bv, .rows = ROWS_POS});
+        op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq, .norm = nw, .norm_x = nx, .norm_eps = eps});
+        op_matmul(g, &L->wk, s->xn, kc,
+                  &(matmul_opts){.bias = L->bk, .rows = ROWS_POS, .norm = nw, .norm_x = nx, .norm_eps = eps});
+        op_matmul(g, &L->wv, s->xn, vc,
+                  &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .norm = nw, .norm_x = nx, .norm_eps = eps});
     }
     if (L->q_norm) {
         op_head_rmsnorm(g, &a, s->q, kc, L->q_norm, L->k_norm, c->norm_eps);
@@ -269,6 +277,13 @@ static void build_attn(decoder_state *s, int l) {
     graph_capture(g, "attn_res", l, s->x, c->dim, ROWS_STEP);
 }
 
+/* Whether a one-token step takes op_matvec_glu for the ffn: RMSNorm, a gated
+ * activation, no up bias, gate and up one buffer each of one type. */
+static int ffn_fused(const decoder_config *c, const gpu_layer *L) {
+    return c->norm == NORM_RMS && c->ffn != FFN_GELU && !L->b_up && L->w_gate.n_chunks == 1 && L->w_up.n_chunks == 1 &&
+           L->w_gate.gpu_slot == L->w_up.gpu_slot && L->w_gate.rows == L->w_up.rows && L->w_gate.cols == L->w_up.cols;
+}
+
 /* x += Wdown act(...) of xn = norm(x): llama.cpp's build_ffn, SwiGLU or
  * GeGLU (gate and up in parallel), or GELU between up and down (GPT-2,
  * whose up projection lands in `gate` so that the activation is in the one
@@ -277,12 +292,20 @@ static void build_ffn(decoder_state *s, int l) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
     graph *g = s->g;
+    gpu_buffer *nw = c->norm == NORM_RMS ? L->ffn_norm : NULL, *nx = nw ? s->x : NULL;
+    float eps = c->norm_eps;
     if (c->ffn == FFN_GELU) {
-        op_matmul(g, &L->w_up, s->xn, s->gate, &(matmul_opts){.bias = L->b_up});
+        op_matmul(g, &L->w_up, s->xn, s->gate, &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps});
         op_gelu(g, s->gate, s->up, c->hidden_dim, 0);
+    } else if (ffn_fused(c, L)) { /* one-token steps: norm, gate, up and activation in one dispatch */
+        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.many_only = 1});
+        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.many_only = 1});
+        if (c->ffn == FFN_GEGLU) op_gelu_many(g, s->gate, s->up, c->hidden_dim, 1);
+        else op_swiglu_many(g, s->gate, s->up, c->hidden_dim);
+        op_matvec_glu(g, &L->w_gate, &L->w_up, s->x, L->ffn_norm, eps, s->gate, c->ffn == FFN_GEGLU);
     } else {
-        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){0});
-        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.bias = L->b_up});
+        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.norm = nw, .norm_x = nx, .norm_eps = eps});
+        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps});
         if (c->ffn == FFN_GEGLU) op_gelu(g, s->gate, s->up, c->hidden_dim, 1);
         else op_swiglu(g, s->gate, s->up, c->hidden_dim);
     }
@@ -295,11 +318,19 @@ static void build_ffn(decoder_state *s, int l) {
     }
 }
 
-/* y = norm(x) of the config's kind (LayerNorm with its bias) */
-static void build_norm(decoder_state *s, gpu_buffer *w, gpu_buffer *b, int from_out) {
+/* xn = norm(x) of the config's kind (LayerNorm with its bias), and its
+ * capture. An RMSNorm is made only for steps of several tokens (rows): a
+ * one-token step folds it into the products that read xn. */
+static void build_norm(decoder_state *s, gpu_buffer *w, gpu_buffer *b, int from_out, const char *name, int layer) {
     const decoder_config *c = &s->w->c;
-    if (c->norm == NORM_LAYER) op_layernorm(s->g, s->x, w, b, s->xn, c->dim, c->norm_eps, from_out);
-    else op_rmsnorm(s->g, s->x, w, s->xn, c->dim, c->norm_eps, from_out);
+    row_span rows = from_out ? ROWS_OUT : ROWS_STEP;
+    if (c->norm == NORM_LAYER) {
+        op_layernorm(s->g, s->x, w, b, s->xn, c->dim, c->norm_eps, from_out);
+        graph_capture(s->g, name, layer, s->xn, c->dim, rows);
+    } else {
+        op_rmsnorm_many(s->g, s->x, w, s->xn, c->dim, c->norm_eps, from_out);
+        graph_capture_when(s->g, name, layer, s->xn, c->dim, rows, from_out ? WHEN_OUTS : WHEN_TOKENS);
+    }
 }
 
 static void forward(decoder_state *s) {
@@ -310,18 +341,17 @@ static void forward(decoder_state *s) {
     if (w->pos_embd.n_chunks) op_add_pos_embed(g, &w->pos_embd, s->ids, s->x);
     graph_capture(g, "embed", -1, s->x, c->dim, ROWS_STEP);
     for (int l = 0; l < c->n_layers; l++) {
-        build_norm(s, w->layers[l].attn_norm, w->layers[l].attn_norm_b, 0);
-        graph_capture(g, "attn_norm", l, s->xn, c->dim, ROWS_STEP);
+        build_norm(s, w->layers[l].attn_norm, w->layers[l].attn_norm_b, 0, "attn_norm", l);
         build_attn(s, l);
-        build_norm(s, w->layers[l].ffn_norm, w->layers[l].ffn_norm_b, 0);
-        graph_capture(g, "ffn_norm", l, s->xn, c->dim, ROWS_STEP);
+        build_norm(s, w->layers[l].ffn_norm, w->layers[l].ffn_norm_b, 0, "ffn_norm", l);
         build_ffn(s, l);
         graph_capture(g, "layer_out", l, s->x, c->dim, ROWS_STEP);
     }
     /* only the rows whose logits are wanted */
-    build_norm(s, w->out_norm, w->out_norm_b, 1);
-    graph_capture(g, "out_norm", -1, s->xn, c->dim, ROWS_OUT);
-    op_matmul(g, &w->output, s->xn, s->logits, &(matmul_opts){.rows = ROWS_OUT});
+    build_norm(s, w->out_norm, w->out_norm_b, 1, "out_norm", -1);
+    gpu_buffer *nw = c->norm == NORM_RMS ? w->out_norm : NULL;
+    op_matmul(g, &w->output, s->xn, s->logits,
+              &(matmul_opts){.rows = ROWS_OUT, .norm = nw, .norm_x = nw ? s->x : NULL, .norm_eps = c->norm_eps});
     if (c->final_softcap > 0) op_softcap(g, s->logits, c->n_vocab, c->final_softcap);
     graph_capture(g, "logits", -1, s->logits, c->n_vocab, ROWS_OUT);
 }

@@ -18,6 +18,11 @@
  *     stacked matrix)                bias, cache rows, across chunks)
  *   matmul's ROWS_POS (the KV-     test_matmul_kv_rows (rows at pos0 + t, with
  *     cache write)                   and without bias, split)
+ *   matvec.wgsl x mvfmt_*.wgsl     test_matvec (one-token steps: every matmul
+ *     (one-token steps)              option again at one token, each format)
+ *   x mv_norm*.wgsl (RMSNorm       test_matvec_norm (bias, the logits' row,
+ *     folded in)                     split)
+ *   matvec_glu.wgsl x mvfmt2_*     test_matvec_glu (SiLU and GELU)
  *   embed.wgsl x the five formats  test_embed, test_embed_split,
  *                                    test_embed_scaled (Gemma's sqrt(dim)),
  *                                    test_pos_embed (GPT-2's positions added)
@@ -410,8 +415,9 @@ static void check_matmul(const mm_case *c) {
     rig r = rig_open(ctx);
     gpu_buffer *xb = upload(ctx->dev, x, (size_t)c->n * c->cols * 4), *yb = upload(ctx->dev, y0, ny * 4),
                *bb = upload(ctx->dev, bias, (size_t)c->rows * 4);
-    matmul_opts mo = {c->bias ? bb : NULL, c->accumulate, c->use_n_out ? ROWS_OUT : c->at_pos ? ROWS_POS : ROWS_STEP,
-                      stride, c->part_first, c->part_rows};
+    matmul_opts mo = {.bias = c->bias ? bb : NULL, .accumulate = c->accumulate,
+                      .rows = c->use_n_out ? ROWS_OUT : c->at_pos ? ROWS_POS : ROWS_STEP, .out_stride = stride,
+                      .w_first = c->part_first, .w_rows = c->part_rows};
     op_matmul(r.g, &m, xb, yb, &mo);
     rig_run(&r, (uint32_t)pos0, (uint32_t)n_tok, c->use_n_out ? 3u : 0u, (uint32_t)c->n);
     float *y = download(ctx->dev, yb, ny);
@@ -523,6 +529,155 @@ static void test_matmul_parts(void **state) {
         {0, 60, 96, 2, 0, 0, 0, 1, 0, 0, 8, 5},   /* split: inside one chunk */
     };
     matmul_cases(cases, sizeof cases / sizeof *cases);
+}
+
+/* ---- matvec.wgsl (one-token steps) ----
+ * op_matmul records matvec.wgsl beside the batched kernel, for steps whose
+ * count (tokens, or n_out for the logits) is one: every option of the
+ * batched kernel again at one token, each weight type, with rows around a
+ * group's (up to 4) rows and a workgroup's groups, rows longer than the
+ * unrolled loads of a lane, split rows; the same tolerance. */
+static void test_matvec(void **state) {
+    (void)state;
+    const mm_case cases[] = {
+        {0, 1, 32, 1, 0, 0, 0, 0, 0, 0, 0, 0},    {0, 3, 96, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 37, 160, 1, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 70, 64, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 5, 2080, 1, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 203, 1024, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 19, 224, 1, 1, 0, 0, 0, 0, 0, 0, 0},  /* accumulate: the residual add */
+        {0, 40, 128, 1, 0, 56, 1, 0, 0, 0, 0, 0}, /* n_out: the logits, a wider stride */
+        {0, 37, 96, 1, 0, 0, 0, 0, 1, 0, 0, 0},   /* bias */
+        {0, 61, 160, 1, 1, 0, 0, 1, 1, 0, 0, 0},  /* bias, accumulate, split */
+        {0, 24, 96, 1, 0, 0, 0, 0, 1, 1, 0, 0},   /* the cache row at pos0, bias */
+        {0, 96, 64, 1, 0, 0, 0, 0, 1, 1, 32, 32}, /* K part of a stack, into the cache */
+        {0, 60, 96, 1, 0, 0, 0, 1, 1, 0, 3, 40},  /* a part over split rows */
+        {0, 100, 96, 1, 0, 0, 0, 1, 0, 0, 0, 0},  /* split */
+    };
+    matmul_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static double rms_inv(const float *x, int dim, float eps) {
+    double ss = 0;
+    for (int i = 0; i < dim; i++) ss += (double)x[i] * x[i];
+    return 1.0 / sqrt(ss / dim + eps);
+}
+
+/* The RMSNorm of x folded into a one-token product (mv_norm.wgsl,
+ * mv_norm_bias.wgsl): y = W (x / rms(x) * nw) (+ bias), from the residual
+ * stream's one row, or for the logits (n_out 1 of a 6-token step) from its
+ * row out_first. The normed x is never written, so x is poisoned; the
+ * tolerance is the product's (the norm's own rounding is far below it). */
+static void check_matvec_norm(uint32_t type, int rows, int cols, int bias, int logits, int split) {
+    gpu_ctx *ctx = split ? &split_ctx : &main_ctx;
+    int n_tok = logits ? 6 : 1, out_first = logits ? 4 : 0;
+    const float eps = 1e-5f;
+    test_weight tw;
+    make_weight(&tw, type, rows, cols);
+    float *res = rand_floats((size_t)n_tok * cols, 3.0f), *nw = rand_floats((size_t)cols, 1.0f);
+    float *b = rand_floats((size_t)rows, 1.0f), *junk = malloc((size_t)n_tok * cols * 4);
+    for (int i = 0; i < n_tok * cols; i++) junk[i] = NAN;
+    size_t ny = (size_t)rows + 1;
+    float *y0 = rand_floats(ny, 1.0f);
+    double *want = alloc_d(ny), *tol = alloc_d(ny);
+    untouched(want, tol, y0, 0, ny);
+    const float *xr = res + (size_t)out_first * cols;
+    double sc = rms_inv(xr, cols, eps);
+    for (int r = 0; r < rows; r++) {
+        double acc = bias ? b[r] : 0, mag = fabs(acc);
+        for (int k = 0; k < cols; k++) {
+            double pr = (double)tw.w[(size_t)r * cols + k] * (xr[k] * sc * nw[k]);
+            acc += pr;
+            mag += fabs(pr);
+        }
+        want[r] = acc;
+        tol[r] = 2e-5 * mag;
+    }
+    char err[512];
+    gpu_matrix m;
+    assert_int_equal(gpu_matrix_upload(ctx->dev, &tw.t, &m, err, sizeof err), 0);
+    rig rg = rig_open(ctx);
+    gpu_buffer *xb = upload(ctx->dev, junk, (size_t)n_tok * cols * 4), *rb = upload(ctx->dev, res, (size_t)n_tok * cols * 4),
+               *nb = upload(ctx->dev, nw, (size_t)cols * 4), *bb = upload(ctx->dev, b, (size_t)rows * 4),
+               *yb = upload(ctx->dev, y0, ny * 4);
+    matmul_opts mo = {.bias = bias ? bb : NULL, .rows = logits ? ROWS_OUT : ROWS_STEP, .norm = nb, .norm_x = rb, .norm_eps = eps};
+    op_matmul(rg.g, &m, xb, yb, &mo);
+    rig_run(&rg, 0, (uint32_t)n_tok, (uint32_t)out_first, 1);
+    float *y = download(ctx->dev, yb, ny);
+    char what[200];
+    snprintf(what, sizeof what, "matvec+rmsnorm %s rows %d cols %d%s%s%s", ggml_type_name(type), rows, cols,
+             bias ? " bias" : "", logits ? " logits from row 4 of 6" : "", split ? " split" : "");
+    expect_close(what, "Y", y, want, tol, ny, ny);
+    rig_close(&rg);
+    gpu_buffer_free(xb); gpu_buffer_free(rb); gpu_buffer_free(nb); gpu_buffer_free(bb); gpu_buffer_free(yb);
+    gpu_matrix_free(&m);
+    free_weight(&tw);
+    free(res); free(nw); free(b); free(junk); free(y0); free(y); free(want); free(tol);
+}
+
+static void test_matvec_norm(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        check_matvec_norm(types[i], 37, 160, 0, 0, 0);
+        check_matvec_norm(types[i], 5, 2080, 1, 0, 0);
+        check_matvec_norm(types[i], 70, 256, 0, 1, 0);
+        check_matvec_norm(types[i], 61, 96, 1, 0, 1);
+    }
+}
+
+/* gate = act(Wg xn) * (Wu xn), xn = rmsnorm(x) * nw: the ffn of a one-token
+ * step in one dispatch (matvec_glu.wgsl), SiLU (swiglu.wgsl's form) and
+ * GELU (gelu.wgsl's). Each product's error (2e-5 of its sum |w x|, as
+ * above) carries through the activation by its slope (under 1.2 for both)
+ * and through the other factor. */
+static void check_matvec_glu(uint32_t type, int rows, int cols, int gelu) {
+    const float eps = 1e-6f;
+    test_weight tg, tu;
+    make_weight(&tg, type, rows, cols);
+    make_weight(&tu, type, rows, cols);
+    float *x = rand_floats((size_t)cols, 2.0f), *nw = rand_floats((size_t)cols, 1.5f);
+    size_t ny = (size_t)rows + 1;
+    float *y0 = rand_floats(ny, 1.0f);
+    double *want = alloc_d(ny), *tol = alloc_d(ny);
+    untouched(want, tol, y0, 0, ny);
+    double sc = rms_inv(x, cols, eps);
+    for (int r = 0; r < rows; r++) {
+        double g = 0, u = 0, mg = 0, mu = 0;
+        for (int k = 0; k < cols; k++) {
+            double xn = x[k] * sc * nw[k];
+            double pg = tg.w[(size_t)r * cols + k] * xn, pu = tu.w[(size_t)r * cols + k] * xn;
+            g += pg; u += pu; mg += fabs(pg); mu += fabs(pu);
+        }
+        double a = gelu ? 0.5 * g * (1 + tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) : g / (1 + exp(-g));
+        want[r] = a * u;
+        tol[r] = 2e-5 * (mg * 1.2 * fabs(u) + mu * fabs(a)) + 1e-6 * fabs(want[r]);
+    }
+    char err[512];
+    gpu_matrix mg_, mu_;
+    assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tg.t, &mg_, err, sizeof err), 0);
+    assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tu.t, &mu_, err, sizeof err), 0);
+    rig rg = rig_open(&main_ctx);
+    gpu_buffer *xb = upload(main_ctx.dev, x, (size_t)cols * 4), *nb = upload(main_ctx.dev, nw, (size_t)cols * 4),
+               *yb = upload(main_ctx.dev, y0, ny * 4);
+    op_matvec_glu(rg.g, &mg_, &mu_, xb, nb, eps, yb, gelu);
+    rig_run(&rg, 0, 1, 0, 1);
+    float *y = download(main_ctx.dev, yb, ny);
+    char what[200];
+    snprintf(what, sizeof what, "matvec_glu %s %s rows %d cols %d", gelu ? "gelu" : "silu", ggml_type_name(type), rows, cols);
+    expect_close(what, "G", y, want, tol, ny, ny);
+    rig_close(&rg);
+    gpu_buffer_free(xb); gpu_buffer_free(nb); gpu_buffer_free(yb);
+    gpu_matrix_free(&mg_); gpu_matrix_free(&mu_);
+    free_weight(&tg); free_weight(&tu);
+    free(x); free(nw); free(y0); free(y); free(want); free(tol);
+}
+
+static void test_matvec_glu(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        check_matvec_glu(types[i], 1, 32, 0);
+        check_matvec_glu(types[i], 37, 160, 0);
+        check_matvec_glu(types[i], 70, 1056, 1);
+        check_matvec_glu(types[i], 129, 256, 0);
+    }
 }
 
 /* ---- embed.wgsl ----
@@ -1011,7 +1166,7 @@ static void check_attention(const att_case *c) {
     char err[256];
     gpu_kernel *k = kernels_get(ks, KERNEL_ATTENTION, 0, KV_PLAIN, err, sizeof err);
     if (!k) fail_msg("attention: %s", err);
-    graph_dispatch(r.g, k, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots});
+    graph_dispatch(r.g, k, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots, WHEN_ALWAYS});
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
     float *o = download(d, ob, no);
     char what[200];
@@ -1322,6 +1477,9 @@ int main(void) {
         cmocka_unit_test(test_matmul_bias),
         cmocka_unit_test(test_matmul_kv_rows),
         cmocka_unit_test(test_matmul_parts),
+        cmocka_unit_test(test_matvec),
+        cmocka_unit_test(test_matvec_norm),
+        cmocka_unit_test(test_matvec_glu),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_split),
         cmocka_unit_test(test_embed_scaled),

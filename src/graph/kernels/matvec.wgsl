@@ -12,12 +12,16 @@
 // variant (mv_plain, mv_bias, mv_norm, mv_norm_bias) the bias, xin (x as the
 // product reads it) and norm_scale (1, or the folded RMSNorm's 1/rms).
 struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32,
-                eps: f32, act: u32, pad0: u32, pad1: u32 }
+                eps: f32, x_row: u32, pad0: u32, pad1: u32 }
+// x's first vec4: row 0, or with x_row set the row of the first wanted logits
+// (the LM head reading the residual stream itself, its norm folded in)
+var<private> xoff: u32;
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
+  xoff = select(0u, step.out_first * (p.cols / 4u), p.x_row != 0u);
   let row0 = (wg * slots + slot) * MV_ROWS;
   let nu = p.cols / MV_UNIT;
   var rb: array<u32, MV_ROWS>;

@@ -11,6 +11,7 @@ struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_strid
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<storage, read> NW: array<vec4<f32>>;
 @group(0) @binding(6) var<uniform> step: Step;
+var<private> xoff: u32; // x is row 0 (mv_norm_common.wgsl reads from xoff)
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   if (step.n_tokens != 1u) { return; } // a decode step's kernel only (the graph dispatches it so)
