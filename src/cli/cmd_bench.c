@@ -164,7 +164,7 @@ int cmd_bench(int argc, char **argv) {
         if (n_gen > 0) { snprintf(test, sizeof test, "tg%ld", n_gen); print_row(test, tg, tg_sd); }
     }
     if (prof) {
-        if (n_gen > 0 && print_profile(c, ids, 1, "generation")) goto out;
+        if (n_gen > 0 && print_profile(c, &bos, 1, "generation")) goto out; /* ids is unset without a prompt */
         if (n_prompt > 0 && print_profile(c, ids, (int)(n_prompt < o.cp.n_batch ? n_prompt : o.cp.n_batch), "prompt"))
             goto out;
     }
