@@ -4,42 +4,6 @@
  * is abandoned halfway. */
 #include "template/jinja.h"
 
-#ifdef __wasi__
-/* WebAssembly (clang's wasm32-wasi, without exception handling) has no
- * setjmp/longjmp, on which the error paths below rest: the browser build
- * gets these stubs until they are rewritten without it. */
-#include <stdio.h>
-
-void jinja_limits_default(jinja_limits *l) {
-    l->max_depth = 200;
-    l->max_steps = 10000000;
-    l->max_output = (size_t)64 << 20;
-    l->max_memory = (size_t)512 << 20;
-}
-
-jinja_template *jinja_parse(const char *src, size_t len, const jinja_limits *lim, char *err, size_t errlen) {
-    (void)src;
-    (void)len;
-    (void)lim;
-    if (err && errlen) snprintf(err, errlen, "chat templates are not in the browser build yet");
-    return NULL;
-}
-
-void jinja_free(jinja_template *t) { (void)t; }
-
-int jinja_render(const jinja_template *t, const jinja_var *vars, size_t n_vars, char **out, size_t *out_len,
-                 char *err, size_t errlen) {
-    (void)t;
-    (void)vars;
-    (void)n_vars;
-    if (out) *out = NULL;
-    if (out_len) *out_len = 0;
-    if (err && errlen) snprintf(err, errlen, "chat templates are not in the browser build yet");
-    return -1;
-}
-
-#else
-
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -3082,4 +3046,3 @@ int jinja_render(const jinja_template *t, const jinja_var *vars, size_t n_vars, 
     return 0;
 }
 
-#endif /* __wasi__ */

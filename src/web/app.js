@@ -19,7 +19,7 @@ const ui = {
   load: $('load'), clearCache: $('clear-cache'),
   progressBox: $('progress-box'), progress: $('progress'), progressText: $('progress-text'),
   temp: $('temp'), topk: $('topk'), topp: $('topp'), maxtok: $('maxtok'), seed: $('seed'), keep: $('keep'),
-  error: $('error'), transcript: $('transcript'), empty: $('empty'),
+  error: $('error'), transcript: $('transcript'), empty: $('empty'), rendered: $('rendered'),
   composer: $('composer'), prompt: $('prompt'), send: $('send'), stop: $('stop'), stats: $('stats'),
   output: $('output'), ids: $('ids'),
   lost: $('lost'), lostMsg: $('lost-msg'), restart: $('restart'),
@@ -250,7 +250,28 @@ function modelFromForm() {
 
 // Builds the prompt: the message alone, or (keep the conversation) the
 // earlier turns before it, the oldest dropped to leave room in the context.
+// A model with a chat template talks through it (its own special tokens and
+// BOS, as `wgpt chat`); autorun links keep plain continuation (what `wgpt
+// run` does) unless they say &chat=1. Returns { prompt, special }.
+function chatTemplateOn() { return params.has('chat') ? params.get('chat') === '1' : !autorun; }
+
 function buildPrompt(text, maxTokens) {
+  if (chatTemplateOn()) {
+    const messages = [];
+    for (const t of ui.keep.checked ? history : []) messages.push({ role: 'user', content: t.user }, { role: 'assistant', content: t.bot });
+    messages.push({ role: 'user', content: text });
+    try {
+      const prompt = engine.chatPrompt(messages);
+      ui.rendered.textContent = prompt;
+      return { prompt, special: true };
+    } catch (e) {
+      if (!/no chat template/.test(errText(e)) || params.get('chat') === '1') throw e;
+    }
+  }
+  return { prompt: plainPrompt(text, maxTokens), special: false };
+}
+
+function plainPrompt(text, maxTokens) {
   if (!ui.keep.checked || history.length === 0) return text;
   const nCtx = (model && model.info && model.info.nCtx) || 2048;
   const budgetChars = Math.max(0, (nCtx - maxTokens) * 3); // about 3+ bytes a token
@@ -268,7 +289,7 @@ function buildPrompt(text, maxTokens) {
 async function generate(text) {
   clearError();
   const opts = samplingOptions();
-  const prompt = buildPrompt(text, opts.maxTokens);
+  const { prompt, special } = buildPrompt(text, opts.maxTokens);
   addMessage('user', text);
   const bot = addMessage('bot', '');
   bot.text.classList.add('streaming');
@@ -281,7 +302,7 @@ async function generate(text) {
   const t0 = performance.now();
   ui.stats.textContent = 'Reading the prompt…';
   try {
-    for await (const tok of engine.generate(prompt, { ...opts, signal })) {
+    for await (const tok of engine.generate(prompt, { ...opts, signal, special })) {
       const stick = nearBottom();
       ids.push(tok.id);
       out += tok.text;

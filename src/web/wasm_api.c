@@ -105,6 +105,25 @@ int wgptw_token_to_piece(const wgpt_model *m, int32_t id, char *buf, size_t cap)
 EXPORT(wgptw_token_is_eog) int wgptw_token_is_eog(const wgpt_model *m, int32_t id) { return wgpt_token_is_eog(m, id); }
 EXPORT(wgptw_token_bos) int wgptw_token_bos(const wgpt_model *m) { return wgpt_token_bos(m); }
 
+/* A model's own chat template over n messages (wgpt_chat_message laid out
+ * by JS: role, content, content_len, 4 bytes each), as `wgpt template -m`
+ * renders it. *out is freed with wgptw_free. */
+EXPORT(wgptw_chat_prompt)
+int wgptw_chat_prompt(const wgpt_model *m, const wgpt_chat_message *msgs, size_t n, int add_generation_prompt,
+                      char **out, size_t *out_len, char *err, size_t errlen) {
+    char *tmpl = NULL, *bos = NULL, *eos = NULL;
+    wgpt_status st = wgpt_model_chat_template(m, &tmpl, &bos, &eos, err, errlen);
+    if (st == WGPT_OK && !tmpl) {
+        snprintf(err, errlen, "the model has no chat template");
+        st = WGPT_ERR_FORMAT;
+    }
+    if (st == WGPT_OK) st = wgpt_chat_render(tmpl, msgs, n, add_generation_prompt, bos, eos, out, out_len, err, errlen);
+    wgpt_free(tmpl);
+    wgpt_free(bos);
+    wgpt_free(eos);
+    return st;
+}
+
 /* ---- contexts and generation ---- */
 
 EXPORT(wgptw_context_create)

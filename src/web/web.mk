@@ -9,12 +9,16 @@ WASM_CC      ?= clang-14
 WEB_OUT      := $(BUILD)/web
 WASM_OBJDIR  := $(BUILD)/wasm-obj
 WASM_DEPS    := .deps/wasm
-WASM_SRC     := $(filter-out src/gpu/gpu_webgpu.c,$(LIB_SRC)) src/web/wasm_api.c
+WASM_SRC     := $(filter-out src/gpu/gpu_webgpu.c,$(LIB_SRC)) src/web/wasm_api.c src/web/sjlj.c
 WASM_OBJ     := $(WASM_SRC:%.c=$(WASM_OBJDIR)/%.o) $(WASM_OBJDIR)/gen/wgsl_embed.o
 WASM_LIBS    := $(WASM_DEPS)/lib/libpcre2-8.a $(WASM_DEPS)/lib/libutf8proc.a
 # gguf.c's mmap path is never taken in the browser (the loader is fed by
 # JS); wasi-libc's emulated mman lets it compile unchanged.
+# setjmp/longjmp (the Jinja interpreter's error path) become WebAssembly
+# exceptions: wasi-libc has neither, src/web/sjlj/ declares them and
+# src/web/sjlj.c is the runtime clang's lowering calls.
 WASM_CFLAGS  := --target=wasm32-wasi -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -D_WASI_EMULATED_MMAN \
+                -mllvm -wasm-enable-sjlj -mexception-handling -Isrc/web/sjlj \
                 -DPCRE2_STATIC -DUTF8PROC_STATIC -Iinclude -Isrc -I$(BUILD)/gen -I$(WASM_DEPS)/include
 WASM_LDFLAGS := --target=wasm32-wasi -mexec-model=reactor -Wl,--strip-debug -Wl,-z,stack-size=1048576 \
                 -Wl,--max-memory=4294967296

@@ -822,10 +822,42 @@ export class WGPT {
     return this.ctx;
   }
 
-  _tokenize(text) {
+  // The model's own chat template (tokenizer.chat_template, a folder's
+  // tokenizer_config.json) over [{ role, content }], as `wgpt template -m`
+  // renders it. Generate from it with { special: true }: the rendering
+  // holds the template's special tokens and its own BOS.
+  chatPrompt(messages, { addGenerationPrompt = true } = {}) {
+    if (!this.model) throw new Error('no model loaded');
+    const x = this.x, S = this.scratch, owned = [];
+    try {
+      const arr = x.wgptw_malloc(12 * messages.length) >>> 0;
+      owned.push(arr);
+      messages.forEach((msg, i) => {
+        // both NUL-terminated; content_len says where content ends (it may hold NUL)
+        const role = enc.encode(String(msg.role) + '\0'), content = enc.encode(String(msg.content) + '\0');
+        const pr = this._copyIn(role), pc = this._copyIn(content);
+        owned.push(pr, pc);
+        const dv = this._dv();
+        dv.setUint32(arr + 12 * i, pr, true);
+        dv.setUint32(arr + 12 * i + 4, pc, true);
+        dv.setUint32(arr + 12 * i + 8, content.length - 1, true);
+      });
+      const st = x.wgptw_chat_prompt(this.model, arr, messages.length, addGenerationPrompt ? 1 : 0, S, S + 4,
+        this.err, ERRLEN);
+      if (st !== OK) throw new Error(`chat template: ${this._errText()}`);
+      const dv = this._dv(), out = dv.getUint32(S, true), n = dv.getUint32(S + 4, true);
+      const text = new TextDecoder('utf-8').decode(new Uint8Array(this.x.memory.buffer, out, n).slice());
+      x.wgptw_free(out);
+      return text;
+    } finally {
+      for (const p of owned) x.wgptw_free(p);
+    }
+  }
+
+  _tokenize(text, special = false) {
     const x = this.x, S = this.scratch, b = enc.encode(text);
     const p = this._copyIn(b);
-    const st = x.wgptw_tokenize(this.model, p, b.length, 1, 0, S, S + 4, this.err, ERRLEN);
+    const st = x.wgptw_tokenize(this.model, p, b.length, special ? 0 : 1, special ? 1 : 0, S, S + 4, this.err, ERRLEN);
     x.wgptw_free(p);
     if (st !== OK) throw new Error(`prompt: ${this._errText()}`);
     const dv = this._dv(), ids = dv.getUint32(S, true), n = dv.getUint32(S + 4, true);
@@ -838,8 +870,10 @@ export class WGPT {
 
   // Yields { text, id, tokPerSec } per generated token. text is the UTF-8
   // decoded piece ('' while a multi-byte character is incomplete).
+  // special: the prompt is a chat rendering (chatPrompt): its special-token
+  // texts are those tokens and no BOS is added.
   async *generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05,
-    repeatPenalty = 1.0, repeatLastN = 64, seed = 0, signal } = {}) {
+    repeatPenalty = 1.0, repeatLastN = 64, seed = 0, signal, special = false } = {}) {
     this._checkAlive();
     if (!this.model) throw new Error('no model loaded: call load() first');
     if (this.busy) throw new Error('busy: a load or generation is running');
@@ -848,7 +882,7 @@ export class WGPT {
     let inflight = false, c = 0;
     try {
       c = this._context({ temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed });
-      const ids = this._tokenize(prompt);
+      const ids = this._tokenize(prompt, special);
       if (ids.length === 0) throw new Error('the prompt is empty and the model adds no BOS token');
       const nCtx = x.wgptw_context_n_ctx(c);
       if (ids.length > nCtx) throw new Error(`the prompt (${ids.length} tokens) is longer than the context (${nCtx})`);

@@ -10,6 +10,8 @@
 #    `wgpt run -m DIR --temp 0`'s for the same prompt;
 #  - Gemma 3 again in the same profile: no byte of the folder downloaded
 #    again (the Cache API has every range);
+#  - Gemma 3 in chat mode (&chat=1): the prompt rendered by the folder's own
+#    chat template exactly as native `wgpt template -m DIR` renders it;
 #  - a folder missing a shard its index names, one with a malformed
 #    config.json, and a URL with no folder behind it: one clear error each
 #    in the page, not a hang.
@@ -67,6 +69,17 @@ for spec in "${SPECS[@]}"; do
     "n": int(sys.argv[3]), "expectIds": sys.argv[4], "reload": sys.argv[5] == "true"}) + ",")' \
     "$name" "$prompt" $n "$ids" $reload >>"$cases"
 done
+# Chat mode (&chat=1): the page renders the prompt as a user message with
+# the folder's own chat template, as `wgpt template -m DIR` does, and
+# generates from it (the template's special tokens parsed, no BOS added).
+chat_text='Hi there, "friend" — ¿qué tal? {{ not a tag }}'
+$PY -c 'import json,sys; print(json.dumps([{"role": "user", "content": sys.argv[1]}]))' "$chat_text" >"$tmp/msgs.json"
+rendered=$(build/wgpt template -m "$out/hf_gemma3" "$tmp/msgs.json"; printf x) || { echo "FAIL wgpt template -m $out/hf_gemma3"; exit 1; }
+rendered=${rendered%x}
+[ -n "$rendered" ] || { echo "FAIL the gemma3 folder renders an empty chat prompt"; exit 1; }
+echo "native chat rendering: $(printf '%s' "$rendered" | head -c 200)"
+$PY -c 'import json,sys; print(json.dumps({"name": "gemma3 chat template", "model": "/gemma3/", "prompt": sys.argv[1],
+  "n": 4, "expectRendered": sys.argv[2]}) + ",")' "$chat_text" "$rendered" >>"$cases"
 # Broken folders.
 cp -r "$root/gemma3" "$root/noshard" && rm "$root/noshard/model-00002-of-00002.safetensors"
 cp -r "$root/gpt2" "$root/badconfig" && printf '{"model_type": "gpt2", "n_layer": ' >"$root/badconfig/config.json"

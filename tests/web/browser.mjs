@@ -11,7 +11,9 @@
 //     and takes screenshots mid-generation at desktop and phone size, then
 //     presses Stop.
 //  4. (--cases FILE) a JSON list of { name, model, prompt, n, expectIds } or
-//     { name, model, expectError } (a regular expression): each model (a
+//     { name, model, expectError } (a regular expression), or with
+//     expectRendered (the page in chat mode, &chat=1: its rendering of the
+//     prompt as a user message must be that text): each model (a
 //     folder by its base URL, for tests/e2e/test_browser_folders.sh) loaded
 //     by autorun in a fresh profile; the ids must equal expectIds, or the
 //     page must end with one error matching expectError. A case with
@@ -68,6 +70,7 @@ async function pageResult(page) {
     title: document.title,
     ids: document.getElementById('ids').textContent.trim(),
     output: document.getElementById('output').textContent,
+    rendered: document.getElementById('rendered').textContent,
     tokPerSec: Number(document.getElementById('output').dataset.tokPerSec || 'NaN'),
     adapter: document.getElementById('adapter').textContent,
     progress: document.getElementById('progress-text').textContent,
@@ -237,6 +240,7 @@ async function runCase(c) {
     const page = ctx.pages()[0] || (await ctx.newPage());
     const log = watch(page, c.name);
     const q = new URLSearchParams({ model: c.model, prompt: c.prompt ?? 'Hello', n: String(c.n ?? 16), temp: '0', autorun: '1' });
+    if (c.expectRendered !== undefined) q.set('chat', '1');
     const t0 = Date.now();
     await page.goto(`${base}/?${q}`);
     const title = await waitTitle(page);
@@ -250,7 +254,11 @@ async function runCase(c) {
       return;
     }
     if (title !== 'done') { fail(c.name, title, { ...step, log }); return; }
-    if (r.ids !== c.expectIds) { fail(c.name, 'browser ids differ from native', { browser: r.ids, native: c.expectIds, ...step }); return; }
+    if (c.expectRendered !== undefined && r.rendered !== c.expectRendered) {
+      fail(c.name, 'the chat template rendered otherwise than native `wgpt template`', { browser: r.rendered, native: c.expectRendered, ...step });
+      return;
+    }
+    if (c.expectIds !== undefined && r.ids !== c.expectIds) { fail(c.name, 'browser ids differ from native', { browser: r.ids, native: c.expectIds, ...step }); return; }
     report({ ...step, ok: true, ids: r.ids, desc: await page.$eval('#model-desc', (e) => e.textContent) });
     if (c.reload && args['server-log']) {
       const marker = `/__reload_marker_${Date.now()}`;
