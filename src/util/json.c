@@ -209,6 +209,7 @@ static int parse_number(parser *ps, json_value *v) {
     int range = errno == ERANGE && isinf(d);
     v->type = JSON_NUMBER;
     v->num = d;
+    v->int_text = is_int;
     if (is_int) {
         errno = 0;
         long long ll = strtoll(tmp, NULL, 10);
@@ -338,7 +339,7 @@ json_doc *json_parse(const char *text, size_t len, const char *what, char *err, 
     if (parse_value(&ps, &d->root, 0) == 0) {
         skip_ws(&ps);
         if (ps.p == ps.end) return d;
-        perr(&ps, "text after the JSON value");
+        perr(&ps, "trailing bytes after the JSON value");
     }
     json_free(d);
     return NULL;

@@ -23,11 +23,11 @@ typedef enum { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_
 typedef struct json_value json_value;
 struct json_value {
     json_type type;
-    /* JSON_NUMBER: the value; is_int when the text had no fraction or
-     * exponent and fits int64 (then i holds it exactly) */
+    /* JSON_NUMBER: the value; int_text when the text had no fraction or
+     * exponent, is_int when it also fits int64 (then i holds it exactly) */
     double num;
     int64_t i;
-    int is_int;
+    int is_int, int_text;
     /* JSON_STRING */
     const char *str;
     size_t len;
@@ -40,7 +40,7 @@ struct json_value {
 
 typedef struct json_doc json_doc;
 
-#define JSON_MAX_DEPTH 128
+#define JSON_MAX_DEPTH 64
 
 /* Parses text[0..len) (need not be NUL-terminated). `what` names the
  * document in messages ("config.json"). Returns the document, or NULL with

@@ -33,7 +33,7 @@ harness() { # name, sources...: tests/fuzz/fuzz_NAME.c is the harness, seeds go 
   names+=("$name")
 }
 harness gguf src/formats/gguf.c src/formats/dtype.c src/util/util.c src/util/text.c
-harness safetensors src/formats/safetensors.c src/util/text.c
+harness safetensors src/formats/safetensors.c src/util/json.c src/util/text.c
 harness json src/util/json.c
 harness hf_tokenizer src/tokenizer/*.c src/util/json.c src/util/util.c src/util/text.c src/formats/gguf.c \
   src/formats/dtype.c -lpcre2-8 -lutf8proc

@@ -88,7 +88,7 @@ static void test_errors(void **st) {
     expect_error("{\"a\":1,}", 8, "expected a string key");
     expect_error("[1 2]", 5, "expected ',' or ']' at line 1 column 4");
     expect_error("{\n\"a\" 1}", 8, "expected ':' at line 2 column 5");
-    expect_error("01", 2, "text after the JSON value");
+    expect_error("01", 2, "trailing bytes after the JSON value");
     expect_error("1.", 2, "invalid number");
     expect_error("1e999", 5, "number out of range");
     expect_error("\"abc", 4, "unterminated string");
@@ -100,7 +100,7 @@ static void test_errors(void **st) {
     expect_error("\"\xed\xa0\x80\"", 5, "invalid UTF-8");   /* an encoded surrogate */
     expect_error("\"\xc0\xaf\"", 4, "invalid UTF-8");       /* overlong */
     expect_error("tru", 3, "unexpected character");
-    expect_error("[1] x", 5, "text after");
+    expect_error("[1] x", 5, "trailing bytes");
     char deep[400];
     memset(deep, '[', sizeof deep);
     expect_error(deep, sizeof deep, "nested too deeply");
