@@ -2,13 +2,9 @@
  * input. A safetensors file is an 8-byte little-endian header length N, N
  * bytes of JSON describing each tensor (dtype, shape, data_offsets relative
  * to the first byte after the header) and an optional "__metadata__" object
- * of strings, then the data. Not yet used by the model loader (issue 9).
- *
- * The JSON is read by a small parser of our own rather than cJSON: Debian
- * ships libcjson only as a shared library (the build links its small
- * libraries statically so that only Dawn's travels) and there is no wasm
- * build of it; the header grammar is small and a parser of ours bounds depth
- * and sizes itself. */
+ * of strings, then the data. The JSON goes through util/json.h (the reader
+ * every JSON file of a model folder goes through); this file checks what
+ * it says. formats/hf_folder.c reads folders with it. */
 #ifndef WGPT_SAFETENSORS_H
 #define WGPT_SAFETENSORS_H
 
