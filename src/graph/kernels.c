@@ -16,10 +16,10 @@ static const char *embedded(const char *name) {
 
 /* What each kernel is made of. A per-format kernel takes its weight type's
  * snippet: the batched kernels dtype.c's wfmt_*.wgsl, the one-token ones
- * mvfmt_<type>.wgsl (and mvfmt2_<type>.wgsl for a second matrix). A kernel
+ * mvfmt_<type>.wgsl (and mvfmt2_, mvfmt3_<type>.wgsl for a second and third matrix). A kernel
  * with variant snippets takes one or two of them (the first declares the
  * step uniform's binding, which comes last). */
-enum { FMT_NONE, FMT_W, FMT_MV, FMT_MV2 };
+enum { FMT_NONE, FMT_W, FMT_MV, FMT_MV2, FMT_MV3 };
 static const struct {
     const char *body;
     int reduces, per_format;
@@ -30,6 +30,7 @@ static const struct {
                        {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
                         {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},
     [KERNEL_MATVEC_GLU] = {"matvec_glu.wgsl", 1, FMT_MV2, {{"mv_norm_common.wgsl"}}},
+    [KERNEL_MATVEC_QKV] = {"matvec_qkv.wgsl", 1, FMT_MV3, {{"mv_norm_common.wgsl"}}},
     [KERNEL_EMBED] = {"embed.wgsl", 0, FMT_W, {{NULL}}},
     [KERNEL_RMSNORM] = {"rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_HEAD_RMSNORM] = {"head_rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
@@ -96,21 +97,22 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (*k) return *k;
     const dtype_info *t = dtype_gpu(slot);
     int pf = kernel_parts[id].per_format;
-    char fmt[40] = "", fmt2[40] = "", shape[96] = "";
+    char fmt[40] = "", fmt2[40] = "", fmt3[40] = "", shape[96] = "";
     if (pf == FMT_W) snprintf(fmt, sizeof fmt, "%s", t->wgsl);
     if (pf >= FMT_MV) {
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
         snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n",
                  kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_shape[slot].unroll);
     }
-    if (pf == FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
+    if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
+    if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */
-    const char *files[7] = {kernel_parts[id].reduces ? r->reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
-                            fmt2[0] ? fmt2 : NULL, kernel_parts[id].variant[variant][0],
+    const char *files[8] = {kernel_parts[id].reduces ? r->reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
+                            fmt2[0] ? fmt2 : NULL, fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
                             kernel_parts[id].variant[variant][1], kernel_parts[id].body};
     const char *parts[8];
     size_t len = strlen(shape) + 2;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         parts[i] = files[i] ? embedded(files[i]) : "";
         if (!parts[i]) { set_err(err, errlen, "kernel source %s missing", files[i]); return NULL; }
         len += strlen(parts[i]) + 1;
@@ -118,11 +120,11 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
     p += sprintf(p, "%s\n%s\n", parts[0], shape);
-    for (int i = 1; i < 7; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 1; i < 8; i++) p += sprintf(p, "%s\n", parts[i]);
     char label[128] = "";
-    label_part(label, sizeof label, files[6], 0);
+    label_part(label, sizeof label, files[7], 0);
     label_part(label, sizeof label, pf ? t->name : NULL, 0);
-    if (variant) label_part(label, sizeof label, files[4], strcspn(files[4], "_") + 1); /* "bias", "norm" */
+    if (variant) label_part(label, sizeof label, files[5], strcspn(files[5], "_") + 1); /* "bias", "norm" */
     label_part(label, sizeof label, files[0], strlen("reduce_"));
     *k = gpu_kernel_create(r->dev, src, label, err, errlen);
     free(src);

@@ -18,6 +18,7 @@ typedef enum {
     KERNEL_MATVEC,       /* per weight type: MATMUL for a one-token step; variants
                             KV_BIAS, KV_NORM (the RMSNorm of x folded in), KV_NORM_BIAS */
     KERNEL_MATVEC_GLU,   /* per weight type: ffn norm, gate, up and activation, one token */
+    KERNEL_MATVEC_QKV,   /* per weight type: attention norm, Q, K and V, one token */
     KERNEL_EMBED,        /* per weight type */
     KERNEL_RMSNORM,
     KERNEL_HEAD_RMSNORM, /* q/k norm */

@@ -78,6 +78,22 @@ void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buf
                    (grid_rule){p.rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
 }
 
+int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
+                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache) {
+    uint32_t rows = kernels_matvec_rows(graph_kernels(g), wq->gpu_slot, 0);
+    if (wq->n_chunks != 1 || wk->n_chunks != 1 || wv->n_chunks != 1 || wk->gpu_slot != wq->gpu_slot ||
+        wv->gpu_slot != wq->gpu_slot || wk->cols != wq->cols || wv->cols != wq->cols || wk->rows != wv->rows ||
+        wq->rows % (int)rows || wk->rows % (int)rows)
+        return 0;
+    struct { uint32_t q_rows, cols, kv_rows, pad0, pad1, pad2, pad3, pad4; float eps; uint32_t pad5, pad6, pad7; } p = {
+        (uint32_t)wq->rows, (uint32_t)wq->cols, (uint32_t)wk->rows, 0, 0, 0, 0, 0, eps, 0, 0, 0};
+    gpu_binding b[8] = {{wq->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {norm, 0, 0},
+                        {wk->chunk[0], 0, 0}, {wv->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, wq->gpu_slot, KV_PLAIN), &p, sizeof p, b, 8,
+                   (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
+    return 1;
+}
+
 static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale, int by_pos) {
     struct { uint32_t rows, cols, row_offset, by_pos; float scale; uint32_t accumulate, pad0, pad1; } p = {
         0, (uint32_t)w->cols, 0, (uint32_t)by_pos, scale, (uint32_t)by_pos, 0, 0};

@@ -36,6 +36,15 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
 void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
                    gpu_buffer *gate, int gelu);
 
+/* q = Wq xn, and the K and V cache rows at pos0 = Wk xn, Wv xn, xn =
+ * rmsnorm(x) with weights norm: the attention's norm and projections in one
+ * dispatch, in one-token steps only (others take op_rmsnorm_many and
+ * op_matmul). 0 if the matrices do not fit the kernel (each one buffer, one
+ * type, row counts multiples of its rows per group; no biases): nothing is
+ * recorded then and the caller records the separate products. */
+int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
+                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache);
+
 /* x[t] = scale * row ids[t] of the embedding, dequantized. */
 void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale);
 /* x[t] += row pos0 + t of w: learned positions. */

@@ -248,6 +248,12 @@ static void build_attn(decoder_state *s, int l) {
         op_matmul(g, &L->wqkv, s->xn, vc,
                   &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .w_first = q_dim + kv_dim, .w_rows = kv_dim,
                                  .norm = nw, .norm_x = nx, .norm_eps = eps});
+    } else if (nw && !L->bq && !L->bk && !L->bv &&
+               op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, nw, eps, s->q, kc, vc)) {
+        /* one-token steps took the fused kernel; steps of several tokens: */
+        op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.many_only = 1});
+        op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.rows = ROWS_POS, .many_only = 1});
+        op_matmul(g, &L->wv, s->xn, vc, &(matmul_opts){.rows = ROWS_POS, .many_only = 1});
     } else {
         op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq, .norm = nw, .norm_x = nx, .norm_eps = eps});
         op_matmul(g, &L->wk, s->xn, kc,

@@ -23,6 +23,7 @@
  *   x mv_norm*.wgsl (RMSNorm       test_matvec_norm (bias, the logits' row,
  *     folded in)                     split)
  *   matvec_glu.wgsl x mvfmt2_*     test_matvec_glu (SiLU and GELU)
+ *   matvec_qkv.wgsl x mvfmt2/3_*   test_matvec_qkv (Q, and K and V into the cache)
  *   embed.wgsl x the five formats  test_embed, test_embed_split,
  *                                    test_embed_scaled (Gemma's sqrt(dim)),
  *                                    test_pos_embed (GPT-2's positions added)
@@ -677,6 +678,73 @@ static void test_matvec_glu(void **state) {
         check_matvec_glu(types[i], 37, 160, 0);
         check_matvec_glu(types[i], 70, 1056, 1);
         check_matvec_glu(types[i], 129, 256, 0);
+    }
+}
+
+/* The attention's norm and Q, K, V projections of a one-token step in one
+ * dispatch (matvec_qkv.wgsl): q from Wq, and the K and V cache rows at pos0
+ * (3 here) from Wk and Wv, every other cache row untouched; each product
+ * held as test_matvec_norm holds one. */
+static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
+    const float eps = 1e-5f;
+    const int n_ctx = 5, pos0 = 3;
+    test_weight tw[3];
+    make_weight(&tw[0], type, q_rows, cols);
+    make_weight(&tw[1], type, kv_rows, cols);
+    make_weight(&tw[2], type, kv_rows, cols);
+    float *x = rand_floats((size_t)cols, 3.0f), *nw = rand_floats((size_t)cols, 1.0f);
+    size_t nq = (size_t)q_rows + 1, nc = (size_t)n_ctx * kv_rows;
+    float *q0 = rand_floats(nq, 1.0f), *c0[2] = {rand_floats(nc, 1.0f), rand_floats(nc, 1.0f)};
+    double *want[3] = {alloc_d(nq), alloc_d(nc), alloc_d(nc)}, *tol[3] = {alloc_d(nq), alloc_d(nc), alloc_d(nc)};
+    untouched(want[0], tol[0], q0, 0, nq);
+    untouched(want[1], tol[1], c0[0], 0, nc);
+    untouched(want[2], tol[2], c0[1], 0, nc);
+    double sc = rms_inv(x, cols, eps);
+    for (int m = 0; m < 3; m++) {
+        int rows = m ? kv_rows : q_rows;
+        for (int r = 0; r < rows; r++) {
+            double acc = 0, mag = 0;
+            for (int k = 0; k < cols; k++) {
+                double pr = (double)tw[m].w[(size_t)r * cols + k] * (x[k] * sc * nw[k]);
+                acc += pr;
+                mag += fabs(pr);
+            }
+            size_t o = m ? (size_t)pos0 * kv_rows + r : (size_t)r;
+            want[m][o] = acc;
+            tol[m][o] = 2e-5 * mag;
+        }
+    }
+    char err[512];
+    gpu_matrix mm[3];
+    for (int m = 0; m < 3; m++) assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tw[m].t, &mm[m], err, sizeof err), 0);
+    rig rg = rig_open(&main_ctx);
+    gpu_device *d = main_ctx.dev;
+    gpu_buffer *xb = upload(d, x, (size_t)cols * 4), *nb = upload(d, nw, (size_t)cols * 4), *qb = upload(d, q0, nq * 4),
+               *kb = upload(d, c0[0], nc * 4), *vb = upload(d, c0[1], nc * 4);
+    if (!op_matvec_qkv(rg.g, &mm[0], &mm[1], &mm[2], xb, nb, eps, qb, kb, vb))
+        fail_msg("matvec_qkv refused %d/%d rows", q_rows, kv_rows);
+    rig_run(&rg, (uint32_t)pos0, 1, 0, 1);
+    float *got[3] = {download(d, qb, nq), download(d, kb, nc), download(d, vb, nc)};
+    const char *names[3] = {"Q", "K cache", "V cache"};
+    for (int m = 0; m < 3; m++) {
+        char what[160];
+        snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d", ggml_type_name(type), q_rows, kv_rows, cols);
+        expect_close(what, names[m], got[m], want[m], tol[m], m ? nc : nq, m ? (size_t)kv_rows : nq);
+        free(got[m]); free(want[m]); free(tol[m]);
+        gpu_matrix_free(&mm[m]);
+        free_weight(&tw[m]);
+    }
+    rig_close(&rg);
+    gpu_buffer_free(xb); gpu_buffer_free(nb); gpu_buffer_free(qb); gpu_buffer_free(kb); gpu_buffer_free(vb);
+    free(x); free(nw); free(q0); free(c0[0]); free(c0[1]);
+}
+
+static void test_matvec_qkv(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        check_matvec_qkv(types[i], 64, 32, 160);
+        check_matvec_qkv(types[i], 128, 32, 2080);
+        check_matvec_qkv(types[i], 36, 4, 96);
     }
 }
 
@@ -1480,6 +1548,7 @@ int main(void) {
         cmocka_unit_test(test_matvec),
         cmocka_unit_test(test_matvec_norm),
         cmocka_unit_test(test_matvec_glu),
+        cmocka_unit_test(test_matvec_qkv),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_split),
         cmocka_unit_test(test_embed_scaled),

@@ -1,0 +1,64 @@
+// The Q, K and V projections of a one-token step in one dispatch, the
+// attention norm folded in (mv_norm_common.wgsl): rows 0..q_rows-1 from W
+// into Y, the next kv_rows from W2 (mvfmt2_*.wgsl) into the K cache's row
+// pos0, the last kv_rows from W3 (mvfmt3_*.wgsl) into the V cache's. A group
+// takes MV_ROWS rows of one matrix (q_rows and kv_rows are multiples of it),
+// so which matrix it reads is uniform across its lanes. matvec.wgsl's scheme
+// otherwise.
+struct Params { q_rows: u32, cols: u32, kv_rows: u32, pad0: u32, pad1: u32, pad2: u32, pad3: u32, pad4: u32,
+                eps: f32, pad5: u32, pad6: u32, pad7: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(4) var<storage, read> NW: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> KC: array<f32>;
+@group(0) @binding(8) var<storage, read_write> VC: array<f32>;
+@group(0) @binding(9) var<uniform> step: Step;
+var<private> xoff: u32; // x is row 0 (mv_norm_common.wgsl reads from xoff)
+
+fn qkv_w(m: u32, i: u32) -> WU {
+  if (m == 0u) { return mv_w(i); }
+  if (m == 1u) { return mv_w2(i); }
+  return mv_w3(i);
+}
+
+fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
+  if (step.n_tokens != 1u) { return; } // a decode step's kernel only (the graph dispatches it so)
+  let total = p.q_rows + 2u * p.kv_rows;
+  let grow0 = min((wg * slots + slot) * MV_ROWS, total - MV_ROWS);
+  let m = select(select(2u, 1u, grow0 < p.q_rows + p.kv_rows), 0u, grow0 < p.q_rows);
+  let first = select(select(p.q_rows + p.kv_rows, p.q_rows, m == 1u), 0u, m == 0u);
+  let row0 = grow0 - first;
+  let nu = p.cols / MV_UNIT;
+  var rb: array<u32, MV_ROWS>;
+  for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (row0 + r) * nu; }
+  let scale = norm_scale(lane, G);
+  var acc = vec4<f32>(0.0);
+  var u = lane;
+  for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
+    var xs: array<XU, MV_UNROLL>;
+    var ws: array<WU, MV_ROWS * MV_UNROLL>;
+    for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
+    for (var r = 0u; r < MV_ROWS; r++) {
+      for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = qkv_w(m, rb[r] + u + k * G); }
+    }
+    for (var r = 0u; r < MV_ROWS; r++) {
+      var s = 0.0;
+      for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
+      acc[r] += s;
+    }
+  }
+  for (; u < nu; u += G) {
+    let x = mv_x(u);
+    for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(qkv_w(m, rb[r] + u), x); }
+  }
+  let tot = group_sum4(acc, lane) * scale;
+  // the last group may overlap the one before it (grow0 clamped): both write the same values
+  if (lane < MV_ROWS) {
+    let row = row0 + lane;
+    let v = tot[lane];
+    if (m == 0u) { Y[row] = v; }
+    else if (m == 1u) { KC[step.pos0 * p.kv_rows + row] = v; }
+    else { VC[step.pos0 * p.kv_rows + row] = v; }
+  }
+}
