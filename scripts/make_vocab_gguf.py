@@ -18,6 +18,11 @@ TOKENIZER_DIR holds tokenizer.json (and optionally tokenizer_config.json).
   piece scores, so a normal token scores -id: SentencePiece orders normal
   pieces by falling score, and both tokenizers read the same numbers anyway.
 Default --model: llama when the model uses byte fallback, else gpt2.
+--model gpt2 on a byte-fallback tokenizer.json (Gemma 3) writes what
+  convert_hf_to_gguf's _set_vocab_gpt2 writes for a folder without
+  tokenizer.model: "<0xXX>" stay NORMAL tokens, the added ones ("\n" runs,
+  U+2581 runs stored as spaces, <unusedN>) USER_DEFINED or CONTROL; give it
+  --pre granite-embed-multi-311m, the name the converter's hash table finds.
 """
 import argparse
 import json
@@ -161,7 +166,10 @@ def main():
         w.arr_f32("tokenizer.ggml.scores", scores)
     w.arr_i32("tokenizer.ggml.token_type", types)
     if model == "gpt2":
-        merges = [" ".join(x) if isinstance(x, list) else x for x in m["merges"]]
+        # gguf-py's SpecialVocab: a pair's own spaces become U+0120, so that the
+        # joining space stays the only one
+        merges = [" ".join(p.replace(" ", "\u0120") for p in x) if isinstance(x, list) else x
+                  for x in m["merges"]]
         w.arr_str("tokenizer.ggml.merges", merges)
     for field, key in (("bos_token", "bos_token_id"), ("eos_token", "eos_token_id"),
                        ("unk_token", "unknown_token_id"), ("pad_token", "padding_token_id")):

@@ -1,7 +1,8 @@
 /* Byte-level BPE as llama.cpp's llm_tokenizer_bpe_session does it: split the
  * text with the pre-tokenizer regexes of tokenizer.ggml.pre, map each piece's
  * bytes to GPT-2's printable code points, then merge adjacent symbols by
- * merge rank (ties: leftmost) within each piece. */
+ * merge rank (ties: leftmost) within each piece. The GEMMA4 pre-type keeps
+ * the bytes as they are and merges UTF-8 characters instead. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdlib.h>
@@ -41,25 +42,30 @@ typedef struct {
     int ignore_merges;
     int add_bos;       /* 1: llama.cpp sets add_bos for this pre-tokenizer */
     int no_bos;        /* 1: llama.cpp clears the default BOS id */
+    int spm_style;     /* 1: llama.cpp's GEMMA4 (see tok_internal.h's escape_ws) */
 } pre_def;
 
 /* llama.cpp's tokenizer.ggml.pre names (llama_vocab::impl::load) and their
  * regexes; pre-tokenizers outside this list are refused rather than guessed. */
 static const pre_def PRE_DEFS[] = {
-    {"default\0\0", {"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]"}, 0, 0, 0},
+    {"default\0\0", {"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]"}, 0, 0, 0, 0},
     {"llama3\0llama-v3\0llama-bpe\0falcon3\0falcon-h1\0pixtral\0midm-2.0\0lfm2\0jina-v5-nano\0\0",
-     {RE_LLAMA3}, 1, 1, 0},
-    {"dbrx\0smaug-bpe\0\0", {RE_LLAMA3}, 0, 0, 0},
-    {"glm4\0chatglm-bpe\0\0", {RE_LLAMA3}, 0, 0, 1},
+     {RE_LLAMA3}, 1, 1, 0, 0},
+    {"dbrx\0smaug-bpe\0\0", {RE_LLAMA3}, 0, 0, 0, 0},
+    {"glm4\0chatglm-bpe\0\0", {RE_LLAMA3}, 0, 0, 1, 0},
     {"gpt-2\0phi-2\0jina-es\0jina-de\0gigachat\0jina-v2-es\0jina-v2-de\0a.x-4.0\0mellum\0modern-bert\0"
      "jina-v1-en\0jina-v2-code\0roberta-bpe\0exaone4\0mpt\0olmo\0jais\0trillion\0granite-docling\0\0",
-     {RE_GPT2}, 0, 0, 0},
+     {RE_GPT2}, 0, 0, 0, 0},
     {"starcoder\0refact\0command-r\0smollm\0codeshell\0exaone\0minerva-7b\0mellum2\0\0",
-     {"\\p{N}", RE_GPT2}, 0, 0, 0},
-    {"qwen2\0deepseek-r1-qwen\0kormo\0f2llmv2\0megrez\0stablelm2\0hunyuan\0solar-open\0\0", {RE_QWEN2}, 0, 0, 0},
-    {"qwen35\0\0", {RE_QWEN35}, 0, 0, 0},
-    {"gpt-4o\0llama4\0kanana2\0talkie\0minimax-m2\0\0", {RE_GPT4O}, 0, 0, 0},
-    {"tekken\0\0", {RE_TEKKEN}, 1, 1, 0},
+     {"\\p{N}", RE_GPT2}, 0, 0, 0, 0},
+    {"qwen2\0deepseek-r1-qwen\0kormo\0f2llmv2\0megrez\0stablelm2\0hunyuan\0solar-open\0\0", {RE_QWEN2}, 0, 0, 0, 0},
+    {"qwen35\0\0", {RE_QWEN35}, 0, 0, 0, 0},
+    {"gpt-4o\0llama4\0kanana2\0talkie\0minimax-m2\0\0", {RE_GPT4O}, 0, 0, 0, 0},
+    {"tekken\0\0", {RE_TEKKEN}, 1, 1, 0, 0},
+    /* Gemma 3/4 vocabularies as llama.cpp's converter writes them from a
+     * tokenizer.json (granite-embed-multi-311m is the hash its table
+     * finds there): merges run over whole lines, newline runs apart. */
+    {"gemma4\0granite-embed-multi-311m\0\0", {"[^\\n]+|[\\n]+"}, 0, 0, 0, 1},
 };
 
 /* Rewrites \p{X}, \s and \S into the explicit sets above. */
@@ -197,6 +203,7 @@ int bpe_setup(wgpt_tokenizer *t, const char *pre, const gguf_str *merges, size_t
     t->ignore_merges = d->ignore_merges;
     if (d->add_bos) t->add_bos = 1;
     if (d->no_bos) t->ids[TOK_ID_BOS] = -1;
+    t->escape_ws = t->force_bos = d->spm_style;
     for (int i = 0; i < TOK_MAX_REGEX && d->re[i]; i++) {
         char *pat = translate_regex(d->re[i]);
         if (!pat) { set_err(err, errlen, "tokenizer: out of memory"); return -1; }
@@ -358,9 +365,18 @@ static int add_bigram(session *S, int left, int right) {
 static int emit(session *S, const char *s, size_t n, ivec *out) {
     int32_t id = strmap_get(&S->t->tok2id, s, n);
     if (id >= 0) return ivec_push(out, id);
-    /* llama.cpp falls back to single-byte texts and drops what has none. */
+    /* llama.cpp falls back to single-byte texts ("<0xXX>" ones for raw
+     * UTF-8 vocabularies) and drops what has none. */
     for (size_t j = 0; j < n; j++) {
-        int32_t b = strmap_get(&S->t->tok2id, s + j, 1);
+        int32_t b;
+        if (S->t->escape_ws) {
+            static const char hex[] = "0123456789ABCDEF";
+            unsigned char c = (unsigned char)s[j];
+            char bt[6] = {'<', '0', 'x', hex[c >> 4], hex[c & 15], '>'};
+            b = strmap_get(&S->t->tok2id, bt, sizeof bt);
+        } else {
+            b = strmap_get(&S->t->tok2id, s + j, 1);
+        }
         if (b >= 0 && ivec_push(out, b) < 0) return -1;
     }
     return 0;
@@ -375,7 +391,12 @@ static int encode_word(session *S, const char *src, size_t n, ivec *out) {
         S->word_cap = n * 2;
     }
     size_t wl = 0;
-    for (size_t i = 0; i < n; i++) wl += put_cp(S->word + wl, byte_cp((unsigned char)src[i]));
+    if (t->escape_ws) {
+        memcpy(S->word, src, n);
+        wl = n;
+    } else {
+        for (size_t i = 0; i < n; i++) wl += put_cp(S->word + wl, byte_cp((unsigned char)src[i]));
+    }
     if (t->ignore_merges && strmap_get(&t->tok2id, S->word, wl) >= 0) return emit(S, S->word, wl, out);
 
     if (n > S->s_cap) {
@@ -385,8 +406,21 @@ static int encode_word(session *S, const char *src, size_t n, ivec *out) {
         S->s_cap = n;
     }
     int ns = 0;
-    for (size_t o = 0; o < wl;) {
-        size_t cl = ((unsigned char)S->word[o] < 0x80) ? 1 : 2;
+    /* llama.cpp's Gemma 4 fix: a run of newlines that is a token is taken
+     * whole, since the merges would build it differently. */
+    int whole = t->escape_ws;
+    for (size_t i = 0; i < wl && whole; i++) whole = S->word[i] == '\n';
+    if (whole) whole = strmap_get(&t->tok2id, S->word, wl) >= 0;
+    if (whole) S->s[ns++] = (sym){0, wl, -1, -1};
+    for (size_t o = 0; !whole && o < wl;) {
+        size_t cl;
+        if (t->escape_ws) {
+            /* the caller checked the text is valid UTF-8 */
+            cl = utf8_seq_len((const unsigned char *)S->word + o, wl - o);
+            if (!cl) cl = 1;
+        } else {
+            cl = ((unsigned char)S->word[o] < 0x80) ? 1 : 2;
+        }
         S->s[ns] = (sym){o, cl, ns - 1, o + cl == wl ? -1 : ns + 1};
         o += cl;
         ns++;
@@ -416,7 +450,19 @@ int bpe_tokenize(const wgpt_tokenizer *t, const char *text, size_t len, ivec *ou
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     spans pieces = {0};
     session S = {.t = t};
+    char *esc = NULL;
     int rc = -1;
+    if (t->escape_ws) {
+        /* only ' ' becomes U+2581 (3 bytes), as in llama_escape_whitespace */
+        size_t el = 0;
+        if (!(esc = malloc(len * 3))) goto oom;
+        for (size_t i = 0; i < len; i++) {
+            if (text[i] == ' ') { memcpy(esc + el, "\xe2\x96\x81", 3); el += 3; }
+            else esc[el++] = text[i];
+        }
+        text = esc;
+        len = el;
+    }
     if (!md || split(t, text, len, &pieces, md) < 0) goto oom;
     for (size_t i = 0; i < pieces.n; i++)
         if (encode_word(&S, text + pieces.v[i].off, pieces.v[i].len, out) < 0) goto oom;
@@ -426,6 +472,7 @@ oom:
     set_err(err, errlen, "tokenizer: out of memory");
 done:
     pcre2_match_data_free(md);
+    free(esc);
     free(pieces.v);
     free(S.word);
     free(S.s);

@@ -78,6 +78,11 @@ struct wgpt_tokenizer {
 
     int32_t ids[TOK_ID_COUNT]; /* -1 = none */
     int add_bos, add_eos, add_space_prefix, ignore_merges;
+    /* gpt2 with a SentencePiece-shaped vocabulary (llama.cpp's GEMMA4
+     * pre-type): texts are raw UTF-8 with spaces as U+2581, byte fallback
+     * goes through "<0xXX>" tokens, and a BOS is added whatever the
+     * metadata says. */
+    int escape_ws, force_bos;
 
     int32_t *special;    /* control/user-defined/unknown ids, longest text first */
     size_t n_special;

@@ -294,6 +294,7 @@ int tokenizer_from_spec(const wgpt_tokenizer_spec *s, wgpt_tokenizer **out, char
         if (s->ids[i] >= 0 && s->ids[i] < t->n_vocab) t->ids[i] = (int32_t)s->ids[i];
     }
     if (s->add_bos >= 0) t->add_bos = s->add_bos;
+    if (t->force_bos) t->add_bos = 1; /* llama.cpp overrides the metadata for GEMMA4 */
     if (s->add_eos >= 0) t->add_eos = s->add_eos;
 
     detect_specials(t);
@@ -678,7 +679,7 @@ int tokenizer_token_to_piece(const wgpt_tokenizer *t, int32_t id, char *buf, siz
     uint32_t a = t->attr[id];
     if (a & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) return copy_out(s, n, buf, buflen);
     if (a & ATTR_NORMAL) {
-        if (t->type == TOK_BPE) return (int)bpe_decode_text(s, n, buf, buflen);
+        if (t->type == TOK_BPE && !t->escape_ws) return (int)bpe_decode_text(s, n, buf, buflen);
         size_t o = 0;
         for (size_t i = 0; i < n;) {
             if (i + 3 <= n && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {
@@ -762,5 +763,6 @@ const char *tokenizer_kind(const wgpt_tokenizer *t) {
         if (t->hf->byte_level) return "Hugging Face BPE (byte-level)";
         return t->hf->byte_fallback ? "Hugging Face BPE (SentencePiece-style, byte fallback)" : "Hugging Face BPE";
     }
+    if (t->type == TOK_BPE && t->escape_ws) return "gpt2 (BPE over UTF-8, SentencePiece-style spaces)";
     return t->type == TOK_SPM ? "llama (SentencePiece)" : "gpt2 (byte-level BPE)";
 }

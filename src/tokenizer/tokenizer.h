@@ -1,7 +1,9 @@
 /* Tokenizers built from GGUF metadata, reproducing llama.cpp's llama-vocab.cpp
  * token for token: SentencePiece-style ("llama": score-ordered bigram merges
  * with byte fallback) and byte-level BPE ("gpt2": pre-tokenizer regex chosen
- * by tokenizer.ggml.pre, then rank-ordered merges). And Hugging Face
+ * by tokenizer.ggml.pre, then rank-ordered merges; pre "gemma4" or
+ * "granite-embed-multi-311m" merges raw UTF-8 with spaces as U+2581 and
+ * "<0xXX>" byte fallback instead, as llama.cpp's GEMMA4). And Hugging Face
  * tokenizer.json tokenizers (hf_*.c), reproducing transformers.js's
  * tokenizer code: the same handle and functions serve both. */
 #ifndef WGPT_TOKENIZER_H

@@ -9,7 +9,8 @@
 //   special: llama_tokenize(text, add_special=true,  parse_special=true)
 // node-llama-cpp always tokenizes with add_special=false, so "special" adds
 // BOS/EOS around the ids from llama.cpp's own add_bos/add_eos answers,
-// which is all add_special does. Several models share one process because
+// which is all add_special does. "decoded": llama_detokenize of the plain
+// ids (remove_special and unparse_special off). Several models share one process because
 // starting llama.cpp costs seconds.
 
 import fs from "node:fs";
@@ -38,7 +39,8 @@ for (const modelPath of models) {
         const special = Array.from(model.tokenize(text, true));
         if (bos != null) special.unshift(bos);
         if (eos != null) special.push(eos);
-        return {plain: Array.from(model.tokenize(text, false)), special};
+        const plain = Array.from(model.tokenize(text, false));
+        return {plain, special, decoded: model.detokenize(plain, false)};
     });
     await model.dispose();
 }

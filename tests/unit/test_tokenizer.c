@@ -326,6 +326,51 @@ static void bpe_special_tokens(void **state) {
     tokenizer_free(t);
 }
 
+/* llama.cpp's GEMMA4 pre-type: gpt2 merges over raw UTF-8 with spaces as
+ * U+2581, lines and newline runs apart, "<0xXX>" byte fallback, BOS always. */
+static void bpe_gemma4(void **state) {
+    (void)state;
+    vocab v;
+    v.n = 0;
+    int bos = add(&v, "<bos>", 0, TOKEN_TYPE_CONTROL);
+    int a = add(&v, "a", 0, TOKEN_TYPE_NORMAL);
+    int b = add(&v, "b", 0, TOKEN_TYPE_NORMAL);
+    add(&v, SP, 0, TOKEN_TYPE_NORMAL);
+    int spa = add(&v, SP "a", 0, TOKEN_TYPE_NORMAL);
+    int ab = add(&v, "ab", 0, TOKEN_TYPE_NORMAL);
+    int nl = add(&v, "\n", 0, TOKEN_TYPE_NORMAL);
+    int nl3 = add(&v, "\n\n\n", 0, TOKEN_TYPE_NORMAL);
+    int e2 = add(&v, "<0xE2>", 0, TOKEN_TYPE_NORMAL); /* NORMAL, as the converter types them */
+    int x82 = add(&v, "<0x82>", 0, TOKEN_TYPE_NORMAL);
+    add(&v, "b\n", 0, TOKEN_TYPE_NORMAL);
+    const char *m[] = {"a b", SP " a", "b \n"};
+    wgpt_tokenizer_spec s;
+    tokenizer_spec_init(&s);
+    s.ids[TOK_ID_BOS] = bos;
+    s.add_bos = 0; /* llama.cpp overrides it */
+    const char *names[] = {"granite-embed-multi-311m", "gemma4"};
+    for (int k = 0; k < 2; k++) {
+        wgpt_tokenizer *t = make(&v, "gpt2", names[k], m, 3, &s);
+        EXPECT(t, "ab a", 0, 0, ab, spa);
+        /* the merges cannot build "\n\n\n", the run is taken whole; "\n\n" is no token */
+        EXPECT(t, "a\n\n\nb\n\n", 0, 0, a, nl3, b, nl, nl);
+        /* no merge crosses the end of a line: "b\n" is never built */
+        EXPECT(t, "b\n a", 1, 1, bos, b, nl, spa);
+        /* U+20AC E2 82 AC: "<0xAC>" is missing and dropped */
+        EXPECT(t, "\xe2\x82\xac", 0, 0, e2, x82);
+        assert_true(tokenizer_adds_bos(t));
+        char buf[16];
+        int l = tokenizer_token_to_piece(t, spa, buf, sizeof buf);
+        assert_int_equal(l, 2);
+        assert_memory_equal(buf, " a", 2);
+        l = tokenizer_token_to_piece(t, e2, buf, sizeof buf);
+        assert_int_equal(l, 6);
+        assert_memory_equal(buf, "<0xE2>", 6);
+        assert_string_equal(tokenizer_kind(t), "gpt2 (BPE over UTF-8, SentencePiece-style spaces)");
+        tokenizer_free(t);
+    }
+}
+
 /* ---- decoding ---- */
 
 static void decode_all(const wgpt_tokenizer *t, const int32_t *ids, size_t n, char *out, size_t cap) {
@@ -546,6 +591,7 @@ int main(void) {
         cmocka_unit_test(bpe_pretokenizer_pieces),
         cmocka_unit_test(bpe_ignore_merges_for_llama3),
         cmocka_unit_test(bpe_special_tokens),
+        cmocka_unit_test(bpe_gemma4),
         cmocka_unit_test(pieces_round_trip),
         cmocka_unit_test(invalid_utf8_rejected),
         cmocka_unit_test(bad_specs_refused),
