@@ -66,14 +66,17 @@ typedef struct {
     int rows, unroll;    /* matvec.wgsl's MV_ROWS, MV_UNROLL */
     int fused;           /* 1: the RMSNorm of x folded in (mv_norm.wgsl); 2: matvec_glu.wgsl
                             (norm, then SiLU(W x) * (W x): the matrix read twice, as gate and up) */
+    const char *fmt;     /* the format snippet's suffix: "" (mvfmt_TYPE.wgsl), or "_block" for the
+                            first Q8_0/Q4_0 versions (types without one skip the variant) */
 } variant;
 
 static const variant variants[] = {
-    {"matmul (batched)", 0, 0, 0, 0},
-    {"matvec r1 u1", 1, 1, 1, 0}, {"matvec r1 u2", 1, 1, 2, 0}, {"matvec r1 u4", 1, 1, 4, 0}, {"matvec r1 u8", 1, 1, 8, 0},
-    {"matvec r2 u2", 1, 2, 2, 0}, {"matvec r2 u4", 1, 2, 4, 0}, {"matvec r4 u2", 1, 4, 2, 0}, {"matvec r4 u4", 1, 4, 4, 0},
-    {"norm+mv r1 u4", 1, 1, 4, 1}, {"norm+mv r2 u2", 1, 2, 2, 1}, {"norm+mv r2 u4", 1, 2, 4, 1},
-    {"norm+glu r1 u2", 1, 1, 2, 2}, {"norm+glu r1 u4", 1, 1, 4, 2}, {"norm+glu r2 u2", 1, 2, 2, 2},
+    {"matmul (batched)", 0, 0, 0, 0, ""},
+    {"matvec r1 u1", 1, 1, 1, 0, ""}, {"matvec r1 u2", 1, 1, 2, 0, ""}, {"matvec r1 u4", 1, 1, 4, 0, ""}, {"matvec r1 u8", 1, 1, 8, 0, ""},
+    {"matvec r2 u2", 1, 2, 2, 0, ""}, {"matvec r2 u4", 1, 2, 4, 0, ""}, {"matvec r4 u2", 1, 4, 2, 0, ""}, {"matvec r4 u4", 1, 4, 4, 0, ""},
+    {"norm+mv r1 u4", 1, 1, 4, 1, ""}, {"norm+mv r2 u2", 1, 2, 2, 1, ""}, {"norm+mv r2 u4", 1, 2, 4, 1, ""},
+    {"norm+glu r1 u2", 1, 1, 2, 2, ""}, {"norm+glu r1 u4", 1, 1, 4, 2, ""}, {"norm+glu r2 u2", 1, 2, 2, 2, ""},
+    {"block r1 u1", 1, 1, 1, 0, "_block"}, {"block r1 u2", 1, 1, 2, 0, "_block"}, {"block r1 u4", 1, 1, 4, 0, "_block"},
 };
 #define N_VARIANTS (int)(sizeof variants / sizeof *variants)
 
@@ -81,7 +84,7 @@ static const variant variants[] = {
 static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dtype_info *t, const variant *v,
                                char *err, size_t errlen) {
     char fmt[64], fmt2[64], head[128];
-    snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
+    snprintf(fmt, sizeof fmt, "mvfmt_%s%s.wgsl", t->name, v->fmt);
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\n", v->rows, v->unroll);
     const char *parts[7] = {embedded(k->reduce), head, embedded("common.wgsl"), embedded(fmt),
@@ -196,6 +199,9 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
 
     for (int v = 0; v < N_VARIANTS; v++) {
         const variant *V = &variants[v];
+        char fname[64];
+        snprintf(fname, sizeof fname, "mvfmt_%s%s.wgsl", t->name, V->fmt);
+        if (V->matvec && !embedded(fname)) continue;
         gpu_kernel *k = V->matvec ? make_matvec(B->dev, &B->ks, t, V, err, sizeof err)
                                   : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
         if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, V->name, err); B->failures++; continue; }

@@ -46,7 +46,7 @@ static const struct {
  * type slot (dtype.h: f32, f16, q8_0, q4_0, bf16), chosen from
  * wgpt-kbench's numbers (results/2026-11-29-h200/). */
 static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
-    {2, 4}, {2, 4}, {1, 2}, {1, 4}, {2, 4},
+    {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
 };
 
 uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu) {

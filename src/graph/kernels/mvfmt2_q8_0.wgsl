@@ -1,7 +1,7 @@
-// The second matrix of matvec_glu.wgsl (the up projection), read as mvfmt_q8_0.wgsl reads W.
+// Matrix 2 of matvec_glu.wgsl / matvec_qkv.wgsl, read as mvfmt_q8_0.wgsl reads W.
 @group(0) @binding(5) var<storage, read> W2: array<u32>;
 fn mv_w2(i: u32) -> WU {
-  let o = i * 9u;
-  return WU(bitcast<f32>(W2[o]), vec4<u32>(W2[o + 1u], W2[o + 2u], W2[o + 3u], W2[o + 4u]),
-            vec4<u32>(W2[o + 5u], W2[o + 6u], W2[o + 7u], W2[o + 8u]));
+  let o = (i >> 2u) * 9u;
+  let q = o + 1u + 2u * (i & 3u);
+  return WU(bitcast<f32>(W2[o]), W2[q], W2[q + 1u]);
 }
