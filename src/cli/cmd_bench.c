@@ -69,6 +69,38 @@ static int run_tokens(wgpt_context *c, const int32_t *ids, int n, int gen, doubl
     return 0;
 }
 
+/* Where a generation step's wall time goes, seen through the public API:
+ * the submit (recording and queueing the forward pass), the wait until the
+ * step can be collected (the GPU's work and the read-back's mapping), and
+ * the collect that returns the token (copying the logits and sampling).
+ * Polled without sleeping, so the wait is not rounded up by a timer. */
+static int print_step_split(wgpt_context *c, int32_t bos, int steps) {
+    int32_t tok;
+    double sub = 0, wait = 0, col = 0;
+    wgpt_reset(c);
+    if (wgpt_feed(c, &bos, 1) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+    for (int i = 0; i <= steps; i++) {
+        double t0 = cli_now();
+        if (wgpt_step_submit(c) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+        double t1 = cli_now(), t2;
+        wgpt_status st;
+        do {
+            t2 = cli_now();
+            st = wgpt_step_collect(c, 0, &tok);
+        } while (st == WGPT_PENDING);
+        if (st != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+        double t3 = cli_now();
+        if (i == 0) continue; /* warm-up */
+        sub += t1 - t0;
+        wait += t2 - t1;
+        col += t3 - t2;
+    }
+    printf("\nWall time of one generation step (mean of %d): submit %.1f \xc2\xb5s, wait for the GPU %.1f \xc2\xb5s, "
+           "collect (logits copied, token sampled) %.1f \xc2\xb5s\n",
+           steps, 1e6 * sub / steps, 1e6 * wait / steps, 1e6 * col / steps);
+    return 0;
+}
+
 /* "720.28 ± 0.00" */
 static void print_row(const char *test, double mean, double sd) {
     char v[64];
@@ -167,6 +199,7 @@ int cmd_bench(int argc, char **argv) {
         if (n_gen > 0 && print_profile(c, &bos, 1, "generation")) goto out; /* ids is unset without a prompt */
         if (n_prompt > 0 && print_profile(c, ids, (int)(n_prompt < o.cp.n_batch ? n_prompt : o.cp.n_batch), "prompt"))
             goto out;
+        if (n_gen > 1 && print_step_split(c, bos, (int)(n_gen < 64 ? n_gen : 64))) goto out;
     }
     rc = cli_check_stdout("bench");
 out:
