@@ -43,8 +43,11 @@ static const struct {
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane, by weight
- * type slot (dtype.h: f32, f16, q8_0, q4_0, bf16), chosen from
- * wgpt-kbench's numbers (results/2026-11-29-h200/). */
+ * type slot (dtype.h: f32, f16, q8_0, q4_0, bf16). From wgpt-kbench on the
+ * H200 (results/2026-11-29-h200/issue10/): two rows a group is as fast as
+ * one or faster on the 1B shapes but the 8192-column one, where one row
+ * was ahead by up to a third for Q8_0 and F16; four rows was slower
+ * everywhere. The unroll moved little (the compiler hoists the loads). */
 static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
     {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
 };
