@@ -46,8 +46,9 @@ static const struct {
  * type slot (dtype.h: f32, f16, q8_0, q4_0, bf16). From wgpt-kbench on the
  * H200 (results/2026-11-29-h200/issue10/): two rows a group is as fast as
  * one or faster on the 1B shapes but the 8192-column one, where one row
- * was ahead by up to a third for Q8_0 and F16; four rows was slower
- * everywhere. The unroll moved little (the compiler hoists the loads). */
+ * was ahead (by 6-15% for F16 and Q4_0, a third for Q8_0); four rows was
+ * slower on the smaller shapes and no faster on the LM head. The unroll
+ * moved little. */
 static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
     {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
 };
