@@ -1,6 +1,7 @@
 #include "tokenizer/tok_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int before(const tok_bigram *a, const tok_bigram *b) {
     return a->key > b->key || (a->key == b->key && a->left < b->left);
@@ -38,4 +39,22 @@ tok_bigram bigram_pop(tok_bigram_heap *h) {
     }
     if (h->n) h->v[i] = last;
     return top;
+}
+
+int bpe_push_ranked(tok_bigram_heap *h, const strmap *ranks, const char *a, size_t la, const char *b, size_t lb,
+                    int left, int right, char **key, size_t *key_cap) {
+    size_t kl = 4 + la + lb;
+    if (kl > *key_cap) {
+        char *k = realloc(*key, kl * 2);
+        if (!k) return -1;
+        *key = k;
+        *key_cap = kl * 2;
+    }
+    uint32_t ll = (uint32_t)la;
+    memcpy(*key, &ll, 4);
+    memcpy(*key + 4, a, la);
+    memcpy(*key + 4 + la, b, lb);
+    int32_t rank = strmap_get(ranks, *key, kl);
+    if (rank < 0) return 0;
+    return bigram_push(h, (tok_bigram){-(float)rank, left, right, la + lb});
 }

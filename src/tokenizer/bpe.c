@@ -346,20 +346,8 @@ typedef struct {
 static int add_bigram(session *S, int left, int right) {
     if (left < 0 || right < 0) return 0;
     const sym *l = &S->s[left], *r = &S->s[right];
-    size_t kl = 4 + l->n + r->n;
-    if (kl > S->key_cap) {
-        char *k = realloc(S->key, kl * 2);
-        if (!k) return -1;
-        S->key = k;
-        S->key_cap = kl * 2;
-    }
-    uint32_t ll = (uint32_t)l->n;
-    memcpy(S->key, &ll, 4);
-    memcpy(S->key + 4, S->word + l->off, l->n);
-    memcpy(S->key + 4 + l->n, S->word + r->off, r->n);
-    int32_t rank = strmap_get(&S->t->ranks, S->key, kl);
-    if (rank < 0) return 0;
-    return bigram_push(&S->h, (tok_bigram){-(float)rank, left, right, l->n + r->n});
+    return bpe_push_ranked(&S->h, &S->t->ranks, S->word + l->off, l->n, S->word + r->off, r->n, left, right, &S->key,
+                           &S->key_cap);
 }
 
 static int emit(session *S, const char *s, size_t n, ivec *out) {

@@ -426,20 +426,8 @@ typedef struct {
 static int add_pair(bpe_state *B, int left, int right) {
     if (left < 0 || right < 0) return 0;
     const sym *l = &B->s[left], *r = &B->s[right];
-    size_t kl = 4 + l->n + r->n;
-    if (kl > B->key_cap) {
-        char *k = realloc(B->key, kl * 2);
-        if (!k) return -1;
-        B->key = k;
-        B->key_cap = kl * 2;
-    }
-    uint32_t ll = (uint32_t)l->n;
-    memcpy(B->key, &ll, 4);
-    memcpy(B->key + 4, B->w + l->off, l->n);
-    memcpy(B->key + 4 + l->n, B->w + r->off, r->n);
-    int32_t rank = strmap_get(&B->h->ranks, B->key, kl);
-    if (rank < 0) return 0;
-    return bigram_push(&B->heap, (tok_bigram){-(float)rank, left, right, l->n + r->n});
+    return bpe_push_ranked(&B->heap, &B->h->ranks, B->w + l->off, l->n, B->w + r->off, r->n, left, right, &B->key,
+                           &B->key_cap);
 }
 
 /* -2: no token for a piece and no unknown token */

@@ -38,6 +38,13 @@ typedef struct {
 } tok_bigram_heap;
 int bigram_push(tok_bigram_heap *h, tok_bigram b); /* -1 on out of memory */
 tok_bigram bigram_pop(tok_bigram_heap *h);         /* h->n must be > 0 */
+/* A BPE merge candidate: texts a and b of adjacent symbols left and right,
+ * looked up in ranks (keyed by the u32 length of a, then a, then b, as
+ * both BPE tokenizers key their merges) and pushed, rank negated, when the
+ * pair is a merge. *key / *key_cap: scratch the caller keeps across calls
+ * and frees. -1 on out of memory. */
+int bpe_push_ranked(tok_bigram_heap *h, const strmap *ranks, const char *a, size_t la, const char *b, size_t lb,
+                    int left, int right, char **key, size_t *key_cap);
 
 int strmap_init(strmap *m, size_t expected);
 /* overwrite: replace the value of an existing key (else the first one stays). */
