@@ -73,12 +73,11 @@ static wgpt_status loader_start(wgpt_model *m, const wgpt_model_params *p, wgpt_
         st = WGPT_ERR_FORMAT;
     } else if (!(m->dev = gpu_open(&go, e, sizeof e))) {
         set_err(err, errlen, "%s", e);
-    } else if (kernels_init(&m->kernels, m->dev), (uint32_t)m->c.head_dim > 32 * m->kernels.group_lanes) {
-        /* attention.wgsl holds 32 of a head's values per lane (its MAXD);
-         * build_decoder_state refuses the same, but this is the model and the
-         * adapter, not a context size, so it is said at load time. */
+    } else if (kernels_init(&m->kernels, m->dev), (uint32_t)m->c.head_dim > kernels_attention_max_head(&m->kernels)) {
+        /* build_decoder_state refuses the same, but this is the model and
+         * the adapter, not a context size, so it is said at load time. */
         set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
-                m->c.head_dim, 32 * m->kernels.group_lanes);
+                m->c.head_dim, kernels_attention_max_head(&m->kernels));
         st = WGPT_ERR_UNSUPPORTED;
     } else if (begin_decoder_weights(&m->c, &m->w, e, sizeof e) != WGPT_OK ||
                !(l->order = malloc((m->gguf.n_tensors ? m->gguf.n_tensors : 1) * sizeof *l->order))) {

@@ -53,6 +53,15 @@ static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
     {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
 };
 
+/* attention.wgsl's MAXD: values of a head per lane. Wider than 32 only
+ * where groups are narrow, as a larger private array costs every adapter. */
+static uint32_t attention_maxd(const kernel_registry *r) {
+    uint32_t need = (256 + r->group_lanes - 1) / r->group_lanes;
+    return need > 32 ? need : 32;
+}
+
+uint32_t kernels_attention_max_head(const kernel_registry *r) { return attention_maxd(r) * r->group_lanes; }
+
 uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu) {
     (void)r;
     uint32_t rows = slot >= 0 && slot < DTYPE_GPU_SLOTS ? mv_shape[slot].rows : 1;
@@ -108,6 +117,7 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
         snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n",
                  kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_shape[slot].unroll);
     }
+    if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
     if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

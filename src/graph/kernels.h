@@ -48,6 +48,11 @@ typedef struct {
  * workgroups. */
 uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu);
 
+/* The largest head size attention.wgsl takes on this adapter: each lane
+ * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need
+ * where groups are narrow (SwiftShader's 4-lane subgroups: 64 a lane). */
+uint32_t kernels_attention_max_head(const kernel_registry *r);
+
 /* Chooses the reduction variant for d; compiles nothing. */
 void kernels_init(kernel_registry *r, gpu_device *d);
 void kernels_free(kernel_registry *r);

@@ -431,9 +431,9 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
                         int n_out_max, decoder_state **out, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     *out = NULL;
-    if ((uint32_t)c->head_dim > 32 * k->group_lanes) { /* attention.wgsl's MAXD */
+    if ((uint32_t)c->head_dim > kernels_attention_max_head(k)) {
         set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
-                c->head_dim, 32 * k->group_lanes);
+                c->head_dim, kernels_attention_max_head(k));
         return WGPT_ERR_UNSUPPORTED;
     }
     if (decoder_check_supported(c, err, errlen) != WGPT_OK) return WGPT_ERR_UNSUPPORTED;

@@ -1193,8 +1193,8 @@ static void attention_ref(const float *q, const float *kc, const float *vc, int 
 
 static void check_attention(const att_case *c) {
     kernel_registry *ks = &main_ctx.ks;
-    if ((uint32_t)c->head_dim > 32 * ks->group_lanes) { /* the host refuses these too (MAXD) */
-        fprintf(stderr, "  skip attention head_dim %d: over %u on this adapter\n", c->head_dim, 32 * ks->group_lanes);
+    if ((uint32_t)c->head_dim > kernels_attention_max_head(ks)) { /* the host refuses these too (MAXD) */
+        fail_msg("attention head_dim %d: over the %u this adapter takes", c->head_dim, kernels_attention_max_head(ks));
         return;
     }
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, n = c->n, hd = c->head_dim;
@@ -1260,6 +1260,7 @@ static void test_attention(void **state) {
         {2, 1, 18, 3, 4, 9, 0, 0, 0},     /* head_dim not a multiple of 4 (a subgroup's lanes) */
         {4, 2, 64, 2, 6, 8, 0, 1, 0},     /* a score of ~200 among small ones */
         {3, 1, 7, 2, 3, 5, 0, 0, 0},      /* odd head_dim */
+        {4, 1, 256, 2, 5, 9, 0, 0, 0},    /* Gemma 3's 256: past 32 a lane on 4-lane subgroups */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
 }

@@ -13,7 +13,8 @@ struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim
 @group(0) @binding(5) var<storage, read_write> O: array<f32>;
 @group(0) @binding(6) var<uniform> step: Step;
 
-const MAXD: u32 = 32u; // head dims per lane: head_dim <= MAXD * group size (checked on the host)
+// MAXD (head dims per lane; head_dim <= MAXD * group size, checked on the
+// host) is set by kernels.c for the adapter's group size.
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let g_id = wg * slots + slot;
