@@ -157,6 +157,14 @@ static void split_behaviours(void **state) {
                            "[]", "");
     assert_string_equal(enc(t, "12x\xd9\xa1", 1, 1), "0 1 3 4");
     tokenizer_free(t);
+    /* \s as the tokenizers library reads it (Unicode White_Space): U+0085
+     * splits, U+FEFF does not (JavaScript's \s has it the other way round) */
+    t = mk("[\"a\",\"b\",\"\xc2\x85\",\"\xc2\x85" "b\",\"\xef\xbb\xbf\",\"a\xef\xbb\xbf" "\"]",
+           "[\"\xc2\x85" " b\",\"a \xef\xbb\xbf" "\"]", NUL,
+           "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\s\"},\"behavior\":\"Isolated\"}", NUL, NUL, "[]", "");
+    assert_string_equal(enc(t, "a\xc2\x85" "b", 1, 1), "0 2 1");
+    assert_string_equal(enc(t, "a\xef\xbb\xbf", 1, 1), "5");
+    tokenizer_free(t);
     /* JavaScript's \u escapes, both forms */
     t = mk("[\"a\",\"b\",\"ab\"]", "[\"a b\"]", NUL,
            "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\u0062|\\\\u{61}\"},\"behavior\":\"Isolated\"}", NUL,
