@@ -10,8 +10,8 @@
 #    `wgpt run -m DIR --temp 0`'s for the same prompt;
 #  - Gemma 3 again in the same profile: no byte of the folder downloaded
 #    again (the Cache API has every range);
-#  - Gemma 3 in chat mode (&chat=1), with Gemma 3's real template: the prompt rendered
-#    chat template exactly as native `wgpt template -m DIR` renders it;
+#  - Gemma 3 in chat mode (&chat=1), with Gemma 3's real template: the
+#    prompt rendered exactly as native `wgpt template -m DIR` renders it;
 #  - a folder missing a shard its index names, one with a malformed
 #    config.json, and a URL with no folder behind it: one clear error each
 #    in the page, not a hang.
