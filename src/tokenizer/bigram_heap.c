@@ -58,3 +58,15 @@ int bpe_push_ranked(tok_bigram_heap *h, const strmap *ranks, const char *a, size
     if (rank < 0) return 0;
     return bigram_push(h, (tok_bigram){-(float)rank, left, right, la + lb});
 }
+
+int spans_push(spans *s, size_t off, size_t len) {
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        span *v = realloc(s->v, nc * sizeof *v);
+        if (!v) return -1;
+        s->v = v;
+        s->cap = nc;
+    }
+    s->v[s->n++] = (span){off, len};
+    return 0;
+}

@@ -263,33 +263,11 @@ void bpe_free(wgpt_tokenizer *t) {
 
 /* ---- tokenization ---- */
 
-typedef struct {
-    size_t off, len;
-} span;
-
-typedef struct {
-    span *v;
-    size_t n, cap;
-} spans;
-
-static int spans_push(spans *s, size_t off, size_t len) {
-    if (len == 0) return 0;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 64;
-        span *v = realloc(s->v, nc * sizeof *v);
-        if (!v) return -1;
-        s->v = v;
-        s->cap = nc;
-    }
-    s->v[s->n++] = (span){off, len};
-    return 0;
-}
-
 /* Like llama.cpp's unicode_regex_split: each regex refines the pieces of the
  * previous one; text between matches is kept as a piece of its own. */
 static int split(const wgpt_tokenizer *t, const char *text, size_t len, spans *out, pcre2_match_data *md) {
     spans cur = {0}, nxt = {0};
-    if (spans_push(&cur, 0, len) < 0) return -1;
+    if (len && spans_push(&cur, 0, len) < 0) return -1;
     for (int r = 0; r < t->n_re; r++) {
         nxt.n = 0;
         for (size_t p = 0; p < cur.n; p++) {
@@ -326,10 +304,7 @@ oom:
     return -1;
 }
 
-typedef struct {
-    size_t off, n; /* within the encoded word */
-    int prev, next;
-} sym;
+typedef bpe_sym sym; /* off, n: within the encoded word */
 
 
 typedef struct {

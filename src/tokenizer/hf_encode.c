@@ -37,10 +37,6 @@ static int hb_put(hbuf *b, const char *s, size_t n) {
 }
 
 typedef struct {
-    size_t off, len;
-} span;
-
-typedef struct {
     hbuf text;
     span *v;
     size_t n, cap;
@@ -92,23 +88,6 @@ static size_t put_utf8(char *o, uint32_t c) {
 
 /* ---- matching ---- */
 
-typedef struct {
-    span *v;
-    size_t n, cap;
-} spans;
-
-static int sp_add(spans *s, size_t off, size_t len) {
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16;
-        span *v = realloc(s->v, nc * sizeof *v);
-        if (!v) return -1;
-        s->v = v;
-        s->cap = nc;
-    }
-    s->v[s->n++] = (span){off, len};
-    return 0;
-}
-
 #define RE_FAILED (-3) /* PCRE2 gave up (match or depth limit): the text is not silently cut */
 
 /* The non-empty matches of a step's pattern (a literal, or a regex) in s,
@@ -121,7 +100,7 @@ static int find_matches(const hf_step *st, const char *s, size_t n, pcre2_match_
             const char *m = memmem(s + pos, n - pos, st->a, st->alen);
             if (!m) break;
             size_t ms = (size_t)(m - s);
-            if (sp_add(out, ms, st->alen) < 0) return -1;
+            if (spans_push(out, ms, st->alen) < 0) return -1;
             pos = ms + st->alen;
         }
         return 0;
@@ -139,7 +118,7 @@ static int find_matches(const hf_step *st, const char *s, size_t n, pcre2_match_
             pos = ms + l;
             continue;
         }
-        if (sp_add(out, ms, me - ms) < 0) return -1;
+        if (spans_push(out, ms, me - ms) < 0) return -1;
         pos = me;
     }
     return 0;
@@ -409,10 +388,7 @@ static int pretok_step(const hf_step *st, const char *s, size_t n, int section_i
 
 /* ---- the BPE model ---- */
 
-typedef struct {
-    size_t off, n;
-    int prev, next;
-} sym;
+typedef bpe_sym sym;
 
 typedef struct {
     const hf_tok *h;

@@ -38,6 +38,23 @@ typedef struct {
 } tok_bigram_heap;
 int bigram_push(tok_bigram_heap *h, tok_bigram b); /* -1 on out of memory */
 tok_bigram bigram_pop(tok_bigram_heap *h);         /* h->n must be > 0 */
+/* Pieces of a text (byte ranges), as pre-tokenizers cut it. */
+typedef struct {
+    size_t off, len;
+} span;
+typedef struct {
+    span *v;
+    size_t n, cap;
+} spans;
+int spans_push(spans *s, size_t off, size_t len); /* empty ones too; -1 on out of memory */
+
+/* A symbol of a word while BPE merges it: bytes [off, off + n) of the word,
+ * its live neighbours (-1: none). */
+typedef struct {
+    size_t off, n;
+    int prev, next;
+} bpe_sym;
+
 /* A BPE merge candidate: texts a and b of adjacent symbols left and right,
  * looked up in ranks (keyed by the u32 length of a, then a, then b, as
  * both BPE tokenizers key their merges) and pushed, rank negated, when the
