@@ -2,8 +2,9 @@
 # Runs on the GPU machine (see README, "Benchmarks"): wgpt built here and
 # carried in .devcarry/ (the CLI plus Dawn's shared library), the Vulkan
 # loader from .gl/*.deb. Makes Llama-3.2-1B-shaped random-weight GGUFs there,
-# checks wgpt against its CPU reference, then benchmarks wgpt and, when its
-# bundle is carried, llama.cpp's Vulkan backend on the same files.
+# checks wgpt against its CPU reference, then benchmarks wgpt (for f16 also
+# generation 4096 tokens deep: bench -d) and, when its bundle is carried,
+# llama.cpp's Vulkan backend on the same files.
 # With .devcarry/wgpt-base (a build of an earlier commit) carried too, it
 # is benchmarked on the same files in the same call, as "wgpt-base": the
 # before/after of a change on one machine.
@@ -30,6 +31,10 @@ for t in "${types[@]}"; do
   if [ -x .devcarry/wgpt-base ]; then
     .devcarry/wgpt-base bench -m "$m" -p 512 -n 128 -r 3 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-base"/' | tee -a "$OUT/bench.jsonl"
     $W bench -m "$m" -p 512 -n 128 -r 3 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-again"/' | tee -a "$OUT/bench.jsonl"
+  fi
+  # generation 4096 tokens deep (one-token attention split over the cache)
+  if [ "$t" = f16 ]; then
+    $W bench -m "$m" -p 512 -n 128 -d 4096 -c 4608 -r 3 --json | tee -a "$OUT/bench.jsonl"
   fi
   if [ -f .devcarry/llamacpp-vulkan.tar.xz ] && [ -x scripts/device_llamacpp.sh ]; then
     scripts/device_llamacpp.sh .devcarry/llamacpp-vulkan.tar.xz "$m" 512 128 | tee -a "$OUT/bench.jsonl"

@@ -1,6 +1,8 @@
 /* wgpt bench: prompt processing and generation speed, measured the way
  * llama-bench does (ppP: P prompt tokens in one go; tgN: N tokens generated
- * one at a time after a single BOS), repeated and averaged. */
+ * one at a time after a single BOS, or with -d D, "tgN @ dD", after D
+ * prompt tokens processed untimed: generation deep into a context, where
+ * attention reads a long cache), repeated and averaged. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +59,14 @@ static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char 
     return 0;
 }
 
-static int run_tokens(wgpt_context *c, const int32_t *ids, int n, int gen, double *seconds) {
+/* depth > 0: ids are first processed untimed (n is then 0: the token they
+ * yield is the next step's input), then the gen steps are timed. */
+static int run_tokens(wgpt_context *c, const int32_t *ids, int depth, int n, int gen, double *seconds) {
     int32_t tok;
     wgpt_reset(c);
+    if (depth > 0 && (wgpt_feed(c, ids, (size_t)depth) != WGPT_OK || wgpt_step_submit(c) != WGPT_OK ||
+                      wgpt_step_collect(c, 1, &tok) != WGPT_OK))
+        return cli_error("%s", wgpt_errmsg(c));
     double t0 = cli_now();
     if (wgpt_feed(c, ids, (size_t)n) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
     if (wgpt_step_submit(c) != WGPT_OK || wgpt_step_collect(c, 1, &tok) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
@@ -102,10 +109,10 @@ static int print_step_split(wgpt_context *c, int32_t bos, int steps) {
 }
 
 /* "720.28 ± 0.00" */
-static void print_row(const char *test, double mean, double sd) {
+static void print_row(const char *test, int width, double mean, double sd) {
     char v[64];
     snprintf(v, sizeof v, "%.2f \xc2\xb1 %.2f", mean, sd);
-    printf("| %-8s | ", test);
+    printf("| %-*s | ", width, test);
     cli_pad(stdout, v, 16, 1);
     printf(" |\n");
 }
@@ -113,19 +120,22 @@ static void print_row(const char *test, double mean, double sd) {
 int cmd_bench(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
-    long n_prompt = -1, n_gen = -1, reps = 3; /* -1: not given, fit the defaults to the model */
+    long n_prompt = -1, n_gen = -1, reps = 3, depth = 0; /* -1: not given, fit the defaults to the model */
     int json = 0, prof = 0;
     const cli_opt opts[] = {
         {"-p,--n-prompt", CLI_LONG, &n_prompt, 0, 1 << 20, "N",
          "prompt tokens processed in one go (default 512, or the model's context if smaller; 0 skips)", 0},
         {"-n,--n-gen", CLI_LONG, &n_gen, 0, 1 << 20, "N",
          "tokens generated one at a time (default 128, or what the context holds; 0 skips)", 0},
+        {"-d,--depth", CLI_LONG, &depth, 0, 1 << 20, "N",
+         "generation (tgN @ dN) measured with N prompt tokens already in the context, processed untimed "
+         "first (default 0: after a single BOS)", 0},
         {"-r,--repetitions", CLI_LONG, &reps, 1, 1000, "N", "repetitions, averaged, after one warm-up (default 3)", 0},
         {"--json", CLI_FLAG, &json, 0, 0, NULL, "one JSON object on stdout instead of the table", 0},
         {"--profile", CLI_FLAG, &prof, 0, 0, NULL, "then print the GPU time of each kernel (timestamp queries)", 0},
         {0},
     };
-    cli_command cmd = {"bench", "[-m FILE] [-p N] [-n N] [-r N] [--json | --profile]",
+    cli_command cmd = {"bench", "[-m FILE] [-p N] [-n N] [-d N] [-r N] [--json | --profile]",
                        "Prompt processing (ppN) and generation (tgN) speed, as llama-bench measures them.\n",
                        opts, &o, 0, NULL, 0, NULL};
     int pr = cli_parse(&cmd, argc, argv);
@@ -141,39 +151,51 @@ int cmd_bench(int argc, char **argv) {
      * counts the user gave are checked, not cut. */
     long limit = o.cp.n_ctx ? o.cp.n_ctx : wgpt_model_n_ctx_train(m);
     if (n_prompt < 0) n_prompt = 512 < limit ? 512 : limit;
-    if (n_gen < 0) n_gen = 128 < limit - 1 ? 128 : limit - 1;
-    if (n_prompt > limit || n_gen + 1 > limit) {
+    if (n_gen < 0) n_gen = 128 < limit - 1 - depth ? 128 : limit - 1 - depth;
+    if (depth && n_gen <= 0) {
         wgpt_model_free(m);
+        return cli_error("bench: -d %ld measures generation; this context (%ld tokens) leaves no room for it", depth,
+                         limit);
+    }
+    long gen_ctx = depth + n_gen + 1; /* the depth's tokens, the one they yield, the generated ones */
+    if (n_prompt > limit || gen_ctx > limit) {
+        wgpt_model_free(m);
+        if (depth)
+            return cli_error("bench: -p %ld / -n %ld -d %ld need a context of %ld tokens; this one holds %ld (use -c)",
+                             n_prompt, n_gen, depth, n_prompt > gen_ctx ? n_prompt : gen_ctx, limit);
         return cli_error("bench: -p %ld / -n %ld need a context of %ld tokens; this one holds %ld (use -p %ld -n %ld or less)",
                          n_prompt, n_gen, n_prompt > n_gen + 1 ? n_prompt : n_gen + 1, limit, limit, limit - 1);
     }
-    if (!o.cp.n_ctx) o.cp.n_ctx = (int)(n_prompt > n_gen + 1 ? n_prompt : n_gen + 1);
-    if (!o.cp.n_batch) o.cp.n_batch = n_prompt > 0 ? (int)(n_prompt < 512 ? n_prompt : 512) : 1;
+    if (!o.cp.n_ctx) o.cp.n_ctx = (int)(n_prompt > gen_ctx ? n_prompt : gen_ctx);
+    long batch_for = n_prompt > depth ? n_prompt : depth;
+    if (!o.cp.n_batch) o.cp.n_batch = batch_for > 0 ? (int)(batch_for < 512 ? batch_for : 512) : 1;
     wgpt_context *c = NULL;
     char err[1024];
     int rc = 1;
-    int32_t *ids = malloc((size_t)(n_prompt > 1 ? n_prompt : 1) * sizeof *ids);
+    long n_ids = n_prompt > depth ? n_prompt : depth;
+    int32_t *ids = malloc((size_t)n_ids * sizeof *ids);
     double *t = malloc((size_t)reps * sizeof *t);
     if (!ids || !t) { cli_error("out of memory"); goto out; }
     if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
     /* Token ids spread over the vocabulary, deterministic. */
     uint32_t x = 12345;
     int V = wgpt_model_n_vocab(m);
-    for (long i = 0; i < n_prompt; i++) { x = x * 1664525u + 1013904223u; ids[i] = (int32_t)(x % (uint32_t)V); }
+    for (long i = 0; i < n_ids; i++) { x = x * 1664525u + 1013904223u; ids[i] = (int32_t)(x % (uint32_t)V); }
     int32_t bos = wgpt_token_bos(m) >= 0 ? wgpt_token_bos(m) : 0;
+    const int32_t *gen_from = depth ? ids : &bos;
     double pp = 0, pp_sd = 0, tg = 0, tg_sd = 0, s;
     if (n_prompt > 0) {
-        if (run_tokens(c, ids, (int)n_prompt, 1, &s)) goto out; /* warm-up */
+        if (run_tokens(c, ids, 0, (int)n_prompt, 1, &s)) goto out; /* warm-up */
         for (long r = 0; r < reps; r++) {
-            if (run_tokens(c, ids, (int)n_prompt, 1, &s)) goto out;
+            if (run_tokens(c, ids, 0, (int)n_prompt, 1, &s)) goto out;
             t[r] = n_prompt / s;
         }
         pp = mean_of(t, (int)reps, &pp_sd);
     }
     if (n_gen > 0) {
-        if (run_tokens(c, &bos, 1, (int)n_gen, &s)) goto out;
+        if (run_tokens(c, gen_from, (int)depth, !depth, (int)n_gen, &s)) goto out;
         for (long r = 0; r < reps; r++) {
-            if (run_tokens(c, &bos, 1, (int)n_gen, &s)) goto out;
+            if (run_tokens(c, gen_from, (int)depth, !depth, (int)n_gen, &s)) goto out;
             t[r] = n_gen / s;
         }
         tg = mean_of(t, (int)reps, &tg_sd);
@@ -186,14 +208,20 @@ int cmd_bench(int argc, char **argv) {
         cli_json_str(stdout, wgpt_model_desc(m));
         printf(",\"device\":");
         cli_json_str(stdout, wgpt_model_adapter(m));
-        printf(",\"load_s\":%.2f,\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f}\n", t_load,
+        printf(",\"load_s\":%.2f,\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f", t_load,
                n_prompt, pp, n_gen, tg);
+        if (depth) printf(",\"depth\":%ld,\"tg_test\":\"tg%ld @ d%ld\"", depth, n_gen, depth);
+        printf("}\n");
     } else {
         printf("model: %s (%s)\ndevice: %s\n", text_show_z(path), wgpt_model_desc(m), text_show_z(wgpt_model_adapter(m)));
-        printf("| %-8s | %16s |\n|----------|------------------|\n", "test", "tok/s");
-        char test[32];
-        if (n_prompt > 0) { snprintf(test, sizeof test, "pp%ld", n_prompt); print_row(test, pp, pp_sd); }
-        if (n_gen > 0) { snprintf(test, sizeof test, "tg%ld", n_gen); print_row(test, tg, tg_sd); }
+        char test[48], tg_test[48];
+        if (depth) snprintf(tg_test, sizeof tg_test, "tg%ld @ d%ld", n_gen, depth);
+        else snprintf(tg_test, sizeof tg_test, "tg%ld", n_gen);
+        int w = depth ? (int)strlen(tg_test) : 8; /* llama-bench's column, wider for "tgN @ dD" */
+        printf("| %-*s | %16s |\n|%.*s|------------------|\n", w, "test", "tok/s", w + 2,
+               "------------------------------------------------");
+        if (n_prompt > 0) { snprintf(test, sizeof test, "pp%ld", n_prompt); print_row(test, w, pp, pp_sd); }
+        if (n_gen > 0) print_row(tg_test, w, tg, tg_sd);
     }
     if (prof) {
         if (n_gen > 0 && print_profile(c, &bos, 1, "generation")) goto out; /* ids is unset without a prompt */

@@ -12,6 +12,7 @@ typedef struct {
     gpu_kernel *kernel;
     gpu_bindings *bindings;
     grid_rule rule;
+    uint32_t per_chunk, chunk; /* graph_dispatch_chunked's term (chunk 0: none) */
     int pend;                /* index into pend until bound */
     /* capture */
     char name[24];
@@ -97,6 +98,11 @@ static graph_op *new_op(graph *g) {
  * then bindings cannot be made, so ops keep their binding lists aside. */
 void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
                     grid_rule rule) {
+    graph_dispatch_chunked(g, k, params, params_size, bufs, n, rule, 0, 0);
+}
+
+void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
+                            grid_rule rule, uint32_t per_chunk, uint32_t chunk) {
     if (g->error[0]) return;
     if (!k) { graph_fail(g, "dispatch of a kernel that does not exist"); return; }
     if (n > 10 || params_size > PARAM_MAX) { graph_fail(g, "op with too many bindings or parameters"); return; }
@@ -112,6 +118,8 @@ void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_s
     memcpy(g->params + (size_t)slot * PARAM_SLOT, params, params_size);
     op->kernel = k;
     op->rule = rule;
+    op->per_chunk = per_chunk;
+    op->chunk = chunk;
     pending_bind *pb = &g->pend[g->n_pend];
     pb->n = n;
     pb->slot = slot;
@@ -210,6 +218,7 @@ int graph_replay(graph *g, const step_params *s, int capture) {
             continue;
         }
         uint32_t units = op->rule.fixed + op->rule.per_token * s->n_tokens + op->rule.per_out * s->n_out;
+        if (op->chunk) units += op->per_chunk * ((s->pos0 + s->n_tokens + op->chunk - 1) / op->chunk);
         uint32_t per = op->rule.per_wg ? op->rule.per_wg : 1;
         if (!units) continue;
         gpu_dispatch_1d(g->dev, op->kernel, op->bindings, (units + per - 1) / per);

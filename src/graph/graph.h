@@ -50,6 +50,11 @@ void graph_fail(graph *g, const char *msg);
  * caller has said why with graph_fail. */
 void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
                     grid_rule rule);
+/* graph_dispatch with units for the keys in the cache, which grow with the
+ * position: per_chunk units more for each chunk of `chunk` positions up to
+ * the step's last, ceil((pos0 + n_tokens) / chunk). */
+void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
+                            grid_rule rule, uint32_t per_chunk, uint32_t chunk);
 /* A named activation to copy out when capturing (verify): rows of width
  * floats of buf. */
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows);

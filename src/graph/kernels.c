@@ -40,6 +40,8 @@ static const struct {
     [KERNEL_LAYERNORM] = {"layernorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_GELU] = {"gelu.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_SOFTCAP] = {"softcap.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane, by weight
@@ -118,6 +120,9 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
                  kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_shape[slot].unroll);
     }
     if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
+    if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)
+        snprintf(shape, sizeof shape, "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\n", KERNELS_ATTN_CHUNK,
+                 KERNELS_ATTN_HEADS);
     if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

@@ -28,6 +28,8 @@ typedef enum {
     KERNEL_LAYERNORM,
     KERNEL_GELU,         /* gelu(g), or gelu(g) * u */
     KERNEL_SOFTCAP,
+    KERNEL_ATTENTION_SPLIT, /* one-token attention: each chunk of the cache's keys apart */
+    KERNEL_ATTENTION_MERGE, /* its chunks combined */
     KERNEL_COUNT
 } kernel_id;
 
@@ -52,6 +54,12 @@ uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu);
  * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need
  * where groups are narrow (SwiftShader's 4-lane subgroups: 64 a lane). */
 uint32_t kernels_attention_max_head(const kernel_registry *r);
+
+/* Keys per chunk of attention_split.wgsl (a multiple of its 64 lanes, which
+ * take one key each) and query heads sharing a KV head that one workgroup
+ * takes at most. */
+#define KERNELS_ATTN_CHUNK 64
+#define KERNELS_ATTN_HEADS 8
 
 /* Chooses the reduction variant for d; compiles nothing. */
 void kernels_init(kernel_registry *r, gpu_device *d);

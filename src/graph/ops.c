@@ -162,15 +162,42 @@ void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer
                    (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, 1, WHEN_ALWAYS});
 }
 
+/* The split kernels need a head in vec4s that one lane each covers. */
+static int attention_splits(const attn_shape *a) { return a->head_dim % 4 == 0 && a->head_dim <= 4 * 64; }
+
+uint64_t op_attention_partials_bytes(const attn_shape *a, int n_ctx) {
+    if (!attention_splits(a)) return 0;
+    uint64_t chunks = ((uint64_t)n_ctx + KERNELS_ATTN_CHUNK - 1) / KERNELS_ATTN_CHUNK;
+    return (uint64_t)a->n_heads * chunks * ((uint64_t)a->head_dim / 4 + 1) * 16;
+}
+
+/* Steps of several tokens (a prompt) have parallelism enough in their
+ * tokens: attention.wgsl. A one-token step has only its heads, so it splits
+ * the keys in chunks (attention_split.wgsl, a workgroup per KV head, group
+ * of query heads and chunk; the chunk count grows with the position) and
+ * merges them (attention_merge.wgsl): one dispatch more, for parallelism
+ * that grows with the cache. */
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
-                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *out) {
+                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *partials, gpu_buffer *out) {
+    int split = partials && attention_splits(a);
+    uint32_t chunks = (uint32_t)((n_ctx + KERNELS_ATTN_CHUNK - 1) / KERNELS_ATTN_CHUNK);
     struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
-             uint32_t window, pad0, pad1, pad2; } p = {
+             uint32_t window, chunks, pad1, pad2; } p = {
         (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)(a->n_kv_heads * a->head_dim),
-        (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), 0, 0, 0};
+        (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), chunks,
+        0, 0};
     gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {scores, 0, 0}, {out, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &p, sizeof p, b, 5,
-                   (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), WHEN_ALWAYS});
+                   (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), split ? WHEN_TOKENS : WHEN_ALWAYS});
+    if (!split) return;
+    uint32_t group = (uint32_t)(a->n_heads / a->n_kv_heads);
+    uint32_t per_chunk = (uint32_t)a->n_kv_heads * ((group + KERNELS_ATTN_HEADS - 1) / KERNELS_ATTN_HEADS);
+    gpu_binding bs[4] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {partials, 0, 0}};
+    graph_dispatch_chunked(g, kernel(g, KERNEL_ATTENTION_SPLIT, 0, KV_PLAIN), &p, sizeof p, bs, 4,
+                           (grid_rule){0, 0, 0, 1, WHEN_ONE_TOKEN}, per_chunk, KERNELS_ATTN_CHUNK);
+    gpu_binding bm[2] = {{partials, 0, 0}, {out, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_ATTENTION_MERGE, 0, KV_PLAIN), &p, sizeof p, bm, 2,
+                   (grid_rule){(uint32_t)a->n_heads, 0, 0, 1, WHEN_ONE_TOKEN});
 }
 
 static void swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width, step_when when) {

@@ -39,6 +39,9 @@
  *                                    batches, keys past a group's lanes,
  *                                    a dominant score)
  *                                  test_attention_window (sliding window)
+ *   attention_split.wgsl +         test_attention_decode (one-token steps over
+ *     attention_merge.wgsl           many chunks: boundaries, windows, GQA,
+ *     (one-token steps)              head sizes, a spike in one chunk)
  *   K/V projections + rope +       test_rope_attention_replay (one graph
  *     attention together             replayed: prefill, then later steps
  *                                    reading the cache earlier ones wrote)
@@ -1223,28 +1226,39 @@ static void check_attention(const att_case *c) {
 
     gpu_device *d = main_ctx.dev;
     rig r = rig_open(&main_ctx);
+    /* the partials start as noise: a chunk the merge reads but the split
+     * kernel never wrote shows */
+    const attn_shape a = {c->n_heads, c->n_kv_heads, hd};
+    size_t np = (size_t)op_attention_partials_bytes(&a, c->n_ctx) / 4;
+    float *p0 = rand_floats(np ? np : 4, 1.0f);
     gpu_buffer *qb = upload(d, q, nq * 4), *kb = upload(d, kc, nc * 4), *vb = upload(d, vc, nc * 4),
-               *sb = upload(d, s0, ns * 4), *ob = upload(d, o0, no * 4);
-    /* ops.c's op_attention, with a cache_off the engine never uses */
-    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
-             uint32_t window, pad0, pad1, pad2; } p = {
-        (uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)hd, (uint32_t)kv_dim, (uint32_t)q_dim,
-        (uint32_t)c->cache_off, (uint32_t)c->n_ctx, scale, (uint32_t)c->window, 0, 0, 0};
-    gpu_binding b[5] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {sb, 0, 0}, {ob, 0, 0}};
-    char err[256];
-    gpu_kernel *k = kernels_get(ks, KERNEL_ATTENTION, 0, KV_PLAIN, err, sizeof err);
-    if (!k) fail_msg("attention: %s", err);
-    graph_dispatch(r.g, k, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots, WHEN_ALWAYS});
+               *sb = upload(d, s0, ns * 4), *ob = upload(d, o0, no * 4), *pb = upload(d, p0, (np ? np : 4) * 4);
+    if (c->cache_off) {
+        /* ops.c's op_attention, with a cache_off the engine never uses */
+        struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
+                 uint32_t window, pad0, pad1, pad2; } p = {
+            (uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)hd, (uint32_t)kv_dim, (uint32_t)q_dim,
+            (uint32_t)c->cache_off, (uint32_t)c->n_ctx, scale, (uint32_t)c->window, 0, 0, 0};
+        gpu_binding b[5] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {sb, 0, 0}, {ob, 0, 0}};
+        char err[256];
+        gpu_kernel *k = kernels_get(ks, KERNEL_ATTENTION, 0, KV_PLAIN, err, sizeof err);
+        if (!k) fail_msg("attention: %s", err);
+        graph_dispatch(r.g, k, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots, WHEN_ALWAYS});
+    } else {
+        /* a one-token step takes the split kernels where the head size allows */
+        op_attention(r.g, &a, c->n_ctx, scale, c->window, qb, kb, vb, sb, pb, ob);
+    }
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
     float *o = download(d, ob, no);
     char what[200];
-    snprintf(what, sizeof what, "attention heads %d kv_heads %d head_dim %d tokens %d at pos %d (keys up to %d) n_ctx %d cache_off %d%s window %d",
-             c->n_heads, c->n_kv_heads, hd, n, c->pos0, last + 1, c->n_ctx, c->cache_off, c->spike ? " spike" : "", c->window);
+    snprintf(what, sizeof what, "attention%s heads %d kv_heads %d head_dim %d tokens %d at pos %d (keys up to %d) n_ctx %d cache_off %d%s window %d",
+             n == 1 && np ? " (split)" : "", c->n_heads, c->n_kv_heads, hd, n, c->pos0, last + 1, c->n_ctx,
+             c->cache_off, c->spike ? " spike" : "", c->window);
     expect_close(what, "O", o, want, tol, no, (size_t)q_dim);
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, kb, vb, sb, ob};
-    for (int i = 0; i < 5; i++) gpu_buffer_free(bs[i]);
-    free(q); free(kc); free(vc); free(s0); free(o0); free(o); free(want); free(tol);
+    gpu_buffer *bs[] = {qb, kb, vb, sb, ob, pb};
+    for (int i = 0; i < 6; i++) gpu_buffer_free(bs[i]);
+    free(q); free(kc); free(vc); free(s0); free(o0); free(p0); free(o); free(want); free(tol);
 }
 
 static void test_attention(void **state) {
@@ -1282,6 +1296,38 @@ static void test_attention_window(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
 }
 
+/* One-token steps deep into the cache: attention_split.wgsl's chunks of
+ * KERNELS_ATTN_CHUNK (64) keys, merged by attention_merge.wgsl. Keys
+ * ending inside a chunk and exactly at its end, one key into a new chunk;
+ * MHA, GQA, MQA, and a group over the 8 heads one workgroup takes; windows
+ * shorter than a chunk (inside one, across a chunk boundary, starting
+ * exactly at one) and longer; head sizes 64, 80 (lanes left over) and 256,
+ * a spike in the first chunk only (its chunk's maximum far above the
+ * others': the merge must rescale), and a head size the split kernels do
+ * not take (7: the batched kernel runs). */
+static void test_attention_decode(void **state) {
+    (void)state;
+    const att_case cases[] = {
+        {8, 2, 64, 1, 300, 320, 0, 0, 0},     /* 301 keys: 4 chunks and 45 */
+        {4, 4, 64, 1, 127, 130, 0, 0, 0},     /* MHA, 128 keys: two whole chunks */
+        {4, 4, 64, 1, 128, 130, 0, 0, 0},     /* 129: one key into a third */
+        {8, 1, 64, 1, 200, 256, 0, 0, 0},     /* MQA, 8 heads a KV head */
+        {12, 1, 32, 1, 150, 160, 0, 0, 0},    /* 12 heads a KV head: two workgroups, of 8 and 4 */
+        {32, 8, 64, 1, 4095, 4096, 0, 0, 0},  /* Llama 3.2 1B's shape, the context full */
+        {8, 2, 64, 1, 500, 512, 0, 1, 0},     /* a score of ~200 in chunk 0 only */
+        {4, 2, 80, 1, 200, 210, 0, 0, 0},     /* 20 vec4 a head: 3 key groups, 4 lanes idle */
+        {4, 1, 256, 1, 700, 800, 0, 0, 0},    /* Gemma 3's 256 */
+        {4, 1, 256, 1, 700, 800, 0, 0, 512},  /* and its window of 512: chunks before it skipped */
+        {4, 1, 256, 1, 300, 320, 0, 0, 512},  /* still inside the window */
+        {4, 2, 64, 1, 300, 320, 0, 0, 30},    /* a window inside one chunk */
+        {4, 2, 64, 1, 300, 320, 0, 0, 50},    /* a window across a chunk boundary */
+        {4, 2, 64, 1, 319, 320, 0, 0, 64},    /* a window of exactly chunk 4 */
+        {4, 2, 64, 1, 40, 48, 0, 1, 16},      /* the spike outside the window */
+        {3, 1, 7, 1, 100, 110, 0, 0, 0},      /* head size 7: not split */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
+}
+
 /* One attention block's kernels as the engine records them (decoder_gpu.c's
  * build_attn): the K and V projections storing into the cache at the
  * step's positions, NEOX RoPE on q and on those keys, then attention. Recorded
@@ -1314,11 +1360,13 @@ static void test_rope_attention_replay(void **state) {
                *ob = upload(d, zero, nq * 4);
     rig r = rig_open(&main_ctx);
     const attn_shape a = {H, KVH, HD};
+    float *p0 = rand_floats(op_attention_partials_bytes(&a, CTX) / 4, 1.0f);
+    gpu_buffer *pb = upload(d, p0, op_attention_partials_bytes(&a, CTX));
     float scale = 1.0f / sqrtf((float)HD);
     op_matmul(r.g, &mk, xb, kcb, &(matmul_opts){.rows = ROWS_POS});
     op_matmul(r.g, &mv, xb, vcb, &(matmul_opts){.rows = ROWS_POS});
     op_rope(r.g, &a, PAIRS, 1, qb, kcb, csb);
-    op_attention(r.g, &a, CTX, scale, 0, qb, kcb, vcb, sb, ob);
+    op_attention(r.g, &a, CTX, scale, 0, qb, kcb, vcb, sb, pb, ob);
     (void)ks;
 
     double *wkc = alloc_d(nc), *tkc = alloc_d(nc), *wvc = alloc_d(nc), *tvc = alloc_d(nc);
@@ -1367,8 +1415,9 @@ static void test_rope_attention_replay(void **state) {
         free(q); free(x); free(kc); free(vc); free(o);
     }
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, xb, kcb, vcb, csb, sb, ob};
-    for (int i = 0; i < 7; i++) gpu_buffer_free(bs[i]);
+    gpu_buffer *bs[] = {qb, xb, kcb, vcb, csb, sb, ob, pb};
+    for (int i = 0; i < 8; i++) gpu_buffer_free(bs[i]);
+    free(p0);
     gpu_matrix_free(&mk);
     gpu_matrix_free(&mv);
     free_weight(&wk);
@@ -1564,6 +1613,7 @@ int main(void) {
         cmocka_unit_test(test_head_rmsnorm),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_window),
+        cmocka_unit_test(test_attention_decode),
         cmocka_unit_test(test_rope_attention_replay),
         cmocka_unit_test(test_swiglu),
         cmocka_unit_test(test_swiglu_2d_grid),
