@@ -259,6 +259,11 @@ typedef struct {
     float repeat_penalty;/* > 0 and finite; 1: off */
     int repeat_last_n;   /* >= 0: tokens the penalty looks back over; 0: off */
     uint64_t seed;
+    int on_cpu;          /* 1: sample on the CPU, reading the logits back each step. 0: on the GPU
+                            where these settings allow (greedy, or top_k 1..64 with any top-p, min-p
+                            and temperature, and a penalty window of up to 256 tokens), reading back
+                            only the token; a greedy step then queues the next one ahead. Both pick
+                            the same tokens for the same seed (bar float rounding at a boundary). */
 } wgpt_sampling;
 
 typedef struct {
@@ -283,6 +288,9 @@ void wgpt_context_free(wgpt_context *c);        /* NULL: nothing; a step in flig
 const char *wgpt_errmsg(const wgpt_context *c);
 int wgpt_context_n_ctx(const wgpt_context *c);
 int wgpt_context_pos(const wgpt_context *c);   /* tokens already in the KV cache */
+/* 1: steps sample on the GPU and read back only the token (see
+ * wgpt_sampling.on_cpu); 0: they read the logits back. */
+int wgpt_context_gpu_sampling(const wgpt_context *c);
 
 /* The step and eval functions below return WGPT_ERR_ARG for c NULL (with no
  * message, there being no context to hold one); every other failure leaves

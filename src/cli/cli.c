@@ -238,6 +238,8 @@ int cli_sampling_table(wgpt_sampling *s, cli_opt *t) {
                        "divide the logits of recent tokens by R (default 1 = off)", 0};
     t[n++] = (cli_opt){"--repeat-last-n", CLI_INT, &s->repeat_last_n, 0, 1 << 24, "N", "tokens the penalty looks back over (default 64)", 0};
     t[n++] = (cli_opt){"--seed", CLI_SEED, &s->seed, 0, 0, "S", "random seed; -1 = a fresh one each run (default: fixed)", 0};
+    t[n++] = (cli_opt){"--cpu-sampling", CLI_FLAG, &s->on_cpu, 0, 0, NULL,
+                       "read the logits back and sample on the CPU (default: on the GPU where the settings allow)", 0};
     return n;
 }
 

@@ -59,6 +59,9 @@ int cmd_run(int argc, char **argv) {
     }
     if (n_ids == 0) { cli_error("the prompt is empty and the model adds no BOS token: give -p"); goto out; }
     if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
+    if (o.verbose)
+        fprintf(stderr, "wgpt: sampling on the %s\n",
+                wgpt_context_gpu_sampling(c) ? "GPU (only the token read back)" : "CPU (the logits read back)");
     /* n_predict <= 2^30 and n_ids <= the prompt's bytes: no overflow in long. */
     if ((long)n_ids + n_predict > wgpt_context_n_ctx(c) + 1) {
         char hint[160];

@@ -201,6 +201,8 @@ wgpt_status wgpt_rewind(wgpt_context *c, int n_keep) {
         snprintf(c->err, sizeof c->err, "wgpt_rewind: %d tokens to keep of %zu", n_keep, (size_t)c->pos + c->n_pending);
         return WGPT_ERR_ARG;
     }
+    context_drop_ahead(c);
+    c->pending_from_gpu = 0;
     /* the cache past pos is written again before it is read: moving pos back is enough */
     if (n_keep <= c->pos) {
         c->pos = n_keep;

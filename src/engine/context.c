@@ -10,11 +10,13 @@
 #include "engine/internal.h"
 #include "util/util.h"
 
+static void drop_flight(wgpt_context *c);
+
 void wgpt_context_params_default(wgpt_context_params *p) {
     memset(p, 0, sizeof *p);
     wgpt_sampler_params sp;
     sampler_params_default(&sp);
-    p->sampling = (wgpt_sampling){sp.temperature, sp.top_k, sp.top_p, sp.min_p, sp.repeat_penalty, sp.repeat_last_n, sp.seed};
+    p->sampling = (wgpt_sampling){sp.temperature, sp.top_k, sp.top_p, sp.min_p, sp.repeat_penalty, sp.repeat_last_n, sp.seed, 0};
 }
 
 /* Out-of-range values would not fail later: they would quietly sample
@@ -81,13 +83,26 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
         wgpt_context_free(c);
         return st;
     }
+    /* The GPU sampler reads row 0 of the logits: contexts that keep every
+     * row (eval) read them back anyway. */
+    if (!p->logits_all && !p->sampling.on_cpu && gpu_sampler_supports(&sp, m->c.n_vocab)) {
+        c->gs = gpu_sampler_create(m->dev, &m->kernels, decoder_state_logits(c->s), decoder_state_ids(c->s),
+                                   m->c.n_vocab, e, sizeof e);
+        if (!c->gs) {
+            set_err(err, errlen, "%s", e);
+            wgpt_context_free(c);
+            return WGPT_ERR_GPU;
+        }
+    }
     *out = c;
     return WGPT_OK;
 }
 
 void wgpt_context_free(wgpt_context *c) {
     if (!c) return;
-    if (c->inflight) gpu_read_end(c->m->dev, decoder_state_logits_readback(c->s));
+    drop_flight(c);
+    context_drop_ahead(c);
+    gpu_sampler_free(c->gs);
     free_decoder_state(c->s);
     sampler_free(c->smp);
     free(c->logits);
@@ -96,9 +111,34 @@ void wgpt_context_free(wgpt_context *c) {
     free(c);
 }
 
+/* Ends the read-back of the step in flight, which is then forgotten. */
+static void drop_flight(wgpt_context *c) {
+    if (!c->inflight) return;
+    if (c->flight_gpu) gpu_sampler_read_end(c->gs, c->flight_slot);
+    else gpu_read_end(c->m->dev, decoder_state_logits_readback(c->s));
+    c->inflight = 0;
+}
+
+void context_drop_ahead(wgpt_context *c) {
+    if (!c->ahead) return;
+    gpu_sampler_read_end(c->gs, c->ahead_slot);
+    c->ahead = 0;
+}
+
+/* A slot no step in flight and no kept logits use (three suffice: the last
+ * collected step, the one in flight, one queued ahead). */
+static int free_slot(const wgpt_context *c) {
+    for (int i = 0;; i++) {
+        int used = (c->last_rows && !c->logits_on_host && c->last_slot == i) || (c->inflight && c->flight_gpu && c->flight_slot == i) ||
+                   (c->ahead && c->ahead_slot == i);
+        if (!used) return i;
+    }
+}
+
 const char *wgpt_errmsg(const wgpt_context *c) { return c ? c->err : "no context"; }
 int wgpt_context_n_ctx(const wgpt_context *c) { return c->n_ctx; }
 int wgpt_context_pos(const wgpt_context *c) { return c->pos; }
+int wgpt_context_gpu_sampling(const wgpt_context *c) { return c && c->gs; }
 
 static wgpt_status fail(wgpt_context *c, wgpt_status st, const char *fmt, const char *arg) {
     snprintf(c->err, sizeof c->err, fmt, arg);
@@ -131,21 +171,39 @@ wgpt_status wgpt_feed(wgpt_context *c, const int32_t *tokens, size_t n) {
     if (!c) return WGPT_ERR_ARG;
     if (c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "a step is in flight: collect it first");
     if (!tokens && n) return fail(c, WGPT_ERR_ARG, "%s", "wgpt_feed: no tokens (NULL) for a count above 0");
+    if (n) c->pending_from_gpu = 0;
     return queue_tokens(c, tokens, n, 1);
 }
 
+/* The sampling of the step whose logits land at the end of the command
+ * buffer being recorded, into slot: the CPU sampler's draw is made now, as
+ * sampler_sample would make it at collect time. */
+static void encode_sampling(wgpt_context *c, int slot) {
+    const wgpt_sampler_params *p = sampler_params(c->smp);
+    gpu_sample_step st = {p, sampler_n_allowed(c->smp), NULL, 0, 0};
+    st.window = sampler_window(c->smp, &st.n_window);
+    if (p->temperature > 0) st.r = sampler_draw(c->smp);
+    gpu_sampler_encode(c->gs, &st, slot);
+}
+
 /* Submits forward passes over the queued tokens, n_batch at a time; each
- * chunk is one command buffer. Logits of the last chunk are read back. */
-static wgpt_status submit_pending(wgpt_context *c, int capture) {
+ * chunk is one command buffer. The last chunk's logits are read back, or
+ * with gpu_pick sampled on the GPU and only the token read back. */
+static wgpt_status submit_pending(wgpt_context *c, int capture, int gpu_pick) {
     char e[512];
     gpu_device *d = c->m->dev;
     size_t done = 0;
+    int slot = gpu_pick ? free_slot(c) : 0;
+    c->pending_from_gpu = 0;
     while (done < c->n_pending) {
         uint32_t n = (uint32_t)(c->n_pending - done < (size_t)c->n_batch ? c->n_pending - done : (size_t)c->n_batch);
+        int last = done + n == c->n_pending;
         for (uint32_t i = 0; i < n; i++) c->ids[i] = (uint32_t)c->pending[done + i];
         gpu_buffer_write(d, decoder_state_ids(c->s), 0, c->ids, n * sizeof *c->ids);
         step_params sp = {(uint32_t)c->pos, n, c->logits_all ? 0 : n - 1, c->logits_all ? n : 1};
-        if (decoder_encode_forward(c->s, &sp, capture, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0) {
+        int ok = decoder_encode_forward(c->s, &sp, capture, last && !gpu_pick, e, sizeof e) == 0;
+        if (ok && last && gpu_pick) encode_sampling(c, slot);
+        if (!ok || gpu_submit(d, e, sizeof e) != 0) {
             c->n_pending = 0; /* what the cache holds is unknown now: the caller resets */
             return fail(c, WGPT_ERR_GPU, "%s", e);
         }
@@ -154,16 +212,55 @@ static wgpt_status submit_pending(wgpt_context *c, int capture) {
         done += n;
     }
     c->n_pending = 0;
-    if (gpu_read_begin(d, decoder_state_logits_readback(c->s), e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
+    int rc = gpu_pick ? gpu_sampler_read_begin(c->gs, slot, e, sizeof e)
+                      : gpu_read_begin(d, decoder_state_logits_readback(c->s), e, sizeof e);
+    if (rc != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
     c->inflight = 1;
+    c->flight_gpu = gpu_pick;
+    c->flight_slot = slot;
     return WGPT_OK;
+}
+
+/* Greedy steps on the GPU queue the next step at once: its input is the
+ * token the step in flight will pick, which its sampler writes where the
+ * embedding reads. If the caller goes on with that token, the step is
+ * already done or running; anything else drops it (the cache rows it
+ * wrote are past the position and written again before they are read). */
+static void queue_ahead(wgpt_context *c) {
+    const wgpt_sampler_params *p = sampler_params(c->smp);
+    if (!c->inflight || !c->flight_gpu || c->ahead || c->pos >= c->n_ctx || p->temperature > 0 ||
+        (p->repeat_penalty != 1.0f && p->repeat_last_n != 0))
+        return;
+    char e[512];
+    int slot = free_slot(c);
+    step_params sp = {(uint32_t)c->pos, 1, 0, 1};
+    if (decoder_encode_forward(c->s, &sp, 0, 0, e, sizeof e) != 0) return;
+    encode_sampling(c, slot);
+    if (gpu_submit(c->m->dev, e, sizeof e) != 0 || gpu_sampler_read_begin(c->gs, slot, e, sizeof e) != 0) return;
+    c->ahead = 1;
+    c->ahead_slot = slot;
+    c->ahead_pos = c->pos;
 }
 
 wgpt_status wgpt_step_submit(wgpt_context *c) {
     if (!c) return WGPT_ERR_ARG;
     if (c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "a step is already in flight");
     if (c->n_pending == 0) return fail(c, WGPT_ERR_STATE, "%s", "nothing to evaluate: feed tokens first");
-    return submit_pending(c, 0);
+    if (c->ahead && c->n_pending == 1 && c->pending_from_gpu && c->pos == c->ahead_pos) {
+        c->ahead = 0;
+        c->inflight = c->flight_gpu = 1;
+        c->flight_slot = c->ahead_slot;
+        c->flight_rows = 1;
+        c->pos++;
+        c->n_pending = 0;
+        c->pending_from_gpu = 0;
+    } else {
+        context_drop_ahead(c);
+        wgpt_status st = submit_pending(c, 0, c->gs != NULL);
+        if (st != WGPT_OK) return st;
+    }
+    queue_ahead(c);
+    return WGPT_OK;
 }
 
 static wgpt_status collect_logits(wgpt_context *c, int wait) {
@@ -177,7 +274,22 @@ static wgpt_status collect_logits(wgpt_context *c, int wait) {
     if (r < 0) return fail(c, WGPT_ERR_GPU, "%s", e);
     memcpy(c->logits, data, (size_t)c->flight_rows * c->m->c.n_vocab * sizeof(float));
     c->last_rows = c->flight_rows;
+    c->logits_on_host = 1;
     gpu_read_end(c->m->dev, rb);
+    return WGPT_OK;
+}
+
+/* The token a GPU-sampled step picked; its logits stay in its slot. */
+static wgpt_status collect_token(wgpt_context *c, int wait, int32_t *token, int *not_finite) {
+    char e[512];
+    int r = gpu_sampler_read_poll(c->gs, c->flight_slot, wait, token, not_finite, e, sizeof e);
+    if (r == 0) return WGPT_PENDING;
+    gpu_sampler_read_end(c->gs, c->flight_slot);
+    c->inflight = 0;
+    if (r < 0) return fail(c, WGPT_ERR_GPU, "%s", e);
+    c->last_rows = 1;
+    c->last_slot = c->flight_slot;
+    c->logits_on_host = 0;
     return WGPT_OK;
 }
 
@@ -190,32 +302,56 @@ static int all_finite(const float *l, int n) {
     return 1;
 }
 
+static const char not_finite_msg[] = "the logits are not finite (NaN/Inf): the model's weights or an activation overflowed";
+
 wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token) {
     if (!c) return WGPT_ERR_ARG;
     if (!token) return fail(c, WGPT_ERR_ARG, "%s", "wgpt_step_collect: no place for the token (NULL)");
     *token = -1;
-    wgpt_status st = collect_logits(c, wait);
-    if (st != WGPT_OK) return st;
-    const float *row = c->logits + (size_t)(c->last_rows - 1) * c->m->c.n_vocab;
-    if (!all_finite(row, c->m->c.n_vocab))
-        return fail(c, WGPT_ERR_NOT_FINITE, "%s",
-                    "the logits are not finite (NaN/Inf): the model's weights or an activation overflowed");
-    int32_t t = sampler_sample(c->smp, row);
+    if (!c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "no step in flight: submit one first");
+    int32_t t;
+    if (c->flight_gpu) {
+        int bad = 0;
+        wgpt_status st = collect_token(c, wait, &t, &bad);
+        if (st != WGPT_OK) return st;
+        if (bad) return fail(c, WGPT_ERR_NOT_FINITE, "%s", not_finite_msg);
+    } else {
+        wgpt_status st = collect_logits(c, wait);
+        if (st != WGPT_OK) return st;
+        const float *row = c->logits + (size_t)(c->last_rows - 1) * c->m->c.n_vocab;
+        if (!all_finite(row, c->m->c.n_vocab)) return fail(c, WGPT_ERR_NOT_FINITE, "%s", not_finite_msg);
+        t = sampler_sample(c->smp, row);
+    }
     sampler_accept(c->smp, t);
     *token = t;
     if (c->pos >= c->n_ctx) return WGPT_OK; /* nothing more fits; the next feed reports it */
-    return queue_tokens(c, &t, 1, 0);
+    wgpt_status st = queue_tokens(c, &t, 1, 0);
+    c->pending_from_gpu = st == WGPT_OK && c->flight_gpu && c->n_pending == 1;
+    return st;
 }
 
-const float *wgpt_logits(const wgpt_context *c, int *n_rows) {
-    int rows = c ? c->last_rows : 0;
+const float *wgpt_logits(const wgpt_context *cc, int *n_rows) {
+    int rows = cc ? cc->last_rows : 0;
     if (n_rows) *n_rows = rows;
-    return rows ? c->logits : NULL;
+    if (!rows) return NULL;
+    wgpt_context *c = (wgpt_context *)cc; /* the host copy is filled on first ask */
+    if (!c->logits_on_host) {
+        char e[512];
+        if (gpu_sampler_fetch_logits(c->gs, c->last_slot, c->logits, e, sizeof e) != 0) {
+            fail(c, WGPT_ERR_GPU, "%s", e);
+            if (n_rows) *n_rows = 0;
+            return NULL;
+        }
+        c->logits_on_host = 1;
+    }
+    return c->logits;
 }
 
 void wgpt_reset(wgpt_context *c) {
     if (!c) return;
-    if (c->inflight) { gpu_read_end(c->m->dev, decoder_state_logits_readback(c->s)); c->inflight = 0; }
+    drop_flight(c);
+    context_drop_ahead(c);
+    c->pending_from_gpu = 0;
     c->pos = 0;
     c->n_pending = 0;
     c->last_rows = 0;
@@ -230,7 +366,7 @@ wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, f
     for (size_t done = 0; done < n;) {
         size_t k = n - done < (size_t)c->n_batch ? n - done : (size_t)c->n_batch;
         wgpt_status st = queue_tokens(c, tokens + done, k, 1);
-        if (st == WGPT_OK) st = submit_pending(c, 0);
+        if (st == WGPT_OK) st = submit_pending(c, 0, 0);
         if (st == WGPT_OK) st = collect_logits(c, 1);
         if (st != WGPT_OK) return st;
         memcpy(out + done * V, c->logits, k * V * sizeof(float));
@@ -242,6 +378,7 @@ wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, f
 /* Capture and profiling look at one forward pass: nothing else pending,
  * and at most n_batch tokens. */
 static wgpt_status one_pass(wgpt_context *c, size_t n, const char *what) {
+    context_drop_ahead(c);
     if (c->inflight || c->n_pending) return fail(c, WGPT_ERR_STATE, "%s", "a step is pending");
     if (n == 0 || n > (size_t)c->n_batch) {
         snprintf(c->err, sizeof c->err, "%s takes 1..%d tokens in one pass (got %zu)", what, c->n_batch, n);
@@ -254,7 +391,7 @@ wgpt_status wgpt_eval_capture(wgpt_context *c, const int32_t *tokens, size_t n, 
     if (!c) return WGPT_ERR_ARG;
     wgpt_status st = one_pass(c, n, "capture");
     if (st == WGPT_OK) st = queue_tokens(c, tokens, n, 1);
-    if (st == WGPT_OK) st = submit_pending(c, 1);
+    if (st == WGPT_OK) st = submit_pending(c, 1, 0);
     if (st == WGPT_OK) st = collect_logits(c, 1);
     if (st != WGPT_OK) return st;
     char e[512];
@@ -270,8 +407,10 @@ wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, 
     gpu_device *d = c->m->dev;
     if (gpu_profile_begin(d, 2048, e, sizeof e) != 0) return fail(c, WGPT_ERR_GPU, "%s", e);
     wgpt_status st = queue_tokens(c, tokens, n, 1);
-    if (st == WGPT_OK) st = submit_pending(c, 0);
-    if (st == WGPT_OK) st = collect_logits(c, 1);
+    int gpu_pick = c->gs != NULL, bad;
+    int32_t t;
+    if (st == WGPT_OK) st = submit_pending(c, 0, gpu_pick);
+    if (st == WGPT_OK) st = gpu_pick ? collect_token(c, 1, &t, &bad) : collect_logits(c, 1);
     double *ns = malloc(2048 * sizeof *ns);
     int k = ns ? gpu_profile_end(d, ns, 2048, e, sizeof e) : -1;
     if (st == WGPT_OK && k < 0) st = fail(c, WGPT_ERR_GPU, "%s", ns ? e : "out of memory");
@@ -279,6 +418,9 @@ wgpt_status wgpt_eval_profile(wgpt_context *c, const int32_t *tokens, size_t n, 
         int nd;
         gpu_kernel *const *kernels = graph_last_dispatches(decoder_state_graph(c->s), &nd);
         for (int i = 0; i < k && i < nd; i++) fn(user, gpu_kernel_label(kernels[i]), ns[i]);
+        gpu_kernel *sk[2];
+        for (int i = nd, j = 0; gpu_pick && i < k && j < gpu_sampler_kernels(c->gs, sk); i++, j++)
+            fn(user, gpu_kernel_label(sk[j]), ns[i]);
     }
     free(ns);
     return st;

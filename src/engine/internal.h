@@ -10,6 +10,7 @@
 #include "graph/kernels.h"
 #include "models/decoder.h"
 #include "models/decoder_gpu.h"
+#include "sampling/gpu_sampler.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 #include "wgpt.h"
@@ -39,12 +40,23 @@ struct wgpt_context {
     int flight_rows;          /* logits rows the step in flight reads back */
     int last_rows;            /* logits rows of the last collected step; 0: none yet */
     float *logits;            /* host copy: [last_rows][n_vocab] */
+    int logits_on_host;       /* logits holds the last collected step's; else they are in its GPU slot */
+    /* Sampling on the GPU (gpu_sampler.h): steps then read back the token only. */
+    gpu_sampler *gs;          /* NULL: every step reads its logits back and samples on the CPU */
+    int flight_gpu;           /* the step in flight samples on the GPU, in flight_slot */
+    int flight_slot, last_slot; /* last_slot: the last collected step's (its logits are kept there) */
+    int ahead, ahead_slot, ahead_pos; /* a greedy step queued ahead: its input is the GPU's pick of
+                                         the step before, at position ahead_pos */
+    int pending_from_gpu;     /* the one queued token is the GPU's pick of the last collected step */
     char err[512];
 };
 
 /* The weights of m, whose header m->gguf is read (from a GGUF file or a
  * folder), loaded onto the GPU: wgpt_model_load's steps after the open.
  * Takes m (freed on failure); e gets the reason, without a file name. */
+/* Drops a step queued ahead (its work is done and forgotten). */
+void context_drop_ahead(wgpt_context *c);
+
 wgpt_status model_load_opened(wgpt_model *m, const wgpt_model_params *p, wgpt_model **out, char *e, size_t elen);
 
 #endif

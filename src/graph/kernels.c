@@ -40,6 +40,8 @@ static const struct {
     [KERNEL_LAYERNORM] = {"layernorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_GELU] = {"gelu.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_SOFTCAP] = {"softcap.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_SAMPLE_SELECT] = {"sample_select.wgsl", 0, FMT_NONE, {{"sample_common.wgsl"}}},
+    [KERNEL_SAMPLE_PICK] = {"sample_pick.wgsl", 0, FMT_NONE, {{"sample_common.wgsl"}}},
     [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
 };

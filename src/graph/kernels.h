@@ -28,6 +28,8 @@ typedef enum {
     KERNEL_LAYERNORM,
     KERNEL_GELU,         /* gelu(g), or gelu(g) * u */
     KERNEL_SOFTCAP,
+    KERNEL_SAMPLE_SELECT, /* sampling on the GPU: each workgroup's best candidates (src/sampling/) */
+    KERNEL_SAMPLE_PICK,   /* the best of those, and the draw */
     KERNEL_ATTENTION_SPLIT, /* one-token attention: each chunk of the cache's keys apart */
     KERNEL_ATTENTION_MERGE, /* its chunks combined */
     KERNEL_COUNT

@@ -502,7 +502,8 @@ void free_decoder_state(decoder_state *s) {
     free(s);
 }
 
-int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, char *err, size_t errlen) {
+int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, int read_logits, char *err,
+                           size_t errlen) {
     if (p->n_tokens == 0 || p->n_tokens > (uint32_t)s->n_batch || p->n_out > (uint32_t)s->n_out_max ||
         p->pos0 + p->n_tokens > (uint32_t)s->n_ctx) {
         set_err(err, errlen, "forward pass out of range (pos %u + %u tokens, context %d)", p->pos0, p->n_tokens, s->n_ctx);
@@ -510,10 +511,11 @@ int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, 
     }
     gpu_buffer_write(s->dev, s->step, 0, p, sizeof *p);
     if (graph_replay(s->g, p, capture) != 0) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
-    gpu_copy(s->dev, s->logits, 0, s->logits_rb, 0, (uint64_t)p->n_out * s->w->c.n_vocab * 4);
+    if (read_logits) gpu_copy(s->dev, s->logits, 0, s->logits_rb, 0, (uint64_t)p->n_out * s->w->c.n_vocab * 4);
     return 0;
 }
 
 gpu_buffer *decoder_state_ids(decoder_state *s) { return s->ids; }
 gpu_buffer *decoder_state_logits_readback(decoder_state *s) { return s->logits_rb; }
+gpu_buffer *decoder_state_logits(decoder_state *s) { return s->logits; }
 graph *decoder_state_graph(decoder_state *s) { return s->g; }

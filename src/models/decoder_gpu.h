@@ -31,8 +31,11 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
 void free_decoder_state(decoder_state *s);
 
 /* Encodes one forward pass of n tokens at pos0 (ids already written to the
- * ids buffer) and copies the wanted logits to the read-back buffer. */
-int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, char *err, size_t errlen);
+ * ids buffer, or by the GPU sampler) and, with read_logits, copies the
+ * wanted logits to the read-back buffer. */
+int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, int read_logits, char *err,
+                           size_t errlen);
+gpu_buffer *decoder_state_logits(decoder_state *s);
 gpu_buffer *decoder_state_ids(decoder_state *s);
 gpu_buffer *decoder_state_logits_readback(decoder_state *s);
 graph *decoder_state_graph(decoder_state *s);

@@ -113,6 +113,18 @@ void sampler_accept(sampler *s, int32_t token) {
     s->history[s->n_history++] = token;
 }
 
+const wgpt_sampler_params *sampler_params(const sampler *s) { return &s->p; }
+int sampler_n_allowed(const sampler *s) { return s->n_allowed; }
+double sampler_draw(sampler *s) { return rng_uniform(s->rng); }
+
+const int32_t *sampler_window(const sampler *s, int *n) {
+    size_t k = s->n_history;
+    if (s->p.repeat_penalty == 1.0f || s->p.repeat_last_n == 0) k = 0;
+    else if (s->p.repeat_last_n > 0 && (size_t)s->p.repeat_last_n < k) k = (size_t)s->p.repeat_last_n;
+    *n = (int)k;
+    return k ? s->history + (s->n_history - k) : NULL;
+}
+
 /* ---- stages ---- */
 
 /* llama.cpp's penalty: each distinct token of the recent window once,

@@ -34,6 +34,15 @@ void sampler_allow_only(sampler *s, int n_allowed);
  * added to the history: call sampler_accept for it, as for prompt tokens. */
 int32_t sampler_sample(sampler *s, const float *logits);
 void sampler_accept(sampler *s, int32_t token);
+/* For sampling elsewhere by the same rules (gpu_sampler.h): the
+ * parameters, the allowed ids, the penalty window (the last repeat_last_n
+ * accepted tokens, oldest first; *n 0 when the penalty is off), and the
+ * uniform draw in [0, 1) sampler_sample would make next, which advances
+ * the random stream as that call would. */
+const wgpt_sampler_params *sampler_params(const sampler *s);
+int sampler_n_allowed(const sampler *s);
+const int32_t *sampler_window(const sampler *s, int *n);
+double sampler_draw(sampler *s);
 /* Forgets the history and restarts the random stream from the seed, so a
  * reset sampler repeats its earlier picks exactly. */
 void sampler_reset(sampler *s);

@@ -326,6 +326,84 @@ static void test_reset_in_flight(void **state) {
     wgpt_context_free(c);
 }
 
+/* Sampling on the GPU (greedy steps queued ahead, see context.c) against
+ * the CPU sampler on twin contexts: the same tokens and the same logits
+ * (fetched from the GPU on demand) through every way a caller leaves the
+ * plain token loop: polling, feeding more after a collect, rewinding,
+ * resetting; and the same draws for a seeded sampler with a penalty. */
+static wgpt_context *twin(float temperature, int on_cpu, int top_k, float penalty) {
+    wgpt_context_params cp;
+    wgpt_context_params_default(&cp);
+    cp.n_ctx = 48;
+    cp.sampling.temperature = temperature;
+    cp.sampling.top_k = top_k;
+    cp.sampling.repeat_penalty = penalty;
+    cp.sampling.repeat_last_n = 6;
+    cp.sampling.seed = 42;
+    cp.sampling.on_cpu = on_cpu;
+    wgpt_context *c = NULL;
+    char err[512];
+    if (wgpt_context_create(shared, &cp, &c, err, sizeof err) != WGPT_OK) fail_msg("wgpt_context_create: %s", err);
+    assert_int_equal(wgpt_context_gpu_sampling(c), !on_cpu);
+    return c;
+}
+
+/* One step on both; wait 0 polls. Their tokens and logits must agree. */
+static int32_t twin_step(wgpt_context *g, wgpt_context *c, int poll) {
+    int32_t tg, tc;
+    assert_int_equal(wgpt_step_submit(g), WGPT_OK);
+    assert_int_equal(wgpt_step_submit(c), WGPT_OK);
+    wgpt_status st;
+    while (poll && (st = wgpt_step_collect(g, 0, &tg)) == WGPT_PENDING) {}
+    if (!poll) st = wgpt_step_collect(g, 1, &tg);
+    assert_int_equal(st, WGPT_OK);
+    assert_int_equal(wgpt_step_collect(c, 1, &tc), WGPT_OK);
+    assert_int_equal(tg, tc);
+    int rg, rc;
+    const float *lc = wgpt_logits(c, &rc), *lg = wgpt_logits(g, &rg);
+    assert_non_null(lg);
+    assert_int_equal(rg, 1);
+    assert_memory_equal(lg, lc, 64 * sizeof(float));
+    assert_int_equal(wgpt_context_pos(g), wgpt_context_pos(c));
+    return tg;
+}
+
+static void test_gpu_sampler_matches_cpu(void **state) {
+    (void)state;
+    const int32_t ids[] = {1, 17, 23, 5}, more[] = {9, 2};
+    struct { float temp, penalty; int top_k; } cases[] = {{0, 1, 40}, {1.2f, 1.3f, 20}, {0, 1.5f, 40}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        wgpt_context *g = twin(cases[k].temp, 0, cases[k].top_k, cases[k].penalty);
+        wgpt_context *c = twin(cases[k].temp, 1, cases[k].top_k, cases[k].penalty);
+        for (int round = 0; round < 2; round++) {
+            assert_int_equal(wgpt_feed(g, ids, 4), WGPT_OK);
+            assert_int_equal(wgpt_feed(c, ids, 4), WGPT_OK);
+            for (int i = 0; i < 6; i++) twin_step(g, c, i % 2);
+            /* more tokens after a collect: the step queued ahead is dropped */
+            assert_int_equal(wgpt_feed(g, more, 2), WGPT_OK);
+            assert_int_equal(wgpt_feed(c, more, 2), WGPT_OK);
+            for (int i = 0; i < 4; i++) twin_step(g, c, 0);
+            /* back three tokens: the pending one and two in the cache */
+            int keep = wgpt_context_pos(g) - 2;
+            assert_int_equal(wgpt_rewind(g, keep), WGPT_OK);
+            assert_int_equal(wgpt_rewind(c, keep), WGPT_OK);
+            assert_int_equal(wgpt_feed(g, more, 1), WGPT_OK);
+            assert_int_equal(wgpt_feed(c, more, 1), WGPT_OK);
+            for (int i = 0; i < 5; i++) twin_step(g, c, 0);
+            /* to the end of the context: the last step queues nothing ahead */
+            while (wgpt_context_pos(g) < 47) twin_step(g, c, 0);
+            int32_t t;
+            assert_int_equal(wgpt_step_submit(g), WGPT_OK);
+            assert_int_equal(wgpt_step_collect(g, 1, &t), WGPT_OK);
+            assert_int_equal(wgpt_feed(g, &t, 1), WGPT_ERR_CONTEXT_FULL);
+            wgpt_reset(g);
+            wgpt_reset(c);
+        }
+        wgpt_context_free(g);
+        wgpt_context_free(c);
+    }
+}
+
 /* step-API misuse: the NULL handles the API allows. */
 static void test_null_handles(void **state) {
     (void)state;
@@ -715,6 +793,7 @@ int main(void) {
         cmocka_unit_test(test_feed_past_context),
         cmocka_unit_test(test_logits_before_any_step),
         cmocka_unit_test(test_reset_in_flight),
+        cmocka_unit_test(test_gpu_sampler_matches_cpu),
         cmocka_unit_test(test_null_handles),
         cmocka_unit_test(test_sampling_out_of_range_refused),
         cmocka_unit_test(test_nan_weights_refused),
