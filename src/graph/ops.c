@@ -79,19 +79,26 @@ void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buf
 }
 
 int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
-                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache) {
+                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
+                  const qkv_rope *rope) {
     uint32_t rows = kernels_matvec_rows(graph_kernels(g), wq->gpu_slot, 0);
     if (wq->n_chunks != 1 || wk->n_chunks != 1 || wv->n_chunks != 1 || wk->gpu_slot != wq->gpu_slot ||
         wv->gpu_slot != wq->gpu_slot || wk->cols != wq->cols || wv->cols != wq->cols || wk->rows != wv->rows ||
         wq->rows % (int)rows || wk->rows % (int)rows)
         return 0;
-    struct { uint32_t q_rows, cols, kv_rows, pad0, pad1, pad2, pad3, pad4; float eps; uint32_t pad5, pad6, pad7; } p = {
-        (uint32_t)wq->rows, (uint32_t)wq->cols, (uint32_t)wk->rows, 0, 0, 0, 0, 0, eps, 0, 0, 0};
-    gpu_binding b[8] = {{wq->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {norm, 0, 0},
-                        {wk->chunk[0], 0, 0}, {wv->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}};
-    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, wq->gpu_slot, KV_PLAIN), &p, sizeof p, b, 8,
+    /* a group turns the two rows of a pair: two rows a group, heads of whole pairs */
+    int turn = rope && rope->rope_pairs > 0 && rows == 2 && rope->head_dim % 2 == 0 &&
+               2 * rope->rope_pairs <= rope->head_dim && wq->rows % rope->head_dim == 0 && wk->rows % rope->head_dim == 0;
+    struct { uint32_t q_rows, cols, kv_rows, rope_pairs, neox, head_dim, pad3, pad4; float eps; uint32_t pad5, pad6, pad7; } p = {
+        (uint32_t)wq->rows, (uint32_t)wq->cols, (uint32_t)wk->rows, turn ? (uint32_t)rope->rope_pairs : 0,
+        turn ? (uint32_t)(rope->neox != 0) : 0, turn ? (uint32_t)rope->head_dim : 1, 0, 0, eps, 0, 0, 0};
+    /* without RoPE the table is bound but not read: any buffer of the step does */
+    gpu_binding b[9] = {{wq->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {norm, 0, 0},
+                        {wk->chunk[0], 0, 0}, {wv->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
+                        {turn ? rope->cs : x, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, wq->gpu_slot, KV_PLAIN), &p, sizeof p, b, 9,
                    (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
-    return 1;
+    return turn ? 2 : 1;
 }
 
 static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale, int by_pos) {
@@ -152,14 +159,23 @@ void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k
                    (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, slots(g), WHEN_ALWAYS});
 }
 
-void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
-             gpu_buffer *cs) {
+static void rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
+                 gpu_buffer *cs, step_when when) {
     struct { uint32_t n_heads, n_kv_heads, head_dim, rope_pairs, neox, kv_dim, q_dim, pad; } p = {
         (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)rope_pairs,
         (uint32_t)(neox != 0), (uint32_t)(a->n_kv_heads * a->head_dim), (uint32_t)(a->n_heads * a->head_dim), 0};
     gpu_binding b[3] = {{q, 0, 0}, {k_cache, 0, 0}, {cs, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ROPE, 0, KV_PLAIN), &p, sizeof p, b, 3,
-                   (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, 1, WHEN_ALWAYS});
+                   (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, 1, when});
+}
+
+void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
+             gpu_buffer *cs) {
+    rope(g, a, rope_pairs, neox, q, k_cache, cs, WHEN_ALWAYS);
+}
+void op_rope_many(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
+                  gpu_buffer *cs) {
+    rope(g, a, rope_pairs, neox, q, k_cache, cs, WHEN_TOKENS);
 }
 
 /* The split kernels need a head in vec4s that one lane each covers. */

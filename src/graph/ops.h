@@ -36,14 +36,22 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
 void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
                    gpu_buffer *gate, int gelu);
 
+/* RoPE for op_matvec_qkv to apply in its epilogue: pairs as op_rope's;
+ * cs the [positions][rope_pairs] (cos, sin) table. */
+typedef struct { int rope_pairs, neox, head_dim; gpu_buffer *cs; } qkv_rope;
+
 /* q = Wq xn, and the K and V cache rows at pos0 = Wk xn, Wv xn, xn =
  * rmsnorm(x) with weights norm: the attention's norm and projections in one
  * dispatch, in one-token steps only (others take op_rmsnorm_many and
- * op_matmul). 0 if the matrices do not fit the kernel (each one buffer, one
- * type, row counts multiples of its rows per group; no biases): nothing is
- * recorded then and the caller records the separate products. */
+ * op_matmul). rope (or NULL): turn q and the new K row too, where the
+ * kernel's shape allows. Returns 0 if the matrices do not fit the kernel
+ * (each one buffer, one type, row counts multiples of its rows per group;
+ * no biases): nothing is recorded then and the caller records the separate
+ * products; 1 if recorded without RoPE (the caller records op_rope); 2 if
+ * recorded with it (the caller records op_rope_many for longer steps). */
 int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
-                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache);
+                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
+                  const qkv_rope *rope);
 
 /* x[t] = scale * row ids[t] of the embedding, dequantized. */
 void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale);
@@ -77,6 +85,9 @@ void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k
  * rather than (2i, 2i+1). */
 void op_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
              gpu_buffer *cs);
+/* op_rope only in steps of several tokens (op_matvec_qkv turned a one-token step's). */
+void op_rope_many(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q, gpu_buffer *k_cache,
+                  gpu_buffer *cs);
 
 /* Causal attention of this step's queries over cache positions 0..pos
  * (window > 0: only pos - window + 1..pos): out [tokens][n_heads * head_dim];

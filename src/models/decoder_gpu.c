@@ -240,6 +240,11 @@ static void build_attn(decoder_state *s, int l) {
     /* With RMSNorm, a one-token step folds the norm into each projection */
     gpu_buffer *nw = c->norm == NORM_RMS ? L->attn_norm : NULL, *nx = nw ? s->x : NULL;
     float eps = c->norm_eps;
+    int windowed = decoder_layer_windowed(c, l);
+    gpu_buffer *cs = windowed ? s->rope_cs_swa : s->rope_cs;
+    /* RoPE goes into the fused projection's epilogue unless a q/k norm must come between */
+    const qkv_rope rope = {c->rope_dim / 2, c->rope == ROPE_NEOX, c->head_dim, cs};
+    int fused = 0;
     if (L->wqkv.n_chunks) {
         op_matmul(g, &L->wqkv, s->xn, s->q,
                   &(matmul_opts){.bias = L->bq, .w_first = 0, .w_rows = q_dim, .norm = nw, .norm_x = nx, .norm_eps = eps});
@@ -250,7 +255,8 @@ static void build_attn(decoder_state *s, int l) {
                   &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .w_first = q_dim + kv_dim, .w_rows = kv_dim,
                                  .norm = nw, .norm_x = nx, .norm_eps = eps});
     } else if (nw && !L->bq && !L->bk && !L->bv &&
-               op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, nw, eps, s->q, kc, vc)) {
+               (fused = op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, nw, eps, s->q, kc, vc,
+                                      c->rope != ROPE_NONE && !L->q_norm ? &rope : NULL))) {
         /* one-token steps took the fused kernel; steps of several tokens: */
         op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.many_only = 1});
         op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.rows = ROWS_POS, .many_only = 1});
@@ -267,9 +273,8 @@ static void build_attn(decoder_state *s, int l) {
         graph_capture(g, "q_normed", l, s->q, q_dim, ROWS_STEP);
         graph_capture(g, "k_normed", l, kc, kv_dim, ROWS_POS);
     }
-    int windowed = decoder_layer_windowed(c, l);
-    if (c->rope != ROPE_NONE)
-        op_rope(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, windowed ? s->rope_cs_swa : s->rope_cs);
+    if (c->rope != ROPE_NONE && fused == 2) op_rope_many(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, cs);
+    else if (c->rope != ROPE_NONE) op_rope(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, cs);
     graph_capture(g, "q", l, s->q, q_dim, ROWS_STEP);
     graph_capture(g, "k", l, kc, kv_dim, ROWS_POS);
     graph_capture(g, "v", l, vc, kv_dim, ROWS_POS);

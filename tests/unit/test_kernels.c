@@ -688,7 +688,7 @@ static void test_matvec_glu(void **state) {
  * dispatch (matvec_qkv.wgsl): q from Wq, and the K and V cache rows at pos0
  * (3 here) from Wk and Wv, every other cache row untouched; each product
  * held as test_matvec_norm holds one. */
-static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
+static void check_matvec_qkv_rope(uint32_t type, int q_rows, int kv_rows, int cols, int head_dim, int pairs, int neox) {
     const float eps = 1e-5f;
     const int n_ctx = 5, pos0 = 3;
     test_weight tw[3];
@@ -717,6 +717,21 @@ static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
             tol[m][o] = 2e-5 * mag;
         }
     }
+    /* RoPE on Q and the new K row: each pair (i0, i1) of a head turned by the table's (cos, sin) at pos0 */
+    float *cs = rand_floats((size_t)n_ctx * (pairs > 0 ? pairs : 1) * 2, 1.0f);
+    for (int m = 0; m < 2 && pairs > 0; m++) {
+        int rows = m ? kv_rows : q_rows;
+        double *w = want[m] + (m ? (size_t)pos0 * kv_rows : 0), *t = tol[m] + (m ? (size_t)pos0 * kv_rows : 0);
+        for (int h0 = 0; h0 < rows; h0 += head_dim)
+            for (int i = 0; i < pairs; i++) {
+                int i0 = h0 + (neox ? i : 2 * i), i1 = h0 + (neox ? i + pairs : 2 * i + 1);
+                double c = cs[((size_t)pos0 * pairs + i) * 2], sn = cs[((size_t)pos0 * pairs + i) * 2 + 1];
+                double x0 = w[i0], x1 = w[i1], t0 = t[i0], t1 = t[i1];
+                w[i0] = x0 * c - x1 * sn;
+                w[i1] = x0 * sn + x1 * c;
+                t[i0] = t[i1] = (t0 + t1) * 2 + 1e-6 * (fabs(x0) + fabs(x1));
+            }
+    }
     char err[512];
     gpu_matrix mm[3];
     for (int m = 0; m < 3; m++) assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tw[m].t, &mm[m], err, sizeof err), 0);
@@ -724,14 +739,17 @@ static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
     gpu_device *d = main_ctx.dev;
     gpu_buffer *xb = upload(d, x, (size_t)cols * 4), *nb = upload(d, nw, (size_t)cols * 4), *qb = upload(d, q0, nq * 4),
                *kb = upload(d, c0[0], nc * 4), *vb = upload(d, c0[1], nc * 4);
-    if (!op_matvec_qkv(rg.g, &mm[0], &mm[1], &mm[2], xb, nb, eps, qb, kb, vb))
-        fail_msg("matvec_qkv refused %d/%d rows", q_rows, kv_rows);
+    gpu_buffer *csb = upload(d, cs, (size_t)n_ctx * (pairs > 0 ? pairs : 1) * 8);
+    const qkv_rope rope = {pairs, neox, head_dim, csb};
+    int rec = op_matvec_qkv(rg.g, &mm[0], &mm[1], &mm[2], xb, nb, eps, qb, kb, vb, pairs > 0 ? &rope : NULL);
+    if (rec != (pairs > 0 ? 2 : 1)) fail_msg("matvec_qkv recorded %d for %d/%d rows, %d pairs", rec, q_rows, kv_rows, pairs);
     rig_run(&rg, (uint32_t)pos0, 1, 0, 1);
     float *got[3] = {download(d, qb, nq), download(d, kb, nc), download(d, vb, nc)};
     const char *names[3] = {"Q", "K cache", "V cache"};
     for (int m = 0; m < 3; m++) {
         char what[160];
-        snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d", ggml_type_name(type), q_rows, kv_rows, cols);
+        snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d rope %d%s", ggml_type_name(type), q_rows, kv_rows,
+                 cols, pairs, neox ? " neox" : "");
         expect_close(what, names[m], got[m], want[m], tol[m], m ? nc : nq, m ? (size_t)kv_rows : nq);
         free(got[m]); free(want[m]); free(tol[m]);
         gpu_matrix_free(&mm[m]);
@@ -739,7 +757,12 @@ static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
     }
     rig_close(&rg);
     gpu_buffer_free(xb); gpu_buffer_free(nb); gpu_buffer_free(qb); gpu_buffer_free(kb); gpu_buffer_free(vb);
-    free(x); free(nw); free(q0); free(c0[0]); free(c0[1]);
+    gpu_buffer_free(csb);
+    free(x); free(nw); free(q0); free(c0[0]); free(c0[1]); free(cs);
+}
+
+static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
+    check_matvec_qkv_rope(type, q_rows, kv_rows, cols, 0, 0, 0);
 }
 
 static void test_matvec_qkv(void **state) {
@@ -748,6 +771,11 @@ static void test_matvec_qkv(void **state) {
         check_matvec_qkv(types[i], 64, 32, 160);
         check_matvec_qkv(types[i], 128, 32, 2080);
         check_matvec_qkv(types[i], 36, 4, 96);
+        /* RoPE in the epilogue: NORMAL and NEOX pairs, whole and partial rotary, GQA */
+        check_matvec_qkv_rope(types[i], 64, 32, 160, 16, 8, 0);
+        check_matvec_qkv_rope(types[i], 64, 32, 160, 16, 8, 1);
+        check_matvec_qkv_rope(types[i], 128, 64, 96, 32, 12, 1);
+        check_matvec_qkv_rope(types[i], 128, 64, 96, 32, 12, 0);
     }
 }
 

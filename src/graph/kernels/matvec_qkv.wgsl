@@ -5,7 +5,13 @@
 // takes MV_ROWS rows of one matrix (q_rows and kv_rows are multiples of it),
 // so which matrix it reads is uniform across its lanes. matvec.wgsl's scheme
 // otherwise.
-struct Params { q_rows: u32, cols: u32, kv_rows: u32, pad0: u32, pad1: u32, pad2: u32, pad3: u32, pad4: u32,
+//
+// With rope_pairs set (and two rows a group), RoPE is applied here too:
+// each group of Q and K takes the two rows RoPE turns together (llama.cpp's
+// NORMAL pairs (2i, 2i+1), or with neox (i, i + rope_pairs)), so the pair
+// is rotated in registers and rope.wgsl's dispatch is saved. Rows past the
+// rotated part of a head (partial rotary) go two by two, unturned.
+struct Params { q_rows: u32, cols: u32, kv_rows: u32, rope_pairs: u32, neox: u32, head_dim: u32, pad3: u32, pad4: u32,
                 eps: f32, pad5: u32, pad6: u32, pad7: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
@@ -13,7 +19,8 @@ struct Params { q_rows: u32, cols: u32, kv_rows: u32, pad0: u32, pad1: u32, pad2
 @group(0) @binding(4) var<storage, read> NW: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> KC: array<f32>;
 @group(0) @binding(8) var<storage, read_write> VC: array<f32>;
-@group(0) @binding(9) var<uniform> step: Step;
+@group(0) @binding(9) var<storage, read> CS: array<vec2<f32>>;
+@group(0) @binding(10) var<uniform> step: Step;
 var<private> xoff: u32; // x is row 0 (mv_norm_common.wgsl reads from xoff)
 
 fn qkv_w(m: u32, i: u32) -> WU {
@@ -30,8 +37,24 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let first = select(select(p.q_rows + p.kv_rows, p.q_rows, m == 1u), 0u, m == 0u);
   let row0 = grow0 - first;
   let nu = p.cols / MV_UNIT;
+  var rows: array<u32, MV_ROWS>;
+  for (var r = 0u; r < MV_ROWS; r++) { rows[r] = row0 + r; }
+  var turn = false;
+  var pair = 0u;
+  if (p.rope_pairs != 0u && MV_ROWS == 2u && m < 2u) {
+    let k = (row0 % p.head_dim) / 2u;
+    if (k < p.rope_pairs) {
+      turn = true;
+      pair = k;
+      if (p.neox != 0u) {
+        let h0 = row0 - row0 % p.head_dim;
+        rows[0] = h0 + k;
+        rows[min(1u, MV_ROWS - 1u)] = h0 + k + p.rope_pairs;
+      }
+    }
+  }
   var rb: array<u32, MV_ROWS>;
-  for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (row0 + r) * nu; }
+  for (var r = 0u; r < MV_ROWS; r++) { rb[r] = rows[r] * nu; }
   let scale = norm_scale(lane, G);
   var acc = vec4<f32>(0.0);
   var u = lane;
@@ -52,10 +75,17 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     let x = mv_x(u);
     for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(qkv_w(m, rb[r] + u), x); }
   }
-  let tot = group_sum4(acc, lane) * scale;
+  var tot = group_sum4(acc, lane) * scale;
+  if (turn) {
+    let c = CS[step.pos0 * p.rope_pairs + pair];
+    let x0 = tot[0];
+    let x1 = tot[1];
+    tot[0] = x0 * c.x - x1 * c.y;
+    tot[1] = x0 * c.y + x1 * c.x;
+  }
   // the last group may overlap the one before it (grow0 clamped): both write the same values
   if (lane < MV_ROWS) {
-    let row = row0 + lane;
+    let row = rows[lane];
     let v = tot[lane];
     if (m == 0u) { Y[row] = v; }
     else if (m == 1u) { KC[step.pos0 * p.kv_rows + row] = v; }
