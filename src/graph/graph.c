@@ -13,7 +13,6 @@ typedef struct {
     gpu_bindings *bindings;
     grid_rule rule;
     uint32_t per_chunk, chunk; /* graph_dispatch_chunked's term (chunk 0: none) */
-    uint32_t min_keys, max_keys; /* graph_limit_keys (max 0: none) */
     int pend;                /* index into pend until bound */
     /* capture */
     char name[24];
@@ -129,12 +128,6 @@ void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t 
     op->pend = g->n_pend++;
 }
 
-void graph_limit_keys(graph *g, uint32_t min_keys, uint32_t max_keys) {
-    if (g->error[0] || !g->n_ops || g->ops[g->n_ops - 1].is_capture) return;
-    g->ops[g->n_ops - 1].min_keys = min_keys;
-    g->ops[g->n_ops - 1].max_keys = max_keys;
-}
-
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows) {
     graph_capture_when(g, name, layer, buf, width, rows, WHEN_ALWAYS);
 }
@@ -224,8 +217,6 @@ int graph_replay(graph *g, const step_params *s, int capture) {
             cap_off += bytes;
             continue;
         }
-        uint32_t keys = s->pos0 + s->n_tokens;
-        if (keys < op->min_keys || (op->max_keys && keys > op->max_keys)) continue;
         uint32_t units = op->rule.fixed + op->rule.per_token * s->n_tokens + op->rule.per_out * s->n_out;
         if (op->chunk) units += op->per_chunk * ((s->pos0 + s->n_tokens + op->chunk - 1) / op->chunk);
         uint32_t per = op->rule.per_wg ? op->rule.per_wg : 1;

@@ -55,9 +55,6 @@ void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_s
  * the step's last, ceil((pos0 + n_tokens) / chunk). */
 void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
                             grid_rule rule, uint32_t per_chunk, uint32_t chunk);
-/* Limits the last recorded dispatch to steps whose keys (pos0 + n_tokens)
- * are within min_keys..max_keys (max_keys 0: no upper bound). */
-void graph_limit_keys(graph *g, uint32_t min_keys, uint32_t max_keys);
 /* A named activation to copy out when capturing (verify): rows of width
  * floats of buf. */
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows);

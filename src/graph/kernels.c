@@ -81,9 +81,6 @@ void kernels_init(kernel_registry *r, gpu_device *d) {
     r->reduce = "reduce_tree.wgsl";
     r->group_slots = 1;
     r->group_lanes = WG;
-    /* where the split overtook one pass on the H200 (results/2026-11-29-h200/issue10/); settable for measuring */
-    const char *sf = getenv("WGPT_ATTN_SPLIT_FROM");
-    r->attn_split_from = sf ? (uint32_t)strtoul(sf, NULL, 10) : 256;
     if (L->has_subgroups && L->subgroup_min == L->subgroup_max && L->subgroup_min >= 4 && WG % L->subgroup_min == 0 &&
         !getenv("WGPT_NO_SUBGROUPS")) {
         r->reduce = "reduce_subgroup.wgsl";

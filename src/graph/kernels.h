@@ -45,10 +45,6 @@ typedef struct {
      * workgroup, or, where the adapter's subgroup size is fixed, one
      * subgroup, with group_slots groups per workgroup. */
     uint32_t group_slots, group_lanes;
-    /* One-token steps with more keys than this split attention over the
-     * cache (attention_split.wgsl + attention_merge.wgsl); up to it one
-     * dispatch of attention.wgsl is faster (fewer dispatches, no partials). */
-    uint32_t attn_split_from;
 } kernel_registry;
 
 /* Rows of W each group of lanes of a KERNEL_MATVEC (glu: KERNEL_MATVEC_GLU)

@@ -192,8 +192,7 @@ uint64_t op_attention_partials_bytes(const attn_shape *a, int n_ctx) {
  * the keys in chunks (attention_split.wgsl, a workgroup per KV head, group
  * of query heads and chunk; the chunk count grows with the position) and
  * merges them (attention_merge.wgsl): one dispatch more, for parallelism
- * that grows with the cache. Up to the registry's attn_split_from keys a
- * one-token step keeps the one pass, which is quicker there. */
+ * that grows with the cache. */
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
                   gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *partials, gpu_buffer *out) {
     int split = partials && attention_splits(a);
@@ -204,25 +203,17 @@ void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int win
         (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), chunks,
         0, 0};
     gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {scores, 0, 0}, {out, 0, 0}};
-    gpu_kernel *one_pass = kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN);
-    graph_dispatch(g, one_pass, &p, sizeof p, b, 5,
+    graph_dispatch(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &p, sizeof p, b, 5,
                    (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), split ? WHEN_TOKENS : WHEN_ALWAYS});
     if (!split) return;
-    uint32_t from = graph_kernels(g)->attn_split_from;
-    if (from) { /* short caches: one pass for a one-token step too */
-        graph_dispatch(g, one_pass, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), WHEN_ONE_TOKEN});
-        graph_limit_keys(g, 0, from);
-    }
     uint32_t group = (uint32_t)(a->n_heads / a->n_kv_heads);
     uint32_t per_chunk = (uint32_t)a->n_kv_heads * ((group + KERNELS_ATTN_HEADS - 1) / KERNELS_ATTN_HEADS);
     gpu_binding bs[4] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {partials, 0, 0}};
     graph_dispatch_chunked(g, kernel(g, KERNEL_ATTENTION_SPLIT, 0, KV_PLAIN), &p, sizeof p, bs, 4,
                            (grid_rule){0, 0, 0, 1, WHEN_ONE_TOKEN}, per_chunk, KERNELS_ATTN_CHUNK);
-    graph_limit_keys(g, from + 1, 0);
     gpu_binding bm[2] = {{partials, 0, 0}, {out, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ATTENTION_MERGE, 0, KV_PLAIN), &p, sizeof p, bm, 2,
                    (grid_rule){(uint32_t)a->n_heads, 0, 0, 1, WHEN_ONE_TOKEN});
-    graph_limit_keys(g, from + 1, 0);
 }
 
 static void swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width, step_when when) {

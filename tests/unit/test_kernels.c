@@ -103,7 +103,6 @@ static int open_ctx(gpu_ctx *c, uint64_t max_binding) {
         return -1;
     }
     kernels_init(&c->ks, c->dev);
-    c->ks.attn_split_from = 0; /* one-token steps take the split kernels at any length (test_attention_split_from aside) */
     return 0;
 }
 
@@ -1223,9 +1222,6 @@ static void attention_ref(const float *q, const float *kc, const float *vc, int 
     free(sc);
 }
 
-/* check_attention: 1 or 0, the one-token step must (not) take the split kernels; -1: either */
-static int expect_split = -1;
-
 static void check_attention(const att_case *c) {
     kernel_registry *ks = &main_ctx.ks;
     if ((uint32_t)c->head_dim > kernels_attention_max_head(ks)) { /* the host refuses these too (MAXD) */
@@ -1281,14 +1277,6 @@ static void check_attention(const att_case *c) {
         op_attention(r.g, &a, c->n_ctx, scale, c->window, qb, kb, vb, sb, pb, ob);
     }
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
-    if (expect_split >= 0) { /* which path the step took */
-        int nd, split = 0;
-        gpu_kernel *const *ks_run = graph_last_dispatches(r.g, &nd);
-        for (int i = 0; i < nd; i++) split |= !strncmp(gpu_kernel_label(ks_run[i]), "attention_split", 15);
-        if (split != expect_split)
-            fail_msg("attention at pos %d (%d keys), split from %u: split path %s", c->pos0, c->pos0 + n,
-                     main_ctx.ks.attn_split_from, split ? "taken" : "not taken");
-    }
     float *o = download(d, ob, no);
     char what[200];
     snprintf(what, sizeof what, "attention%s heads %d kv_heads %d head_dim %d tokens %d at pos %d (keys up to %d) n_ctx %d cache_off %d%s window %d",
@@ -1345,21 +1333,6 @@ static void test_attention_window(void **state) {
  * a spike in the first chunk only (its chunk's maximum far above the
  * others': the merge must rescale), and a head size the split kernels do
  * not take (7: the batched kernel runs). */
-/* Up to the registry's attn_split_from keys a one-token step keeps one
- * pass of attention.wgsl; past it, the split kernels: both sides of the
- * boundary, each exact. */
-static void test_attention_split_from(void **state) {
-    (void)state;
-    main_ctx.ks.attn_split_from = 100;
-    for (int pos0 = 97; pos0 <= 101; pos0++) {
-        const att_case c = {8, 2, 64, 1, pos0, 128, 0, 0, 0};
-        expect_split = pos0 + 1 > 100;
-        check_attention(&c);
-    }
-    expect_split = -1;
-    main_ctx.ks.attn_split_from = 0;
-}
-
 static void test_attention_decode(void **state) {
     (void)state;
     const att_case cases[] = {
@@ -1669,7 +1642,6 @@ int main(void) {
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_window),
         cmocka_unit_test(test_attention_decode),
-        cmocka_unit_test(test_attention_split_from),
         cmocka_unit_test(test_rope_attention_replay),
         cmocka_unit_test(test_swiglu),
         cmocka_unit_test(test_swiglu_2d_grid),
