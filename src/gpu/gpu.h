@@ -34,6 +34,7 @@ typedef struct {
     uint32_t max_workgroups_per_dim;
     uint32_t min_storage_offset_align;
     uint32_t min_uniform_offset_align;
+    uint32_t max_storage_buffers;   /* maxStorageBuffersPerShaderStage */
     int has_subgroups, has_f16, has_timestamp;
     uint32_t subgroup_min, subgroup_max;
 } gpu_limits;

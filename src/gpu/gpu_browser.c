@@ -25,7 +25,7 @@
 enum {
     L_MAX_STORAGE_BINDING, L_MAX_BUFFER, L_MAX_WG_STORAGE, L_MAX_INVOCATIONS, L_MAX_WG_PER_DIM,
     L_MIN_STORAGE_ALIGN, L_MIN_UNIFORM_ALIGN, L_SUBGROUPS, L_F16, L_TIMESTAMP, L_SUBGROUP_MIN, L_SUBGROUP_MAX,
-    L_COUNT
+    L_MAX_STORAGE_BUFFERS, L_COUNT
 };
 enum { S_NAME, S_BACKEND, S_KIND, S_DRIVER };
 
@@ -103,6 +103,7 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
     L->min_storage_offset_align = (uint32_t)l[L_MIN_STORAGE_ALIGN];
     L->min_uniform_offset_align = (uint32_t)l[L_MIN_UNIFORM_ALIGN];
     L->has_subgroups = l[L_SUBGROUPS] != 0;
+    L->max_storage_buffers = (uint32_t)l[L_MAX_STORAGE_BUFFERS];
     L->has_f16 = l[L_F16] != 0;
     L->has_timestamp = 0; /* the profiler's blocking read-back has no browser form */
     L->subgroup_min = (uint32_t)l[L_SUBGROUP_MIN];

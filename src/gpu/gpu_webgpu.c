@@ -484,6 +484,7 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
     L->max_workgroup_storage = lim.l.maxComputeWorkgroupStorageSize;
     L->max_invocations = lim.l.maxComputeInvocationsPerWorkgroup;
     L->max_workgroups_per_dim = lim.l.maxComputeWorkgroupsPerDimension;
+    L->max_storage_buffers = lim.l.maxStorageBuffersPerShaderStage;
     L->min_storage_offset_align = lim.l.minStorageBufferOffsetAlignment;
     L->min_uniform_offset_align = lim.l.minUniformBufferOffsetAlignment;
     L->has_subgroups = sub;

@@ -70,6 +70,7 @@ void graph_free(graph *g) {
 }
 
 kernel_registry *graph_kernels(graph *g) { return g->k; }
+gpu_device *graph_device(graph *g) { return g->dev; }
 const char *graph_error(const graph *g) { return g->error[0] ? g->error : NULL; }
 
 void graph_fail(graph *g, const char *msg) {

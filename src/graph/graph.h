@@ -39,6 +39,7 @@ typedef struct { uint32_t fixed, per_token, per_out, per_wg; step_when when; } g
 graph *graph_create(gpu_device *d, kernel_registry *k, gpu_buffer *step_uniform);
 void graph_free(graph *g);
 kernel_registry *graph_kernels(graph *g);
+gpu_device *graph_device(graph *g);
 /* The first error while recording, or NULL. */
 const char *graph_error(const graph *g);
 /* Records an error (the first one wins): recording goes on, and does nothing. */

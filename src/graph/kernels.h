@@ -18,7 +18,8 @@ typedef enum {
     KERNEL_MATVEC,       /* per weight type: MATMUL for a one-token step; variants
                             KV_BIAS, KV_NORM (the RMSNorm of x folded in), KV_NORM_BIAS */
     KERNEL_MATVEC_GLU,   /* per weight type: ffn norm, gate, up and activation, one token */
-    KERNEL_MATVEC_QKV,   /* per weight type: attention norm, Q, K and V, one token */
+    KERNEL_MATVEC_QKV,   /* per weight type: attention norm, Q, K and V, one token; variant KV_QKV_ROPE
+                            turns Q and K too */
     KERNEL_EMBED,        /* per weight type */
     KERNEL_RMSNORM,
     KERNEL_HEAD_RMSNORM, /* q/k norm */
@@ -36,6 +37,7 @@ typedef enum {
 } kernel_id;
 
 enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_COUNT }; /* kernel variants */
+enum { KV_QKV_ROPE = 1 };                                                  /* KERNEL_MATVEC_QKV's */
 
 typedef struct {
     gpu_device *dev;

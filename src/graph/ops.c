@@ -88,15 +88,16 @@ int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gp
         return 0;
     /* a group turns the two rows of a pair: two rows a group, heads of whole pairs */
     int turn = rope && rope->rope_pairs > 0 && rows == 2 && rope->head_dim % 2 == 0 &&
-               2 * rope->rope_pairs <= rope->head_dim && wq->rows % rope->head_dim == 0 && wk->rows % rope->head_dim == 0;
+               2 * rope->rope_pairs <= rope->head_dim && wq->rows % rope->head_dim == 0 &&
+               wk->rows % rope->head_dim == 0 && gpu_get_limits(graph_device(g))->max_storage_buffers >= 9;
     struct { uint32_t q_rows, cols, kv_rows, rope_pairs, neox, head_dim, pad3, pad4; float eps; uint32_t pad5, pad6, pad7; } p = {
         (uint32_t)wq->rows, (uint32_t)wq->cols, (uint32_t)wk->rows, turn ? (uint32_t)rope->rope_pairs : 0,
         turn ? (uint32_t)(rope->neox != 0) : 0, turn ? (uint32_t)rope->head_dim : 1, 0, 0, eps, 0, 0, 0};
-    /* without RoPE the table is bound but not read: any buffer of the step does */
     gpu_binding b[9] = {{wq->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {norm, 0, 0},
                         {wk->chunk[0], 0, 0}, {wv->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
-                        {turn ? rope->cs : x, 0, 0}};
-    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, wq->gpu_slot, KV_PLAIN), &p, sizeof p, b, 9,
+                        {turn ? rope->cs : NULL, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, wq->gpu_slot, turn ? KV_QKV_ROPE : KV_PLAIN), &p, sizeof p, b,
+                   turn ? 9 : 8,
                    (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
     return turn ? 2 : 1;
 }

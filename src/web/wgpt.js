@@ -119,7 +119,7 @@ class GpuBridge {
           L.maxComputeInvocationsPerWorkgroup, L.maxComputeWorkgroupsPerDimension,
           L.minStorageBufferOffsetAlignment, L.minUniformBufferOffsetAlignment,
           f.has('subgroups') ? 1 : 0, f.has('shader-f16') ? 1 : 0, f.has('timestamp-query') ? 1 : 0,
-          info.subgroupMinSize || 0, info.subgroupMaxSize || 0];
+          info.subgroupMinSize || 0, info.subgroupMaxSize || 0, L.maxStorageBuffersPerShaderStage];
         const dv = new DataView(this.memory.buffer);
         for (let i = 0; i < n && i < v.length; i++) dv.setFloat64(ptr + 8 * i, Number(v[i]) || 0, true);
         return 0;

@@ -6,7 +6,9 @@
 // so which matrix it reads is uniform across its lanes. matvec.wgsl's scheme
 // otherwise.
 //
-// With rope_pairs set (and two rows a group), RoPE is applied here too:
+// In the rope variant (mv_qkv_rope.wgsl: a ninth storage buffer, the
+// cos/sin table, which not every adapter allows) with rope_pairs set and
+// two rows a group, RoPE is applied here too:
 // each group of Q and K takes the two rows RoPE turns together (llama.cpp's
 // NORMAL pairs (2i, 2i+1), or with neox (i, i + rope_pairs)), so the pair
 // is rotated in registers and rope.wgsl's dispatch is saved. Rows past the
@@ -19,8 +21,6 @@ struct Params { q_rows: u32, cols: u32, kv_rows: u32, rope_pairs: u32, neox: u32
 @group(0) @binding(4) var<storage, read> NW: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> KC: array<f32>;
 @group(0) @binding(8) var<storage, read_write> VC: array<f32>;
-@group(0) @binding(9) var<storage, read> CS: array<vec2<f32>>;
-@group(0) @binding(10) var<uniform> step: Step;
 var<private> xoff: u32; // x is row 0 (mv_norm_common.wgsl reads from xoff)
 
 fn qkv_w(m: u32, i: u32) -> WU {
@@ -41,7 +41,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   for (var r = 0u; r < MV_ROWS; r++) { rows[r] = row0 + r; }
   var turn = false;
   var pair = 0u;
-  if (p.rope_pairs != 0u && MV_ROWS == 2u && m < 2u) {
+  if (QKV_ROPE && p.rope_pairs != 0u && MV_ROWS == 2u && m < 2u) {
     let k = (row0 % p.head_dim) / 2u;
     if (k < p.rope_pairs) {
       turn = true;
@@ -77,7 +77,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   }
   var tot = group_sum4(acc, lane) * scale;
   if (turn) {
-    let c = CS[step.pos0 * p.rope_pairs + pair];
+    let c = rope_cs(step.pos0 * p.rope_pairs + pair);
     let x0 = tot[0];
     let x1 = tot[1];
     tot[0] = x0 * c.x - x1 * c.y;
