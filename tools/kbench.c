@@ -66,17 +66,19 @@ typedef struct {
     int rows, unroll;    /* matvec.wgsl's MV_ROWS, MV_UNROLL */
     int fused;           /* 1: the RMSNorm of x folded in (mv_norm.wgsl); 2: matvec_glu.wgsl
                             (norm, then SiLU(W x) * (W x): the matrix read twice, as gate and up) */
-    const char *fmt;     /* the format snippet's suffix: "" (mvfmt_TYPE.wgsl), or "_block" for the
-                            first Q8_0/Q4_0 versions (types without one skip the variant) */
+    const char *fmt;     /* the format snippet's suffix: "" (mvfmt_TYPE.wgsl), or "_block" for Q8_0
+                            a lane a block (types without one skip the variant) */
 } variant;
 
 static const variant variants[] = {
     {"matmul (batched)", 0, 0, 0, 0, ""},
     {"matvec r1 u1", 1, 1, 1, 0, ""}, {"matvec r1 u2", 1, 1, 2, 0, ""}, {"matvec r1 u4", 1, 1, 4, 0, ""}, {"matvec r1 u8", 1, 1, 8, 0, ""},
-    {"matvec r2 u2", 1, 2, 2, 0, ""}, {"matvec r2 u4", 1, 2, 4, 0, ""}, {"matvec r4 u2", 1, 4, 2, 0, ""}, {"matvec r4 u4", 1, 4, 4, 0, ""},
+    {"matvec r2 u1", 1, 2, 1, 0, ""}, {"matvec r2 u2", 1, 2, 2, 0, ""}, {"matvec r2 u4", 1, 2, 4, 0, ""}, {"matvec r4 u2", 1, 4, 2, 0, ""}, {"matvec r4 u4", 1, 4, 4, 0, ""},
     {"norm+mv r1 u4", 1, 1, 4, 1, ""}, {"norm+mv r2 u2", 1, 2, 2, 1, ""}, {"norm+mv r2 u4", 1, 2, 4, 1, ""},
-    {"norm+glu r1 u2", 1, 1, 2, 2, ""}, {"norm+glu r1 u4", 1, 1, 4, 2, ""}, {"norm+glu r2 u2", 1, 2, 2, 2, ""},
+    {"norm+glu r1 u2", 1, 1, 2, 2, ""}, {"norm+glu r1 u4", 1, 1, 4, 2, ""}, {"norm+glu r2 u1", 1, 2, 1, 2, ""}, {"norm+glu r2 u2", 1, 2, 2, 2, ""},
+    {"norm+glu r2 u4", 1, 2, 4, 2, ""},
     {"block r1 u1", 1, 1, 1, 0, "_block"}, {"block r1 u2", 1, 1, 2, 0, "_block"}, {"block r1 u4", 1, 1, 4, 0, "_block"},
+    {"block r2 u2", 1, 2, 2, 0, "_block"},
 };
 #define N_VARIANTS (int)(sizeof variants / sizeof *variants)
 
@@ -138,33 +140,36 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     char err[1024];
     const dtype_info *t = dtype_of(type);
     const gpu_limits *L = gpu_get_limits(B->dev);
-    uint32_t row_words = t->gpu_words * (uint32_t)cols / 32;
-    uint64_t row_bytes = (uint64_t)row_words * 4, lim = L->max_storage_binding;
+    dtype_gpu_layout lay = dtype_gpu_layout_of(t, (uint64_t)rows, (uint64_t)cols);
+    uint64_t lim = L->max_storage_binding;
     if (L->max_buffer_size < lim) lim = L->max_buffer_size;
-    if ((uint64_t)rows * row_bytes > lim) {
-        int r = (int)(lim / row_bytes);
+    if (lay.bytes > lim) {
+        int r = (int)(lim / (lay.row_bytes + lay.scale_row_bytes));
+        while (dtype_gpu_layout_of(t, (uint64_t)r, (uint64_t)cols).bytes > lim) r--;
         printf("%-5s %6dx%-5d: %d rows fit one binding; timing those\n", t->name, rows, cols, r);
         rows = r;
+        lay = dtype_gpu_layout_of(t, (uint64_t)rows, (uint64_t)cols);
     }
-    uint64_t bytes = (uint64_t)rows * row_bytes;
+    uint64_t bytes = lay.bytes;
     /* Enough copies that one pass over them all is well past the L2. */
     int copies = B->quick ? 1 : (int)((256ull << 20) / bytes) + 1;
     if (copies > 64) copies = 64;
     uint64_t src_row = dtype_row_bytes(t, (uint64_t)cols);
     uint8_t *src = malloc(rows * src_row);
-    uint32_t *gpu_words = malloc(bytes);
+    uint8_t *gpu_bytes = calloc(1, bytes);
     float *x = malloc((size_t)cols * 4), *wrow = malloc((size_t)cols * 4), *y = malloc((size_t)rows * 4);
     double *want = malloc((size_t)rows * sizeof *want), *mag = malloc((size_t)rows * sizeof *mag);
     double *want_n = malloc((size_t)rows * sizeof *want), *mag_n = malloc((size_t)rows * sizeof *mag);
     float *nw = malloc((size_t)cols * 4);
-    if (!src || !gpu_words || !x || !wrow || !y || !want || !mag || !want_n || !mag_n || !nw) { fprintf(stderr, "out of memory\n"); exit(1); }
+    if (!src || !gpu_bytes || !x || !wrow || !y || !want || !mag || !want_n || !mag_n || !nw) { fprintf(stderr, "out of memory\n"); exit(1); }
     double ss = 0;
     for (int c = 0; c < cols; c++) { x[c] = frand(); nw[c] = frand() + 1.5f; ss += (double)x[c] * x[c]; }
     const float eps = 1e-5f;
     double rms_inv = 1.0 / sqrt(ss / cols + eps);
     for (int r = 0; r < rows; r++) {
         random_row(type, src + (size_t)r * src_row, cols);
-        dtype_repack_row(t, src + (size_t)r * src_row, gpu_words + (size_t)r * row_words, cols);
+        dtype_repack_row(t, src + (size_t)r * src_row, gpu_bytes + (size_t)r * lay.row_bytes,
+                         gpu_bytes + lay.scales_at + (size_t)r * lay.scale_row_bytes, cols);
         dequantize_row(type, src + (size_t)r * src_row, wrow, cols);
         double a = 0, m = 0, an = 0, mn = 0;
         for (int c = 0; c < cols; c++) {
@@ -182,7 +187,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     for (int i = 0; i < copies; i++) {
         w[i] = gpu_buffer_create(B->dev, bytes, GPU_STORAGE, "w");
         if (!w[i]) { fprintf(stderr, "cannot allocate %d copies of %llu bytes\n", copies, (unsigned long long)bytes); exit(1); }
-        gpu_buffer_write(B->dev, w[i], 0, gpu_words, bytes);
+        gpu_buffer_write(B->dev, w[i], 0, gpu_bytes, bytes);
     }
     gpu_buffer *xb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "x");
     gpu_buffer *yb = gpu_buffer_create(B->dev, (uint64_t)rows * 4, GPU_STORAGE, "y");
@@ -265,7 +270,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     for (int i = 0; i < copies; i++) gpu_buffer_free(w[i]);
     free(w);
     gpu_buffer_free(xb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb); gpu_buffer_free(nb);
-    free(src); free(gpu_words); free(x); free(wrow); free(y); free(want); free(mag); free(want_n); free(mag_n); free(nw);
+    free(src); free(gpu_bytes); free(x); free(wrow); free(y); free(want); free(mag); free(want_n); free(mag_n); free(nw);
 }
 
 static uint32_t type_by_name(const char *s, size_t n) {

@@ -250,14 +250,14 @@ BLOCKS(dq_q5_K, 176, QK_K)
 BLOCKS(dq_q6_K, 210, QK_K)
 BLOCKS(dq_q8_K, 292, QK_K)
 
-/* For the GPU, a block that starts with an f16 scale becomes whole words:
- * the scale widened to f32, then the rest of the block as it is (Q8_0: 34
- * bytes to 9 words, Q4_0: 18 to 5; see kernels/wfmt_*.wgsl). */
-static void repack_f16_scale(const dtype_info *t, const uint8_t *src, uint32_t *dst, int64_t n) {
-    for (int64_t b = 0; b < n; b++, src += t->block_bytes, dst += t->gpu_words) {
-        float d = h2f(src);
-        memcpy(dst, &d, 4);
-        memcpy(dst + 1, src + 2, t->block_bytes - 2);
+/* For the GPU, a block that starts with an f16 scale loses it to the scale
+ * plane (dtype.h), the scale's bits kept as they are; the rest of the block
+ * (Q8_0's 32 signed bytes, Q4_0's 16 bytes of nibbles) goes to the quant
+ * plane unchanged. */
+static void repack_f16_scale(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
+    for (int64_t b = 0; b < n; b++, src += t->block_bytes, q += t->gpu_bytes, s += 2) {
+        memcpy(s, src, 2);
+        memcpy(q, src + 2, t->gpu_bytes);
     }
 }
 
@@ -266,15 +266,16 @@ static void repack_f16_scale(const dtype_info *t, const uint8_t *src, uint32_t *
  * wgpt cannot compute with are listed all the same, so that files using
  * them parse and can be inspected. Ids 4, 5 and 31..33 were retired by
  * ggml and are unknown. gpu: the slot and snippet of the types the kernels
- * read; words per 32 elements after repacking (NULL repack: copied). */
-#define CPU(id, name, be, bb, dq) {id, name, be, bb, dq, -1, NULL, 0, NULL}
+ * read; the bytes 32 elements take in the quant plane, whether a scale
+ * plane follows it, and the repacking (NULL: copied). */
+#define CPU(id, name, be, bb, dq) {id, name, be, bb, dq, -1, NULL, 0, 0, NULL}
 #define NONE(id, name, be, bb) CPU(id, name, be, bb, NULL)
 static const dtype_info dtypes[] = {
-    {0, "f32", 1, 4, dq_f32, 0, "wfmt_f32.wgsl", 32, NULL},
-    {1, "f16", 1, 2, dq_f16, 1, "wfmt_f16.wgsl", 16, NULL},
-    {8, "q8_0", 32, 34, dq_q8_0_n, 2, "wfmt_q8_0.wgsl", 9, repack_f16_scale},
-    {2, "q4_0", 32, 18, dq_q4_0_n, 3, "wfmt_q4_0.wgsl", 5, repack_f16_scale},
-    {30, "bf16", 1, 2, dq_bf16, 4, "wfmt_bf16.wgsl", 16, NULL},
+    {0, "f32", 1, 4, dq_f32, 0, "wfmt_f32.wgsl", 128, 0, NULL},
+    {1, "f16", 1, 2, dq_f16, 1, "wfmt_f16.wgsl", 64, 0, NULL},
+    {8, "q8_0", 32, 34, dq_q8_0_n, 2, "wfmt_q8_0.wgsl", 32, 1, repack_f16_scale},
+    {2, "q4_0", 32, 18, dq_q4_0_n, 3, "wfmt_q4_0.wgsl", 16, 1, repack_f16_scale},
+    {30, "bf16", 1, 2, dq_bf16, 4, "wfmt_bf16.wgsl", 64, 0, NULL},
     CPU(3, "q4_1", 32, 20, dq_q4_1_n),      CPU(6, "q5_0", 32, 22, dq_q5_0_n),
     CPU(7, "q5_1", 32, 24, dq_q5_1_n),      CPU(9, "q8_1", 32, 36, dq_q8_1_n),
     CPU(10, "q2_K", 256, 84, dq_q2_K_n),    CPU(11, "q3_K", 256, 110, dq_q3_K_n),
@@ -312,9 +313,18 @@ const char *dtype_gpu_names(void) {
 
 uint64_t dtype_row_bytes(const dtype_info *t, uint64_t n) { return n / t->block_elems * t->block_bytes; }
 
-void dtype_repack_row(const dtype_info *t, const uint8_t *src, uint32_t *dst, int64_t n) {
-    if (t->repack) t->repack(t, src, dst, n / t->block_elems);
-    else memcpy(dst, src, (size_t)dtype_row_bytes(t, (uint64_t)n));
+dtype_gpu_layout dtype_gpu_layout_of(const dtype_info *t, uint64_t rows, uint64_t cols) {
+    dtype_gpu_layout l;
+    l.row_bytes = cols / 32 * t->gpu_bytes;
+    l.scales_at = rows * l.row_bytes;
+    l.scale_row_bytes = t->gpu_scales ? cols / 32 * 2 : 0;
+    l.bytes = l.scales_at + (rows * l.scale_row_bytes + 15) / 16 * 16;
+    return l;
+}
+
+void dtype_repack_row(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
+    if (t->repack) t->repack(t, src, q, s, n / t->block_elems);
+    else memcpy(q, src, (size_t)dtype_row_bytes(t, (uint64_t)n));
 }
 
 /* ---- quant.h and gguf.h, answered from the table ---- */

@@ -28,16 +28,18 @@ wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m
     m->gpu_slot = dt->gpu_slot;
     m->cols = (int)t->ne[0];
     m->rows = (int)t->ne[1];
-    m->row_words = dt->gpu_words * (uint32_t)m->cols / 32;
-    uint64_t row_bytes = (uint64_t)m->row_words * 4;
+    dtype_gpu_layout row = dtype_gpu_layout_of(dt, 1, (uint64_t)m->cols);
+    m->row_words = (uint32_t)(row.row_bytes / 4);
     uint64_t max_bytes = gpu_get_limits(d)->split_binding;
     if (gpu_get_limits(d)->max_buffer_size < max_bytes) max_bytes = gpu_get_limits(d)->max_buffer_size;
-    uint64_t per_chunk = max_bytes / row_bytes;
+    /* The scale plane's padding can push the last row over. */
+    uint64_t per_chunk = max_bytes / (row.row_bytes + row.scale_row_bytes);
+    if (per_chunk > (uint64_t)m->rows) per_chunk = (uint64_t)m->rows;
+    while (per_chunk > 0 && dtype_gpu_layout_of(dt, per_chunk, (uint64_t)m->cols).bytes > max_bytes) per_chunk--;
     if (per_chunk == 0) {
         set_err(err, errlen, "a single row of '%s' exceeds the device's binding limit", name);
         return WGPT_ERR_UNSUPPORTED;
     }
-    if (per_chunk > (uint64_t)m->rows) per_chunk = (uint64_t)m->rows;
     m->chunk_rows = (int)per_chunk;
     m->n_chunks = (int)(((uint64_t)m->rows + per_chunk - 1) / per_chunk);
     if (m->n_chunks > GRAPH_MAX_CHUNKS) {
@@ -47,29 +49,48 @@ wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m
         return WGPT_ERR_UNSUPPORTED;
     }
     uint64_t src_row = t->nbytes / (uint64_t)m->rows;
-    /* Repack through a bounded staging area so memory stays small. */
-    int stage_rows = (int)((16u << 20) / row_bytes);
-    if (stage_rows < 1) stage_rows = 1;
-    uint32_t *stage = malloc((size_t)stage_rows * row_bytes);
-    if (!stage) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+    /* Repack through a bounded staging area so memory stays small. An even
+     * number of rows a batch keeps each batch's scales at a multiple of 4
+     * bytes, as buffer writes must be; the last batch's odd tail is written
+     * rounded up into the plane's padding. */
+    int stage_rows = (int)((16u << 20) / (row.row_bytes + row.scale_row_bytes)) & ~1;
+    if (stage_rows < 2) stage_rows = 2;
+    uint8_t *stage = malloc((size_t)stage_rows * row.row_bytes);
+    uint8_t *stage_s = calloc((size_t)stage_rows * row.scale_row_bytes + 4, 1);
+    if (!stage || !stage_s) {
+        free(stage);
+        free(stage_s);
+        set_err(err, errlen, "out of memory");
+        return WGPT_ERR_NOMEM;
+    }
     for (int c = 0; c < m->n_chunks; c++) {
         int r0 = c * m->chunk_rows;
         int nr = m->rows - r0 < m->chunk_rows ? m->rows - r0 : m->chunk_rows;
+        dtype_gpu_layout lay = dtype_gpu_layout_of(dt, (uint64_t)nr, (uint64_t)m->cols);
         char label[80];
         snprintf(label, sizeof label, "%.*s#%d", (int)(t->name.len > 60 ? 60 : t->name.len), t->name.ptr, c);
-        m->chunk[c] = gpu_buffer_create(d, (uint64_t)nr * row_bytes, GPU_STORAGE, label);
+        m->chunk[c] = gpu_buffer_create(d, lay.bytes, GPU_STORAGE, label);
         if (!m->chunk[c]) {
             free(stage);
+            free(stage_s);
             set_err(err, errlen, "cannot allocate a GPU buffer for '%s'", name);
             return WGPT_ERR_GPU;
         }
         for (int r = 0; r < nr; r += stage_rows) {
             int k = nr - r < stage_rows ? nr - r : stage_rows;
             for (int i = 0; i < k; i++)
-                dtype_repack_row(dt, t->data + (uint64_t)(r0 + r + i) * src_row, stage + (size_t)i * m->row_words, m->cols);
-            gpu_buffer_write(d, m->chunk[c], (uint64_t)r * row_bytes, stage, (size_t)k * row_bytes);
+                dtype_repack_row(dt, t->data + (uint64_t)(r0 + r + i) * src_row, stage + (size_t)i * lay.row_bytes,
+                                 stage_s + (size_t)i * lay.scale_row_bytes, m->cols);
+            gpu_buffer_write(d, m->chunk[c], (uint64_t)r * lay.row_bytes, stage, (size_t)k * lay.row_bytes);
+            if (lay.scale_row_bytes) {
+                size_t sb = (size_t)k * lay.scale_row_bytes;
+                memset(stage_s + sb, 0, 4);
+                gpu_buffer_write(d, m->chunk[c], lay.scales_at + (uint64_t)r * lay.scale_row_bytes, stage_s,
+                                 (sb + 3) & ~(size_t)3);
+            }
         }
     }
+    free(stage_s);
     free(stage);
     const char *e = gpu_take_error(d);
     if (e) { set_err(err, errlen, "uploading '%s': %s", name, e); return WGPT_ERR_GPU; }

@@ -27,6 +27,9 @@
  *   embed.wgsl x the five formats  test_embed, test_embed_split,
  *                                    test_embed_scaled (Gemma's sqrt(dim)),
  *                                    test_pos_embed (GPT-2's positions added)
+ *   Q8_0/Q4_0's upload planes       test_quant_planes (the bytes of each
+ *     (dtype.h) x every kernel       chunk, then matvec, matmul, norm, embed,
+ *     reading them                   glu and qkv on awkward chunk sizes)
  *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows,
  *                                    test_rmsnorm_add (post-norm into the residual)
  *   layernorm.wgsl                 test_layernorm (offsets, out rows)
@@ -854,6 +857,70 @@ static void test_embed_split(void **state) {
     for (int i = 0; i < N_TYPES; i++) check_embed(types[i], 100, 96, 40, 1);
 }
 
+/* ---- Q8_0 and Q4_0's planes (dtype.h) ----
+ * These reach the GPU as two planes a chunk, the quants, then the f16
+ * scales, and the kernels find where the scale plane starts from the
+ * chunk's length alone. Each chunk of a split upload is read back and
+ * compared byte for byte with planes built here from ggml's block layout,
+ * its length included; then every kernel that reads the format runs on the
+ * same split shapes, and the fused ones (one buffer a matrix) on matrices
+ * of other block counts. Row and block counts are not powers of two, the
+ * last chunk is shorter than the others, and between them the chunks' block
+ * counts leave most remainders mod 8 (the scale plane's padding, which moves
+ * where a kernel thinks the plane starts). */
+static void check_planes(uint32_t type, int rows, int cols) {
+    test_weight tw;
+    make_weight(&tw, type, rows, cols);
+    char err[512];
+    gpu_matrix m;
+    assert_int_equal(gpu_matrix_upload(split_ctx.dev, &tw.t, &m, err, sizeof err), 0);
+    if (m.n_chunks < 2) fail_msg("planes case: %d rows came out in one buffer", rows);
+    size_t nb = (size_t)cols / 32, qb = type == GGML_TYPE_Q8_0 ? 32 : 16;
+    for (int c = 0; c < m.n_chunks; c++) {
+        size_t r0 = (size_t)c * m.chunk_rows, nr = (size_t)rows - r0 < (size_t)m.chunk_rows ? rows - r0 : (size_t)m.chunk_rows;
+        size_t n = nr * nb, len = n * qb + (2 * n + 15) / 16 * 16;
+        if (gpu_buffer_size(m.chunk[c]) != len)
+            fail_msg("%s rows %d cols %d chunk %d: %llu bytes, want %zu", ggml_type_name(type), rows, cols, c,
+                     (unsigned long long)gpu_buffer_size(m.chunk[c]), len);
+        uint8_t *want = calloc(len, 1);
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *blk = tw.raw + (r0 * nb + i) * (qb + 2);
+            memcpy(want + i * qb, blk + 2, qb);
+            memcpy(want + n * qb + 2 * i, blk, 2);
+        }
+        uint8_t *got = (uint8_t *)download(split_ctx.dev, m.chunk[c], len / 4);
+        for (size_t b = 0; b < len; b++)
+            if (got[b] != want[b])
+                fail_msg("%s rows %d cols %d chunk %d (%zu rows): byte %zu (%s plane, block %zu) is %02x, want %02x",
+                         ggml_type_name(type), rows, cols, c, nr, b, b < n * qb ? "quant" : "scale",
+                         b < n * qb ? b / qb : (b - n * qb) / 2, got[b], want[b]);
+        free(got);
+        free(want);
+    }
+    gpu_matrix_free(&m);
+    free_weight(&tw);
+    const mm_case cases[] = {
+        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0},        /* matvec */
+        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9}, /* matvec, a part across chunks */
+        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0},       /* matmul */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_matmul(&cases[i]);
+    check_matvec_norm(type, rows, cols, 1, 0, 1);
+    check_embed(type, rows, cols, 16, 1);
+}
+
+static void test_quant_planes(void **state) {
+    (void)state;
+    const uint32_t qt[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    for (int i = 0; i < 2; i++) {
+        check_planes(qt[i], 45, 224);
+        check_planes(qt[i], 130, 96);
+        check_planes(qt[i], 77, 160);
+        check_matvec_glu(qt[i], 45, 224, 0);
+        check_matvec_qkv(qt[i], 42, 6, 224);
+    }
+}
+
 /* Gemma's sqrt(dim) scale, and an awkward one. */
 static void test_embed_scaled(void **state) {
     (void)state;
@@ -1630,6 +1697,7 @@ int main(void) {
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_split),
         cmocka_unit_test(test_embed_scaled),
+        cmocka_unit_test(test_quant_planes),
         cmocka_unit_test(test_pos_embed),
         cmocka_unit_test(test_embed_2d_grid),
         cmocka_unit_test(test_rmsnorm),

@@ -1,16 +1,16 @@
-// The first version, kept for wgpt-kbench (one lane a whole block; slower on
-// the H200 than mvfmt_q8_0.wgsl, whose lanes share blocks).
-// Q8_0 rows for matvec.wgsl in the upload's layout (wfmt_q8_0.wgsl: 9 words a
-// block, the scale as f32 then 32 signed bytes): a unit is a block, 32
-// elements; the scale multiplies the block's sum once.
-@group(0) @binding(1) var<storage, read> W: array<u32>;
+// For wgpt-kbench beside mvfmt_q8_0.wgsl: a lane a whole block, its quants
+// two aligned 16-byte loads (each load of a subgroup strides 32 bytes; the
+// pair covers 1024 contiguous ones), the x it multiplies eight vec4s.
+// Q8_0 rows for matvec.wgsl in the upload's planes (dtype.h, wfmt_q8_0.wgsl):
+// a unit is a block, 32 elements; the scale multiplies the block's sum once.
+@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
 const MV_UNIT: u32 = 32u;
-struct WU { d: f32, q0: vec4<u32>, q1: vec4<u32> }
+struct WU { d: f32, a: vec4<u32>, b: vec4<u32> }
 alias XU = array<vec4<f32>, 8>;
+fn q8_blocks(len: u32) -> u32 { return 8u * (len / 17u) + (len % 17u) / 2u; }
+fn q8_scale(s: vec4<u32>, b: u32) -> f32 { return unpack2x16float(s[(b >> 1u) & 3u] >> (16u * (b & 1u))).x; }
 fn mv_w(i: u32) -> WU {
-  let o = i * 9u;
-  return WU(bitcast<f32>(W[o]), vec4<u32>(W[o + 1u], W[o + 2u], W[o + 3u], W[o + 4u]),
-            vec4<u32>(W[o + 5u], W[o + 6u], W[o + 7u], W[o + 8u]));
+  return WU(q8_scale(W[2u * q8_blocks(arrayLength(&W)) + (i >> 3u)], i), W[2u * i], W[2u * i + 1u]);
 }
 fn mv_x(u: u32) -> XU {
   var x: XU;
@@ -23,7 +23,7 @@ fn q8x4(w: u32) -> vec4<f32> {
                    f32(extractBits(q, 24u, 8u)));
 }
 fn mv_dot(w: WU, x: XU) -> f32 {
-  let s = dot(q8x4(w.q0.x), x[0]) + dot(q8x4(w.q0.y), x[1]) + dot(q8x4(w.q0.z), x[2]) + dot(q8x4(w.q0.w), x[3]) +
-          dot(q8x4(w.q1.x), x[4]) + dot(q8x4(w.q1.y), x[5]) + dot(q8x4(w.q1.z), x[6]) + dot(q8x4(w.q1.w), x[7]);
+  let s = dot(q8x4(w.a.x), x[0]) + dot(q8x4(w.a.y), x[1]) + dot(q8x4(w.a.z), x[2]) + dot(q8x4(w.a.w), x[3]) +
+          dot(q8x4(w.b.x), x[4]) + dot(q8x4(w.b.y), x[5]) + dot(q8x4(w.b.z), x[6]) + dot(q8x4(w.b.w), x[7]);
   return s * w.d;
 }

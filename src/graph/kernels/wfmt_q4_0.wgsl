@@ -1,10 +1,16 @@
-// Weight format Q4_0, repacked at load to 5 words a block: the scale as f32,
-// then ggml's 16 bytes unchanged (element i is the low nibble of byte i,
-// element i+16 the high nibble).
-const WBLOCK_WORDS: u32 = 5u;
+// Weight format Q4_0 in the upload's two planes (dtype.h): block b's 16 bytes
+// of quants at word 4b, ggml's bytes unchanged (element i is the low nibble
+// of byte i, element i+16 the high nibble), and its f16 scale in the scale
+// plane after all the chunk's quants, two to a word. No parameter says where
+// that plane starts; the chunk's length does: n blocks take 4n words of
+// quants and n halves padded to whole vec4s, 36 words for every 8 blocks.
+const WBLOCK_WORDS: u32 = 4u;
 fn wblock4(base: u32, j: u32) -> vec4<f32> {
-  let d = bitcast<f32>(W[base]);
-  let q = W[base + 1u + (j & 3u)] >> (4u * (j >> 2u));
-  let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
-  return (vec4<f32>(n) - vec4<f32>(8.0)) * d;
+  let len = arrayLength(&W) / 4u;
+  let n = len - (len + 8u) / 9u;
+  let b = base >> 2u;
+  let d = unpack2x16float(W[4u * n + (b >> 1u)] >> (16u * (b & 1u))).x;
+  let q = W[base + (j & 3u)] >> (4u * (j >> 2u));
+  let v = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
+  return (vec4<f32>(v) - vec4<f32>(8.0)) * d;
 }

@@ -1,9 +1,15 @@
-// Weight format Q8_0, repacked at load to 9 words a block: the f16 scale
-// widened to f32, then 32 signed bytes (34 bytes are not word-aligned).
-const WBLOCK_WORDS: u32 = 9u;
+// Weight format Q8_0 in the upload's two planes (dtype.h): block b's 32
+// signed bytes at word 8b, and its f16 scale in the scale plane after all
+// the chunk's quants, two to a word. No parameter says where that plane
+// starts; the chunk's length does: n blocks take 8n words of quants and n
+// halves padded to whole vec4s, 68 words for every 8 blocks.
+const WBLOCK_WORDS: u32 = 8u;
 fn wblock4(base: u32, j: u32) -> vec4<f32> {
-  let d = bitcast<f32>(W[base]);
-  let q = i32(W[base + 1u + j]);
+  let len = arrayLength(&W) / 4u;
+  let n = 8u * (len / 17u) + (len % 17u) / 2u;
+  let b = base >> 3u;
+  let d = unpack2x16float(W[8u * n + (b >> 1u)] >> (16u * (b & 1u))).x;
+  let q = bitcast<i32>(W[base + j]);
   return vec4<f32>(f32(extractBits(q, 0u, 8u)), f32(extractBits(q, 8u, 8u)),
                    f32(extractBits(q, 16u, 8u)), f32(extractBits(q, 24u, 8u))) * d;
 }
