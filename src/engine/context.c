@@ -120,17 +120,18 @@ static void drop_flight(wgpt_context *c) {
 }
 
 void context_drop_ahead(wgpt_context *c) {
-    if (!c->ahead) return;
-    gpu_sampler_read_end(c->gs, c->ahead_slot);
-    c->ahead = 0;
+    for (int i = 0; i < c->n_ahead; i++) gpu_sampler_read_end(c->gs, c->ahead_slot[i]);
+    c->n_ahead = 0;
 }
 
-/* A slot no step in flight and no kept logits use (three suffice: the last
- * collected step, the one in flight, one queued ahead). */
+_Static_assert(GPU_SAMPLER_SLOTS >= CONTEXT_AHEAD + 2, "a slot for each step ahead, the one in flight and the last");
+
+/* A slot no step in flight and no kept logits use. */
 static int free_slot(const wgpt_context *c) {
     for (int i = 0;; i++) {
-        int used = (c->last_rows && !c->logits_on_host && c->last_slot == i) || (c->inflight && c->flight_gpu && c->flight_slot == i) ||
-                   (c->ahead && c->ahead_slot == i);
+        int used = (c->last_rows && !c->logits_on_host && c->last_slot == i) ||
+                   (c->inflight && c->flight_gpu && c->flight_slot == i);
+        for (int k = 0; k < c->n_ahead; k++) used |= c->ahead_slot[k] == i;
         if (!used) return i;
     }
 }
@@ -221,35 +222,37 @@ static wgpt_status submit_pending(wgpt_context *c, int capture, int gpu_pick) {
     return WGPT_OK;
 }
 
-/* Greedy steps on the GPU queue the next step at once: its input is the
- * token the step in flight will pick, which its sampler writes where the
- * embedding reads. If the caller goes on with that token, the step is
- * already done or running; anything else drops it (the cache rows it
+/* Greedy steps on the GPU queue the next steps at once: each one's input
+ * is the token the step before will pick, which its sampler writes where
+ * the embedding reads. If the caller goes on with that token, the step is
+ * already done or running; anything else drops them (the cache rows they
  * wrote are past the position and written again before they are read). */
 static void queue_ahead(wgpt_context *c) {
     const wgpt_sampler_params *p = sampler_params(c->smp);
-    if (!c->inflight || !c->flight_gpu || c->ahead || c->pos >= c->n_ctx || p->temperature > 0 ||
-        (p->repeat_penalty != 1.0f && p->repeat_last_n != 0))
+    if (!c->inflight || !c->flight_gpu || p->temperature > 0 || (p->repeat_penalty != 1.0f && p->repeat_last_n != 0))
         return;
-    char e[512];
-    int slot = free_slot(c);
-    step_params sp = {(uint32_t)c->pos, 1, 0, 1};
-    if (decoder_encode_forward(c->s, &sp, 0, 0, e, sizeof e) != 0) return;
-    encode_sampling(c, slot);
-    if (gpu_submit(c->m->dev, e, sizeof e) != 0 || gpu_sampler_read_begin(c->gs, slot, e, sizeof e) != 0) return;
-    c->ahead = 1;
-    c->ahead_slot = slot;
-    c->ahead_pos = c->pos;
+    while (c->n_ahead < CONTEXT_AHEAD && c->pos + c->n_ahead < c->n_ctx) {
+        char e[512];
+        int slot = free_slot(c), pos = c->pos + c->n_ahead;
+        step_params sp = {(uint32_t)pos, 1, 0, 1};
+        if (decoder_encode_forward(c->s, &sp, 0, 0, e, sizeof e) != 0) return;
+        encode_sampling(c, slot);
+        if (gpu_submit(c->m->dev, e, sizeof e) != 0 || gpu_sampler_read_begin(c->gs, slot, e, sizeof e) != 0) return;
+        c->ahead_slot[c->n_ahead] = slot;
+        c->ahead_pos[c->n_ahead++] = pos;
+    }
 }
 
 wgpt_status wgpt_step_submit(wgpt_context *c) {
     if (!c) return WGPT_ERR_ARG;
     if (c->inflight) return fail(c, WGPT_ERR_STATE, "%s", "a step is already in flight");
     if (c->n_pending == 0) return fail(c, WGPT_ERR_STATE, "%s", "nothing to evaluate: feed tokens first");
-    if (c->ahead && c->n_pending == 1 && c->pending_from_gpu && c->pos == c->ahead_pos) {
-        c->ahead = 0;
+    if (c->n_ahead && c->n_pending == 1 && c->pending_from_gpu && c->pos == c->ahead_pos[0]) {
         c->inflight = c->flight_gpu = 1;
-        c->flight_slot = c->ahead_slot;
+        c->flight_slot = c->ahead_slot[0];
+        c->n_ahead--;
+        memmove(c->ahead_slot, c->ahead_slot + 1, (size_t)c->n_ahead * sizeof *c->ahead_slot);
+        memmove(c->ahead_pos, c->ahead_pos + 1, (size_t)c->n_ahead * sizeof *c->ahead_pos);
         c->flight_rows = 1;
         c->pos++;
         c->n_pending = 0;

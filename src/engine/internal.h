@@ -45,8 +45,11 @@ struct wgpt_context {
     gpu_sampler *gs;          /* NULL: every step reads its logits back and samples on the CPU */
     int flight_gpu;           /* the step in flight samples on the GPU, in flight_slot */
     int flight_slot, last_slot; /* last_slot: the last collected step's (its logits are kept there) */
-    int ahead, ahead_slot, ahead_pos; /* a greedy step queued ahead: its input is the GPU's pick of
-                                         the step before, at position ahead_pos */
+    /* Greedy steps queued ahead, oldest first: each one's input is the GPU's pick of the step
+     * before it, at position ahead_pos[i]. Two, so that a read-back's round trip (long in a
+     * browser) never leaves the GPU idle. */
+#define CONTEXT_AHEAD 2
+    int n_ahead, ahead_slot[CONTEXT_AHEAD], ahead_pos[CONTEXT_AHEAD];
     int pending_from_gpu;     /* the one queued token is the GPU's pick of the last collected step */
     char err[512];
 };

@@ -21,7 +21,7 @@
 
 #define GPU_SAMPLER_K_MAX 64        /* sample_common.wgsl's K_MAX */
 #define GPU_SAMPLER_WINDOW_MAX 256
-#define GPU_SAMPLER_SLOTS 3
+#define GPU_SAMPLER_SLOTS 4 /* the last collected step, the one in flight, two queued ahead */
 
 typedef struct gpu_sampler gpu_sampler;
 

@@ -47,7 +47,7 @@ class GpuBridge {
     this.lastError = null;      // the last one seen (for messages)
     this.pending = new Set();   // promises of error scopes not yet settled
     this.maps = new Map();      // buffer handle -> read-back state
-    this.lastMap = null;        // promise of the latest read-back
+    this.pendingMaps = new Set(); // promises of the read-backs not yet settled, in the order begun
     this.encoder = null;
     this.pass = null;
     this.lost = null;
@@ -258,7 +258,7 @@ class GpuBridge {
           this.record(`read-back: ${errorText(e)}`);
           return -1;
         }
-        this.lastMap = p.then(() => {
+        const done = p.then(() => {
           if (!m.forgotten) {
             // wasm memory may have grown since read_begin: take it now.
             this.bytes().set(new Uint8Array(buf.getMappedRange(0, size)), dst);
@@ -269,6 +269,8 @@ class GpuBridge {
           m.state = -1;
           if (!m.forgotten) this.record(this.lost || `read-back failed: ${errorText(e)}`);
         });
+        this.pendingMaps.add(done);
+        done.then(() => this.pendingMaps.delete(done));
         return 0;
       },
       read_state: (h) => {
@@ -902,9 +904,11 @@ export class WGPT {
           for (;;) {
             r = x.wgptw_step_collect(c, S);
             if (r !== PENDING) break;
-            const m = this.gpu.lastMap;
+            // Steps queued ahead have read-backs of their own, begun later:
+            // wake at the first to settle, not the last.
+            const maps = this.gpu.pendingMaps;
             if (this.gpu.lost) throw new Error(this.gpu.lost);
-            if (m) await m; else await new Promise((res) => setTimeout(res, 1));
+            if (maps.size) await Promise.race(maps); else await new Promise((res) => setTimeout(res, 1));
           }
           inflight = false;
           if (r !== OK) throw new Error(this._cstr(x.wgptw_errmsg(c)));
