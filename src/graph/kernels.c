@@ -53,12 +53,12 @@ static const struct {
  * one or faster on the 1B shapes but the 8192-column one, where one row
  * was ahead (by 6-15% for F16 and Q4_0, a third for Q8_0); four rows was
  * slower on the smaller shapes and no faster on the LM head. The unroll
- * moved little. Q8_0 and Q4_0 since read from aligned planes (dtype.h), not
- * yet measured: Q8_0's unit is one 16-byte load as F16's is, so F16's shape;
- * Q4_0's is a whole block, whose x is eight vec4s a unit, so half F16's
- * unroll keeps a lane's registers near F16's (four 16-byte loads in flight). */
+ * moved little. Q8_0 and Q4_0 from their aligned planes (dtype.h), in
+ * wgpt-kbench on the H200 (2026-11-30): two rows and four loads a lane are
+ * best or near it on the FFN down shape (2048x8192), which every layer
+ * has; two loads were up to 14% faster on the LM head, four rows more. */
 static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
-    {2, 4}, {2, 4}, {2, 4}, {2, 2}, {2, 4},
+    {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
 };
 
 /* attention.wgsl's MAXD: values of a head per lane. Wider than 32 only

@@ -1,30 +1,30 @@
 // Q4_0 rows for matvec.wgsl in the upload's planes (dtype.h, wfmt_q4_0.wgsl).
-// A unit is a block, 32 elements, and its quants are one aligned 16-byte
-// load: neighbouring lanes take neighbouring blocks, so a subgroup's quant
-// loads cover 512 contiguous bytes, and eight lanes share the vec4 of the
-// scale plane that holds their scales. Word j of the quants holds elements
-// 4j..4j+3 in its low nibbles and 16+4j..16+4j+3 in its high ones; the scale
-// multiplies the block's sum once.
-@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
-const MV_UNIT: u32 = 32u;
-struct WU { d: f32, q: vec4<u32> }
-alias XU = array<vec4<f32>, 8>;
-// Where the scale plane starts, in vec4s: the chunk's blocks, n, from its
-// length, n + ceil(n / 8) vec4s (the scales padded to a whole vec4).
-fn q4_blocks(len: u32) -> u32 { return len - (len + 8u) / 9u; }
-fn q4_scale(s: vec4<u32>, i: u32) -> f32 { return unpack2x16float(s[(i >> 1u) & 3u] >> (16u * (i & 1u))).x; }
-fn mv_w(i: u32) -> WU { return WU(q4_scale(W[q4_blocks(arrayLength(&W)) + (i >> 3u)], i), W[i]); }
+// A unit is half a block's quant bytes, one aligned 8-byte load: bytes
+// 8h..8h+7 of block u/2 (h = u % 2) hold elements 8h..8h+7 in their low
+// nibbles and 16+8h..16+8h+7 in their high ones. Neighbouring lanes take
+// neighbouring halves, so a subgroup's quant loads cover 256 contiguous
+// bytes, and a block's two lanes read its scale word together. A whole block
+// a lane (one 16-byte load) was slower on the H200, 3-5x: each lane then
+// reads x in 128-byte runs, and x's loads, not the weights', set the pace.
+@group(0) @binding(1) var<storage, read> W: array<vec2<u32>>;
+const MV_UNIT: u32 = 16u;
+struct WU { d: f32, q: vec2<u32> }
+struct XU { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
+// Where the scale plane starts, 2n vec2s for the chunk's n blocks; n from
+// the chunk's length, 2n + 2 ceil(n / 8) vec2s (the scales padded to 16 bytes).
+fn q4_blocks(len: u32) -> u32 {
+  let l = len / 2u;
+  return l - (l + 8u) / 9u;
+}
+fn q4_scale(w: u32, b: u32) -> f32 { return unpack2x16float(w >> (16u * (b & 1u))).x; }
+fn mv_w(u: u32) -> WU { return WU(q4_scale(W[2u * q4_blocks(arrayLength(&W)) + (u >> 3u)][(u >> 2u) & 1u], u >> 1u), W[u]); }
 fn mv_x(u: u32) -> XU {
-  var x: XU;
-  for (var j = 0u; j < 8u; j++) { x[j] = xin(u * 8u + j); }
-  return x;
+  let o = (u >> 1u) * 8u + 2u * (u & 1u);
+  return XU(xin(o), xin(o + 1u), xin(o + 4u), xin(o + 5u));
 }
 fn q4x4(w: u32) -> vec4<f32> {
   return vec4<f32>(vec4<u32>(w & 15u, (w >> 8u) & 15u, (w >> 16u) & 15u, (w >> 24u) & 15u)) - vec4<f32>(8.0);
 }
 fn mv_dot(w: WU, x: XU) -> f32 {
-  let s = dot(q4x4(w.q.x), x[0]) + dot(q4x4(w.q.y), x[1]) + dot(q4x4(w.q.z), x[2]) + dot(q4x4(w.q.w), x[3]) +
-          dot(q4x4(w.q.x >> 4u), x[4]) + dot(q4x4(w.q.y >> 4u), x[5]) + dot(q4x4(w.q.z >> 4u), x[6]) +
-          dot(q4x4(w.q.w >> 4u), x[7]);
-  return s * w.d;
+  return (dot(q4x4(w.q.x), x.a) + dot(q4x4(w.q.y), x.b) + dot(q4x4(w.q.x >> 4u), x.c) + dot(q4x4(w.q.y >> 4u), x.d)) * w.d;
 }

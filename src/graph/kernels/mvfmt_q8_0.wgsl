@@ -7,12 +7,14 @@
 @group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
 const MV_UNIT: u32 = 16u;
 struct WU { d: f32, q: vec4<u32> }
+// fields, not an array: matvec keeps an array of these (xs), and arrays of
+// arrays went to local memory on the H200
 struct XU { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
 // Where the scale plane starts is twice the chunk's blocks, n, in vec4s;
 // n from its length, 2n + ceil(n / 8) vec4s (the scales padded to a whole vec4).
 fn q8_blocks(len: u32) -> u32 { return 8u * (len / 17u) + (len % 17u) / 2u; }
-fn q8_scale(s: vec4<u32>, b: u32) -> f32 { return unpack2x16float(s[(b >> 1u) & 3u] >> (16u * (b & 1u))).x; }
-fn mv_w(i: u32) -> WU { return WU(q8_scale(W[2u * q8_blocks(arrayLength(&W)) + (i >> 4u)], i >> 1u), W[i]); }
+fn q8_scale(w: u32, b: u32) -> f32 { return unpack2x16float(w >> (16u * (b & 1u))).x; }
+fn mv_w(i: u32) -> WU { return WU(q8_scale(W[2u * q8_blocks(arrayLength(&W)) + (i >> 4u)][(i >> 2u) & 3u], i >> 1u), W[i]); }
 fn mv_x(u: u32) -> XU { return XU(xin(4u * u), xin(4u * u + 1u), xin(4u * u + 2u), xin(4u * u + 3u)); }
 fn q8x4(w: u32) -> vec4<f32> {
   let q = bitcast<i32>(w);
