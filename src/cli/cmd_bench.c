@@ -49,13 +49,18 @@ static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char 
     if (wgpt_eval_profile(c, ids, (size_t)n, add_time, &p) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
     qsort(p.k, (size_t)p.n, sizeof *p.k, by_time);
     printf("\nGPU time of one %s pass (%d token%s), by kernel:\n", what, n, n > 1 ? "s" : "");
-    printf("| %-28s | %5s | ", "kernel", "calls");
-    cli_pad(stdout, "\xc2\xb5s", 10, 1);
-    printf(" | %5s |\n|%s|-------|------------|-------|\n", "%", "------------------------------");
+    int w = 28; /* the widest kernel label sets the column */
     for (int i = 0; i < p.n; i++)
-        printf("| %-28s | %5d | %10.1f | %5.1f |\n", p.k[i].kernel, p.k[i].calls, p.k[i].ns / 1e3,
+        if ((int)strlen(p.k[i].kernel) > w) w = (int)strlen(p.k[i].kernel);
+    printf("| %-*s | %5s | ", w, "kernel", "calls");
+    cli_pad(stdout, "\xc2\xb5s", 10, 1);
+    printf(" | %5s |\n|", "%");
+    for (int i = 0; i < w + 2; i++) putchar('-');
+    printf("|-------|------------|-------|\n");
+    for (int i = 0; i < p.n; i++)
+        printf("| %-*s | %5d | %10.1f | %5.1f |\n", w, p.k[i].kernel, p.k[i].calls, p.k[i].ns / 1e3,
                100 * p.k[i].ns / p.total);
-    printf("| %-28s | %5s | %10.1f |       |\n", "total", "", p.total / 1e3);
+    printf("| %-*s | %5s | %10.1f |       |\n", w, "total", "", p.total / 1e3);
     return 0;
 }
 
