@@ -229,7 +229,7 @@ static wgpt_status submit_pending(wgpt_context *c, int capture, int gpu_pick) {
  * wrote are past the position and written again before they are read). */
 static void queue_ahead(wgpt_context *c) {
     const wgpt_sampler_params *p = sampler_params(c->smp);
-    if (!c->inflight || !c->flight_gpu || p->temperature > 0 || (p->repeat_penalty != 1.0f && p->repeat_last_n != 0))
+    if (!c->inflight || !c->flight_gpu || p->temperature > 0 || sampler_penalises(p))
         return;
     while (c->n_ahead < CONTEXT_AHEAD && c->pos + c->n_ahead < c->n_ctx) {
         char e[512];

@@ -41,8 +41,7 @@ static int k_max(int n_vocab) {
 
 int gpu_sampler_supports(const wgpt_sampler_params *p, int n_vocab) {
     if (n_vocab <= 0 || k_max(n_vocab) < 1) return 0;
-    int penalised = p->repeat_penalty != 1.0f && p->repeat_last_n != 0;
-    if (penalised && (p->repeat_last_n < 0 || p->repeat_last_n > GPU_SAMPLER_WINDOW_MAX)) return 0;
+    if (sampler_penalises(p) && (p->repeat_last_n < 0 || p->repeat_last_n > GPU_SAMPLER_WINDOW_MAX)) return 0;
     if (p->temperature <= 0) return 1;
     return p->top_k > 0 && p->top_k < n_vocab && p->top_k <= k_max(n_vocab);
 }
@@ -101,8 +100,7 @@ void gpu_sampler_free(gpu_sampler *g) {
 
 void gpu_sampler_encode(gpu_sampler *g, const gpu_sample_step *s, int slot) {
     const wgpt_sampler_params *p = s->p;
-    int greedy = p->temperature <= 0, penalised = p->repeat_penalty != 1.0f && p->repeat_last_n != 0;
-    int n_window = penalised ? s->n_window : 0;
+    int greedy = p->temperature <= 0, n_window = s->n_window; /* sampler_window: none when the penalty is off */
     if (n_window > GPU_SAMPLER_WINDOW_MAX) n_window = GPU_SAMPLER_WINDOW_MAX; /* gpu_sampler_supports bounds it */
     sample_params sp = {(uint32_t)g->n_vocab, (uint32_t)s->n_allowed, greedy ? 1u : (uint32_t)p->top_k,
                         (uint32_t)greedy, p->temperature, p->top_p, p->min_p, p->repeat_penalty,

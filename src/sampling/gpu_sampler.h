@@ -36,7 +36,8 @@ gpu_sampler *gpu_sampler_create(gpu_device *d, kernel_registry *k, gpu_buffer *l
 void gpu_sampler_free(gpu_sampler *g);
 
 /* One step's sampling. r: the CPU sampler's uniform draw (ignored when
- * greedy); window/n_window: the penalty window, oldest first. */
+ * greedy); window/n_window: the penalty window, oldest first (sampler_window:
+ * empty when the penalty is off). */
 typedef struct {
     const wgpt_sampler_params *p;
     int n_allowed;

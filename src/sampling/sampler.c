@@ -114,12 +114,13 @@ void sampler_accept(sampler *s, int32_t token) {
 }
 
 const wgpt_sampler_params *sampler_params(const sampler *s) { return &s->p; }
+int sampler_penalises(const wgpt_sampler_params *p) { return p->repeat_penalty != 1.0f && p->repeat_last_n != 0; }
 int sampler_n_allowed(const sampler *s) { return s->n_allowed; }
 double sampler_draw(sampler *s) { return rng_uniform(s->rng); }
 
 const int32_t *sampler_window(const sampler *s, int *n) {
     size_t k = s->n_history;
-    if (s->p.repeat_penalty == 1.0f || s->p.repeat_last_n == 0) k = 0;
+    if (!sampler_penalises(&s->p)) k = 0;
     else if (s->p.repeat_last_n > 0 && (size_t)s->p.repeat_last_n < k) k = (size_t)s->p.repeat_last_n;
     *n = (int)k;
     return k ? s->history + (s->n_history - k) : NULL;
@@ -132,7 +133,7 @@ const int32_t *sampler_window(const sampler *s, int *n) {
  * always becomes less likely. */
 static void apply_repeat_penalty(sampler *s) {
     float pen = s->p.repeat_penalty;
-    if (pen == 1.0f || s->p.repeat_last_n == 0 || s->n_history == 0) return;
+    if (!sampler_penalises(&s->p) || s->n_history == 0) return;
     size_t n = s->n_history;
     if (s->p.repeat_last_n > 0 && (size_t)s->p.repeat_last_n < n) n = (size_t)s->p.repeat_last_n;
     if (++s->stamp == 0) { /* wrapped: old stamps could collide */

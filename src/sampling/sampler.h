@@ -40,6 +40,8 @@ void sampler_accept(sampler *s, int32_t token);
  * uniform draw in [0, 1) sampler_sample would make next, which advances
  * the random stream as that call would. */
 const wgpt_sampler_params *sampler_params(const sampler *s);
+/* Whether p's repetition penalty does anything (a penalty other than 1 over a window). */
+int sampler_penalises(const wgpt_sampler_params *p);
 int sampler_n_allowed(const sampler *s);
 const int32_t *sampler_window(const sampler *s, int *n);
 double sampler_draw(sampler *s);
