@@ -10,7 +10,8 @@
 // composes the kernel (kernels.c; tools/kbench.c tries others); the
 // mvfmt_*.wgsl snippet supplies W, the unit types and mv_w/mv_x/mv_dot, the
 // variant (mv_plain, mv_bias, mv_norm, mv_norm_bias) the bias, xin (x as the
-// product reads it) and norm_scale (1, or the folded RMSNorm's 1/rms).
+// product reads it) and norm_scale (1, or the folded RMSNorm's 1/rms, known
+// once every unit of x has been read).
 struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32,
                 eps: f32, x_row: u32, pad0: u32, pad1: u32 }
 // x's first vec4: row 0, or with x_row set the row of the first wanted logits
@@ -26,8 +27,6 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let nu = p.cols / MV_UNIT;
   var rb: array<u32, MV_ROWS>;
   for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (p.w_first + min(row0 + r, p.rows - 1u)) * nu; }
-  var scale = 1.0;
-  if (HAS_NORM) { scale = norm_scale(lane, G); }
   var acc = vec4<f32>(0.0);
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
@@ -47,6 +46,8 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     let x = mv_x(u);
     for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(mv_w(rb[r] + u), x); }
   }
+  var scale = 1.0;
+  if (HAS_NORM) { scale = norm_scale(lane, G); } // after the product: it sums x's squares from the product's loads
   let tot = group_sum4(acc, lane) * scale;
   let row = row0 + lane;
   if (lane < MV_ROWS && row < p.rows) {

@@ -19,7 +19,6 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let nu = p.cols / MV_UNIT;
   var rb: array<u32, MV_ROWS>;
   for (var r = 0u; r < MV_ROWS; r++) { rb[r] = min(row0 + r, p.rows - 1u) * nu; }
-  let scale = norm_scale(lane, G);
   var acc = vec4<f32>(0.0); // gate rows in .xy, up rows in .zw
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
@@ -51,6 +50,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
       acc[2u + r] += mv_dot(mv_w2(rb[r] + u), x);
     }
   }
+  let scale = norm_scale(lane, G); // after the product, whose loads gave x's squares
   let tot = group_sum4(acc, lane) * scale;
   let row = row0 + lane;
   if (lane < MV_ROWS && row < p.rows) {

@@ -55,7 +55,6 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   }
   var rb: array<u32, MV_ROWS>;
   for (var r = 0u; r < MV_ROWS; r++) { rb[r] = rows[r] * nu; }
-  let scale = norm_scale(lane, G);
   var acc = vec4<f32>(0.0);
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
@@ -75,6 +74,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     let x = mv_x(u);
     for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(qkv_w(m, rb[r] + u), x); }
   }
+  let scale = norm_scale(lane, G); // after the product, whose loads gave x's squares
   var tot = group_sum4(acc, lane) * scale;
   if (turn) {
     let c = rope_cs(step.pos0 * p.rope_pairs + pair);
