@@ -57,13 +57,27 @@ fn workgroup_best(lane: u32, key: u32, id: u32) -> vec2<u32> {
   return best;
 }
 
-// Each lane's candidates, best first (insertion sort: at most PER of them).
+// Each lane's candidates, best first (insertion sort), at most cand_cap of
+// them: a lane can give at most k of the k best, so min(k, PER) is exact,
+// and greedy (k = 1) then keeps a running best instead of sorting PER.
 var<private> cand_key: array<u32, PER>;
 var<private> cand_id: array<u32, PER>;
 var<private> n_cand: u32;
+var<private> cand_cap: u32;
+
+fn cand_begin(k: u32) {
+  n_cand = 0u;
+  cand_cap = clamp(k, 1u, PER);
+}
 
 fn cand_insert(key: u32, id: u32) {
   var i = n_cand;
+  if (i == cand_cap) {
+    if (!before(key, id, cand_key[i - 1u], cand_id[i - 1u])) { return; }
+    i--; // the last goes
+  } else {
+    n_cand++;
+  }
   while (i > 0u && before(key, id, cand_key[i - 1u], cand_id[i - 1u])) {
     cand_key[i] = cand_key[i - 1u];
     cand_id[i] = cand_id[i - 1u];
@@ -71,7 +85,6 @@ fn cand_insert(key: u32, id: u32) {
   }
   cand_key[i] = key;
   cand_id[i] = id;
-  n_cand++;
 }
 
 // The k best of all lanes' candidates, best first, into top_key/top_id:

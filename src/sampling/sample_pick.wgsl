@@ -16,7 +16,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   let lane = lid.x;
   if (lane == 0u) { atomicStore(&bad, 0u); }
   workgroupBarrier();
-  n_cand = 0u;
+  cand_begin(sp.k);
   let total = sp.n_groups * sp.k;
   for (var j = 0u; j < PER; j++) {
     let e = lane + j * SWG;

@@ -43,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if ((masked & (1u << j)) != 0u) { continue; } // -inf stays -inf
     v[j] = select(v[j] * sp.penalty, v[j] / sp.penalty, v[j] > 0.0);
   }
-  n_cand = 0u;
+  cand_begin(sp.k);
   for (var j = 0u; j < PER; j++) {
     let i = base + lane + j * SWG;
     if (i < sp.n_vocab) { cand_insert(select(rank_key(v[j]), NEG_INF_KEY, (masked & (1u << j)) != 0u), i); }
