@@ -23,33 +23,6 @@ struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim
 var<workgroup> qs: array<vec4<f32>, MAXG * WG>;
 var<workgroup> ws: array<f32, MAXG * CH>; // scores, then weights
 var<workgroup> ms: array<f32, MAXG>;
-var<workgroup> ls: array<f32, MAXG>;
-// Loads a lane keeps in flight, K rows' vec4s and V rows: with every
-// workgroup of a layer resident at once, the time is a workgroup's chain
-// of memory round trips, not the bandwidth.
-const LB: u32 = 16u;
-
-// Per head g < ng, the max (sum: the sum) of ws[g][0..CH) into qs[g * WG].x,
-// by a tree over the lanes; qs is free between the scores and the V sums.
-// Called in uniform control flow; ends with a barrier.
-fn tree(t: u32, ng: u32, sum: bool) {
-  for (var g = 0u; g < ng; g++) {
-    var v = select(-3.0e38, 0.0, sum);
-    for (var i = t; i < CH; i += WG) { v = select(max(v, ws[g * CH + i]), v + ws[g * CH + i], sum); }
-    qs[g * WG + t].x = v;
-  }
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) {
-      for (var g = 0u; g < ng; g++) {
-        let a = qs[g * WG + t].x;
-        let b = qs[g * WG + t + s].x;
-        qs[g * WG + t].x = select(max(a, b), a + b, sum);
-      }
-    }
-    workgroupBarrier();
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -79,7 +52,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   workgroupBarrier();
 
   // A lane per key: each K row is read whole by one lane, so the scores
-  // need no reduction across lanes; LB loads go before any is used.
+  // need no reduction across lanes. Loads go eight at a time before any is
+  // used: with every workgroup of a layer resident at once, the time is a
+  // workgroup's chain of memory round trips, not the bandwidth.
   for (var j0 = 0u; j0 < CH; j0 += WG) {
     let j = k0 + j0 + t;
     let live = j >= first && j < n_keys;
@@ -89,15 +64,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (live) {
       let kr = ko + j * kvv;
       var dv = 0u;
-      for (; dv + LB <= nv; dv += LB) {
-        var a: array<vec4<f32>, LB>;
-        for (var e = 0u; e < LB; e++) { a[e] = Kc[kr + dv + e]; }
+      for (; dv + 8u <= nv; dv += 8u) {
+        let a0 = Kc[kr + dv];
+        let a1 = Kc[kr + dv + 1u];
+        let a2 = Kc[kr + dv + 2u];
+        let a3 = Kc[kr + dv + 3u];
+        let a4 = Kc[kr + dv + 4u];
+        let a5 = Kc[kr + dv + 5u];
+        let a6 = Kc[kr + dv + 6u];
+        let a7 = Kc[kr + dv + 7u];
         for (var g = 0u; g < MAXG; g++) {
           if (g >= ng) { break; }
           let qo = g * WG + dv;
-          var d = 0.0;
-          for (var e = 0u; e < LB; e++) { d += dot(qs[qo + e], a[e]); }
-          s[g] += d;
+          s[g] += dot(qs[qo], a0) + dot(qs[qo + 1u], a1) + dot(qs[qo + 2u], a2) + dot(qs[qo + 3u], a3) +
+                  dot(qs[qo + 4u], a4) + dot(qs[qo + 5u], a5) + dot(qs[qo + 6u], a6) + dot(qs[qo + 7u], a7);
         }
       }
       for (; dv < nv; dv++) {
@@ -108,21 +88,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var g = 0u; g < MAXG; g++) { if (g < ng) { ws[g * CH + j0 + t] = select(-3.0e38, s[g] * p.scale, live); } }
   }
   workgroupBarrier();
-  // Each head's largest score, then its sum of exps: trees over the lanes
-  // (a lane's serial walk over the chunk cost more than the scoring).
-  tree(t, ng, false);
+  if (t < ng) {
+    var m = -3.0e38;
+    for (var i = 0u; i < CH; i++) { m = max(m, ws[t * CH + i]); }
+    ms[t] = m;
+  }
+  workgroupBarrier();
   for (var j0 = 0u; j0 < CH; j0 += WG) {
     let j = k0 + j0 + t;
     let live = j >= first && j < n_keys;
-    for (var g = 0u; g < ng; g++) { ws[g * CH + j0 + t] = select(0.0, exp(ws[g * CH + j0 + t] - qs[g * WG].x), live); }
+    for (var g = 0u; g < ng; g++) { ws[g * CH + j0 + t] = select(0.0, exp(ws[g * CH + j0 + t] - ms[g]), live); }
   }
-  if (t < ng) { ms[t] = qs[t * WG].x; }
   workgroupBarrier();
-  tree(t, ng, true);
-  if (t < ng) { ls[t] = qs[t * WG].x; }
 
   // V: lane (kg, dv) takes vec4 dv of keys kg, kg + kgs, ...: a row is read
-  // by adjacent lanes together, LB rows a lane in flight. Past the
+  // by adjacent lanes together, eight rows a lane in flight. Past the
   // chunk's last key a lane reads that key again, with weight 0.
   let kgs = WG / nv;
   let kg = t / nv;
@@ -133,23 +113,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (first > k0) { i0 = first - k0; }
     let kn = min(CH, n_keys - k0);
     let vo = ko + k0 * kvv + dv;
-    for (var i = i0 + kg; i < kn; i += LB * kgs) {
-      var ki: array<u32, LB>;
-      var vv: array<vec4<f32>, LB>;
-      for (var e = 0u; e < LB; e++) {
-        ki[e] = min(i + e * kgs, kn - 1u);
-        vv[e] = Vc[vo + ki[e] * kvv];
-      }
+    for (var i = i0 + kg; i < kn; i += 8u * kgs) {
+      let i1 = min(i + 1u * kgs, kn - 1u);
+      let i2 = min(i + 2u * kgs, kn - 1u);
+      let i3 = min(i + 3u * kgs, kn - 1u);
+      let i4 = min(i + 4u * kgs, kn - 1u);
+      let i5 = min(i + 5u * kgs, kn - 1u);
+      let i6 = min(i + 6u * kgs, kn - 1u);
+      let i7 = min(i + 7u * kgs, kn - 1u);
+      let v0 = Vc[vo + i * kvv];
+      let v1 = Vc[vo + i1 * kvv];
+      let v2 = Vc[vo + i2 * kvv];
+      let v3 = Vc[vo + i3 * kvv];
+      let v4 = Vc[vo + i4 * kvv];
+      let v5 = Vc[vo + i5 * kvv];
+      let v6 = Vc[vo + i6 * kvv];
+      let v7 = Vc[vo + i7 * kvv];
       for (var g = 0u; g < MAXG; g++) {
         if (g >= ng) { break; }
         let wo = g * CH;
-        var a = vec4<f32>(0.0);
-        for (var e = 0u; e < LB; e++) { a += select(0.0, ws[wo + ki[e]], i + e * kgs < kn) * vv[e]; }
+        var a = ws[wo + i] * v0;
+        a += select(0.0, ws[wo + i1], i + 1u * kgs < kn) * v1;
+        a += select(0.0, ws[wo + i2], i + 2u * kgs < kn) * v2;
+        a += select(0.0, ws[wo + i3], i + 3u * kgs < kn) * v3;
+        a += select(0.0, ws[wo + i4], i + 4u * kgs < kn) * v4;
+        a += select(0.0, ws[wo + i5], i + 5u * kgs < kn) * v5;
+        a += select(0.0, ws[wo + i6], i + 6u * kgs < kn) * v6;
+        a += select(0.0, ws[wo + i7], i + 7u * kgs < kn) * v7;
         acc[g] += a;
       }
     }
   }
-  workgroupBarrier(); // every lane has its ls before qs takes the sums
   for (var g = 0u; g < MAXG; g++) { if (g < ng) { qs[g * WG + t] = acc[g]; } }
   workgroupBarrier();
   let stride = nv + 1u;
@@ -160,5 +154,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       P[((h0 + g) * p.chunks + c) * stride + t] = a;
     }
   }
-  if (t < ng) { P[((h0 + t) * p.chunks + c) * stride + nv] = vec4<f32>(ms[t], ls[t], 0.0, 0.0); }
+  if (t < ng) {
+    var l = 0.0;
+    for (var i = 0u; i < CH; i++) { l += ws[t * CH + i]; }
+    P[((h0 + t) * p.chunks + c) * stride + nv] = vec4<f32>(ms[t], l, 0.0, 0.0);
+  }
 }

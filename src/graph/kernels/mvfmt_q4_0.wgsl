@@ -22,13 +22,8 @@ fn mv_x(u: u32) -> XU {
   let o = (u >> 1u) * 8u + 2u * (u & 1u);
   return XU(xin(o), xin(o + 1u), xin(o + 4u), xin(o + 5u));
 }
-// The low nibble of each byte of w, less 8, as floats. Without an integer
-// conversion, a quarter-rate instruction on NVIDIA that set the pace of
-// this kernel: a byte b in the mantissa of 2^23 is the float 2^23 + b.
 fn q4x4(w: u32) -> vec4<f32> {
-  let m = w & 0x0f0f0f0fu;
-  let v = vec4<u32>(m & 0xffu, (m >> 8u) & 0xffu, (m >> 16u) & 0xffu, m >> 24u) | vec4<u32>(0x4b000000u);
-  return bitcast<vec4<f32>>(v) - vec4<f32>(8388616.0); // 2^23 + 8
+  return vec4<f32>(vec4<u32>(w & 15u, (w >> 8u) & 15u, (w >> 16u) & 15u, (w >> 24u) & 15u)) - vec4<f32>(8.0);
 }
 fn mv_dot(w: WU, x: XU) -> f32 {
   return (dot(q4x4(w.q.x), x.a) + dot(q4x4(w.q.y), x.b) + dot(q4x4(w.q.x >> 4u), x.c) + dot(q4x4(w.q.y >> 4u), x.d)) * w.d;

@@ -16,13 +16,10 @@ fn q8_blocks(len: u32) -> u32 { return 8u * (len / 17u) + (len % 17u) / 2u; }
 fn q8_scale(w: u32, b: u32) -> f32 { return unpack2x16float(w >> (16u * (b & 1u))).x; }
 fn mv_w(i: u32) -> WU { return WU(q8_scale(W[2u * q8_blocks(arrayLength(&W)) + (i >> 4u)][(i >> 2u) & 3u], i >> 1u), W[i]); }
 fn mv_x(u: u32) -> XU { return XU(xin(4u * u), xin(4u * u + 1u), xin(4u * u + 2u), xin(4u * u + 3u)); }
-// The signed bytes of w as floats, without an integer conversion (a
-// quarter-rate instruction on NVIDIA that set the pace of this kernel):
-// q + 128 in the mantissa of 2^23 is the float 2^23 + 128 + q.
 fn q8x4(w: u32) -> vec4<f32> {
-  let m = w ^ 0x80808080u;
-  let v = vec4<u32>(m & 0xffu, (m >> 8u) & 0xffu, (m >> 16u) & 0xffu, m >> 24u) | vec4<u32>(0x4b000000u);
-  return bitcast<vec4<f32>>(v) - vec4<f32>(8388736.0); // 2^23 + 128
+  let q = bitcast<i32>(w);
+  return vec4<f32>(f32(extractBits(q, 0u, 8u)), f32(extractBits(q, 8u, 8u)), f32(extractBits(q, 16u, 8u)),
+                   f32(extractBits(q, 24u, 8u)));
 }
 fn mv_dot(w: WU, x: XU) -> f32 {
   return (dot(q8x4(w.q.x), x.a) + dot(q8x4(w.q.y), x.b) + dot(q8x4(w.q.z), x.c) + dot(q8x4(w.q.w), x.d)) * w.d;
