@@ -45,6 +45,7 @@ static const struct {
     [KERNEL_SAMPLE_PICK] = {"sample_pick.wgsl", 0, FMT_NONE, {{"sample_common.wgsl"}}},
     [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{NULL}}},
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane, by weight
@@ -61,11 +62,31 @@ static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
     {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
 };
 
+/* Loads in flight a lane for one kernel: mv_shape's, but eight in the
+ * products whose every load fetches 16 bytes of weights (F32, F16, BF16)
+ * without a norm (the attention output and FFN down projections), and in
+ * Q4_0's gate/up. On the H200 (bench --profile, 2026-11-30) eight took
+ * those F16 products from 605 to 508 µs a token and Q4_0's gate/up from 455
+ * to 423, while the LM head (a norm variant) went from 132 to 179 µs, Q4_0's
+ * QKV from 282 to 350: more lanes' loads, not longer chains, pay there. */
+static uint32_t mv_unroll(kernel_id id, int slot, int variant) {
+    const char *t = dtype_gpu(slot)->name;
+    int wide = !strcmp(t, "f32") || !strcmp(t, "f16") || !strcmp(t, "bf16");
+    if ((id == KERNEL_MATVEC && wide && (variant == KV_PLAIN || variant == KV_BIAS)) ||
+        (id == KERNEL_MATVEC_GLU && !strcmp(t, "q4_0") && variant == KV_PLAIN))
+        return 8;
+    return mv_shape[slot].unroll;
+}
+
 /* attention.wgsl's MAXD: values of a head per lane. Wider than 32 only
  * where groups are narrow, as a larger private array costs every adapter. */
 static uint32_t attention_maxd(const kernel_registry *r) {
     uint32_t need = (256 + r->group_lanes - 1) / r->group_lanes;
     return need > 32 ? need : 32;
+}
+
+uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
+    return strcmp(r->reduce, "reduce_subgroup.wgsl") ? 0 : r->group_lanes;
 }
 
 uint32_t kernels_attention_max_head(const kernel_registry *r) { return attention_maxd(r) * r->group_lanes; }
@@ -123,12 +144,15 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (pf >= FMT_MV) {
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
         snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n",
-                 kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_shape[slot].unroll);
+                 kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_unroll(id, slot, variant));
     }
     if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)
         snprintf(shape, sizeof shape, "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\n", KERNELS_ATTN_CHUNK,
                  KERNELS_ATTN_HEADS);
+    if (id == KERNEL_ATTENTION_SPLIT_SG) /* keys a subgroup, and V rows a lane in flight */
+        snprintf(shape, sizeof shape, "const MAXG: u32 = %uu;\nconst CHS: u32 = %uu;\nconst VB: u32 = %uu;\n",
+                 KERNELS_ATTN_HEADS, r->group_lanes, r->group_lanes < 16 ? r->group_lanes : 16);
     if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

@@ -33,6 +33,7 @@ typedef enum {
     KERNEL_SAMPLE_PICK,   /* the best of those, and the draw */
     KERNEL_ATTENTION_SPLIT, /* one-token attention: each chunk of the cache's keys apart */
     KERNEL_ATTENTION_MERGE, /* its chunks combined */
+    KERNEL_ATTENTION_SPLIT_SG, /* KERNEL_ATTENTION_SPLIT by subgroups, a chunk each (kernels_attention_sg_keys) */
     KERNEL_COUNT
 } kernel_id;
 
@@ -57,6 +58,9 @@ uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu);
 /* The largest head size attention.wgsl takes on this adapter: each lane
  * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need
  * where groups are narrow (SwiftShader's 4-lane subgroups: 64 a lane). */
+/* attention_split_sg.wgsl's chunk, a key a lane of one subgroup, where
+ * reductions go by subgroups; 0 where they do not (attention_split.wgsl then). */
+uint32_t kernels_attention_sg_keys(const kernel_registry *r);
 uint32_t kernels_attention_max_head(const kernel_registry *r);
 
 /* Keys per chunk of attention_split.wgsl (a multiple of its 64 lanes, which

@@ -182,9 +182,15 @@ void op_rope_many(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_b
 /* The split kernels need a head in vec4s that one lane each covers. */
 static int attention_splits(const attn_shape *a) { return a->head_dim % 4 == 0 && a->head_dim <= 4 * 64; }
 
-uint64_t op_attention_partials_bytes(const attn_shape *a, int n_ctx) {
+/* Keys a chunk of the partials: a subgroup's (attention_split_sg.wgsl), or a workgroup's. */
+static uint32_t attention_chunk_keys(const kernel_registry *k) {
+    uint32_t sg = kernels_attention_sg_keys(k);
+    return sg ? sg : KERNELS_ATTN_CHUNK;
+}
+
+uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape *a, int n_ctx) {
     if (!attention_splits(a)) return 0;
-    uint64_t chunks = ((uint64_t)n_ctx + KERNELS_ATTN_CHUNK - 1) / KERNELS_ATTN_CHUNK;
+    uint64_t chunks = ((uint64_t)n_ctx + attention_chunk_keys(k) - 1) / attention_chunk_keys(k);
     return (uint64_t)a->n_heads * chunks * ((uint64_t)a->head_dim / 4 + 1) * 16;
 }
 
@@ -197,12 +203,17 @@ uint64_t op_attention_partials_bytes(const attn_shape *a, int n_ctx) {
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
                   gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *partials, gpu_buffer *out) {
     int split = partials && attention_splits(a);
-    uint32_t chunks = (uint32_t)((n_ctx + KERNELS_ATTN_CHUNK - 1) / KERNELS_ATTN_CHUNK);
+    /* Where reductions go by subgroups, a subgroup takes a chunk of its
+     * own (attention_split_sg.wgsl): on the H200 the workgroup version's
+     * barriers and serial steps were most of a short cache's attention. */
+    int by_subgroup = kernels_attention_sg_keys(graph_kernels(g)) != 0;
+    uint32_t chunk_keys = attention_chunk_keys(graph_kernels(g));
+    uint32_t chunks = (uint32_t)((n_ctx + chunk_keys - 1) / chunk_keys);
     struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
-             uint32_t window, chunks, pad1, pad2; } p = {
+             uint32_t window, chunks, chunk_keys, pad2; } p = {
         (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)(a->n_kv_heads * a->head_dim),
         (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), chunks,
-        0, 0};
+        chunk_keys, 0};
     gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {scores, 0, 0}, {out, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &p, sizeof p, b, 5,
                    (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), split ? WHEN_TOKENS : WHEN_ALWAYS});
@@ -210,8 +221,9 @@ void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int win
     uint32_t group = (uint32_t)(a->n_heads / a->n_kv_heads);
     uint32_t per_chunk = (uint32_t)a->n_kv_heads * ((group + KERNELS_ATTN_HEADS - 1) / KERNELS_ATTN_HEADS);
     gpu_binding bs[4] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {partials, 0, 0}};
-    graph_dispatch_chunked(g, kernel(g, KERNEL_ATTENTION_SPLIT, 0, KV_PLAIN), &p, sizeof p, bs, 4,
-                           (grid_rule){0, 0, 0, 1, WHEN_ONE_TOKEN}, per_chunk, KERNELS_ATTN_CHUNK);
+    /* either way a workgroup per KERNELS_ATTN_CHUNK keys (the subgroup version: a chunk a subgroup) */
+    graph_dispatch_chunked(g, kernel(g, by_subgroup ? KERNEL_ATTENTION_SPLIT_SG : KERNEL_ATTENTION_SPLIT, 0, KV_PLAIN),
+                           &p, sizeof p, bs, 4, (grid_rule){0, 0, 0, 1, WHEN_ONE_TOKEN}, per_chunk, KERNELS_ATTN_CHUNK);
     gpu_binding bm[2] = {{partials, 0, 0}, {out, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_ATTENTION_MERGE, 0, KV_PLAIN), &p, sizeof p, bm, 2,
                    (grid_rule){(uint32_t)a->n_heads, 0, 0, 1, WHEN_ONE_TOKEN});

@@ -100,7 +100,7 @@ void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int win
                   gpu_buffer *out);
 /* Bytes of op_attention's partials for a context of n_ctx; 0 where one-token
  * steps do not split (head_dim not a multiple of 4, or over 256). */
-uint64_t op_attention_partials_bytes(const attn_shape *a, int n_ctx);
+uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape *a, int n_ctx);
 
 /* gate = silu(gate) * up over rows of width; the _many forms only in steps
  * of several tokens (op_matvec_glu does it in one-token steps). */

@@ -375,7 +375,8 @@ static void forward(decoder_state *s) {
  * against the device's limits before any is made. */
 typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
 
-static int state_buffers(const decoder_config *c, int n_ctx, int n_batch, int n_out_max, state_buffer *out) {
+static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch, int n_out_max,
+                         state_buffer *out) {
     uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
              kv_dim = (uint64_t)c->n_kv_heads * c->head_dim, logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
     const state_buffer list[] = {
@@ -387,7 +388,7 @@ static int state_buffers(const decoder_config *c, int n_ctx, int n_batch, int n_
         {"gate", B * c->hidden_dim * 4, 1},
         {"up", B * c->hidden_dim * 4, 1},
         {"scores", (uint64_t)c->n_heads * B * n_ctx * 4, 1},
-        {"attn_part", op_attention_partials_bytes(&(attn_shape){c->n_heads, c->n_kv_heads, c->head_dim}, n_ctx), 1},
+        {"attn_part", op_attention_partials_bytes(k, &(attn_shape){c->n_heads, c->n_kv_heads, c->head_dim}, n_ctx), 1},
         {"logits", logit_bytes, 1},
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
         {"k_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
@@ -400,11 +401,12 @@ static int state_buffers(const decoder_config *c, int n_ctx, int n_batch, int n_
 
 static unsigned long long mb(uint64_t bytes) { return (unsigned long long)((bytes + (1 << 20) - 1) >> 20); }
 
-static int check_state_limits(gpu_device *d, const decoder_config *c, int n_ctx, int n_batch, int n_out_max,
+static int check_state_limits(gpu_device *d, const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch,
+                              int n_out_max,
                               char *err, size_t errlen) {
     const gpu_limits *L = gpu_get_limits(d);
     state_buffer b[16];
-    int n = state_buffers(c, n_ctx, n_batch, n_out_max, b);
+    int n = state_buffers(k, c, n_ctx, n_batch, n_out_max, b);
     for (int i = 0; i < n; i++) {
         /* gpu_buffer_create rounds sizes up to 16 bytes */
         uint64_t bytes = (b[i].bytes + 15) & ~(uint64_t)15, lim = L->max_buffer_size;
@@ -445,7 +447,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
         return WGPT_ERR_UNSUPPORTED;
     }
     if (decoder_check_supported(c, err, errlen) != WGPT_OK) return WGPT_ERR_UNSUPPORTED;
-    if (check_state_limits(d, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return WGPT_ERR_GPU;
+    if (check_state_limits(d, k, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return WGPT_ERR_GPU;
     decoder_state *s = calloc(1, sizeof *s);
     if (!s) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     *out = s;
@@ -455,7 +457,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     s->n_batch = n_batch;
     s->n_out_max = n_out_max;
     state_buffer sb[16];
-    int nb = state_buffers(c, n_ctx, n_batch, n_out_max, sb);
+    int nb = state_buffers(k, c, n_ctx, n_batch, n_out_max, sb);
     /* in the order of state_buffers */
     gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->scores, &s->attn_part,
                             &s->logits, &s->logits_rb};

@@ -1324,7 +1324,7 @@ static void check_attention(const att_case *c) {
     /* the partials start as noise: a chunk the merge reads but the split
      * kernel never wrote shows */
     const attn_shape a = {c->n_heads, c->n_kv_heads, hd};
-    size_t np = (size_t)op_attention_partials_bytes(&a, c->n_ctx) / 4;
+    size_t np = (size_t)op_attention_partials_bytes(ks, &a, c->n_ctx) / 4;
     float *p0 = rand_floats(np ? np : 4, 1.0f);
     gpu_buffer *qb = upload(d, q, nq * 4), *kb = upload(d, kc, nc * 4), *vb = upload(d, vc, nc * 4),
                *sb = upload(d, s0, ns * 4), *ob = upload(d, o0, no * 4), *pb = upload(d, p0, (np ? np : 4) * 4);
@@ -1455,8 +1455,8 @@ static void test_rope_attention_replay(void **state) {
                *ob = upload(d, zero, nq * 4);
     rig r = rig_open(&main_ctx);
     const attn_shape a = {H, KVH, HD};
-    float *p0 = rand_floats(op_attention_partials_bytes(&a, CTX) / 4, 1.0f);
-    gpu_buffer *pb = upload(d, p0, op_attention_partials_bytes(&a, CTX));
+    float *p0 = rand_floats(op_attention_partials_bytes(ks, &a, CTX) / 4, 1.0f);
+    gpu_buffer *pb = upload(d, p0, op_attention_partials_bytes(ks, &a, CTX));
     float scale = 1.0f / sqrtf((float)HD);
     op_matmul(r.g, &mk, xb, kcb, &(matmul_opts){.rows = ROWS_POS});
     op_matmul(r.g, &mv, xb, vcb, &(matmul_opts){.rows = ROWS_POS});

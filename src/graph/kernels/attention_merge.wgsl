@@ -4,7 +4,7 @@
 // head; its lanes split the chunks in as many groups as a head's vec4s fit
 // in the workgroup, then add the groups' sums up.
 struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32,
-                window: u32, chunks: u32, pad1: u32, pad2: u32 }
+                window: u32, chunks: u32, chunk_keys: u32, pad2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> P: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> O: array<vec4<f32>>;
@@ -23,8 +23,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n_keys = step.pos0 + 1u;
   var first = 0u;
   if (p.window != 0u && n_keys > p.window) { first = n_keys - p.window; }
-  let c0 = first / CH;
-  let c1 = (n_keys + CH - 1u) / CH;
+  let c0 = first / p.chunk_keys;
+  let c1 = (n_keys + p.chunk_keys - 1u) / p.chunk_keys;
   let nv = p.head_dim / 4u;
   let stride = nv + 1u;
   let cgs = WG / nv;

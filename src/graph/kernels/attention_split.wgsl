@@ -9,7 +9,7 @@
 // head_dim is a multiple of 4 and at most 256 (checked on the host): a
 // lane holds one vec4 of a head's values.
 struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32,
-                window: u32, chunks: u32, pad1: u32, pad2: u32 }
+                window: u32, chunks: u32, chunk_keys: u32, pad2: u32 }  // chunk_keys: CH
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Kc: array<vec4<f32>>;

@@ -1,0 +1,114 @@
+// attention_split.wgsl's work where reductions go by subgroups (of a fixed
+// size, CHS lanes), with a subgroup's own operations in place of workgroup memory and
+// barriers: there, one workgroup's chain of round trips and barriers (the
+// queries, K rows, a serial max and sum, V rows, a reduction) was the
+// whole time of a short cache's attention. Here each subgroup takes a
+// chunk of CHS keys, a lane a key, for the query heads sharing one KV head:
+// scores in registers, the chunk's max and sum of exps by subgroupMax and
+// subgroupAdd, then lanes turn to the head's vec4s and take each key's
+// weight from its lane by subgroupShuffle while V's rows stream in. It
+// leaves attention_split.wgsl's partials for chunks of CHS keys
+// (attention_merge.wgsl, told the chunk size, combines them). A workgroup
+// covers WG keys: the grid is attention_split.wgsl's.
+struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32,
+                window: u32, chunks: u32, chunk_keys: u32, pad2: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> Kc: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Vc: array<vec4<f32>>;
+// [n_heads][chunks][head_dim / 4 + 1]: the weighted sum, then (m, l, 0, 0)
+@group(0) @binding(4) var<storage, read_write> P: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> step: Step;
+
+// CHS, the keys a subgroup takes (one a lane: CHS is the subgroup size),
+// and VB, the V rows a lane has in flight, come from kernels.c.
+
+// The heads' queries, read by every lane (head_dim at most 256: 64 vec4s).
+var<workgroup> qs: array<vec4<f32>, MAXG * 64u>;
+
+fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
+  let t = slot * G + lane;
+  let n_keys = step.pos0 + 1u;
+  var first = 0u;
+  if (p.window != 0u && n_keys > p.window) { first = n_keys - p.window; }
+  let ncw = (n_keys + WG - 1u) / WG;
+  let group = p.n_heads / p.n_kv_heads;
+  let nhb = (group + MAXG - 1u) / MAXG;
+  // Workgroups past the last key, or wholly before the window, have nothing to do.
+  if (wg >= ncw * nhb * p.n_kv_heads || (wg % ncw + 1u) * WG <= first) { return; }
+  let hb = (wg / ncw) % nhb;
+  let kvh = wg / (ncw * nhb);
+  let h0 = kvh * group + hb * MAXG;
+  let ng = min(MAXG, group - hb * MAXG);
+  let nv = p.head_dim / 4u;
+  let ko = p.cache_off / 4u + kvh * nv;
+  let kvv = p.kv_dim / 4u;
+  for (var i = t; i < ng * nv; i += WG) { qs[(i / nv) * 64u + i % nv] = Q[(h0 + i / nv) * nv + i % nv]; }
+  workgroupBarrier();
+
+  let c = (wg % ncw) * (WG / CHS) + slot; // this subgroup's chunk
+  let k0 = c * CHS;
+  if (k0 >= n_keys || k0 + CHS <= first) { return; } // the merge reads no such chunk
+  let j = k0 + lane;
+  let live = j >= first && j < n_keys;
+  // Loops over heads run to the constant MAXG so that they unroll and s,
+  // w and acc stay in registers.
+  var s: array<f32, MAXG>;
+  if (live) {
+    let kr = ko + j * kvv;
+    var dv = 0u;
+    for (; dv + 8u <= nv; dv += 8u) {
+      let a0 = Kc[kr + dv];
+      let a1 = Kc[kr + dv + 1u];
+      let a2 = Kc[kr + dv + 2u];
+      let a3 = Kc[kr + dv + 3u];
+      let a4 = Kc[kr + dv + 4u];
+      let a5 = Kc[kr + dv + 5u];
+      let a6 = Kc[kr + dv + 6u];
+      let a7 = Kc[kr + dv + 7u];
+      for (var g = 0u; g < MAXG; g++) {
+        if (g >= ng) { break; }
+        let qo = g * 64u + dv;
+        s[g] += dot(qs[qo], a0) + dot(qs[qo + 1u], a1) + dot(qs[qo + 2u], a2) + dot(qs[qo + 3u], a3) +
+                dot(qs[qo + 4u], a4) + dot(qs[qo + 5u], a5) + dot(qs[qo + 6u], a6) + dot(qs[qo + 7u], a7);
+      }
+    }
+    for (; dv < nv; dv++) {
+      let a = Kc[kr + dv];
+      for (var g = 0u; g < MAXG; g++) { if (g < ng) { s[g] += dot(qs[g * 64u + dv], a); } }
+    }
+  }
+  let stride = nv + 1u;
+  var w: array<f32, MAXG>;
+  for (var g = 0u; g < MAXG; g++) {
+    if (g >= ng) { break; }
+    let sc = select(-3.0e38, s[g] * p.scale, live);
+    let m = subgroupMax(sc);
+    w[g] = select(0.0, exp(sc - m), live);
+    let l = subgroupAdd(w[g]);
+    if (lane == 0u) { P[((h0 + g) * p.chunks + c) * stride + nv] = vec4<f32>(m, l, 0.0, 0.0); }
+  }
+
+  // V: lane dv of each row, the rows of the chunk's live keys (a dead
+  // key's row is read as the last live one's, with weight 0).
+  let kn = min(CHS, n_keys - k0);
+  var acc: array<vec4<f32>, MAXG>;
+  for (var d0 = 0u; d0 < nv; d0 += G) {
+    let dv = d0 + lane;
+    let vo = ko + k0 * kvv + min(dv, nv - 1u);
+    for (var g = 0u; g < MAXG; g++) { acc[g] = vec4<f32>(0.0); }
+    for (var i0 = 0u; i0 < CHS; i0 += VB) {
+      var vv: array<vec4<f32>, VB>;
+      for (var e = 0u; e < VB; e++) { vv[e] = Vc[vo + min(i0 + e, kn - 1u) * kvv]; }
+      for (var g = 0u; g < MAXG; g++) {
+        if (g >= ng) { break; }
+        var a = vec4<f32>(0.0);
+        for (var e = 0u; e < VB; e++) { a += subgroupShuffle(w[g], i0 + e) * vv[e]; }
+        acc[g] += a;
+      }
+    }
+    if (dv < nv) {
+      for (var g = 0u; g < MAXG; g++) { if (g < ng) { P[((h0 + g) * p.chunks + c) * stride + dv] = acc[g]; } }
+    }
+  }
+}
