@@ -46,9 +46,9 @@ struct wgpt_context {
     int flight_gpu;           /* the step in flight samples on the GPU, in flight_slot */
     int flight_slot, last_slot; /* last_slot: the last collected step's (its logits are kept there) */
     /* Greedy steps queued ahead, oldest first: each one's input is the GPU's pick of the step
-     * before it, at position ahead_pos[i]. Two, so that a read-back's round trip (long in a
-     * browser) never leaves the GPU idle. */
-#define CONTEXT_AHEAD 2
+     * before it, at position ahead_pos[i]. As many as the sampler has slots for (gpu_sampler.h:
+     * more in a browser), so that a read-back's round trip never leaves the GPU idle. */
+#define CONTEXT_AHEAD (GPU_SAMPLER_SLOTS - 2)
     int n_ahead, ahead_slot[CONTEXT_AHEAD], ahead_pos[CONTEXT_AHEAD];
     int pending_from_gpu;     /* the one queued token is the GPU's pick of the last collected step */
     char err[512];

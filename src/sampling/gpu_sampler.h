@@ -21,7 +21,15 @@
 
 #define GPU_SAMPLER_K_MAX 64        /* sample_common.wgsl's K_MAX */
 #define GPU_SAMPLER_WINDOW_MAX 256
-#define GPU_SAMPLER_SLOTS 4 /* the last collected step, the one in flight, two queued ahead */
+/* The last collected step, the one in flight, and the steps queued ahead
+ * (internal.h's CONTEXT_AHEAD): two suffice natively; in a browser a
+ * read-back's round trip through its GPU process is longer, and six ahead
+ * took Chromium on the H200 from 247 to 314 tok/s (Q4_0, 2026-11-30). */
+#ifdef __wasm__
+#define GPU_SAMPLER_SLOTS 8
+#else
+#define GPU_SAMPLER_SLOTS 4
+#endif
 
 typedef struct gpu_sampler gpu_sampler;
 
