@@ -301,17 +301,28 @@ async function generate(text) {
   let out = '', tokPerSec = 0, stopped = false;
   const t0 = performance.now();
   ui.stats.textContent = 'Reading the prompt…';
+  // The reply is drawn at most once a frame: reading the transcript's
+  // scroll height after each token's write forced a layout a token, on the
+  // thread that also drives the generation.
+  let frame = 0;
+  const draw = () => {
+    frame = 0;
+    const stick = nearBottom();
+    bot.text.textContent = out.replace(/^\s+/, ''); // a continuation often starts with a space
+    ui.stats.textContent = `${ids.length} tokens · ${fmtRate(tokPerSec)} tok/s`;
+    if (stick) scrollDown();
+  };
+  const drawNow = () => { if (frame) cancelAnimationFrame(frame); draw(); };
   try {
     for await (const tok of engine.generate(prompt, { ...opts, signal, special })) {
-      const stick = nearBottom();
       ids.push(tok.id);
       out += tok.text;
-      bot.text.textContent = out.replace(/^\s+/, ''); // a continuation often starts with a space
       if (Number.isFinite(tok.tokPerSec)) tokPerSec = tok.tokPerSec;
-      ui.stats.textContent = `${ids.length} tokens · ${fmtRate(tokPerSec)} tok/s`;
-      if (stick) scrollDown();
+      if (!frame) frame = requestAnimationFrame(draw);
     }
+    drawNow();
   } catch (e) {
+    drawNow();
     if (isAbort(e, signal)) stopped = true;
     else {
       bot.text.classList.remove('streaming');
