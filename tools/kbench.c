@@ -89,18 +89,19 @@ static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dt
     snprintf(fmt, sizeof fmt, "mvfmt_%s%s.wgsl", t->name, v->fmt);
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\n", v->rows, v->unroll);
-    const char *parts[7] = {embedded(k->reduce), head, embedded("common.wgsl"), embedded(fmt),
+    const char *parts[8] = {embedded(k->reduce), head, embedded("common.wgsl"), embedded(fmt),
                             embedded(v->fused == 2 ? fmt2 : v->fused ? "mv_norm.wgsl" : "mv_plain.wgsl"),
+                            v->fused == 2 ? embedded("mv_glu_gated.wgsl") : "",
                             v->fused ? embedded("mv_norm_common.wgsl") : "",
                             embedded(v->fused == 2 ? "matvec_glu.wgsl" : "matvec.wgsl")};
     size_t len = 1;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", fmt); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    for (int i = 0; i < 7; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 0; i < 8; i++) p += sprintf(p, "%s\n", parts[i]);
     gpu_kernel *kr = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return kr;

@@ -23,15 +23,20 @@ enum { FMT_NONE, FMT_W, FMT_MV, FMT_MV2, FMT_MV3 };
 static const struct {
     const char *body;
     int reduces, per_format;
-    const char *variant[KV_COUNT][2]; /* all NULL: no variants */
+    const char *variant[KV_COUNT][3]; /* all NULL: no variants; a third entry: the variant's label, where
+                                         its first snippet's name does not say it */
 } kernel_parts[KERNEL_COUNT] = {
     [KERNEL_MATMUL] = {"matmul.wgsl", 1, FMT_W, {{"matmul_nobias.wgsl"}, {"matmul_bias.wgsl"}}},
     [KERNEL_MATVEC] = {"matvec.wgsl", 1, FMT_MV,
                        {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
                         {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},
-    [KERNEL_MATVEC_GLU] = {"matvec_glu.wgsl", 1, FMT_MV2, {{"mv_norm_common.wgsl"}}},
+    [KERNEL_MATVEC_GLU] = {"matvec_glu.wgsl", 1, FMT_MV2,
+                           {[KV_PLAIN] = {"mv_glu_gated.wgsl", "mv_norm_common.wgsl"},
+                            [KV_LNORM] = {"mv_glu_up.wgsl", "mv_lnorm_common.wgsl", "up_lnorm"}}},
     [KERNEL_MATVEC_QKV] = {"matvec_qkv.wgsl", 1, FMT_MV3,
-                           {{"mv_qkv_plain.wgsl", "mv_norm_common.wgsl"}, {"mv_qkv_rope.wgsl", "mv_norm_common.wgsl"}}},
+                           {[KV_PLAIN] = {"mv_qkv_plain.wgsl", "mv_norm_common.wgsl"},
+                            [KV_QKV_ROPE] = {"mv_qkv_rope.wgsl", "mv_norm_common.wgsl"},
+                            [KV_LNORM] = {"mv_qkv_lnorm.wgsl", "mv_lnorm_common.wgsl"}}},
     [KERNEL_EMBED] = {"embed.wgsl", 0, FMT_W, {{NULL}}},
     [KERNEL_RMSNORM] = {"rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_HEAD_RMSNORM] = {"head_rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
@@ -173,7 +178,8 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     char label[128] = "";
     label_part(label, sizeof label, files[7], 0);
     label_part(label, sizeof label, pf ? t->name : NULL, 0);
-    if (variant) label_part(label, sizeof label, files[5], strcspn(files[5], "_") + 1); /* "bias", "norm" */
+    const char *vlabel = kernel_parts[id].variant[variant][2]; /* else "bias", "norm", from the snippet */
+    if (variant) label_part(label, sizeof label, vlabel ? vlabel : files[5], vlabel ? 0 : strcspn(files[5], "_") + 1);
     label_part(label, sizeof label, files[0], strlen("reduce_"));
     *k = gpu_kernel_create(r->dev, src, label, err, errlen);
     free(src);

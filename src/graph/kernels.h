@@ -17,9 +17,10 @@ typedef enum {
     KERNEL_MATMUL,       /* per weight type; variant KV_BIAS adds a bias */
     KERNEL_MATVEC,       /* per weight type: MATMUL for a one-token step; variants
                             KV_BIAS, KV_NORM (the RMSNorm of x folded in), KV_NORM_BIAS */
-    KERNEL_MATVEC_GLU,   /* per weight type: ffn norm, gate, up and activation, one token */
+    KERNEL_MATVEC_GLU,   /* per weight type: ffn norm, gate, up and activation, one token; variant
+                            KV_LNORM: ungated, LayerNorm folded in (GPT-2's up and GELU, its LM head) */
     KERNEL_MATVEC_QKV,   /* per weight type: attention norm, Q, K and V, one token; variant KV_QKV_ROPE
-                            turns Q and K too */
+                            turns Q and K too, KV_LNORM folds LayerNorm in (GPT-2) */
     KERNEL_EMBED,        /* per weight type */
     KERNEL_RMSNORM,
     KERNEL_HEAD_RMSNORM, /* q/k norm */
@@ -37,7 +38,7 @@ typedef enum {
     KERNEL_COUNT
 } kernel_id;
 
-enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_COUNT }; /* kernel variants */
+enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_LNORM = 4, KV_COUNT }; /* kernel variants */
 enum { KV_QKV_ROPE = 1 };                                                  /* KERNEL_MATVEC_QKV's */
 
 typedef struct {

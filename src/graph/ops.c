@@ -62,6 +62,21 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     }
 }
 
+/* matvec_glu.wgsl: gated with RMSNorm (wu set), or ungated with LayerNorm
+ * (wu NULL: W bound again in its place, never read). */
+static void glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, const fused_norm *n,
+                gpu_buffer *y, uint32_t act, int from_out) {
+    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; float eps;
+             uint32_t act, bias_at, x_row; } p = {(uint32_t)wg->rows, (uint32_t)wg->cols, 0, (uint32_t)wg->rows,
+                                                 (uint32_t)wg->cols, 0, 0, 0, n->eps, act,
+                                                 n->biased ? (uint32_t)wg->cols * (n->layer_norm ? 2 : 1) : 0,
+                                                 (uint32_t)(from_out != 0)};
+    gpu_binding b[5] = {{wg->chunk[0], 0, 0}, {x, 0, 0}, {y, 0, 0}, {n->vecs, 0, 0}, {(wu ? wu : wg)->chunk[0], 0, 0}};
+    uint32_t rows = kernels_matvec_rows(graph_kernels(g), wg->gpu_slot, 1);
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_GLU, wg->gpu_slot, wu ? KV_PLAIN : KV_LNORM), &p, sizeof p, b, 5,
+                   (grid_rule){p.rows, 0, 0, slots(g) * rows, from_out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN});
+}
+
 void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
                    gpu_buffer *gate, int gelu) {
     if (wg->n_chunks != 1 || wu->n_chunks != 1 || wg->gpu_slot != wu->gpu_slot || wg->rows != wu->rows ||
@@ -69,37 +84,56 @@ void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buf
         graph_fail(g, "op_matvec_glu: gate and up must be one buffer each, of one type and shape");
         return;
     }
-    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; float eps;
-             uint32_t act, pad0, pad1; } p = {(uint32_t)wg->rows, (uint32_t)wg->cols, 0, (uint32_t)wg->rows,
-                                              (uint32_t)wg->cols, 0, 0, 0, eps, (uint32_t)(gelu != 0), 0, 0};
-    gpu_binding b[5] = {{wg->chunk[0], 0, 0}, {x, 0, 0}, {gate, 0, 0}, {norm, 0, 0}, {wu->chunk[0], 0, 0}};
-    uint32_t rows = kernels_matvec_rows(graph_kernels(g), wg->gpu_slot, 1);
-    graph_dispatch(g, kernel(g, KERNEL_MATVEC_GLU, wg->gpu_slot, KV_PLAIN), &p, sizeof p, b, 5,
-                   (grid_rule){p.rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
+    glu(g, wg, wu, x, &(fused_norm){norm, 0, 0, eps}, gate, gelu != 0, 0);
+}
+
+int op_matvec_lnorm(graph *g, const gpu_matrix *w, gpu_buffer *x, const fused_norm *n, gpu_buffer *y, int gelu,
+                    int from_out) {
+    if (w->n_chunks != 1 || !n->layer_norm) return 0;
+    glu(g, w, NULL, x, n, y, gelu ? 1 : 2, from_out);
+    return 1;
+}
+
+/* op_matvec_qkv's work: m[0..2] the matrices of Q, K and V, or with stacked
+ * one matrix three times. */
+static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv_rows, int stacked, gpu_buffer *x,
+                      const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
+                      const qkv_rope *rope) {
+    uint32_t rows = kernels_matvec_rows(graph_kernels(g), m[0]->gpu_slot, 0);
+    for (int i = 0; i < 3; i++)
+        if (m[i]->n_chunks != 1 || m[i]->gpu_slot != m[0]->gpu_slot || m[i]->cols != m[0]->cols) return 0;
+    if (q_rows % (int)rows || kv_rows % (int)rows) return 0;
+    /* a group turns the two rows of a pair: two rows a group, heads of whole pairs */
+    int turn = rope && !n->layer_norm && rope->rope_pairs > 0 && rows == 2 && rope->head_dim % 2 == 0 &&
+               2 * rope->rope_pairs <= rope->head_dim && q_rows % rope->head_dim == 0 &&
+               kv_rows % rope->head_dim == 0 && gpu_get_limits(graph_device(g))->max_storage_buffers >= 9;
+    struct { uint32_t q_rows, cols, kv_rows, rope_pairs, neox, head_dim, stacked, bias_at; float eps;
+             uint32_t pad5, pad6, pad7; } p = {
+        (uint32_t)q_rows, (uint32_t)m[0]->cols, (uint32_t)kv_rows, turn ? (uint32_t)rope->rope_pairs : 0,
+        turn ? (uint32_t)(rope->neox != 0) : 0, turn ? (uint32_t)rope->head_dim : 1, (uint32_t)(stacked != 0),
+        n->biased ? (uint32_t)m[0]->cols * (n->layer_norm ? 2 : 1) : 0, n->eps, 0, 0, 0};
+    gpu_binding b[9] = {{m[0]->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {n->vecs, 0, 0},
+                        {m[1]->chunk[0], 0, 0}, {m[2]->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
+                        {turn ? rope->cs : NULL, 0, 0}};
+    int variant = n->layer_norm ? KV_LNORM : turn ? KV_QKV_ROPE : KV_PLAIN;
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant), &p, sizeof p, b, turn ? 9 : 8,
+                   (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
+    return turn ? 2 : 1;
 }
 
 int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
-                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
-                  const qkv_rope *rope) {
-    uint32_t rows = kernels_matvec_rows(graph_kernels(g), wq->gpu_slot, 0);
-    if (wq->n_chunks != 1 || wk->n_chunks != 1 || wv->n_chunks != 1 || wk->gpu_slot != wq->gpu_slot ||
-        wv->gpu_slot != wq->gpu_slot || wk->cols != wq->cols || wv->cols != wq->cols || wk->rows != wv->rows ||
-        wq->rows % (int)rows || wk->rows % (int)rows)
-        return 0;
-    /* a group turns the two rows of a pair: two rows a group, heads of whole pairs */
-    int turn = rope && rope->rope_pairs > 0 && rows == 2 && rope->head_dim % 2 == 0 &&
-               2 * rope->rope_pairs <= rope->head_dim && wq->rows % rope->head_dim == 0 &&
-               wk->rows % rope->head_dim == 0 && gpu_get_limits(graph_device(g))->max_storage_buffers >= 9;
-    struct { uint32_t q_rows, cols, kv_rows, rope_pairs, neox, head_dim, pad3, pad4; float eps; uint32_t pad5, pad6, pad7; } p = {
-        (uint32_t)wq->rows, (uint32_t)wq->cols, (uint32_t)wk->rows, turn ? (uint32_t)rope->rope_pairs : 0,
-        turn ? (uint32_t)(rope->neox != 0) : 0, turn ? (uint32_t)rope->head_dim : 1, 0, 0, eps, 0, 0, 0};
-    gpu_binding b[9] = {{wq->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {norm, 0, 0},
-                        {wk->chunk[0], 0, 0}, {wv->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
-                        {turn ? rope->cs : NULL, 0, 0}};
-    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, wq->gpu_slot, turn ? KV_QKV_ROPE : KV_PLAIN), &p, sizeof p, b,
-                   turn ? 9 : 8,
-                   (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
-    return turn ? 2 : 1;
+                  const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache, const qkv_rope *rope) {
+    if (wk->rows != wv->rows) return 0;
+    const gpu_matrix *const m[3] = {wq, wk, wv};
+    return matvec_qkv(g, m, wq->rows, wk->rows, 0, x, n, q, k_cache, v_cache, rope);
+}
+
+int op_matvec_qkv_stacked(graph *g, const gpu_matrix *wqkv, int q_rows, gpu_buffer *x, const fused_norm *n,
+                          gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache, const qkv_rope *rope) {
+    int kv_rows = (wqkv->rows - q_rows) / 2;
+    if (q_rows <= 0 || kv_rows <= 0 || q_rows + 2 * kv_rows != wqkv->rows) return 0;
+    const gpu_matrix *const m[3] = {wqkv, wqkv, wqkv};
+    return matvec_qkv(g, m, q_rows, kv_rows, 1, x, n, q, k_cache, v_cache, rope);
 }
 
 static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale, int by_pos) {
@@ -142,12 +176,22 @@ void op_rmsnorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int 
     rmsnorm(g, x, w, y, dim, eps, from_out, 0, from_out ? WHEN_OUTS : WHEN_TOKENS);
 }
 
-void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_buffer *y, int dim, float eps,
-                  int from_out) {
+static void layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_buffer *y, int dim, float eps,
+                      int from_out, step_when when) {
     struct { uint32_t dim; float eps; uint32_t from_out, pad; } p = {(uint32_t)dim, eps, (uint32_t)from_out, 0};
     gpu_binding b[4] = {{x, 0, 0}, {w, 0, 0}, {bias, 0, 0}, {y, 0, 0}};
     graph_dispatch(g, kernel(g, KERNEL_LAYERNORM, 0, KV_PLAIN), &p, sizeof p, b, 4,
-                   from_out ? (grid_rule){0, 0, 1, slots(g), WHEN_ALWAYS} : (grid_rule){0, 1, 0, slots(g), WHEN_ALWAYS});
+                   from_out ? (grid_rule){0, 0, 1, slots(g), when} : (grid_rule){0, 1, 0, slots(g), when});
+}
+
+void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_buffer *y, int dim, float eps,
+                  int from_out) {
+    layernorm(g, x, w, bias, y, dim, eps, from_out, WHEN_ALWAYS);
+}
+
+void op_layernorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias, gpu_buffer *y, int dim, float eps,
+                       int from_out) {
+    layernorm(g, x, w, bias, y, dim, eps, from_out, from_out ? WHEN_OUTS : WHEN_TOKENS);
 }
 
 void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *wq,

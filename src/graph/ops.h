@@ -36,22 +36,45 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
 void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
                    gpu_buffer *gate, int gelu);
 
+/* The norm a one-token fused op folds in and the bias it adds, all read from
+ * one buffer, vecs: the norm's weight [cols] (with layer_norm, LayerNorm's
+ * weight then its bias, [2][cols]), then with biased one bias a row of the
+ * product (op_matvec_qkv: Q's, K's and V's, stacked). One binding for them
+ * all keeps the fused kernels within the storage buffers every adapter
+ * allows (eight; nine with RoPE's table). */
+typedef struct { gpu_buffer *vecs; int layer_norm, biased; float eps; } fused_norm;
+
+/* y = act(W xn + b), xn = layernorm(x) (n->layer_norm set; the bias where
+ * n->biased): an ungated product with its norm and activation in one
+ * dispatch. GPT-2's up projection and GELU in one-token steps (gelu set,
+ * from_out 0; steps of several tokens take op_layernorm_many, op_matmul and
+ * op_gelu_many), or its LM head (gelu 0, from_out: x's row out_first, in
+ * steps with one n_out; others take op_layernorm_many and op_matmul's
+ * batched kernel). Returns 0, recording nothing, where W is not one buffer. */
+int op_matvec_lnorm(graph *g, const gpu_matrix *w, gpu_buffer *x, const fused_norm *n, gpu_buffer *y, int gelu,
+                    int from_out);
+
 /* RoPE for op_matvec_qkv to apply in its epilogue: pairs as op_rope's;
  * cs the [positions][rope_pairs] (cos, sin) table. */
 typedef struct { int rope_pairs, neox, head_dim; gpu_buffer *cs; } qkv_rope;
 
-/* q = Wq xn, and the K and V cache rows at pos0 = Wk xn, Wv xn, xn =
- * rmsnorm(x) with weights norm: the attention's norm and projections in one
- * dispatch, in one-token steps only (others take op_rmsnorm_many and
- * op_matmul). rope (or NULL): turn q and the new K row too, where the
- * kernel's shape allows. Returns 0 if the matrices do not fit the kernel
- * (each one buffer, one type, row counts multiples of its rows per group;
- * no biases): nothing is recorded then and the caller records the separate
- * products; 1 if recorded without RoPE (the caller records op_rope); 2 if
- * recorded with it (the caller records op_rope_many for longer steps). */
+/* q = Wq xn + bq, and the K and V cache rows at pos0 = Wk xn + bk, Wv xn +
+ * bv, xn = norm(x) by n (RMSNorm, or LayerNorm; the biases where
+ * n->biased): the attention's norm, projections and biases in one
+ * dispatch, in one-token steps only (others take op_rmsnorm_many or
+ * op_layernorm_many, and op_matmul). rope (or NULL): turn q and the new K
+ * row too, where the kernel's shape allows (RMSNorm only). Returns 0 if
+ * the matrices do not fit the kernel (each one buffer, one type, row counts
+ * multiples of its rows per group): nothing is recorded then and the caller
+ * records the separate products; 1 if recorded without RoPE (the caller
+ * records op_rope); 2 if recorded with it (the caller records op_rope_many
+ * for longer steps). */
 int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
-                  gpu_buffer *norm, float eps, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
-                  const qkv_rope *rope);
+                  const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache, const qkv_rope *rope);
+/* op_matvec_qkv over one matrix of Q's q_rows rows, then K's and V's (as
+ * many each: GPT-2's attn_qkv), each part read where it lies. */
+int op_matvec_qkv_stacked(graph *g, const gpu_matrix *wqkv, int q_rows, gpu_buffer *x, const fused_norm *n,
+                          gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache, const qkv_rope *rope);
 
 /* x[t] = scale * row ids[t] of the embedding, dequantized. */
 void op_embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale);
@@ -70,6 +93,10 @@ void op_rmsnorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *y, int 
  * for op_rmsnorm. */
 void op_layernorm(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *b, gpu_buffer *y, int dim, float eps,
                   int from_out);
+/* op_layernorm only in steps of several tokens (from_out: several n_out
+ * rows): a one-token step folds the norm into the products that read y. */
+void op_layernorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *b, gpu_buffer *y, int dim, float eps,
+                       int from_out);
 
 /* The attention's shape: q is [tokens][n_heads * head_dim], the caches
  * [positions][n_kv_heads * head_dim]. */

@@ -22,6 +22,7 @@ typedef struct {
     gpu_buffer *attn_post_norm, *ffn_post_norm; /* [dim], or NULL */
     gpu_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
     gpu_matrix wqkv;                   /* Q, K and V stacked, read in place by parts; or empty */
+    gpu_buffer *attn_vecs, *ffn_vecs;  /* what the one-token fused kernels read (fused_norm), or NULL */
 } gpu_layer;
 
 /* Where each per-layer role lands: a matrix (kept in its format) or a
@@ -47,7 +48,9 @@ struct decoder_weights {
     gpu_matrix tok_embd, output; /* output aliases tok_embd when tied */
     gpu_matrix pos_embd;         /* learned positions, or empty */
     gpu_buffer *out_norm, *out_norm_b;
+    gpu_buffer *out_vecs;        /* [out_norm | out_norm_b] for the fused LM head (LayerNorm), or NULL */
     gpu_layer *layers;
+    gpu_device *dev;             /* the device the weights were taken onto */
     float *rope_freqs;           /* per-pair divisors (Llama 3), or NULL */
 };
 
@@ -129,6 +132,7 @@ static wgpt_status take_qkv_bias(decoder_weights *w, gpu_device *d, const gguf_t
 }
 
 wgpt_status decoder_weights_take(decoder_weights *w, gpu_device *d, const gguf_tensor *t, char *err, size_t errlen) {
+    w->dev = d;
     tensor_role role;
     int layer;
     if (decoder_role_of(&w->c, t->name.ptr, t->name.len, &role, &layer) != 0) {
@@ -157,6 +161,51 @@ wgpt_status decoder_weights_take(decoder_weights *w, gpu_device *d, const gguf_t
     return gpu_vector_upload(d, t, vec, err, errlen);
 }
 
+/* The one-token fused kernels read a norm's vectors and their product's
+ * biases through one binding (fused_norm: the storage buffers an adapter
+ * allows leave them no more): [norm weight | LayerNorm bias | biases], in
+ * parts of len floats (0: not in this layout; a part without a buffer stays
+ * zero, as a new buffer is). Copied on the GPU from the vectors' own buffers,
+ * which the batched kernels bind: a few KB a layer. */
+static wgpt_status stack_vectors(gpu_device *d, gpu_buffer *const *part, const uint64_t *len, int n, gpu_buffer **out,
+                                 char *err, size_t errlen) {
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += len[i];
+    if (!(*out = gpu_buffer_create(d, total * 4, GPU_STORAGE, "fused norm"))) {
+        set_err(err, errlen, "cannot allocate a GPU buffer");
+        return WGPT_ERR_GPU;
+    }
+    for (uint64_t i = 0, at = 0; i < (uint64_t)n; at += len[i++])
+        if (part[i] && len[i]) gpu_copy(d, part[i], 0, *out, at * 4, len[i] * 4);
+    return WGPT_OK;
+}
+
+/* Where a norm is a LayerNorm or the attention's products have biases, the
+ * stacks the fused kernels read (elsewhere the norm's own buffer is all
+ * they need). */
+static wgpt_status make_fused_vectors(decoder_weights *w, char *err, size_t errlen) {
+    const decoder_config *c = &w->c;
+    int ln = c->norm == NORM_LAYER;
+    uint64_t d = (uint64_t)c->dim, nb = ln ? d : 0, q_dim = (uint64_t)c->n_heads * c->head_dim,
+             kv_dim = (uint64_t)c->n_kv_heads * c->head_dim;
+    wgpt_status st = WGPT_OK;
+    for (int l = 0; st == WGPT_OK && l < c->n_layers; l++) {
+        gpu_layer *L = &w->layers[l];
+        int biased = L->bq || L->bk || L->bv;
+        gpu_buffer *attn[5] = {L->attn_norm, L->attn_norm_b, L->bq, L->bk, L->bv};
+        const uint64_t attn_len[5] = {d, nb, biased ? q_dim : 0, biased ? kv_dim : 0, biased ? kv_dim : 0};
+        gpu_buffer *ffn[3] = {L->ffn_norm, L->ffn_norm_b, L->b_up};
+        const uint64_t ffn_len[3] = {d, nb, L->b_up ? (uint64_t)c->hidden_dim : 0};
+        if (ln || biased) st = stack_vectors(w->dev, attn, attn_len, 5, &L->attn_vecs, err, errlen);
+        if (ln && st == WGPT_OK) st = stack_vectors(w->dev, ffn, ffn_len, 3, &L->ffn_vecs, err, errlen);
+    }
+    gpu_buffer *out[2] = {w->out_norm, w->out_norm_b};
+    const uint64_t out_len[2] = {d, d};
+    if (ln && st == WGPT_OK) st = stack_vectors(w->dev, out, out_len, 2, &w->out_vecs, err, errlen);
+    if (st == WGPT_OK && gpu_submit(w->dev, err, errlen) != 0) st = WGPT_ERR_GPU;
+    return st;
+}
+
 wgpt_status complete_decoder_weights(decoder_weights *w, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     if (c->tied_output) w->output = w->tok_embd;
@@ -180,7 +229,7 @@ wgpt_status complete_decoder_weights(decoder_weights *w, char *err, size_t errle
             set_err(err, errlen, "model incomplete: layer %d was not fully loaded", l);
             return WGPT_ERR_FORMAT;
         }
-    return WGPT_OK;
+    return make_fused_vectors(w, err, errlen);
 }
 
 void free_decoder_weights(decoder_weights *w) {
@@ -193,6 +242,11 @@ void free_decoder_weights(decoder_weights *w) {
             if (mat) gpu_matrix_free(mat);
             else gpu_buffer_free(*vec);
         }
+    for (int l = 0; w->layers && l < w->c.n_layers; l++) {
+        gpu_buffer_free(w->layers[l].attn_vecs);
+        gpu_buffer_free(w->layers[l].ffn_vecs);
+    }
+    gpu_buffer_free(w->out_vecs);
     if (!w->c.tied_output) gpu_matrix_free(&w->output);
     gpu_matrix_free(&w->tok_embd);
     gpu_matrix_free(&w->pos_embd);
@@ -225,11 +279,48 @@ static float *rope_table(const decoder_config *c, const float *freqs, int n_ctx,
 
 /* ---- the model ---- */
 
+/* xn = norm(x) of the config's kind (LayerNorm with its bias), and its
+ * capture. Where folded (a one-token step's products read x with the norm
+ * folded in: a fused kernel took them, or RMSNorm, which op_matmul folds),
+ * it is made only for steps of several tokens (rows). */
+static void build_norm(decoder_state *s, gpu_buffer *w, gpu_buffer *b, int from_out, const char *name, int layer,
+                       int folded) {
+    const decoder_config *c = &s->w->c;
+    row_span rows = from_out ? ROWS_OUT : ROWS_STEP;
+    int many = folded || c->norm == NORM_RMS;
+    if (c->norm == NORM_LAYER)
+        (many ? op_layernorm_many : op_layernorm)(s->g, s->x, w, b, s->xn, c->dim, c->norm_eps, from_out);
+    else op_rmsnorm_many(s->g, s->x, w, s->xn, c->dim, c->norm_eps, from_out);
+    graph_capture_when(s->g, name, layer, s->xn, c->dim, rows,
+                       !many ? WHEN_ALWAYS : from_out ? WHEN_OUTS : WHEN_TOKENS);
+}
+
+/* The Q, K and V products as op_matmul, with their biases (the parts of a
+ * stacked matrix, or three matrices): for steps of several tokens, and
+ * unless many_only (a fused kernel took them) for one-token steps too, with
+ * an RMSNorm folded in. */
+static void qkv_products(decoder_state *s, int l, int many_only) {
+    const decoder_config *c = &s->w->c;
+    const gpu_layer *L = &s->w->layers[l];
+    int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, stacked = L->wqkv.n_chunks != 0;
+    const gpu_matrix *m[3] = {&L->wq, &L->wk, &L->wv};
+    gpu_buffer *out[3] = {s->q, s->k_cache[l], s->v_cache[l]}, *bias[3] = {L->bq, L->bk, L->bv};
+    const int first[3] = {0, q_dim, q_dim + kv_dim}, rows[3] = {q_dim, kv_dim, kv_dim};
+    gpu_buffer *nw = c->norm == NORM_RMS ? L->attn_norm : NULL;
+    for (int i = 0; i < 3; i++)
+        op_matmul(s->g, stacked ? &L->wqkv : m[i], s->xn, out[i],
+                  &(matmul_opts){.bias = bias[i], .rows = i ? ROWS_POS : ROWS_STEP, .w_first = stacked ? first[i] : 0,
+                                 .w_rows = stacked ? rows[i] : 0, .norm = nw, .norm_x = nw ? s->x : NULL,
+                                 .norm_eps = c->norm_eps, .many_only = many_only});
+}
+
 /* x += Wo attention(...) of xn = norm(x): llama.cpp's build_attn with the
- * Q/K/V projections, biases, q/k norm and RoPE before it. The K and V
- * projections write straight into this layer's cache at the step's
+ * norm, Q/K/V projections, biases, q/k norm and RoPE before it. The K and
+ * V projections write straight into this layer's cache at the step's
  * positions; the norm and RoPE then work on the keys there. A stacked QKV
- * matrix is read by parts, each written where its own projection would be. */
+ * matrix is read by parts, each written where its own projection would be.
+ * A one-token step takes the norm, projections, biases and (where no q/k
+ * norm comes between) RoPE in one fused dispatch where the matrices allow. */
 static void build_attn(decoder_state *s, int l) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
@@ -237,37 +328,16 @@ static void build_attn(decoder_state *s, int l) {
     const attn_shape a = {c->n_heads, c->n_kv_heads, c->head_dim};
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
     gpu_buffer *kc = s->k_cache[l], *vc = s->v_cache[l];
-    /* With RMSNorm, a one-token step folds the norm into each projection */
-    gpu_buffer *nw = c->norm == NORM_RMS ? L->attn_norm : NULL, *nx = nw ? s->x : NULL;
-    float eps = c->norm_eps;
     int windowed = decoder_layer_windowed(c, l);
     gpu_buffer *cs = windowed ? s->rope_cs_swa : s->rope_cs;
-    /* RoPE goes into the fused projection's epilogue unless a q/k norm must come between */
     const qkv_rope rope = {c->rope_dim / 2, c->rope == ROPE_NEOX, c->head_dim, cs};
-    int fused = 0;
-    if (L->wqkv.n_chunks) {
-        op_matmul(g, &L->wqkv, s->xn, s->q,
-                  &(matmul_opts){.bias = L->bq, .w_first = 0, .w_rows = q_dim, .norm = nw, .norm_x = nx, .norm_eps = eps});
-        op_matmul(g, &L->wqkv, s->xn, kc,
-                  &(matmul_opts){.bias = L->bk, .rows = ROWS_POS, .w_first = q_dim, .w_rows = kv_dim, .norm = nw,
-                                 .norm_x = nx, .norm_eps = eps});
-        op_matmul(g, &L->wqkv, s->xn, vc,
-                  &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .w_first = q_dim + kv_dim, .w_rows = kv_dim,
-                                 .norm = nw, .norm_x = nx, .norm_eps = eps});
-    } else if (nw && !L->bq && !L->bk && !L->bv &&
-               (fused = op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, nw, eps, s->q, kc, vc,
-                                      c->rope != ROPE_NONE && !L->q_norm ? &rope : NULL))) {
-        /* one-token steps took the fused kernel; steps of several tokens: */
-        op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.many_only = 1});
-        op_matmul(g, &L->wk, s->xn, kc, &(matmul_opts){.rows = ROWS_POS, .many_only = 1});
-        op_matmul(g, &L->wv, s->xn, vc, &(matmul_opts){.rows = ROWS_POS, .many_only = 1});
-    } else {
-        op_matmul(g, &L->wq, s->xn, s->q, &(matmul_opts){.bias = L->bq, .norm = nw, .norm_x = nx, .norm_eps = eps});
-        op_matmul(g, &L->wk, s->xn, kc,
-                  &(matmul_opts){.bias = L->bk, .rows = ROWS_POS, .norm = nw, .norm_x = nx, .norm_eps = eps});
-        op_matmul(g, &L->wv, s->xn, vc,
-                  &(matmul_opts){.bias = L->bv, .rows = ROWS_POS, .norm = nw, .norm_x = nx, .norm_eps = eps});
-    }
+    const qkv_rope *turn = c->rope != ROPE_NONE && !L->q_norm ? &rope : NULL;
+    const fused_norm fn = {L->attn_vecs ? L->attn_vecs : L->attn_norm, c->norm == NORM_LAYER,
+                           L->attn_vecs && (L->bq || L->bk || L->bv), c->norm_eps};
+    int fused = L->wqkv.n_chunks ? op_matvec_qkv_stacked(g, &L->wqkv, q_dim, s->x, &fn, s->q, kc, vc, turn)
+                                 : op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, &fn, s->q, kc, vc, turn);
+    build_norm(s, L->attn_norm, L->attn_norm_b, 0, "attn_norm", l, fused);
+    qkv_products(s, l, fused);
     if (L->q_norm) {
         op_head_rmsnorm(g, &a, s->q, kc, L->q_norm, L->k_norm, c->norm_eps);
         graph_capture(g, "q_normed", l, s->q, q_dim, ROWS_STEP);
@@ -300,7 +370,8 @@ static int ffn_fused(const decoder_config *c, const gpu_layer *L) {
 /* x += Wdown act(...) of xn = norm(x): llama.cpp's build_ffn, SwiGLU or
  * GeGLU (gate and up in parallel), or GELU between up and down (GPT-2,
  * whose up projection lands in `gate` so that the activation is in the one
- * place all three leave it). */
+ * place all three leave it). One-token steps take the norm, gate and/or up
+ * and the activation in one dispatch where the matrices allow. */
 static void build_ffn(decoder_state *s, int l) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
@@ -308,15 +379,21 @@ static void build_ffn(decoder_state *s, int l) {
     gpu_buffer *nw = c->norm == NORM_RMS ? L->ffn_norm : NULL, *nx = nw ? s->x : NULL;
     float eps = c->norm_eps;
     if (c->ffn == FFN_GELU) {
-        op_matmul(g, &L->w_up, s->xn, s->gate, &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps});
-        op_gelu(g, s->gate, s->up, c->hidden_dim, 0);
+        const fused_norm fn = {L->ffn_vecs, 1, L->b_up != NULL, eps};
+        int fused = L->ffn_vecs && op_matvec_lnorm(g, &L->w_up, s->x, &fn, s->gate, 1, 0);
+        build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, fused);
+        op_matmul(g, &L->w_up, s->xn, s->gate,
+                  &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps, .many_only = fused});
+        (fused ? op_gelu_many : op_gelu)(g, s->gate, s->up, c->hidden_dim, 0);
     } else if (ffn_fused(c, L)) { /* one-token steps: norm, gate, up and activation in one dispatch */
+        op_matvec_glu(g, &L->w_gate, &L->w_up, s->x, L->ffn_norm, eps, s->gate, c->ffn == FFN_GEGLU);
+        build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, 1);
         op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.many_only = 1});
         op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.many_only = 1});
         if (c->ffn == FFN_GEGLU) op_gelu_many(g, s->gate, s->up, c->hidden_dim, 1);
         else op_swiglu_many(g, s->gate, s->up, c->hidden_dim);
-        op_matvec_glu(g, &L->w_gate, &L->w_up, s->x, L->ffn_norm, eps, s->gate, c->ffn == FFN_GEGLU);
     } else {
+        build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, 0);
         op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.norm = nw, .norm_x = nx, .norm_eps = eps});
         op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps});
         if (c->ffn == FFN_GEGLU) op_gelu(g, s->gate, s->up, c->hidden_dim, 1);
@@ -331,21 +408,6 @@ static void build_ffn(decoder_state *s, int l) {
     }
 }
 
-/* xn = norm(x) of the config's kind (LayerNorm with its bias), and its
- * capture. An RMSNorm is made only for steps of several tokens (rows): a
- * one-token step folds it into the products that read xn. */
-static void build_norm(decoder_state *s, gpu_buffer *w, gpu_buffer *b, int from_out, const char *name, int layer) {
-    const decoder_config *c = &s->w->c;
-    row_span rows = from_out ? ROWS_OUT : ROWS_STEP;
-    if (c->norm == NORM_LAYER) {
-        op_layernorm(s->g, s->x, w, b, s->xn, c->dim, c->norm_eps, from_out);
-        graph_capture(s->g, name, layer, s->xn, c->dim, rows);
-    } else {
-        op_rmsnorm_many(s->g, s->x, w, s->xn, c->dim, c->norm_eps, from_out);
-        graph_capture_when(s->g, name, layer, s->xn, c->dim, rows, from_out ? WHEN_OUTS : WHEN_TOKENS);
-    }
-}
-
 static void forward(decoder_state *s) {
     const decoder_weights *w = s->w;
     const decoder_config *c = &w->c;
@@ -354,17 +416,18 @@ static void forward(decoder_state *s) {
     if (w->pos_embd.n_chunks) op_add_pos_embed(g, &w->pos_embd, s->ids, s->x);
     graph_capture(g, "embed", -1, s->x, c->dim, ROWS_STEP);
     for (int l = 0; l < c->n_layers; l++) {
-        build_norm(s, w->layers[l].attn_norm, w->layers[l].attn_norm_b, 0, "attn_norm", l);
         build_attn(s, l);
-        build_norm(s, w->layers[l].ffn_norm, w->layers[l].ffn_norm_b, 0, "ffn_norm", l);
         build_ffn(s, l);
         graph_capture(g, "layer_out", l, s->x, c->dim, ROWS_STEP);
     }
-    /* only the rows whose logits are wanted */
-    build_norm(s, w->out_norm, w->out_norm_b, 1, "out_norm", -1);
+    /* only the rows whose logits are wanted; with one of them, the norm folded in */
+    const fused_norm fn = {w->out_vecs, 1, 0, c->norm_eps};
+    int fused = w->out_vecs && op_matvec_lnorm(g, &w->output, s->x, &fn, s->logits, 0, 1);
+    build_norm(s, w->out_norm, w->out_norm_b, 1, "out_norm", -1, fused);
     gpu_buffer *nw = c->norm == NORM_RMS ? w->out_norm : NULL;
     op_matmul(g, &w->output, s->xn, s->logits,
-              &(matmul_opts){.rows = ROWS_OUT, .norm = nw, .norm_x = nw ? s->x : NULL, .norm_eps = c->norm_eps});
+              &(matmul_opts){.rows = ROWS_OUT, .norm = nw, .norm_x = nw ? s->x : NULL, .norm_eps = c->norm_eps,
+                             .many_only = fused});
     if (c->final_softcap > 0) op_softcap(g, s->logits, c->n_vocab, c->final_softcap);
     graph_capture(g, "logits", -1, s->logits, c->n_vocab, ROWS_OUT);
 }

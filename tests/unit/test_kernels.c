@@ -23,7 +23,12 @@
  *   x mv_norm*.wgsl (RMSNorm       test_matvec_norm (bias, the logits' row,
  *     folded in)                     split)
  *   matvec_glu.wgsl x mvfmt2_*     test_matvec_glu (SiLU and GELU)
- *   matvec_qkv.wgsl x mvfmt2/3_*   test_matvec_qkv (Q, and K and V into the cache)
+ *   matvec_qkv.wgsl x mvfmt2/3_*   test_matvec_qkv (Q, and K and V into the cache,
+ *                                    RoPE), test_matvec_qkv_bias (Qwen 2's biases),
+ *                                    test_matvec_qkv_layernorm (mv_lnorm_common.wgsl,
+ *                                    a stacked matrix: GPT-2)
+ *   matvec_glu.wgsl ungated x      test_matvec_lnorm (GPT-2's up and GELU, its
+ *     mv_lnorm_common.wgsl           LM head)
  *   embed.wgsl x the five formats  test_embed, test_embed_split,
  *                                    test_embed_scaled (Gemma's sqrt(dim)),
  *                                    test_pos_embed (GPT-2's positions added)
@@ -687,98 +692,319 @@ static void test_matvec_glu(void **state) {
     }
 }
 
+/* ---- the norm a fused one-token kernel folds in (fused_norm) ----
+ * RMSNorm: xn = x / rms(x) * nw; LayerNorm: xn = (x - mean) / sd * nw + nb,
+ * in double here. The fused kernels read nw, then nb (LayerNorm), then the
+ * product's biases from one buffer, which norm_vecs lays out. x for a
+ * LayerNorm is offset (50) and scaled (3) so that a mean left in, a variance
+ * taken as E[x^2] - E[x]^2 or an RMSNorm in its place is far outside the
+ * tolerance. */
+typedef struct {
+    int ln, cols;
+    float eps;
+    float *nw, *nb; /* nb: LayerNorm only */
+    double mean, sd; /* LayerNorm: of the row normed */
+} ref_norm;
+
+static ref_norm ref_norm_make(int ln, int cols, float eps) {
+    ref_norm n = {ln, cols, eps, rand_floats((size_t)cols, 1.0f), ln ? rand_floats((size_t)cols, 1.0f) : NULL, 0, 1};
+    return n;
+}
+
+/* x normed into xn; with mistake set, a LayerNorm becomes an RMSNorm without
+ * its bias (what a kernel that missed it would compute). */
+static void ref_norm_apply(ref_norm *n, const float *x, double *xn, int mistake) {
+    int cols = n->cols;
+    if (!n->ln || mistake) {
+        double sc = rms_inv(x, cols, n->eps);
+        for (int k = 0; k < cols; k++) xn[k] = x[k] * sc * n->nw[k];
+        return;
+    }
+    double sum = 0, ss = 0;
+    for (int k = 0; k < cols; k++) sum += x[k];
+    n->mean = sum / cols;
+    for (int k = 0; k < cols; k++) ss += (x[k] - n->mean) * (x[k] - n->mean);
+    n->sd = sqrt(ss / cols + n->eps);
+    for (int k = 0; k < cols; k++) xn[k] = (x[k] - n->mean) / n->sd * n->nw[k] + n->nb[k];
+}
+
+/* The tolerance of dot(w, xn) (w a row of cols): 2e-5 of sum |w xn| as for
+ * any product; a LayerNorm adds its own error on each xn[k] (layernorm's
+ * test: 2e-5 of (|xhat| + |nw|) per unit of 1 + |mean| / sd) times |w[k]|. */
+static double ref_norm_tol(const ref_norm *n, const float *w, const double *xn) {
+    double t = 0;
+    for (int k = 0; k < n->cols; k++) {
+        t += 2e-5 * fabs(w[k] * xn[k]);
+        if (n->ln) t += 2e-5 * fabs(w[k]) * (fabs(xn[k] - n->nb[k]) + fabs(n->nw[k])) * (1 + fabs(n->mean) / n->sd);
+    }
+    return t;
+}
+
+/* [nw | nb | bias] as fused_norm reads it; bias (n_bias floats) may be NULL. */
+static gpu_buffer *norm_vecs(gpu_device *d, const ref_norm *n, const float *bias, int n_bias) {
+    size_t len = (size_t)n->cols * (n->ln ? 2 : 1), all = len + (bias ? (size_t)n_bias : 0);
+    float *v = malloc(all * sizeof *v);
+    memcpy(v, n->nw, (size_t)n->cols * 4);
+    if (n->ln) memcpy(v + n->cols, n->nb, (size_t)n->cols * 4);
+    if (bias) memcpy(v + len, bias, (size_t)n_bias * 4);
+    gpu_buffer *b = upload(d, v, all * 4);
+    free(v);
+    return b;
+}
+
+static void ref_norm_free(ref_norm *n) { free(n->nw); free(n->nb); }
+
+static float *norm_input(int ln, size_t n) {
+    float *x = rand_floats(n, 3.0f);
+    for (size_t i = 0; ln && i < n; i++) x[i] += 50.0f;
+    return x;
+}
+
+/* A deliberate mistake (the reference as a kernel with it would compute)
+ * must fall outside the tolerance somewhere: the comparison above would
+ * have caught it. */
+static void expect_caught(const char *what, const char *mistake, const float *got, const double *mutant,
+                          const double *tol, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - mutant[i]) <= tol[i])) return;
+    fail_msg("%s: %s stays within the tolerance", what, mistake);
+}
+
 /* The attention's norm and Q, K, V projections of a one-token step in one
  * dispatch (matvec_qkv.wgsl): q from Wq, and the K and V cache rows at pos0
  * (3 here) from Wk and Wv, every other cache row untouched; each product
- * held as test_matvec_norm holds one. */
-static void check_matvec_qkv_rope(uint32_t type, int q_rows, int kv_rows, int cols, int head_dim, int pairs, int neox) {
-    const float eps = 1e-5f;
-    const int n_ctx = 5, pos0 = 3;
-    test_weight tw[3];
-    make_weight(&tw[0], type, q_rows, cols);
-    make_weight(&tw[1], type, kv_rows, cols);
-    make_weight(&tw[2], type, kv_rows, cols);
-    float *x = rand_floats((size_t)cols, 3.0f), *nw = rand_floats((size_t)cols, 1.0f);
-    size_t nq = (size_t)q_rows + 1, nc = (size_t)n_ctx * kv_rows;
-    float *q0 = rand_floats(nq, 1.0f), *c0[2] = {rand_floats(nc, 1.0f), rand_floats(nc, 1.0f)};
-    double *want[3] = {alloc_d(nq), alloc_d(nc), alloc_d(nc)}, *tol[3] = {alloc_d(nq), alloc_d(nc), alloc_d(nc)};
-    untouched(want[0], tol[0], q0, 0, nq);
-    untouched(want[1], tol[1], c0[0], 0, nc);
-    untouched(want[2], tol[2], c0[1], 0, nc);
-    double sc = rms_inv(x, cols, eps);
+ * held as test_matvec_norm holds one. With bias, each row's bias (Qwen 2's,
+ * read after the norm's vectors) before RoPE; with ln, LayerNorm instead of
+ * RMSNorm (GPT-2); with stacked, Wq, Wk and Wv one matrix read by parts
+ * (GPT-2's attn_qkv). Where a case has a bias, a LayerNorm or a stack, the
+ * reference without it (no bias, RMSNorm, K and V read from Q's rows) is
+ * shown to fail the comparison. */
+typedef struct { uint32_t type; int q_rows, kv_rows, cols, head_dim, pairs, neox, bias, ln, stacked; } qkv_case;
+
+/* want/tol of the three products at pos0 (RoPE'd by cs where pairs > 0); mistake:
+ * 1 no bias, 2 RMSNorm for LayerNorm, 3 K and V from Q's rows */
+static void qkv_ref(const qkv_case *c, ref_norm *n, const float *x, const float *const w[3], const float *bias,
+                    const float *cs, int pos0, int mistake, double *want[3], double *tol[3]) {
+    double *xn = alloc_d((size_t)c->cols);
+    ref_norm_apply(n, x, xn, mistake == 2);
+    const int first[3] = {0, c->q_rows, c->q_rows + c->kv_rows};
     for (int m = 0; m < 3; m++) {
-        int rows = m ? kv_rows : q_rows;
+        int rows = m ? c->kv_rows : c->q_rows;
         for (int r = 0; r < rows; r++) {
-            double acc = 0, mag = 0;
-            for (int k = 0; k < cols; k++) {
-                double pr = (double)tw[m].w[(size_t)r * cols + k] * (x[k] * sc * nw[k]);
-                acc += pr;
-                mag += fabs(pr);
-            }
-            size_t o = m ? (size_t)pos0 * kv_rows + r : (size_t)r;
+            const float *wr = w[mistake == 3 ? 0 : m] + (size_t)r * c->cols;
+            double acc = c->bias && mistake != 1 ? bias[first[m] + r] : 0;
+            for (int k = 0; k < c->cols; k++) acc += wr[k] * xn[k];
+            size_t o = m ? (size_t)pos0 * c->kv_rows + r : (size_t)r;
             want[m][o] = acc;
-            tol[m][o] = 2e-5 * mag;
+            tol[m][o] = ref_norm_tol(n, wr, xn);
         }
     }
     /* RoPE on Q and the new K row: each pair (i0, i1) of a head turned by the table's (cos, sin) at pos0 */
-    float *cs = rand_floats((size_t)n_ctx * (pairs > 0 ? pairs : 1) * 2, 1.0f);
-    for (int m = 0; m < 2 && pairs > 0; m++) {
-        int rows = m ? kv_rows : q_rows;
-        double *w = want[m] + (m ? (size_t)pos0 * kv_rows : 0), *t = tol[m] + (m ? (size_t)pos0 * kv_rows : 0);
-        for (int h0 = 0; h0 < rows; h0 += head_dim)
+    for (int m = 0; m < 2 && c->pairs > 0; m++) {
+        int rows = m ? c->kv_rows : c->q_rows, pairs = c->pairs;
+        double *wv = want[m] + (m ? (size_t)pos0 * c->kv_rows : 0), *t = tol[m] + (m ? (size_t)pos0 * c->kv_rows : 0);
+        for (int h0 = 0; h0 < rows; h0 += c->head_dim)
             for (int i = 0; i < pairs; i++) {
-                int i0 = h0 + (neox ? i : 2 * i), i1 = h0 + (neox ? i + pairs : 2 * i + 1);
-                double c = cs[((size_t)pos0 * pairs + i) * 2], sn = cs[((size_t)pos0 * pairs + i) * 2 + 1];
-                double x0 = w[i0], x1 = w[i1], t0 = t[i0], t1 = t[i1];
-                w[i0] = x0 * c - x1 * sn;
-                w[i1] = x0 * sn + x1 * c;
+                int i0 = h0 + (c->neox ? i : 2 * i), i1 = h0 + (c->neox ? i + pairs : 2 * i + 1);
+                double co = cs[((size_t)pos0 * pairs + i) * 2], sn = cs[((size_t)pos0 * pairs + i) * 2 + 1];
+                double x0 = wv[i0], x1 = wv[i1], t0 = t[i0], t1 = t[i1];
+                wv[i0] = x0 * co - x1 * sn;
+                wv[i1] = x0 * sn + x1 * co;
                 t[i0] = t[i1] = (t0 + t1) * 2 + 1e-6 * (fabs(x0) + fabs(x1));
             }
     }
+    free(xn);
+}
+
+static void check_qkv(const qkv_case *c) {
+    const float eps = 1e-5f;
+    const int n_ctx = 5, pos0 = 3, all_rows = c->q_rows + 2 * c->kv_rows;
+    const int rows_of[3] = {c->q_rows, c->kv_rows, c->kv_rows};
+    int nm = c->stacked ? 1 : 3;
+    test_weight tw[3];
+    for (int m = 0; m < nm; m++) make_weight(&tw[m], c->type, c->stacked ? all_rows : rows_of[m], c->cols);
+    const float *w[3] = {tw[0].w, c->stacked ? tw[0].w + (size_t)c->q_rows * c->cols : tw[1].w,
+                         c->stacked ? tw[0].w + (size_t)(c->q_rows + c->kv_rows) * c->cols : tw[2].w};
+    ref_norm n = ref_norm_make(c->ln, c->cols, eps);
+    float *x = norm_input(c->ln, (size_t)c->cols), *bias = rand_floats((size_t)all_rows, 1.0f);
+    size_t nq = (size_t)c->q_rows + 1, nc = (size_t)n_ctx * c->kv_rows, len[3] = {nq, nc, nc};
+    float *q0 = rand_floats(nq, 1.0f), *c0[2] = {rand_floats(nc, 1.0f), rand_floats(nc, 1.0f)};
+    const float *before[3] = {q0, c0[0], c0[1]};
+    float *cs = rand_floats((size_t)n_ctx * (c->pairs > 0 ? c->pairs : 1) * 2, 1.0f);
+    double *want[3], *tol[3], *mut[3], *mtol[3];
+    for (int m = 0; m < 3; m++) {
+        want[m] = alloc_d(len[m]); tol[m] = alloc_d(len[m]); mut[m] = alloc_d(len[m]); mtol[m] = alloc_d(len[m]);
+        untouched(want[m], tol[m], before[m], 0, len[m]);
+        untouched(mut[m], mtol[m], before[m], 0, len[m]);
+    }
+    qkv_ref(c, &n, x, w, bias, cs, pos0, 0, want, tol);
+
     char err[512];
     gpu_matrix mm[3];
-    for (int m = 0; m < 3; m++) assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tw[m].t, &mm[m], err, sizeof err), 0);
+    for (int m = 0; m < nm; m++) assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tw[m].t, &mm[m], err, sizeof err), 0);
     rig rg = rig_open(&main_ctx);
     gpu_device *d = main_ctx.dev;
-    gpu_buffer *xb = upload(d, x, (size_t)cols * 4), *nb = upload(d, nw, (size_t)cols * 4), *qb = upload(d, q0, nq * 4),
-               *kb = upload(d, c0[0], nc * 4), *vb = upload(d, c0[1], nc * 4);
-    gpu_buffer *csb = upload(d, cs, (size_t)n_ctx * (pairs > 0 ? pairs : 1) * 8);
-    const qkv_rope rope = {pairs, neox, head_dim, csb};
-    int rec = op_matvec_qkv(rg.g, &mm[0], &mm[1], &mm[2], xb, nb, eps, qb, kb, vb, pairs > 0 ? &rope : NULL);
-    if (rec != (pairs > 0 ? 2 : 1)) fail_msg("matvec_qkv recorded %d for %d/%d rows, %d pairs", rec, q_rows, kv_rows, pairs);
+    gpu_buffer *xb = upload(d, x, (size_t)c->cols * 4), *vb = norm_vecs(d, &n, c->bias ? bias : NULL, all_rows);
+    gpu_buffer *out[3] = {upload(d, q0, nq * 4), upload(d, c0[0], nc * 4), upload(d, c0[1], nc * 4)};
+    gpu_buffer *csb = upload(d, cs, (size_t)n_ctx * (c->pairs > 0 ? c->pairs : 1) * 8);
+    const qkv_rope rope = {c->pairs, c->neox, c->head_dim, csb};
+    const fused_norm fn = {vb, c->ln, c->bias, eps};
+    const qkv_rope *rp = c->pairs > 0 ? &rope : NULL;
+    int rec = c->stacked ? op_matvec_qkv_stacked(rg.g, &mm[0], c->q_rows, xb, &fn, out[0], out[1], out[2], rp)
+                         : op_matvec_qkv(rg.g, &mm[0], &mm[1], &mm[2], xb, &fn, out[0], out[1], out[2], rp);
+    if (rec != (c->pairs > 0 ? 2 : 1))
+        fail_msg("matvec_qkv recorded %d for %d/%d rows, %d pairs", rec, c->q_rows, c->kv_rows, c->pairs);
     rig_run(&rg, (uint32_t)pos0, 1, 0, 1);
-    float *got[3] = {download(d, qb, nq), download(d, kb, nc), download(d, vb, nc)};
+    float *got[3];
+    for (int m = 0; m < 3; m++) got[m] = download(d, out[m], len[m]);
+    char what[200];
+    snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d rope %d%s%s%s%s", ggml_type_name(c->type), c->q_rows,
+             c->kv_rows, c->cols, c->pairs, c->neox ? " neox" : "", c->bias ? " bias" : "",
+             c->ln ? " layernorm" : "", c->stacked ? " stacked" : "");
     const char *names[3] = {"Q", "K cache", "V cache"};
-    for (int m = 0; m < 3; m++) {
-        char what[160];
-        snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d rope %d%s", ggml_type_name(type), q_rows, kv_rows,
-                 cols, pairs, neox ? " neox" : "");
-        expect_close(what, names[m], got[m], want[m], tol[m], m ? nc : nq, m ? (size_t)kv_rows : nq);
-        free(got[m]); free(want[m]); free(tol[m]);
-        gpu_matrix_free(&mm[m]);
-        free_weight(&tw[m]);
+    for (int m = 0; m < 3; m++) expect_close(what, names[m], got[m], want[m], tol[m], len[m], m ? (size_t)c->kv_rows : nq);
+    const int has[4] = {0, c->bias, c->ln, c->stacked};
+    const char *mistakes[4] = {NULL, "no bias", "RMSNorm for LayerNorm", "K and V read from Q's rows"};
+    for (int k = 1; k < 4; k++) {
+        if (!has[k]) continue;
+        qkv_ref(c, &n, x, w, bias, cs, pos0, k, mut, mtol);
+        /* the stack's mistake shows in K and V, the others in Q already */
+        int m = k == 3 ? 1 : 0;
+        expect_caught(what, mistakes[k], got[m], mut[m], tol[m], len[m]);
     }
     rig_close(&rg);
-    gpu_buffer_free(xb); gpu_buffer_free(nb); gpu_buffer_free(qb); gpu_buffer_free(kb); gpu_buffer_free(vb);
-    gpu_buffer_free(csb);
-    free(x); free(nw); free(q0); free(c0[0]); free(c0[1]); free(cs);
+    for (int m = 0; m < 3; m++) {
+        free(got[m]); free(want[m]); free(tol[m]); free(mut[m]); free(mtol[m]);
+        gpu_buffer_free(out[m]);
+        if (m < nm) { gpu_matrix_free(&mm[m]); free_weight(&tw[m]); }
+    }
+    gpu_buffer_free(xb); gpu_buffer_free(vb); gpu_buffer_free(csb);
+    ref_norm_free(&n);
+    free(x); free(bias); free(q0); free(c0[0]); free(c0[1]); free(cs);
 }
 
 static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
-    check_matvec_qkv_rope(type, q_rows, kv_rows, cols, 0, 0, 0);
+    qkv_case c = {type, q_rows, kv_rows, cols, 0, 0, 0, 0, 0, 0};
+    check_qkv(&c);
 }
 
 static void test_matvec_qkv(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        check_matvec_qkv(types[i], 64, 32, 160);
-        check_matvec_qkv(types[i], 128, 32, 2080);
-        check_matvec_qkv(types[i], 36, 4, 96);
-        /* RoPE in the epilogue: NORMAL and NEOX pairs, whole and partial rotary, GQA */
-        check_matvec_qkv_rope(types[i], 64, 32, 160, 16, 8, 0);
-        check_matvec_qkv_rope(types[i], 64, 32, 160, 16, 8, 1);
-        check_matvec_qkv_rope(types[i], 128, 64, 96, 32, 12, 1);
-        check_matvec_qkv_rope(types[i], 128, 64, 96, 32, 12, 0);
+        const qkv_case cases[] = {
+            {types[i], 64, 32, 160, 0, 0, 0, 0, 0, 0},
+            {types[i], 128, 32, 2080, 0, 0, 0, 0, 0, 0},
+            {types[i], 36, 4, 96, 0, 0, 0, 0, 0, 0},
+            /* RoPE in the epilogue: NORMAL and NEOX pairs, whole and partial rotary, GQA */
+            {types[i], 64, 32, 160, 16, 8, 0, 0, 0, 0},
+            {types[i], 64, 32, 160, 16, 8, 1, 0, 0, 0},
+            {types[i], 128, 64, 96, 32, 12, 1, 0, 0, 0},
+            {types[i], 128, 64, 96, 32, 12, 0, 0, 0, 0},
+        };
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) check_qkv(&cases[j]);
+    }
+}
+
+/* Q, K and V biases (Qwen 2): added to each row before RoPE (NEOX, as Qwen's,
+ * and NORMAL; partial rotary), and without RoPE. */
+static void test_matvec_qkv_bias(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        const qkv_case cases[] = {
+            {types[i], 64, 32, 160, 16, 8, 1, 1, 0, 0},
+            {types[i], 128, 64, 96, 32, 12, 0, 1, 0, 0},
+            {types[i], 36, 4, 1056, 0, 0, 0, 1, 0, 0},
+        };
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) check_qkv(&cases[j]);
+    }
+}
+
+/* GPT-2's attention input: LayerNorm folded in, Q, K and V stacked in one
+ * matrix with their biases; rows of x longer than a lane's LN_LOADS loads
+ * (1056 columns: 264 vec4s over 64 lanes or fewer), and MHA and GQA shapes. */
+static void test_matvec_qkv_layernorm(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        const qkv_case cases[] = {
+            {types[i], 64, 64, 64, 0, 0, 0, 1, 1, 1},
+            {types[i], 96, 96, 1056, 0, 0, 0, 1, 1, 1},
+            {types[i], 64, 16, 160, 0, 0, 0, 1, 1, 1},
+            {types[i], 64, 32, 96, 0, 0, 0, 0, 1, 0}, /* three matrices, no bias */
+        };
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) check_qkv(&cases[j]);
+    }
+}
+
+/* y = act(W xn + b), xn = layernorm(x) (op_matvec_lnorm, matvec_glu.wgsl's
+ * ungated variant): GPT-2's up projection with GELU in a one-token step, and
+ * its LM head (no activation, no bias) from x's row out_first of a step of
+ * several tokens with one n_out. Tolerance as check_matvec_glu's (the
+ * activation's slope under 1.2). A missing bias and RMSNorm for LayerNorm
+ * are shown to fail the comparison. */
+static double gelu_ref(double g) { return 0.5 * g * (1 + tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))); }
+
+static void lnorm_ref(test_weight *tw, ref_norm *n, const float *x, const float *bias, int rows, int gelu, int mistake,
+                      double *want, double *tol) {
+    double *xn = alloc_d((size_t)n->cols);
+    ref_norm_apply(n, x, xn, mistake == 2);
+    for (int r = 0; r < rows; r++) {
+        const float *wr = tw->w + (size_t)r * n->cols;
+        double a = bias && mistake != 1 ? bias[r] : 0;
+        for (int k = 0; k < n->cols; k++) a += wr[k] * xn[k];
+        want[r] = gelu ? gelu_ref(a) : a;
+        tol[r] = ref_norm_tol(n, wr, xn) * 1.2 + 1e-6 * fabs(want[r]);
+    }
+    free(xn);
+}
+
+static void check_matvec_lnorm(uint32_t type, int rows, int cols, int gelu, int bias, int from_out) {
+    const float eps = 1e-5f;
+    int n_tok = from_out ? 5 : 1, out_first = from_out ? 3 : 0;
+    test_weight tw;
+    make_weight(&tw, type, rows, cols);
+    ref_norm n = ref_norm_make(1, cols, eps);
+    float *x = norm_input(1, (size_t)n_tok * cols), *b = rand_floats((size_t)rows, 1.0f);
+    size_t ny = (size_t)rows + 1;
+    float *y0 = rand_floats(ny, 1.0f);
+    double *want = alloc_d(ny), *tol = alloc_d(ny), *mut = alloc_d(ny), *mtol = alloc_d(ny);
+    untouched(want, tol, y0, 0, ny);
+    untouched(mut, mtol, y0, 0, ny);
+    const float *xr = x + (size_t)out_first * cols;
+    lnorm_ref(&tw, &n, xr, bias ? b : NULL, rows, gelu, 0, want, tol);
+    char err[512];
+    gpu_matrix m;
+    assert_int_equal(gpu_matrix_upload(main_ctx.dev, &tw.t, &m, err, sizeof err), 0);
+    rig rg = rig_open(&main_ctx);
+    gpu_device *d = main_ctx.dev;
+    gpu_buffer *xb = upload(d, x, (size_t)n_tok * cols * 4), *vb = norm_vecs(d, &n, bias ? b : NULL, rows),
+               *yb = upload(d, y0, ny * 4);
+    const fused_norm fn = {vb, 1, bias, eps};
+    if (op_matvec_lnorm(rg.g, &m, xb, &fn, yb, gelu, from_out) != 1) fail_msg("op_matvec_lnorm recorded nothing");
+    rig_run(&rg, 0, (uint32_t)n_tok, (uint32_t)out_first, 1);
+    float *y = download(d, yb, ny);
+    char what[200];
+    snprintf(what, sizeof what, "matvec_lnorm %s rows %d cols %d%s%s%s", ggml_type_name(type), rows, cols,
+             gelu ? " gelu" : "", bias ? " bias" : "", from_out ? " logits from row 3 of 5" : "");
+    expect_close(what, "Y", y, want, tol, ny, ny);
+    for (int k = bias ? 1 : 2; k <= 2; k++) {
+        lnorm_ref(&tw, &n, xr, bias ? b : NULL, rows, gelu, k, mut, mtol);
+        expect_caught(what, k == 1 ? "no bias" : "RMSNorm for LayerNorm", y, mut, tol, ny);
+    }
+    rig_close(&rg);
+    gpu_buffer_free(xb); gpu_buffer_free(vb); gpu_buffer_free(yb);
+    gpu_matrix_free(&m);
+    free_weight(&tw);
+    ref_norm_free(&n);
+    free(x); free(b); free(y0); free(y); free(want); free(tol); free(mut); free(mtol);
+}
+
+static void test_matvec_lnorm(void **state) {
+    (void)state;
+    for (int i = 0; i < N_TYPES; i++) {
+        check_matvec_lnorm(types[i], 256, 64, 1, 1, 0);   /* GPT-2's up: 4 x dim */
+        check_matvec_lnorm(types[i], 37, 1056, 1, 1, 0);  /* rows of x past a lane's loads, odd rows */
+        check_matvec_lnorm(types[i], 129, 160, 0, 0, 1);  /* the LM head */
+        check_matvec_lnorm(types[i], 1, 32, 0, 1, 0);   /* one row, no activation: its bias must show */
     }
 }
 
@@ -918,6 +1144,8 @@ static void test_quant_planes(void **state) {
         check_planes(qt[i], 77, 160);
         check_matvec_glu(qt[i], 45, 224, 0);
         check_matvec_qkv(qt[i], 42, 6, 224);
+        check_qkv(&(qkv_case){qt[i], 42, 6, 224, 0, 0, 0, 1, 1, 1}); /* a stack of 54 rows, LayerNorm */
+        check_matvec_lnorm(qt[i], 45, 224, 1, 1, 0);
     }
 }
 
@@ -1694,6 +1922,9 @@ int main(void) {
         cmocka_unit_test(test_matvec_norm),
         cmocka_unit_test(test_matvec_glu),
         cmocka_unit_test(test_matvec_qkv),
+        cmocka_unit_test(test_matvec_qkv_bias),
+        cmocka_unit_test(test_matvec_qkv_layernorm),
+        cmocka_unit_test(test_matvec_lnorm),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_split),
         cmocka_unit_test(test_embed_scaled),

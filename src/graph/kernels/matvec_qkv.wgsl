@@ -1,7 +1,13 @@
 // The Q, K and V projections of a one-token step in one dispatch, the
-// attention norm folded in (mv_norm_common.wgsl): rows 0..q_rows-1 from W
-// into Y, the next kv_rows from W2 (mvfmt2_*.wgsl) into the K cache's row
-// pos0, the last kv_rows from W3 (mvfmt3_*.wgsl) into the V cache's. A group
+// attention norm folded in (RMSNorm: mv_norm_common.wgsl; LayerNorm:
+// mv_lnorm_common.wgsl): rows 0..q_rows-1 from W into Y, the next kv_rows
+// from W2 (mvfmt2_*.wgsl) into the K cache's row pos0, the last kv_rows from
+// W3 (mvfmt3_*.wgsl) into the V cache's. With stacked set, W, W2 and W3 are
+// one matrix of all three (GPT-2's attn_qkv, bound three times): each reads
+// its part's rows where they lie. With bias_at set, NW holds the Q, K and V
+// biases stacked from float bias_at on (after the norm's vectors: a binding
+// of their own would pass the eight storage buffers every adapter has), and
+// each row's is added before RoPE. A group
 // takes MV_ROWS rows of one matrix (q_rows and kv_rows are multiples of it),
 // so which matrix it reads is uniform across its lanes. matvec.wgsl's scheme
 // otherwise.
@@ -13,7 +19,7 @@
 // NORMAL pairs (2i, 2i+1), or with neox (i, i + rope_pairs)), so the pair
 // is rotated in registers and rope.wgsl's dispatch is saved. Rows past the
 // rotated part of a head (partial rotary) go two by two, unturned.
-struct Params { q_rows: u32, cols: u32, kv_rows: u32, rope_pairs: u32, neox: u32, head_dim: u32, pad3: u32, pad4: u32,
+struct Params { q_rows: u32, cols: u32, kv_rows: u32, rope_pairs: u32, neox: u32, head_dim: u32, stacked: u32, bias_at: u32,
                 eps: f32, pad5: u32, pad6: u32, pad7: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
@@ -54,7 +60,9 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     }
   }
   var rb: array<u32, MV_ROWS>;
-  for (var r = 0u; r < MV_ROWS; r++) { rb[r] = rows[r] * nu; }
+  let wfirst = select(0u, first, p.stacked != 0u);
+  for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (wfirst + rows[r]) * nu; }
+  norm_begin(lane, G);
   var acc = vec4<f32>(0.0);
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
@@ -76,6 +84,12 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   }
   let scale = norm_scale(lane, G); // after the product, whose loads gave x's squares
   var tot = group_sum4(acc, lane) * scale;
+  if (p.bias_at != 0u) {
+    for (var r = 0u; r < MV_ROWS; r++) {
+      let j = p.bias_at + first + rows[r];
+      tot[r] += NW[j / 4u][j % 4u];
+    }
+  }
   if (turn) {
     let c = rope_cs(step.pos0 * p.rope_pairs + pair);
     let x0 = tot[0];
