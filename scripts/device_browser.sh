@@ -138,7 +138,10 @@ nvidia=no; printf '%s' "$chosen_adapter" | grep -qi nvidia && nvidia=yes
 # ---- the page, autorun, on the 1B model ----
 prompt="Once upon a time"
 q="model=default.gguf&prompt=Once%20upon%20a%20time&n=$n_tok&temp=0&autorun=1"
-args=(); for f in $chosen; do args+=(--flag="$f"); done
+# WGPT_BROWSER_FLAGS: more Chromium flags for the page's run (experiments,
+# e.g. --js-flags=--no-liftoff), recorded with the result
+args=(); for f in $chosen ${WGPT_BROWSER_FLAGS:-}; do args+=(--flag="$f"); done
+chosen="$chosen${WGPT_BROWSER_FLAGS:+ $WGPT_BROWSER_FLAGS}"
 r=$(timeout 330 "${CDP[@]}" autorun "$base/?$q" --timeout 300 --screenshot "$OUT/chat.png" "${args[@]}" | tail -n 1)
 jl "{\"step\":\"browser\",\"nvidia\":\"$nvidia\",\"flags\":\"$chosen\",\"result\":${r:-null}}"
 browser_ids=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ids",""))' 2>/dev/null)

@@ -96,10 +96,21 @@ uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
 
 uint32_t kernels_attention_max_head(const kernel_registry *r) { return attention_maxd(r) * r->group_lanes; }
 
-uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu) {
+uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant) {
     (void)r;
-    uint32_t rows = slot >= 0 && slot < DTYPE_GPU_SLOTS ? mv_shape[slot].rows : 1;
-    return glu && rows > 2 ? 2 : rows; /* matvec_glu.wgsl keeps two rows of each matrix in one vec4 */
+    if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 1;
+    /* The Q8_0/Q4_0 LM head (a norm variant): a unit reads 16 elements of x
+     * and of the norm's weights in 16-byte loads spread over a subgroup's
+     * span, for 16 or 8 bytes of weights, so x's loads set its pace and four
+     * rows share each. On the H200 (bench --profile, 2026-11-30) four rows
+     * took it from 165 to 130 µs (Q4_0) and 175 to 156 (Q8_0); in the plain
+     * products (output, down) four were slower, 506 to 698 and 490 to 795. */
+    const char *t = dtype_gpu(slot)->name;
+    if (id == KERNEL_MATVEC && (variant == KV_NORM || variant == KV_NORM_BIAS) &&
+        (!strcmp(t, "q8_0") || !strcmp(t, "q4_0")))
+        return 4;
+    uint32_t rows = mv_shape[slot].rows;
+    return id == KERNEL_MATVEC_GLU && rows > 2 ? 2 : rows; /* matvec_glu.wgsl keeps two rows of each matrix in one vec4 */
 }
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */
@@ -149,7 +160,7 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (pf >= FMT_MV) {
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
         snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n",
-                 kernels_matvec_rows(r, slot, id == KERNEL_MATVEC_GLU), mv_unroll(id, slot, variant));
+                 kernels_matvec_rows(r, id, slot, variant), mv_unroll(id, slot, variant));
     }
     if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)

@@ -51,10 +51,10 @@ typedef struct {
     uint32_t group_slots, group_lanes;
 } kernel_registry;
 
-/* Rows of W each group of lanes of a KERNEL_MATVEC (glu: KERNEL_MATVEC_GLU)
- * takes for weight type slot: a dispatch needs rows / (group_slots * this)
- * workgroups. */
-uint32_t kernels_matvec_rows(const kernel_registry *r, int slot, int glu);
+/* Rows of W each group of lanes of a one-token product (id KERNEL_MATVEC,
+ * KERNEL_MATVEC_GLU or KERNEL_MATVEC_QKV, its variant) takes for weight
+ * type slot: a dispatch needs rows / (group_slots * this) workgroups. */
+uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant);
 
 /* The largest head size attention.wgsl takes on this adapter: each lane
  * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need

@@ -37,9 +37,9 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     int out = o->rows == ROWS_OUT;
     step_when one = out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN, many = out ? WHEN_OUTS : WHEN_TOKENS;
     gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, o->bias ? KV_BIAS : KV_PLAIN);
-    gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot,
-                                                  fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN));
-    uint32_t mv_rows = kernels_matvec_rows(graph_kernels(g), w->gpu_slot, 0);
+    int mv_variant = fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN);
+    gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
+    uint32_t mv_rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
     for (int c = 0; c < w->n_chunks; c++) {
         int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
         int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
@@ -72,8 +72,9 @@ static void glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer
                                                  n->biased ? (uint32_t)wg->cols * (n->layer_norm ? 2 : 1) : 0,
                                                  (uint32_t)(from_out != 0)};
     gpu_binding b[5] = {{wg->chunk[0], 0, 0}, {x, 0, 0}, {y, 0, 0}, {n->vecs, 0, 0}, {(wu ? wu : wg)->chunk[0], 0, 0}};
-    uint32_t rows = kernels_matvec_rows(graph_kernels(g), wg->gpu_slot, 1);
-    graph_dispatch(g, kernel(g, KERNEL_MATVEC_GLU, wg->gpu_slot, wu ? KV_PLAIN : KV_LNORM), &p, sizeof p, b, 5,
+    int variant = wu ? KV_PLAIN : KV_LNORM;
+    uint32_t rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC_GLU, wg->gpu_slot, variant);
+    graph_dispatch(g, kernel(g, KERNEL_MATVEC_GLU, wg->gpu_slot, variant), &p, sizeof p, b, 5,
                    (grid_rule){p.rows, 0, 0, slots(g) * rows, from_out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN});
 }
 
@@ -99,7 +100,7 @@ int op_matvec_lnorm(graph *g, const gpu_matrix *w, gpu_buffer *x, const fused_no
 static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv_rows, int stacked, gpu_buffer *x,
                       const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
                       const qkv_rope *rope) {
-    uint32_t rows = kernels_matvec_rows(graph_kernels(g), m[0]->gpu_slot, 0);
+    uint32_t rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, KV_PLAIN);
     for (int i = 0; i < 3; i++)
         if (m[i]->n_chunks != 1 || m[i]->gpu_slot != m[0]->gpu_slot || m[i]->cols != m[0]->cols) return 0;
     if (q_rows % (int)rows || kv_rows % (int)rows) return 0;
