@@ -48,9 +48,9 @@ static const struct {
     [KERNEL_SOFTCAP] = {"softcap.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_SAMPLE_SELECT] = {"sample_select.wgsl", 0, FMT_NONE, {{"sample_common.wgsl"}}},
     [KERNEL_SAMPLE_PICK] = {"sample_pick.wgsl", 0, FMT_NONE, {{"sample_common.wgsl"}}},
-    [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{"attention_split_common.wgsl"}}},
     [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
-    [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{"attention_split_common.wgsl"}}},
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane, by weight

@@ -8,15 +8,7 @@
 // Keys are pos0 - window + 1 .. pos0 with a window (attention.wgsl's mask).
 // head_dim is a multiple of 4 and at most 256 (checked on the host): a
 // lane holds one vec4 of a head's values.
-struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32,
-                window: u32, chunks: u32, chunk_keys: u32, pad2: u32 }  // chunk_keys: CH
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> Kc: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> Vc: array<vec4<f32>>;
-// [n_heads][chunks][head_dim / 4 + 1]: the weighted sum, then (m, l, 0, 0)
-@group(0) @binding(4) var<storage, read_write> P: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> step: Step;
+// Params and bindings: attention_split_common.wgsl.
 
 // The heads' queries while scoring; afterwards each lane's share of the
 // weighted sums, added up across the lanes that took other keys.
@@ -51,40 +43,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var i = t; i < ng * nv; i += WG) { qs[(i / nv) * WG + i % nv] = Q[(h0 + i / nv) * nv + i % nv]; }
   workgroupBarrier();
 
-  // A lane per key: each K row is read whole by one lane, so the scores
-  // need no reduction across lanes. Loads go eight at a time before any is
-  // used: with every workgroup of a layer resident at once, the time is a
-  // workgroup's chain of memory round trips, not the bandwidth.
+  // A lane per key (attention_split_common.wgsl): each K row is read whole by one
+  // lane, so the scores need no reduction across lanes.
   for (var j0 = 0u; j0 < CH; j0 += WG) {
     let j = k0 + j0 + t;
     let live = j >= first && j < n_keys;
-    // loops over heads run to the constant MAXG, so that they unroll and
-    // s and acc stay in registers
     var s: array<f32, MAXG>;
-    if (live) {
-      let kr = ko + j * kvv;
-      var dv = 0u;
-      for (; dv + 8u <= nv; dv += 8u) {
-        let a0 = Kc[kr + dv];
-        let a1 = Kc[kr + dv + 1u];
-        let a2 = Kc[kr + dv + 2u];
-        let a3 = Kc[kr + dv + 3u];
-        let a4 = Kc[kr + dv + 4u];
-        let a5 = Kc[kr + dv + 5u];
-        let a6 = Kc[kr + dv + 6u];
-        let a7 = Kc[kr + dv + 7u];
-        for (var g = 0u; g < MAXG; g++) {
-          if (g >= ng) { break; }
-          let qo = g * WG + dv;
-          s[g] += dot(qs[qo], a0) + dot(qs[qo + 1u], a1) + dot(qs[qo + 2u], a2) + dot(qs[qo + 3u], a3) +
-                  dot(qs[qo + 4u], a4) + dot(qs[qo + 5u], a5) + dot(qs[qo + 6u], a6) + dot(qs[qo + 7u], a7);
-        }
-      }
-      for (; dv < nv; dv++) {
-        let a = Kc[kr + dv];
-        for (var g = 0u; g < MAXG; g++) { if (g < ng) { s[g] += dot(qs[g * WG + dv], a); } }
-      }
-    }
+    if (live) { s = key_scores(ko + j * kvv, nv, ng); }
     for (var g = 0u; g < MAXG; g++) { if (g < ng) { ws[g * CH + j0 + t] = select(-3.0e38, s[g] * p.scale, live); } }
   }
   workgroupBarrier();

@@ -10,21 +10,13 @@
 // leaves attention_split.wgsl's partials for chunks of CHS keys
 // (attention_merge.wgsl, told the chunk size, combines them). A workgroup
 // covers WG keys: the grid is attention_split.wgsl's.
-struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32,
-                window: u32, chunks: u32, chunk_keys: u32, pad2: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> Kc: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> Vc: array<vec4<f32>>;
-// [n_heads][chunks][head_dim / 4 + 1]: the weighted sum, then (m, l, 0, 0)
-@group(0) @binding(4) var<storage, read_write> P: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> step: Step;
+// Params and bindings: attention_split_common.wgsl.
 
 // CHS, the keys a subgroup takes (one a lane: CHS is the subgroup size),
 // and VB, the V rows a lane has in flight, come from kernels.c.
 
 // The heads' queries, read by every lane (head_dim at most 256: 64 vec4s).
-var<workgroup> qs: array<vec4<f32>, MAXG * 64u>;
+var<workgroup> qs: array<vec4<f32>, MAXG * WG>; // head g from g * WG (attention_split_common.wgsl)
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let t = slot * G + lane;
@@ -43,7 +35,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let nv = p.head_dim / 4u;
   let ko = p.cache_off / 4u + kvh * nv;
   let kvv = p.kv_dim / 4u;
-  for (var i = t; i < ng * nv; i += WG) { qs[(i / nv) * 64u + i % nv] = Q[(h0 + i / nv) * nv + i % nv]; }
+  for (var i = t; i < ng * nv; i += WG) { qs[(i / nv) * WG + i % nv] = Q[(h0 + i / nv) * nv + i % nv]; }
   workgroupBarrier();
 
   let c = (wg % ncw) * (WG / CHS) + slot; // this subgroup's chunk
@@ -51,33 +43,10 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   if (k0 >= n_keys || k0 + CHS <= first) { return; } // the merge reads no such chunk
   let j = k0 + lane;
   let live = j >= first && j < n_keys;
-  // Loops over heads run to the constant MAXG so that they unroll and s,
-  // w and acc stay in registers.
+  // Loops over heads run to the constant MAXG so that they unroll and w
+  // and acc stay in registers.
   var s: array<f32, MAXG>;
-  if (live) {
-    let kr = ko + j * kvv;
-    var dv = 0u;
-    for (; dv + 8u <= nv; dv += 8u) {
-      let a0 = Kc[kr + dv];
-      let a1 = Kc[kr + dv + 1u];
-      let a2 = Kc[kr + dv + 2u];
-      let a3 = Kc[kr + dv + 3u];
-      let a4 = Kc[kr + dv + 4u];
-      let a5 = Kc[kr + dv + 5u];
-      let a6 = Kc[kr + dv + 6u];
-      let a7 = Kc[kr + dv + 7u];
-      for (var g = 0u; g < MAXG; g++) {
-        if (g >= ng) { break; }
-        let qo = g * 64u + dv;
-        s[g] += dot(qs[qo], a0) + dot(qs[qo + 1u], a1) + dot(qs[qo + 2u], a2) + dot(qs[qo + 3u], a3) +
-                dot(qs[qo + 4u], a4) + dot(qs[qo + 5u], a5) + dot(qs[qo + 6u], a6) + dot(qs[qo + 7u], a7);
-      }
-    }
-    for (; dv < nv; dv++) {
-      let a = Kc[kr + dv];
-      for (var g = 0u; g < MAXG; g++) { if (g < ng) { s[g] += dot(qs[g * 64u + dv], a); } }
-    }
-  }
+  if (live) { s = key_scores(ko + j * kvv, nv, ng); }
   let stride = nv + 1u;
   var w: array<f32, MAXG>;
   for (var g = 0u; g < MAXG; g++) {

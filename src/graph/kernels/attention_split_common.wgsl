@@ -1,0 +1,45 @@
+// What the two one-token split-attention kernels (attention_split.wgsl,
+// attention_split_sg.wgsl) share: their parameters (ops.c's op_attention;
+// chunk_keys is the chunk, for attention_merge.wgsl), their bindings, and
+// one key's scores.
+struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim: u32, cache_off: u32, n_ctx: u32, scale: f32,
+                window: u32, chunks: u32, chunk_keys: u32, pad2: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> Kc: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> Vc: array<vec4<f32>>;
+// [n_heads][chunks][head_dim / 4 + 1]: the weighted sum, then (m, l, 0, 0)
+@group(0) @binding(4) var<storage, read_write> P: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> step: Step;
+
+// One key's scores against the staged queries of up to MAXG heads sharing
+// its KV head: qs holds head g's vec4s from g * WG, Kc the key's row from
+// kr. The row is read whole by the lane, eight loads at a time before any
+// is used: with every workgroup of a layer resident at once, the time is a
+// chain of memory round trips, not the bandwidth. Loops over heads run to
+// the constant MAXG so that they unroll and the scores stay in registers.
+fn key_scores(kr: u32, nv: u32, ng: u32) -> array<f32, MAXG> {
+  var s: array<f32, MAXG>;
+  var dv = 0u;
+  for (; dv + 8u <= nv; dv += 8u) {
+    let a0 = Kc[kr + dv];
+    let a1 = Kc[kr + dv + 1u];
+    let a2 = Kc[kr + dv + 2u];
+    let a3 = Kc[kr + dv + 3u];
+    let a4 = Kc[kr + dv + 4u];
+    let a5 = Kc[kr + dv + 5u];
+    let a6 = Kc[kr + dv + 6u];
+    let a7 = Kc[kr + dv + 7u];
+    for (var g = 0u; g < MAXG; g++) {
+      if (g >= ng) { break; }
+      let qo = g * WG + dv;
+      s[g] += dot(qs[qo], a0) + dot(qs[qo + 1u], a1) + dot(qs[qo + 2u], a2) + dot(qs[qo + 3u], a3) +
+              dot(qs[qo + 4u], a4) + dot(qs[qo + 5u], a5) + dot(qs[qo + 6u], a6) + dot(qs[qo + 7u], a7);
+    }
+  }
+  for (; dv < nv; dv++) {
+    let a = Kc[kr + dv];
+    for (var g = 0u; g < MAXG; g++) { if (g < ng) { s[g] += dot(qs[g * WG + dv], a); } }
+  }
+  return s;
+}
