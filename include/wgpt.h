@@ -336,8 +336,8 @@ wgpt_status wgpt_eval_logits(wgpt_context *c, const int32_t *tokens, size_t n, f
 
 /* Activations of one forward pass for layer-by-layer checks: the callback
  * receives each named point, row-major [n_tokens][width], layer -1 outside
- * the layers. In forward order: embed; per layer attn_norm, q_normed and
- * k_normed (models with q/k norm), q, k (both after RoPE), v, attn (before
+ * the layers. In forward order: embed; per layer attn_norm, q, k (both
+ * after RoPE, and after the q/k norm where there is one), v, attn (before
  * the output projection), attn_res, ffn_norm, ffn_act, layer_out; then
  * out_norm and logits, for the rows the context keeps (every token with
  * logits_all, else the last). data is valid during the callback only.
@@ -466,8 +466,10 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
  * tokens at positions 0..n-1, from f's weights and hyperparameters: fn
  * receives the same named activations as wgpt_eval_capture gives for the
  * GPU (out_norm and logits for every token), so the two can be compared
- * layer by layer (`wgpt verify`). For
- * checks, not speed: it holds every weight as f32 while it runs. Blocks.
+ * layer by layer (`wgpt verify`), and with q/k norm q_normed and k_normed
+ * (before RoPE) too, which the GPU, turning them in the norm's pass, has
+ * not. For checks, not speed: it holds every weight as f32 while it runs.
+ * Blocks.
  * WGPT_ERR_ARG: f or fn NULL, n == 0, or an id outside the vocabulary.
  * WGPT_ERR_FORMAT, WGPT_ERR_UNSUPPORTED: the file is not a model this engine
  * runs, as wgpt_model_load says. WGPT_ERR_UNSUPPORTED also when the

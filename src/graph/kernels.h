@@ -23,7 +23,7 @@ typedef enum {
                             turns Q and K too, KV_LNORM folds LayerNorm in (GPT-2) */
     KERNEL_EMBED,        /* per weight type */
     KERNEL_RMSNORM,
-    KERNEL_HEAD_RMSNORM, /* q/k norm */
+    KERNEL_HEAD_RMSNORM, /* q/k norm, then RoPE */
     KERNEL_ROPE,
     KERNEL_ATTENTION,
     KERNEL_SWIGLU,

@@ -195,13 +195,14 @@ void op_layernorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *bias,
     layernorm(g, x, w, bias, y, dim, eps, from_out, from_out ? WHEN_OUTS : WHEN_TOKENS);
 }
 
-void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *wq,
-                     gpu_buffer *wk, float eps) {
-    struct { uint32_t n_heads, n_kv_heads, head_dim, q_dim, kv_dim; float eps; uint32_t pad0, pad1; } p = {
+void op_head_rmsnorm_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q,
+                          gpu_buffer *k_cache, gpu_buffer *wq, gpu_buffer *wk, gpu_buffer *cs, float eps) {
+    struct { uint32_t n_heads, n_kv_heads, head_dim, q_dim, kv_dim; float eps; uint32_t rope_pairs, neox; } p = {
         (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)(a->n_heads * a->head_dim),
-        (uint32_t)(a->n_kv_heads * a->head_dim), eps, 0, 0};
-    gpu_binding b[4] = {{q, 0, 0}, {k_cache, 0, 0}, {wq, 0, 0}, {wk, 0, 0}};
-    graph_dispatch(g, kernel(g, KERNEL_HEAD_RMSNORM, 0, KV_PLAIN), &p, sizeof p, b, 4,
+        (uint32_t)(a->n_kv_heads * a->head_dim), eps, (uint32_t)rope_pairs, (uint32_t)(neox != 0)};
+    /* Without pairs to turn the table is never read, and may not exist: wq stands in for its binding. */
+    gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {wq, 0, 0}, {wk, 0, 0}, {rope_pairs ? cs : wq, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_HEAD_RMSNORM, 0, KV_PLAIN), &p, sizeof p, b, 5,
                    (grid_rule){0, (uint32_t)(a->n_heads + a->n_kv_heads), 0, slots(g), WHEN_ALWAYS});
 }
 

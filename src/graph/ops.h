@@ -103,9 +103,11 @@ void op_layernorm_many(graph *g, gpu_buffer *x, gpu_buffer *w, gpu_buffer *b, gp
 typedef struct { int n_heads, n_kv_heads, head_dim; } attn_shape;
 
 /* RMSNorm of each head of this step's q (weights wq) and of its keys in the
- * cache (weights wk), in place: q/k norm. */
-void op_head_rmsnorm(graph *g, const attn_shape *a, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *wq,
-                     gpu_buffer *wk, float eps);
+ * cache (weights wk), in place (q/k norm), then op_rope's RoPE of them (none
+ * with rope_pairs 0, when cs may be NULL), in one dispatch: the same
+ * values as the norm and op_rope apart, for steps of any size. */
+void op_head_rmsnorm_rope(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_buffer *q,
+                          gpu_buffer *k_cache, gpu_buffer *wq, gpu_buffer *wk, gpu_buffer *cs, float eps);
 
 /* RoPE in place on this step's q and on its keys in the cache, by the
  * [positions][rope_pairs] (cos, sin) table cs; neox: pairs (i, i + rope_pairs)

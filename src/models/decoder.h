@@ -146,7 +146,9 @@ int decoder_role_of(const decoder_config *c, const char *name, size_t len, tenso
 /* Activation capture, shared by the GPU forward and the CPU reference so the
  * two can be compared layer by layer. `layer` is -1 for non-layer points.
  * data is row-major [n_tokens][width]. Names, in forward order:
- *   embed; per layer: attn_norm, (q_normed, k_normed with q/k norm), q, k,
+ *   embed; per layer: attn_norm, (q_normed, k_normed with q/k norm: the
+ *   reference only, as the GPU turns q and k in the head norm's dispatch,
+ *   so its normed values are checked after RoPE, as q and k), q, k,
  *   v (q and k after RoPE), attn (before the output projection), attn_res
  *   (residual after attention), ffn_norm, ffn_act (the activation:
  *   silu(gate)*up, gelu(gate)*up or gelu(up)), layer_out; then out_norm,

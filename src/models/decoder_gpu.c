@@ -320,7 +320,8 @@ static void qkv_products(decoder_state *s, int l, int many_only) {
  * positions; the norm and RoPE then work on the keys there. A stacked QKV
  * matrix is read by parts, each written where its own projection would be.
  * A one-token step takes the norm, projections, biases and (where no q/k
- * norm comes between) RoPE in one fused dispatch where the matrices allow. */
+ * norm comes between) RoPE in one fused dispatch where the matrices allow;
+ * a q/k norm takes RoPE into its own dispatch, in steps of any size. */
 static void build_attn(decoder_state *s, int l) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
@@ -338,13 +339,12 @@ static void build_attn(decoder_state *s, int l) {
                                  : op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, &fn, s->q, kc, vc, turn);
     build_norm(s, L->attn_norm, L->attn_norm_b, 0, "attn_norm", l, fused);
     qkv_products(s, l, fused);
-    if (L->q_norm) {
-        op_head_rmsnorm(g, &a, s->q, kc, L->q_norm, L->k_norm, c->norm_eps);
-        graph_capture(g, "q_normed", l, s->q, q_dim, ROWS_STEP);
-        graph_capture(g, "k_normed", l, kc, kv_dim, ROWS_POS);
-    }
-    if (c->rope != ROPE_NONE && fused == 2) op_rope_many(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, cs);
-    else if (c->rope != ROPE_NONE) op_rope(g, &a, c->rope_dim / 2, c->rope == ROPE_NEOX, s->q, kc, cs);
+    /* The head norm turns q and k too, so its normed values before RoPE
+     * never reach memory: verify checks them only as q and k. */
+    int pairs = c->rope != ROPE_NONE ? c->rope_dim / 2 : 0;
+    if (L->q_norm) op_head_rmsnorm_rope(g, &a, pairs, rope.neox, s->q, kc, L->q_norm, L->k_norm, cs, c->norm_eps);
+    else if (pairs && fused == 2) op_rope_many(g, &a, pairs, rope.neox, s->q, kc, cs);
+    else if (pairs) op_rope(g, &a, pairs, rope.neox, s->q, kc, cs);
     graph_capture(g, "q", l, s->q, q_dim, ROWS_STEP);
     graph_capture(g, "k", l, kc, kv_dim, ROWS_POS);
     graph_capture(g, "v", l, vc, kv_dim, ROWS_POS);

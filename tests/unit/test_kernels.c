@@ -38,8 +38,10 @@
  *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows,
  *                                    test_rmsnorm_add (post-norm into the residual)
  *   layernorm.wgsl                 test_layernorm (offsets, out rows)
- *   head_rmsnorm.wgsl (q/k norm)   test_head_rmsnorm (Q rows and cache rows,
- *                                    GQA, head sizes past the lanes, odd)
+ *   head_rmsnorm.wgsl (q/k norm    test_head_rmsnorm (Q rows and cache rows,
+ *     and RoPE)                      GQA, head sizes past the lanes, odd; both
+ *                                    pair styles, partial rotation, batches
+ *                                    at later positions; not RoPE first)
  *   rope.wgsl                      test_rope (NORMAL pairs), test_rope_neox
  *                                    (NEOX pairs; partial rotation in both)
  *   attention.wgsl (softmax is     test_attention (MHA, GQA, MQA, one and
@@ -1411,59 +1413,115 @@ static void test_rope_neox(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_rope(&cases[i]);
 }
 
-/* ---- head_rmsnorm.wgsl: q/k norm ----
+/* ---- head_rmsnorm.wgsl: q/k norm, then RoPE ----
  * Each head of this step's Q (weights wq) and of its keys in the cache at
- * pos0 + t (weights wk) becomes x / sqrt(mean(x^2) + eps) * w, in place.
- * Relative tolerance 2e-5 as for rmsnorm.wgsl; cache rows outside the step
- * and Q's spare row must not change. */
-static void check_head_rmsnorm(int n_heads, int n_kv_heads, int head_dim, int n, int pos0, int n_ctx, float eps) {
-    int q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
-    size_t nq = (size_t)(n + 1) * q_dim, nc = (size_t)n_ctx * kv_dim;
-    float *q = rand_floats(nq, 3.0f), *kc0 = rand_floats(nc, 0.5f);
-    float *wq = rand_floats((size_t)head_dim, 2.0f), *wk = rand_floats((size_t)head_dim, 2.0f);
-    double *want_q = alloc_d(nq), *tol_q = alloc_d(nq), *want_k = alloc_d(nc), *tol_k = alloc_d(nc);
-    untouched(want_q, tol_q, q, 0, nq);
-    untouched(want_k, tol_k, kc0, 0, nc);
-    for (int t = 0; t < n; t++)
-        for (int h = 0; h < n_heads + n_kv_heads; h++) {
-            int is_q = h < n_heads;
-            size_t o = is_q ? (size_t)t * q_dim + (size_t)h * head_dim
-                            : (size_t)(pos0 + t) * kv_dim + (size_t)(h - n_heads) * head_dim;
-            const float *x = (is_q ? q : kc0) + o, *w = is_q ? wq : wk;
-            double *want = (is_q ? want_q : want_k) + o, *tol = (is_q ? tol_q : tol_k) + o;
-            double ss = 0;
-            for (int i = 0; i < head_dim; i++) ss += (double)x[i] * x[i];
-            double scale = 1.0 / sqrt(ss / head_dim + eps);
-            for (int i = 0; i < head_dim; i++) {
-                want[i] = x[i] * scale * w[i];
-                tol[i] = 2e-5 * fabs(want[i]);
+ * pos0 + t (weights wk) becomes x / sqrt(mean(x^2) + eps) * w, in place,
+ * then its pairs turn as rope.wgsl's do (rope_pairs 0: none). Relative
+ * tolerance 2e-5 of the normed values as for rmsnorm.wgsl, times the
+ * rotation's |cos| + |sin| as in rope_ref; cache rows outside the step and
+ * Q's spare row must not change. The weights vary along the head, so RoPE
+ * before the norm gives other values (a rotation keeps a pair's sum of
+ * squares, hence the scale, but not which weight meets which value):
+ * rope_first computes that order, which the kernel must not match. */
+typedef struct { int n_heads, n_kv_heads, head_dim, rope_pairs, neox, n, pos0, n_ctx; float eps; } head_norm_case;
+
+/* One head x of head_dim values into want/tol: normed by w then turned at
+ * pos, or with rope_first turned then normed. */
+static void head_norm_rope_ref(const float *x, const float *w, double *want, double *tol, const head_norm_case *c,
+                               const float *cs, int pos, int rope_first) {
+    int hd = c->head_dim, pairs = c->rope_pairs;
+    double v[512], ss = 0;
+    assert_true(hd <= 512);
+    for (int i = 0; i < hd; i++) { v[i] = x[i]; ss += v[i] * v[i]; }
+    double scale = 1.0 / sqrt(ss / hd + c->eps);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == rope_first) /* the norm */
+            for (int i = 0; i < hd; i++) { v[i] *= scale * w[i]; tol[i] = 2e-5 * fabs(v[i]); }
+        else
+            for (int i = 0; i < pairs; i++) {
+                int i0 = c->neox ? i : 2 * i, i1 = c->neox ? i + pairs : 2 * i + 1;
+                double x0 = v[i0], x1 = v[i1];
+                double cc = cs[((size_t)pos * pairs + i) * 2], sn = cs[((size_t)pos * pairs + i) * 2 + 1];
+                v[i0] = x0 * cc - x1 * sn;
+                v[i1] = x0 * sn + x1 * cc;
+                /* the norm's drift on each input, carried through the turn */
+                tol[i0] = tol[i1] = (2e-5 * (fabs(x0) + fabs(x1)) + 1e-6) * (fabs(cc) + fabs(sn));
             }
+    }
+    for (int i = 0; i < hd; i++) want[i] = v[i];
+}
+
+static void check_head_rmsnorm_rope(const head_norm_case *c) {
+    int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, n = c->n;
+    size_t nq = (size_t)(n + 1) * q_dim, nc = (size_t)c->n_ctx * kv_dim, ncs = (size_t)c->n_ctx * c->rope_pairs * 2;
+    float *q = rand_floats(nq, 3.0f), *kc0 = rand_floats(nc, 0.5f);
+    float *wq = rand_floats((size_t)c->head_dim, 2.0f), *wk = rand_floats((size_t)c->head_dim, 2.0f);
+    float *cs = rope_table(c->n_ctx, c->rope_pairs, 10000.0);
+    double *want[2][2], *tol[2][2]; /* [rope first][Q, K cache] */
+    for (int f = 0; f < 2; f++) {
+        want[f][0] = alloc_d(nq); tol[f][0] = alloc_d(nq); want[f][1] = alloc_d(nc); tol[f][1] = alloc_d(nc);
+        untouched(want[f][0], tol[f][0], q, 0, nq);
+        untouched(want[f][1], tol[f][1], kc0, 0, nc);
+    }
+    for (int t = 0; t < n; t++)
+        for (int h = 0; h < c->n_heads + c->n_kv_heads; h++) {
+            int is_k = h >= c->n_heads;
+            size_t o = is_k ? (size_t)(c->pos0 + t) * kv_dim + (size_t)(h - c->n_heads) * c->head_dim
+                            : (size_t)t * q_dim + (size_t)h * c->head_dim;
+            for (int f = 0; f < 2; f++)
+                head_norm_rope_ref((is_k ? kc0 : q) + o, is_k ? wk : wq, want[f][is_k] + o, tol[f][is_k] + o, c, cs,
+                                   c->pos0 + t, f);
         }
     gpu_device *d = main_ctx.dev;
     rig r = rig_open(&main_ctx);
-    gpu_buffer *qb = upload(d, q, nq * 4), *kcb = upload(d, kc0, nc * 4), *wqb = upload(d, wq, (size_t)head_dim * 4),
-               *wkb = upload(d, wk, (size_t)head_dim * 4);
-    attn_shape a = {n_heads, n_kv_heads, head_dim};
-    op_head_rmsnorm(r.g, &a, qb, kcb, wqb, wkb, eps);
-    rig_run(&r, (uint32_t)pos0, (uint32_t)n, 0, 1);
+    gpu_buffer *qb = upload(d, q, nq * 4), *kcb = upload(d, kc0, nc * 4),
+               *wqb = upload(d, wq, (size_t)c->head_dim * 4), *wkb = upload(d, wk, (size_t)c->head_dim * 4),
+               *csb = upload(d, cs, (ncs ? ncs : 4) * 4);
+    attn_shape a = {c->n_heads, c->n_kv_heads, c->head_dim};
+    op_head_rmsnorm_rope(r.g, &a, c->rope_pairs, c->neox, qb, kcb, wqb, wkb, c->rope_pairs ? csb : NULL, c->eps);
+    rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
     float *gq = download(d, qb, nq), *gkc = download(d, kcb, nc);
-    char what[160];
-    snprintf(what, sizeof what, "head_rmsnorm heads %d kv_heads %d head_dim %d tokens %d at pos %d eps %g", n_heads,
-             n_kv_heads, head_dim, n, pos0, eps);
-    expect_close(what, "Q", gq, want_q, tol_q, nq, (size_t)q_dim);
-    expect_close(what, "K cache", gkc, want_k, tol_k, nc, (size_t)kv_dim);
+    char what[200];
+    snprintf(what, sizeof what, "head_rmsnorm %s heads %d kv_heads %d head_dim %d pairs %d tokens %d at pos %d eps %g",
+             c->neox ? "neox" : "normal", c->n_heads, c->n_kv_heads, c->head_dim, c->rope_pairs, n, c->pos0, c->eps);
+    expect_close(what, "Q", gq, want[0][0], tol[0][0], nq, (size_t)q_dim);
+    expect_close(what, "K cache", gkc, want[0][1], tol[0][1], nc, (size_t)kv_dim);
+    if (c->rope_pairs && c->pos0 > 0) { /* the wrong order is far outside the tolerance somewhere in each
+                                           tensor (at position 0 every turn is the identity) */
+        const float *got[2] = {gq, gkc};
+        const size_t len[2] = {nq, nc};
+        for (int k = 0; k < 2; k++) {
+            size_t off = 0;
+            for (size_t i = 0; i < len[k]; i++) off += fabs(got[k][i] - want[1][k][i]) > 10 * tol[1][k][i] + 1e-4;
+            if (!off) fail_msg("%s: %s matches RoPE before the norm too", what, k ? "K cache" : "Q");
+        }
+    }
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, kcb, wqb, wkb};
-    for (int i = 0; i < 4; i++) gpu_buffer_free(bs[i]);
-    free(q); free(kc0); free(wq); free(wk); free(want_q); free(tol_q); free(want_k); free(tol_k); free(gq); free(gkc);
+    gpu_buffer *bs[] = {qb, kcb, wqb, wkb, csb};
+    for (int i = 0; i < 5; i++) gpu_buffer_free(bs[i]);
+    for (int f = 0; f < 2; f++)
+        for (int k = 0; k < 2; k++) { free(want[f][k]); free(tol[f][k]); }
+    free(q); free(kc0); free(wq); free(wk); free(cs); free(gq); free(gkc);
 }
 
 static void test_head_rmsnorm(void **state) {
     (void)state;
-    check_head_rmsnorm(2, 2, 8, 1, 0, 2, 1e-6f);      /* one token, MHA */
-    check_head_rmsnorm(6, 2, 20, 5, 3, 9, 1e-6f);     /* GQA, a batch at position 3 */
-    check_head_rmsnorm(4, 1, 128, 3, 7, 12, 1e-6f);   /* Qwen 3's head size: past the 64 lanes */
-    check_head_rmsnorm(3, 1, 7, 2, 1, 4, 0.5f);       /* odd head size; eps that matters */
+    const head_norm_case cases[] = {
+        {2, 2, 8, 0, 0, 1, 0, 2, 1e-6f},        /* no RoPE: the norm alone; one token, MHA */
+        {4, 1, 128, 0, 1, 3, 7, 12, 1e-6f},     /* Qwen 3's head size: past the 64 lanes */
+        {3, 1, 7, 0, 0, 2, 1, 4, 0.5f},         /* odd head size; eps that matters */
+        {2, 2, 8, 4, 0, 1, 0, 4, 1e-6f},        /* one token at position 0 */
+        {6, 2, 20, 10, 0, 5, 3, 11, 1e-6f},     /* GQA, a batch at position 3 */
+        {6, 2, 20, 10, 1, 5, 3, 11, 1e-6f},     /* the same in NEOX pairs */
+        {4, 1, 16, 3, 0, 3, 9, 12, 1e-6f},      /* partial rotation (rope_dim 6 of 16) */
+        {4, 1, 16, 3, 1, 3, 9, 12, 1e-6f},      /* partial, NEOX: pairs (i, i + 3) */
+        {8, 2, 128, 64, 1, 4, 30, 40, 1e-6f},   /* Qwen 3's heads */
+        {4, 1, 256, 128, 1, 2, 500, 510, 1e-6f}, /* Gemma 3's head size; large angles */
+        {3, 3, 160, 80, 0, 2, 700, 705, 1e-6f}, /* 80 pairs: past the 64 lanes */
+        {3, 1, 7, 3, 0, 2, 4, 6, 0.5f},         /* odd head_dim: the last element only normed */
+        {4, 2, 64, 32, 1, 1, 37, 64, 1e-6f},    /* a one-token (decode) step */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_head_rmsnorm_rope(&cases[i]);
 }
 
 /* ---- attention.wgsl (with its softmax) ----
