@@ -28,12 +28,14 @@
 # Everything stays under /tmp/wgpt-browser (and the model in /tmp/l.gguf)
 # while the machine is warm: a call with nothing carried runs it again.
 #
-# usage: scripts/device_browser.sh [N_TOKENS]   (default 128)
+# usage: scripts/device_browser.sh [N_TOKENS...]   (default 128 512: the page's
+# figure counts every token from the first, and the first run slower in a
+# browser, so a longer run shows the steady rate too)
 # For a dry run elsewhere: WGPT_BROWSER_MODEL=FILE (instead of making the 1B
 # model), WGPT_BIN=build/wgpt (instead of .devcarry/wgpt).
 set -u
 cd "$(dirname "$0")/.."
-n_tok=${1:-128}
+counts=("$@"); [ ${#counts[@]} -gt 0 ] || counts=(128 512)
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 S=/tmp/wgpt-browser; mkdir -p "$S/parts" "$S/stage"
 log() { echo "device_browser: $*" >&2; }
@@ -135,25 +137,30 @@ if [ -z "$chosen" ]; then
 fi
 nvidia=no; printf '%s' "$chosen_adapter" | grep -qi nvidia && nvidia=yes
 
-# ---- the page, autorun, on the 1B model ----
+# ---- the page, autorun, on the 1B model, then native on the same file ----
 prompt="Once upon a time"
-q="model=default.gguf&prompt=Once%20upon%20a%20time&n=$n_tok&temp=0&autorun=1"
 # WGPT_BROWSER_FLAGS: more Chromium flags for the page's run (experiments,
 # e.g. --js-flags=--no-liftoff), recorded with the result
 args=(); for f in $chosen ${WGPT_BROWSER_FLAGS:-}; do args+=(--flag="$f"); done
 chosen="$chosen${WGPT_BROWSER_FLAGS:+ $WGPT_BROWSER_FLAGS}"
-r=$(timeout 330 "${CDP[@]}" autorun "$base/?$q" --timeout 300 --screenshot "$OUT/chat.png" "${args[@]}" | tail -n 1)
-jl "{\"step\":\"browser\",\"nvidia\":\"$nvidia\",\"flags\":\"$chosen\",\"result\":${r:-null}}"
-browser_ids=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ids",""))' 2>/dev/null)
-grep -c ' /default.gguf ' "$slog" | sed 's/^/device_browser: model requests served: /' >&2
+run_count() {
+  local n_tok=$1
+  q="model=default.gguf&prompt=Once%20upon%20a%20time&n=$n_tok&temp=0&autorun=1"
+  r=$(timeout 330 "${CDP[@]}" autorun "$base/?$q" --timeout 300 --screenshot "$OUT/chat.png" "${args[@]}" | tail -n 1)
+  jl "{\"step\":\"browser\",\"nvidia\":\"$nvidia\",\"flags\":\"$chosen\",\"result\":${r:-null}}"
+  browser_ids=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ids",""))' 2>/dev/null)
+  grep -c ' /default.gguf ' "$slog" | sed 's/^/device_browser: model requests served: /' >&2
 
-# ---- native, same file, same prompt ----
-if [ -f "$S/stage/libwebgpu_wrapper.so" ]; then
-  ids=$(WGPT_WEBGPU_LIB=$S/stage/libwebgpu_wrapper.so "$W" run -m "$m" -p "$prompt" -n "$n_tok" --temp 0 --print-ids 2>"$S/native.err" | head -n 1)
-  summary=$(grep 'wgpt: load' "$S/native.err" | tail -n 1)
-  same=no; [ -n "$ids" ] && [ "$ids" = "${browser_ids:-}" ] && same=yes
-  jl "{\"step\":\"native\",\"summary\":$(printf '%s' "$summary" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'),\"same_ids_as_browser\":\"$same\"}"
-else
-  log "no .devcarry/libwebgpu_wrapper.so carried: no native figure (README has device_bench.sh's)"
-fi
+  # ---- native, same file, same prompt ----
+  if [ -f "$S/stage/libwebgpu_wrapper.so" ]; then
+    ids=$(WGPT_WEBGPU_LIB=$S/stage/libwebgpu_wrapper.so "$W" run -m "$m" -p "$prompt" -n "$n_tok" --temp 0 --print-ids 2>"$S/native.err" | head -n 1)
+    summary=$(grep 'wgpt: load' "$S/native.err" | tail -n 1)
+    same=no; [ -n "$ids" ] && [ "$ids" = "${browser_ids:-}" ] && same=yes
+    jl "{\"step\":\"native\",\"summary\":$(printf '%s' "$summary" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'),\"same_ids_as_browser\":\"$same\"}"
+  else
+    log "no .devcarry/libwebgpu_wrapper.so carried: no native figure (README has device_bench.sh's)"
+  fi
+}
+for n in "${counts[@]}"; do run_count "$n"; done
+
 tail -n 5 "$slog" >&2
