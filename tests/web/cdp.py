@@ -203,7 +203,8 @@ RESULT_JS = """(() => {
   const t = (id) => { const e = document.getElementById(id); return e ? e.textContent : null; };
   const out = document.getElementById('output');
   return { title: document.title, ids: (t('ids') || '').trim(), output: t('output'),
-           tokPerSec: out ? Number(out.dataset.tokPerSec || 'NaN') : null, stats: t('stats'),
+           tokPerSec: out ? Number(out.dataset.tokPerSec || 'NaN') : null,
+           lastHalfTokPerSec: out ? Number(out.dataset.lastHalfTokPerSec || 'NaN') : null, stats: t('stats'),
            adapter: t('adapter'), progress: t('progress-text'), error: t('error') };
 })()"""
 
