@@ -36,7 +36,7 @@ static const struct {
     [KERNEL_MATVEC_QKV] = {"matvec_qkv.wgsl", 1, FMT_MV3,
                            {[KV_PLAIN] = {"mv_qkv_plain.wgsl", "mv_norm_common.wgsl"},
                             [KV_QKV_ROPE] = {"mv_qkv_rope.wgsl", "mv_norm_common.wgsl"},
-                            [KV_LNORM] = {"mv_qkv_lnorm.wgsl", "mv_lnorm_common.wgsl"}}},
+                            [KV_LNORM] = {"mv_qkv_plain.wgsl", "mv_lnorm_common.wgsl", "qkv_lnorm"}}},
     [KERNEL_EMBED] = {"embed.wgsl", 0, FMT_W, {{NULL}}},
     [KERNEL_RMSNORM] = {"rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_HEAD_RMSNORM] = {"head_rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
@@ -53,34 +53,35 @@ static const struct {
     [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{"attention_split_common.wgsl"}}},
 };
 
-/* matvec.wgsl's rows per group and loads in flight per lane, by weight
- * type slot (dtype.h: f32, f16, q8_0, q4_0, bf16). From wgpt-kbench on the
- * H200 (results/2026-11-29-h200/issue10/): two rows a group is as fast as
- * one or faster on the 1B shapes but the 8192-column one, where one row
- * was ahead (by 6-15% for F16 and Q4_0, a third for Q8_0); four rows was
- * slower on the smaller shapes and no faster on the LM head. The unroll
- * moved little. Q8_0 and Q4_0 from their aligned planes (dtype.h), in
- * wgpt-kbench on the H200 (2026-11-30): two rows and four loads a lane are
- * best or near it on the FFN down shape (2048x8192), which every layer
- * has; two loads were up to 14% faster on the LM head, four rows more. */
-static const struct { uint32_t rows, unroll; } mv_shape[DTYPE_GPU_SLOTS] = {
-    {2, 4}, {2, 4}, {2, 4}, {2, 4}, {2, 4},
-};
+/* matvec.wgsl's rows per group and loads in flight per lane (MV_ROWS,
+ * MV_UNROLL) for one kernel: two rows and four loads, but
+ * - eight loads in the products whose every load fetches 16 bytes of
+ *   weights (F32, F16, BF16) without a norm (the output and FFN down
+ *   projections), and in Q4_0's gate/up: on the H200 (bench --profile,
+ *   2026-11-30) they took those F16 products from 605 to 508 µs a token and
+ *   Q4_0's gate/up from 455 to 423, while the LM head went from 132 to 179
+ *   and Q4_0's QKV from 282 to 350;
+ * - four rows in the Q8_0/Q4_0 LM head (a norm variant), whose units read 16
+ *   elements of x and of the norm's weights in loads spread over a
+ *   subgroup's span for 16 or 8 bytes of weights, so that x's loads, which
+ *   set its pace, serve more rows: 165 to 130 µs (Q4_0), 175 to 156 (Q8_0);
+ *   in the plain products four were slower (506 to 698, 490 to 795);
+ * - at most two rows in matvec_glu.wgsl, which keeps two of each matrix in
+ *   one vec4.
+ * Earlier, wgpt-kbench (results/2026-11-29-h200/issue10/) had one row no
+ * faster than two but on the 8192-column shape, and four slower on the
+ * small ones. */
+typedef struct { uint32_t rows, unroll; } mv_shape;
 
-/* Loads in flight a lane for one kernel: mv_shape's, but eight in the
- * products whose every load fetches 16 bytes of weights (F32, F16, BF16)
- * without a norm (the attention output and FFN down projections), and in
- * Q4_0's gate/up. On the H200 (bench --profile, 2026-11-30) eight took
- * those F16 products from 605 to 508 µs a token and Q4_0's gate/up from 455
- * to 423, while the LM head (a norm variant) went from 132 to 179 µs, Q4_0's
- * QKV from 282 to 350: more lanes' loads, not longer chains, pay there. */
-static uint32_t mv_unroll(kernel_id id, int slot, int variant) {
-    const char *t = dtype_gpu(slot)->name;
-    int wide = !strcmp(t, "f32") || !strcmp(t, "f16") || !strcmp(t, "bf16");
-    if ((id == KERNEL_MATVEC && wide && (variant == KV_PLAIN || variant == KV_BIAS)) ||
-        (id == KERNEL_MATVEC_GLU && !strcmp(t, "q4_0") && variant == KV_PLAIN))
-        return 8;
-    return mv_shape[slot].unroll;
+static mv_shape mv_shape_of(kernel_id id, int slot, int variant) {
+    mv_shape s = {2, 4};
+    const dtype_info *t = dtype_gpu(slot);
+    int norm = variant == KV_NORM || variant == KV_NORM_BIAS;
+    if (id == KERNEL_MATVEC && !t->gpu_scales && !norm) s.unroll = 8;
+    if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !strcmp(t->name, "q4_0")) s.unroll = 8;
+    if (id == KERNEL_MATVEC && t->gpu_scales && norm) s.rows = 4;
+    if (id == KERNEL_MATVEC_GLU && s.rows > 2) s.rows = 2;
+    return s;
 }
 
 /* attention.wgsl's MAXD: values of a head per lane. Wider than 32 only
@@ -98,19 +99,7 @@ uint32_t kernels_attention_max_head(const kernel_registry *r) { return attention
 
 uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant) {
     (void)r;
-    if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 1;
-    /* The Q8_0/Q4_0 LM head (a norm variant): a unit reads 16 elements of x
-     * and of the norm's weights in 16-byte loads spread over a subgroup's
-     * span, for 16 or 8 bytes of weights, so x's loads set its pace and four
-     * rows share each. On the H200 (bench --profile, 2026-11-30) four rows
-     * took it from 165 to 130 µs (Q4_0) and 175 to 156 (Q8_0); in the plain
-     * products (output, down) four were slower, 506 to 698 and 490 to 795. */
-    const char *t = dtype_gpu(slot)->name;
-    if (id == KERNEL_MATVEC && (variant == KV_NORM || variant == KV_NORM_BIAS) &&
-        (!strcmp(t, "q8_0") || !strcmp(t, "q4_0")))
-        return 4;
-    uint32_t rows = mv_shape[slot].rows;
-    return id == KERNEL_MATVEC_GLU && rows > 2 ? 2 : rows; /* matvec_glu.wgsl keeps two rows of each matrix in one vec4 */
+    return slot >= 0 && slot < DTYPE_GPU_SLOTS ? mv_shape_of(id, slot, variant).rows : 1;
 }
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */
@@ -159,16 +148,17 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (pf == FMT_W) snprintf(fmt, sizeof fmt, "%s", t->wgsl);
     if (pf >= FMT_MV) {
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
-        snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n",
-                 kernels_matvec_rows(r, id, slot, variant), mv_unroll(id, slot, variant));
+        mv_shape ms = mv_shape_of(id, slot, variant);
+        snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n", ms.rows, ms.unroll);
     }
     if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)
         snprintf(shape, sizeof shape, "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\n", KERNELS_ATTN_CHUNK,
                  KERNELS_ATTN_HEADS);
     if (id == KERNEL_ATTENTION_SPLIT_SG) /* keys a subgroup, and V rows a lane in flight */
-        snprintf(shape, sizeof shape, "const MAXG: u32 = %uu;\nconst CHS: u32 = %uu;\nconst VB: u32 = %uu;\n",
-                 KERNELS_ATTN_HEADS, r->group_lanes, r->group_lanes < 16 ? r->group_lanes : 16);
+        snprintf(shape, sizeof shape,
+                 "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\nconst CHS: u32 = %uu;\nconst VB: u32 = %uu;\n",
+                 KERNELS_ATTN_CHUNK, KERNELS_ATTN_HEADS, r->group_lanes, r->group_lanes < 16 ? r->group_lanes : 16);
     if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

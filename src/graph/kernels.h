@@ -56,12 +56,13 @@ typedef struct {
  * type slot: a dispatch needs rows / (group_slots * this) workgroups. */
 uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant);
 
-/* The largest head size attention.wgsl takes on this adapter: each lane
- * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need
- * where groups are narrow (SwiftShader's 4-lane subgroups: 64 a lane). */
 /* attention_split_sg.wgsl's chunk, a key a lane of one subgroup, where
  * reductions go by subgroups; 0 where they do not (attention_split.wgsl then). */
 uint32_t kernels_attention_sg_keys(const kernel_registry *r);
+
+/* The largest head size attention.wgsl takes on this adapter: each lane
+ * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need
+ * where groups are narrow (SwiftShader's 4-lane subgroups: 64 a lane). */
 uint32_t kernels_attention_max_head(const kernel_registry *r);
 
 /* Keys per chunk of attention_split.wgsl (a multiple of its 64 lanes, which

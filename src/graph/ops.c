@@ -236,7 +236,7 @@ static uint32_t attention_chunk_keys(const kernel_registry *k) {
 
 uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape *a, int n_ctx) {
     if (!attention_splits(a)) return 0;
-    uint64_t chunks = ((uint64_t)n_ctx + attention_chunk_keys(k) - 1) / attention_chunk_keys(k);
+    uint64_t keys = attention_chunk_keys(k), chunks = ((uint64_t)n_ctx + keys - 1) / keys;
     return (uint64_t)a->n_heads * chunks * ((uint64_t)a->head_dim / 4 + 1) * 16;
 }
 

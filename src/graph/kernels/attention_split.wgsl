@@ -20,28 +20,18 @@ var<workgroup> ms: array<f32, MAXG>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = lid.x;
-  let n_keys = step.pos0 + 1u;
-  var first = 0u;
-  if (p.window != 0u && n_keys > p.window) { first = n_keys - p.window; }
-  let nc = (n_keys + CH - 1u) / CH;
-  let group = p.n_heads / p.n_kv_heads;
-  let nhb = (group + MAXG - 1u) / MAXG;
-  let wg = linear_wg(wid, nwg);
-  // The grid counts chunks from key 0; those wholly before the window have
-  // nothing to do, and the merge never reads them.
-  if (wg >= nc * nhb * p.n_kv_heads || (wg % nc + 1u) * CH <= first) { return; }
-  let c = wg % nc;
-  let hb = (wg / nc) % nhb;
-  let kvh = wg / (nc * nhb);
+  let b = block_of(linear_wg(wid, nwg));
+  if (!b.live) { return; }
+  let n_keys = b.n_keys;
+  let first = b.first;
+  let c = b.c;
   let k0 = c * CH;
-  let h0 = kvh * group + hb * MAXG;
-  let ng = min(MAXG, group - hb * MAXG);
-  let nv = p.head_dim / 4u;
-  let ko = p.cache_off / 4u + kvh * nv;
-  let kvv = p.kv_dim / 4u;
-
-  for (var i = t; i < ng * nv; i += WG) { qs[(i / nv) * WG + i % nv] = Q[(h0 + i / nv) * nv + i % nv]; }
-  workgroupBarrier();
+  let h0 = b.h0;
+  let ng = b.ng;
+  let nv = b.nv;
+  let ko = b.ko;
+  let kvv = b.kvv;
+  stage_queries(b, t);
 
   // A lane per key (attention_split_common.wgsl): each K row is read whole by one
   // lane, so the scores need no reduction across lanes.

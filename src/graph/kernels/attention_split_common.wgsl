@@ -12,6 +12,39 @@ struct Params { n_heads: u32, n_kv_heads: u32, head_dim: u32, kv_dim: u32, q_dim
 @group(0) @binding(4) var<storage, read_write> P: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> step: Step;
 
+// A workgroup's share of the grid: a chunk c of CH keys (counted from key
+// 0), a group of up to MAXG query heads from h0 and their KV head, whose
+// vec4s start at ko in each cache row of kvv; the step's keys are first
+// .. n_keys - 1. Chunks wholly before the window (or past the grid) have
+// nothing to do, and the merge never reads them: live false.
+struct Block { live: bool, first: u32, n_keys: u32, c: u32, h0: u32, ng: u32, nv: u32, ko: u32, kvv: u32 }
+
+fn block_of(wg: u32) -> Block {
+  var b: Block;
+  b.n_keys = step.pos0 + 1u;
+  if (p.window != 0u && b.n_keys > p.window) { b.first = b.n_keys - p.window; }
+  let nc = (b.n_keys + CH - 1u) / CH;
+  let group = p.n_heads / p.n_kv_heads;
+  let nhb = (group + MAXG - 1u) / MAXG;
+  b.live = wg < nc * nhb * p.n_kv_heads && (wg % nc + 1u) * CH > b.first;
+  b.c = wg % nc;
+  let hb = (wg / nc) % nhb;
+  let kvh = wg / (nc * nhb);
+  b.h0 = kvh * group + hb * MAXG;
+  b.ng = min(MAXG, group - hb * MAXG);
+  b.nv = p.head_dim / 4u;
+  b.ko = p.cache_off / 4u + kvh * b.nv;
+  b.kvv = p.kv_dim / 4u;
+  return b;
+}
+
+// The block's queries into qs (head g from g * WG), by lane t of the
+// workgroup's WG; every lane calls it (it ends with the barrier).
+fn stage_queries(b: Block, t: u32) {
+  for (var i = t; i < b.ng * b.nv; i += WG) { qs[(i / b.nv) * WG + i % b.nv] = Q[(b.h0 + i / b.nv) * b.nv + i % b.nv]; }
+  workgroupBarrier();
+}
+
 // One key's scores against the staged queries of up to MAXG heads sharing
 // its KV head: qs holds head g's vec4s from g * WG, Kc the key's row from
 // kr. The row is read whole by the lane, eight loads at a time before any

@@ -9,7 +9,7 @@
 // weight from its lane by subgroupShuffle while V's rows stream in. It
 // leaves attention_split.wgsl's partials for chunks of CHS keys
 // (attention_merge.wgsl, told the chunk size, combines them). A workgroup
-// covers WG keys: the grid is attention_split.wgsl's.
+// covers CH keys: the grid is attention_split.wgsl's.
 // Params and bindings: attention_split_common.wgsl.
 
 // CHS, the keys a subgroup takes (one a lane: CHS is the subgroup size),
@@ -19,26 +19,18 @@
 var<workgroup> qs: array<vec4<f32>, MAXG * WG>; // head g from g * WG (attention_split_common.wgsl)
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
-  let t = slot * G + lane;
-  let n_keys = step.pos0 + 1u;
-  var first = 0u;
-  if (p.window != 0u && n_keys > p.window) { first = n_keys - p.window; }
-  let ncw = (n_keys + WG - 1u) / WG;
-  let group = p.n_heads / p.n_kv_heads;
-  let nhb = (group + MAXG - 1u) / MAXG;
-  // Workgroups past the last key, or wholly before the window, have nothing to do.
-  if (wg >= ncw * nhb * p.n_kv_heads || (wg % ncw + 1u) * WG <= first) { return; }
-  let hb = (wg / ncw) % nhb;
-  let kvh = wg / (ncw * nhb);
-  let h0 = kvh * group + hb * MAXG;
-  let ng = min(MAXG, group - hb * MAXG);
-  let nv = p.head_dim / 4u;
-  let ko = p.cache_off / 4u + kvh * nv;
-  let kvv = p.kv_dim / 4u;
-  for (var i = t; i < ng * nv; i += WG) { qs[(i / nv) * WG + i % nv] = Q[(h0 + i / nv) * nv + i % nv]; }
-  workgroupBarrier();
+  let b = block_of(wg);
+  if (!b.live) { return; }
+  let n_keys = b.n_keys;
+  let first = b.first;
+  let h0 = b.h0;
+  let ng = b.ng;
+  let nv = b.nv;
+  let ko = b.ko;
+  let kvv = b.kvv;
+  stage_queries(b, slot * G + lane);
 
-  let c = (wg % ncw) * (WG / CHS) + slot; // this subgroup's chunk
+  let c = b.c * (CH / CHS) + slot; // this subgroup's chunk of CHS keys
   let k0 = c * CHS;
   if (k0 >= n_keys || k0 + CHS <= first) { return; } // the merge reads no such chunk
   let j = k0 + lane;

@@ -14,6 +14,7 @@ fn xin(i: u32) -> vec4<f32> {
   ss_acc += a * a;
   return a * NW[i];
 }
+fn norm_begin(lane: u32, G: u32) {} // nothing needed before the product (LayerNorm's statistics are)
 fn norm_scale(lane: u32, G: u32) -> f32 {
   return 1.0 / sqrt(group_sum(ss_acc.x + ss_acc.y + ss_acc.z + ss_acc.w, lane) / f32(p.cols) + p.eps);
 }
