@@ -465,8 +465,7 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
 static unsigned long long mb(uint64_t bytes) { return (unsigned long long)((bytes + (1 << 20) - 1) >> 20); }
 
 static int check_state_limits(gpu_device *d, const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch,
-                              int n_out_max,
-                              char *err, size_t errlen) {
+                              int n_out_max, char *err, size_t errlen) {
     const gpu_limits *L = gpu_get_limits(d);
     state_buffer b[16];
     int n = state_buffers(k, c, n_ctx, n_batch, n_out_max, b);
