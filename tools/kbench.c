@@ -66,19 +66,21 @@ typedef struct {
     int rows, unroll;    /* matvec.wgsl's MV_ROWS, MV_UNROLL */
     int fused;           /* 1: the RMSNorm of x folded in (mv_norm.wgsl); 2: matvec_glu.wgsl
                             (norm, then SiLU(W x) * (W x): the matrix read twice, as gate and up) */
-    const char *fmt;     /* the format snippet's suffix: "" (mvfmt_TYPE.wgsl), or "_block" for Q8_0
-                            a lane a block (types without one skip the variant) */
+    const char *fmt;     /* the format snippet's suffix: "" (mvfmt_TYPE.wgsl), or another way to
+                            read the type (types without that file skip the variant) */
+    int ks;              /* subgroups that split each row's units (reduce_subgroup_ks.wgsl); 0: one */
 } variant;
 
 static const variant variants[] = {
-    {"matmul (batched)", 0, 0, 0, 0, ""},
-    {"matvec r1 u1", 1, 1, 1, 0, ""}, {"matvec r1 u2", 1, 1, 2, 0, ""}, {"matvec r1 u4", 1, 1, 4, 0, ""}, {"matvec r1 u8", 1, 1, 8, 0, ""},
-    {"matvec r2 u1", 1, 2, 1, 0, ""}, {"matvec r2 u2", 1, 2, 2, 0, ""}, {"matvec r2 u4", 1, 2, 4, 0, ""}, {"matvec r4 u2", 1, 4, 2, 0, ""}, {"matvec r4 u4", 1, 4, 4, 0, ""},
-    {"norm+mv r1 u4", 1, 1, 4, 1, ""}, {"norm+mv r2 u2", 1, 2, 2, 1, ""}, {"norm+mv r2 u4", 1, 2, 4, 1, ""},
-    {"norm+glu r1 u2", 1, 1, 2, 2, ""}, {"norm+glu r1 u4", 1, 1, 4, 2, ""}, {"norm+glu r2 u1", 1, 2, 1, 2, ""}, {"norm+glu r2 u2", 1, 2, 2, 2, ""},
-    {"norm+glu r2 u4", 1, 2, 4, 2, ""},
-    {"block r1 u1", 1, 1, 1, 0, "_block"}, {"block r1 u2", 1, 1, 2, 0, "_block"}, {"block r1 u4", 1, 1, 4, 0, "_block"},
-    {"block r2 u2", 1, 2, 2, 0, "_block"},
+    {"matmul (batched)", 0, 0, 0, 0, "", 0},
+    {"matvec r2 u4", 1, 2, 4, 0, "", 0}, {"matvec r2 u8", 1, 2, 8, 0, "", 0}, {"matvec r1 u4", 1, 1, 4, 0, "", 0},
+    {"matvec r4 u4", 1, 4, 4, 0, "", 0}, {"ks2 r2 u4", 1, 2, 4, 0, "", 2}, {"ks2 r2 u8", 1, 2, 8, 0, "", 2},
+    {"ks2 r1 u8", 1, 1, 8, 0, "", 2}, {"ks2 r4 u4", 1, 4, 4, 0, "", 2},
+    {"norm+mv r2 u4", 1, 2, 4, 1, "", 0}, {"norm+mv r4 u4", 1, 4, 4, 1, "", 0}, {"norm ks2 r2 u4", 1, 2, 4, 1, "", 2},
+    {"norm ks2 r4 u4", 1, 4, 4, 1, "", 2},
+    {"glu r2 u4", 1, 2, 4, 2, "", 0}, {"glu r2 u8", 1, 2, 8, 2, "", 0}, {"glu ks2 r2 u4", 1, 2, 4, 2, "", 2},
+    {"glu ks2 r2 u8", 1, 2, 8, 2, "", 2},
+    {"block r1 u2", 1, 1, 2, 0, "_block", 0}, {"block r2 u2", 1, 2, 2, 0, "_block", 0},
 };
 #define N_VARIANTS (int)(sizeof variants / sizeof *variants)
 
@@ -88,8 +90,9 @@ static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dt
     char fmt[64], fmt2[64], head[128];
     snprintf(fmt, sizeof fmt, "mvfmt_%s%s.wgsl", t->name, v->fmt);
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
-    snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\n", v->rows, v->unroll);
-    const char *parts[8] = {embedded(k->reduce), head, embedded("common.wgsl"), embedded(fmt),
+    snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\n",
+             v->rows, v->unroll, v->ks ? v->ks : 1);
+    const char *parts[8] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"), embedded(fmt),
                             embedded(v->fused == 2 ? fmt2 : v->fused ? "mv_norm.wgsl" : "mv_plain.wgsl"),
                             v->fused == 2 ? embedded("mv_glu_gated.wgsl") : "",
                             v->fused ? embedded("mv_norm_common.wgsl") : "",
@@ -208,10 +211,11 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         char fname[64];
         snprintf(fname, sizeof fname, "mvfmt_%s%s.wgsl", t->name, V->fmt);
         if (V->matvec && !embedded(fname)) continue;
+        if (V->ks && (strcmp(B->ks.reduce, "reduce_subgroup.wgsl") || B->ks.group_slots % (uint32_t)V->ks)) continue;
         gpu_kernel *k = V->matvec ? make_matvec(B->dev, &B->ks, t, V, err, sizeof err)
                                   : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
         if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, V->name, err); B->failures++; continue; }
-        uint32_t per_wg = B->ks.group_slots * (V->matvec ? (uint32_t)V->rows : 1u);
+        uint32_t per_wg = B->ks.group_slots / (V->ks ? (uint32_t)V->ks : 1u) * (V->matvec ? (uint32_t)V->rows : 1u);
         uint32_t wgs = ((uint32_t)rows + per_wg - 1) / per_wg;
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
         for (int i = 0; i < copies; i++) {

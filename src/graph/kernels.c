@@ -54,34 +54,91 @@ static const struct {
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane (MV_ROWS,
- * MV_UNROLL) for one kernel: two rows and four loads, but
+ * MV_UNROLL), and the subgroups a group spans (KS): two rows, four loads,
+ * one subgroup, but
  * - eight loads in the products whose every load fetches 16 bytes of
  *   weights (F32, F16, BF16) without a norm (the output and FFN down
  *   projections), and in Q4_0's gate/up: on the H200 (bench --profile,
- *   2026-11-30) they took those F16 products from 605 to 508 µs a token and
+ *   2026-11-30) they took those F16 products from 605 to 508 us a token and
  *   Q4_0's gate/up from 455 to 423, while the LM head went from 132 to 179
  *   and Q4_0's QKV from 282 to 350;
  * - four rows in the Q8_0/Q4_0 LM head (a norm variant), whose units read 16
  *   elements of x and of the norm's weights in loads spread over a
  *   subgroup's span for 16 or 8 bytes of weights, so that x's loads, which
- *   set its pace, serve more rows: 165 to 130 µs (Q4_0), 175 to 156 (Q8_0);
+ *   set its pace, serve more rows: 165 to 130 us (Q4_0), 175 to 156 (Q8_0);
  *   in the plain products four were slower (506 to 698, 490 to 795);
+ * - two subgroups a group (reduce_subgroup_ks.wgsl) in every product but
+ *   Q4_0's gate/up, the F32/F16/BF16 LM head and the Q8_0/Q4_0 QKV: a
+ *   2048-row projection at two rows a subgroup is ~8 subgroups a
+ *   multiprocessor, each waiting on its own chain of loads. End to end on
+ *   the H200 (tg128, 2026-11-30, one change at a time against the shapes
+ *   before): Q4_0 +4.5% (output, down, LM head), Q8_0 +3% (the same) and
+ *   +2.5% (gate/up), F16 +4% (gate/up), +1.5% (output, down), +0.7% (QKV);
+ *   slower in Q4_0's gate/up (-4% at eight loads, even at four), the F16 LM
+ *   head (-0.7%) and the Q8_0/Q4_0 QKV (-1%); and with them the loads in
+ *   flight stay as above: the Q8_0/Q4_0 products lost 7% at eight, F16's
+ *   output and down 3% at four;
  * - at most two rows in matvec_glu.wgsl, which keeps two of each matrix in
  *   one vec4.
- * Earlier, wgpt-kbench (results/2026-11-29-h200/issue10/) had one row no
- * faster than two but on the 8192-column shape, and four slower on the
- * small ones. */
-typedef struct { uint32_t rows, unroll; } mv_shape;
+ * WGPT_MV_TUNE overrides these (mv_shape_tune), to measure others end to
+ * end without a rebuild (scripts/device_mvtune.sh); wgpt-kbench times
+ * single kernels. */
+typedef struct { uint32_t rows, unroll, ks; } mv_shape;
 
-static mv_shape mv_shape_of(kernel_id id, int slot, int variant) {
-    mv_shape s = {2, 4};
+/* WGPT_MV_TUNE="mv.q4_0=r2u4k2;glu.f16.0=u8": kernel (mv, glu or qkv),
+ * weight type, optionally the variant's number, then r rows, u loads in
+ * flight, k subgroups a group. Later entries win. */
+static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int variant) {
+    const char *e = getenv("WGPT_MV_TUNE");
+    const char *kname = id == KERNEL_MATVEC ? "mv" : id == KERNEL_MATVEC_GLU ? "glu" : "qkv";
+    char want[48], wantv[64];
+    snprintf(want, sizeof want, "%s.%.16s=", kname, t->name);
+    snprintf(wantv, sizeof wantv, "%.*s.%d=", (int)strlen(want) - 1, want, variant & 15);
+    while (e && *e) {
+        size_t n = strcspn(e, ";");
+        const char *c = !strncmp(e, want, strlen(want))     ? e + strlen(want)
+                        : !strncmp(e, wantv, strlen(wantv)) ? e + strlen(wantv)
+                                                            : e + n;
+        while (c < e + n) {
+            char *end;
+            unsigned long v = strtoul(c + 1, &end, 10);
+            if (end == c + 1 || v < 1 || v > 16) break;
+            if (*c == 'r') s->rows = (uint32_t)v;
+            else if (*c == 'u') s->unroll = (uint32_t)v;
+            else if (*c == 'k') s->ks = (uint32_t)v;
+            else break;
+            c = end;
+        }
+        e += n;
+        if (*e) e++;
+    }
+}
+
+static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, int variant) {
+    mv_shape s = {2, 4, 1};
     const dtype_info *t = dtype_gpu(slot);
-    int norm = variant == KV_NORM || variant == KV_NORM_BIAS;
+    int norm = variant == KV_NORM || variant == KV_NORM_BIAS, q4 = !strcmp(t->name, "q4_0");
     if (id == KERNEL_MATVEC && !t->gpu_scales && !norm) s.unroll = 8;
-    if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !strcmp(t->name, "q4_0")) s.unroll = 8;
+    if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && q4) s.unroll = 8;
     if (id == KERNEL_MATVEC && t->gpu_scales && norm) s.rows = 4;
+    if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
+        (id == KERNEL_MATVEC_QKV && !t->gpu_scales))
+        s.ks = 2;
+    mv_shape_tune(&s, id, t, variant);
+    if (s.rows > 4) s.rows = 4;
     if (id == KERNEL_MATVEC_GLU && s.rows > 2) s.rows = 2;
+    if (s.ks > 1 && (strcmp(r->reduce, "reduce_subgroup.wgsl") || r->group_slots % s.ks)) s.ks = 1;
     return s;
+}
+
+uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant) {
+    return slot >= 0 && slot < DTYPE_GPU_SLOTS ? mv_shape_of(r, id, slot, variant).rows : 1;
+}
+
+uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot, int variant) {
+    if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return r->group_slots;
+    mv_shape s = mv_shape_of(r, id, slot, variant);
+    return r->group_slots / s.ks * s.rows;
 }
 
 /* attention.wgsl's MAXD: values of a head per lane. Wider than 32 only
@@ -96,11 +153,6 @@ uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
 }
 
 uint32_t kernels_attention_max_head(const kernel_registry *r) { return attention_maxd(r) * r->group_lanes; }
-
-uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant) {
-    (void)r;
-    return slot >= 0 && slot < DTYPE_GPU_SLOTS ? mv_shape_of(id, slot, variant).rows : 1;
-}
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */
 
@@ -144,12 +196,15 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (*k) return *k;
     const dtype_info *t = dtype_gpu(slot);
     int pf = kernel_parts[id].per_format;
-    char fmt[40] = "", fmt2[40] = "", fmt3[40] = "", shape[96] = "";
+    char fmt[40] = "", fmt2[40] = "", fmt3[40] = "", shape[128] = "";
+    const char *reduce = r->reduce;
     if (pf == FMT_W) snprintf(fmt, sizeof fmt, "%s", t->wgsl);
     if (pf >= FMT_MV) {
+        mv_shape ms = mv_shape_of(r, id, slot, variant);
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
-        mv_shape ms = mv_shape_of(id, slot, variant);
-        snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\n", ms.rows, ms.unroll);
+        snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\nconst KS: u32 = %uu;\n",
+                 ms.rows, ms.unroll, ms.ks);
+        if (ms.ks > 1) reduce = "reduce_subgroup_ks.wgsl";
     }
     if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)
@@ -162,7 +217,7 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */
-    const char *files[8] = {kernel_parts[id].reduces ? r->reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
+    const char *files[8] = {kernel_parts[id].reduces ? reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
                             fmt2[0] ? fmt2 : NULL, fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
                             kernel_parts[id].variant[variant][1], kernel_parts[id].body};
     const char *parts[8];

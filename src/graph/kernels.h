@@ -53,8 +53,11 @@ typedef struct {
 
 /* Rows of W each group of lanes of a one-token product (id KERNEL_MATVEC,
  * KERNEL_MATVEC_GLU or KERNEL_MATVEC_QKV, its variant) takes for weight
- * type slot: a dispatch needs rows / (group_slots * this) workgroups. */
+ * type slot. */
 uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant);
+/* Rows a workgroup of that product takes: a dispatch needs rows / this
+ * workgroups (groups of several subgroups take fewer). */
+uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot, int variant);
 
 /* attention_split_sg.wgsl's chunk, a key a lane of one subgroup, where
  * reductions go by subgroups; 0 where they do not (attention_split.wgsl then). */

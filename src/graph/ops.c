@@ -39,7 +39,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, o->bias ? KV_BIAS : KV_PLAIN);
     int mv_variant = fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN);
     gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
-    uint32_t mv_rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
+    uint32_t mv_per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
     for (int c = 0; c < w->n_chunks; c++) {
         int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
         int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
@@ -58,7 +58,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         int nb = 3;
         if (o->bias) bv[nb++] = (gpu_binding){o->bias, 0, 0};
         if (fold) bv[nb++] = (gpu_binding){o->norm, 0, 0};
-        graph_dispatch(g, kv, &pv, sizeof pv, bv, nb, (grid_rule){p.rows, 0, 0, slots(g) * mv_rows, one});
+        graph_dispatch(g, kv, &pv, sizeof pv, bv, nb, (grid_rule){p.rows, 0, 0, mv_per_wg, one});
     }
 }
 
@@ -73,9 +73,9 @@ static void glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer
                                                  (uint32_t)(from_out != 0)};
     gpu_binding b[5] = {{wg->chunk[0], 0, 0}, {x, 0, 0}, {y, 0, 0}, {n->vecs, 0, 0}, {(wu ? wu : wg)->chunk[0], 0, 0}};
     int variant = wu ? KV_PLAIN : KV_LNORM;
-    uint32_t rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC_GLU, wg->gpu_slot, variant);
+    uint32_t per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC_GLU, wg->gpu_slot, variant);
     graph_dispatch(g, kernel(g, KERNEL_MATVEC_GLU, wg->gpu_slot, variant), &p, sizeof p, b, 5,
-                   (grid_rule){p.rows, 0, 0, slots(g) * rows, from_out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN});
+                   (grid_rule){p.rows, 0, 0, per_wg, from_out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN});
 }
 
 void op_matvec_glu(graph *g, const gpu_matrix *wg, const gpu_matrix *wu, gpu_buffer *x, gpu_buffer *norm, float eps,
@@ -118,7 +118,9 @@ static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv
                         {turn ? rope->cs : NULL, 0, 0}};
     int variant = n->layer_norm ? KV_LNORM : turn ? KV_QKV_ROPE : KV_PLAIN;
     graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant), &p, sizeof p, b, turn ? 9 : 8,
-                   (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0, slots(g) * rows, WHEN_ONE_TOKEN});
+                   (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0,
+                               kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant),
+                               WHEN_ONE_TOKEN});
     return turn ? 2 : 1;
 }
 

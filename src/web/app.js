@@ -349,6 +349,9 @@ async function generate(text) {
   // slower in a browser, and the whole-run figure counts them.
   const h = Math.floor(times.length / 2);
   ui.output.dataset.lastHalfTokPerSec = fmtRate(h > 0 ? (times.length - 1 - h) / ((times[times.length - 1] - times[h]) / 1000) : NaN);
+  // Each token's milliseconds after the one before (the first: after the
+  // start, the prompt's time with it), for finding where a slow start goes.
+  ui.output.dataset.tokenMs = times.map((t, k) => (t - (k ? times[k - 1] : t0)).toFixed(2)).join(' ');
   if (state !== 'lost') setState('idle');
   return { text: out, ids, tokPerSec, stopped };
 }

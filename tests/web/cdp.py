@@ -205,6 +205,7 @@ RESULT_JS = """(() => {
   return { title: document.title, ids: (t('ids') || '').trim(), output: t('output'),
            tokPerSec: out ? Number(out.dataset.tokPerSec || 'NaN') : null,
            lastHalfTokPerSec: out ? Number(out.dataset.lastHalfTokPerSec || 'NaN') : null, stats: t('stats'),
+           tokenMs: out ? (out.dataset.tokenMs || '') : null,
            adapter: t('adapter'), progress: t('progress-text'), error: t('error') };
 })()"""
 
