@@ -14,6 +14,7 @@
 const OK = 0, PENDING = 1;
 const CACHE_NAME = 'wgpt-weights';
 const ERRLEN = 1024;
+const WARM_STEPS = 48; // decode steps run once a model is in (_warmUp)
 const PIECE = 32 << 20; // bytes of a tensor fetched (and cached) at a time
 
 // Usage bits of src/gpu/gpu.h.
@@ -688,6 +689,7 @@ export class WGPT {
         seconds: (performance.now() - t0) / 1000,
         secondsFetching: tFetch / 1000, secondsCopying: tCopy / 1000, secondsUploading: tUpload / 1000,
       };
+      await this._warmUp();
       return this.info();
     } finally {
       if (loader) x.wgptw_loader_free(loader);
@@ -793,6 +795,7 @@ export class WGPT {
         bytes: loaded, fromNetwork, fromCache, requests, files: given.size,
         seconds: (performance.now() - t0) / 1000, secondsFetching: tFetch / 1000,
       };
+      await this._warmUp();
       return this.info();
     } finally {
       x.wgptw_folder_free(folder);
@@ -810,6 +813,45 @@ export class WGPT {
       nCtxTrain: train,
       adapter: this._cstr(x.wgptw_model_adapter(m)),
     };
+  }
+
+  // One decode step of context c: the next token's id.
+  async _step(c) {
+    const x = this.x, S = this.scratch;
+    if (x.wgptw_step_submit(c) !== OK) throw new Error(this._cstr(x.wgptw_errmsg(c)) || this._gpuFail('', 'step failed').message);
+    let r;
+    for (;;) {
+      r = x.wgptw_step_collect(c, S);
+      if (r !== PENDING) break;
+      // Steps queued ahead have read-backs of their own, begun later:
+      // wake at the first to settle, not the last.
+      const maps = this.gpu.pendingMaps;
+      if (this.gpu.lost) throw new Error(this.gpu.lost);
+      if (maps.size) await Promise.race(maps); else await new Promise((res) => setTimeout(res, 1));
+    }
+    if (r !== OK) throw new Error(this._cstr(x.wgptw_errmsg(c)));
+    return this._dv().getInt32(S, true);
+  }
+
+  // Decode steps on a small context of its own, their tokens dropped, once
+  // a model is in (as llama.cpp warms up at load): on the H200 a page's
+  // first ~25 steps took ~5 ms each against ~1.2 ms after them (Chromium,
+  // 2026-11-30, per-token times from the chat page), a start that native
+  // runs do not have. Any failure is left for the first real step to report.
+  async _warmUp(steps = WARM_STEPS) {
+    const x = this.x, S = this.scratch;
+    if (x.wgptw_context_create(this.model, 64, 0, 0, 0, 1, 0, 1, 0, 0, S, this.err, ERRLEN) !== OK) return;
+    const c = this._dv().getUint32(S, true);
+    try {
+      const bos = x.wgptw_token_bos(this.model);
+      const p = this._copyIn(new Uint8Array(new Int32Array([bos >= 0 ? bos : 0]).buffer));
+      const st = x.wgptw_feed(c, p, 1);
+      x.wgptw_free(p);
+      if (st !== OK) return;
+      for (let i = 0; i < steps && x.wgptw_context_pos(c) < 64; i++) await this._step(c);
+    } catch { /* the first real step says what went wrong */ } finally {
+      x.wgptw_context_free(c);
+    }
   }
 
   _context({ temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed }) {
@@ -898,21 +940,9 @@ export class WGPT {
       let generated = 0, tFirst = 0;
       try {
         while (generated < maxTokens && !signal?.aborted) {
-          if (x.wgptw_step_submit(c) !== OK) throw new Error(this._cstr(x.wgptw_errmsg(c)) || this._gpuFail('', 'step failed').message);
           inflight = true;
-          let r;
-          for (;;) {
-            r = x.wgptw_step_collect(c, S);
-            if (r !== PENDING) break;
-            // Steps queued ahead have read-backs of their own, begun later:
-            // wake at the first to settle, not the last.
-            const maps = this.gpu.pendingMaps;
-            if (this.gpu.lost) throw new Error(this.gpu.lost);
-            if (maps.size) await Promise.race(maps); else await new Promise((res) => setTimeout(res, 1));
-          }
+          const id = await this._step(c);
           inflight = false;
-          if (r !== OK) throw new Error(this._cstr(x.wgptw_errmsg(c)));
-          const id = this._dv().getInt32(S, true);
           if (x.wgptw_token_is_eog(this.model, id)) break;
           generated++;
           const now = performance.now();
