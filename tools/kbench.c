@@ -216,6 +216,8 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
                                   : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
         if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, V->name, err); B->failures++; continue; }
         uint32_t per_wg = B->ks.group_slots / (V->ks ? (uint32_t)V->ks : 1u) * (V->matvec ? (uint32_t)V->rows : 1u);
+        /* matmul.wgsl: a workgroup a tile of rows (one token: one tile of tokens) */
+        if (!V->matvec) per_wg = KERNELS_MATMUL_TILE;
         uint32_t wgs = ((uint32_t)rows + per_wg - 1) / per_wg;
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
         for (int i = 0; i < copies; i++) {

@@ -13,6 +13,8 @@ typedef struct {
     gpu_bindings *bindings;
     grid_rule rule;
     uint32_t per_chunk, chunk; /* graph_dispatch_chunked's term (chunk 0: none) */
+    uint32_t per_tile, tile;   /* graph_dispatch_tiled's term (tile 0: none) */
+    int tile_outs;             /* its count: n_out rather than n_tokens */
     int pend;                /* index into pend until bound */
     /* capture */
     char name[24];
@@ -102,31 +104,47 @@ void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_s
     graph_dispatch_chunked(g, k, params, params_size, bufs, n, rule, 0, 0);
 }
 
-void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
-                            grid_rule rule, uint32_t per_chunk, uint32_t chunk) {
-    if (g->error[0]) return;
-    if (!k) { graph_fail(g, "dispatch of a kernel that does not exist"); return; }
-    if (n > 10 || params_size > PARAM_MAX) { graph_fail(g, "op with too many bindings or parameters"); return; }
+static graph_op *record(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
+                        grid_rule rule) {
+    if (g->error[0]) return NULL;
+    if (!k) { graph_fail(g, "dispatch of a kernel that does not exist"); return NULL; }
+    if (n > 10 || params_size > PARAM_MAX) { graph_fail(g, "op with too many bindings or parameters"); return NULL; }
     if (grow(&g->params, &g->cap_params, g->n_params, PARAM_SLOT) != 0 ||
         grow(&g->pend, &g->cap_pend, g->n_pend, sizeof *g->pend) != 0) {
         graph_fail(g, "out of memory");
-        return;
+        return NULL;
     }
     graph_op *op = new_op(g);
-    if (!op) return;
+    if (!op) return NULL;
     int slot = g->n_params++;
     memset(g->params + (size_t)slot * PARAM_SLOT, 0, PARAM_SLOT);
     memcpy(g->params + (size_t)slot * PARAM_SLOT, params, params_size);
     op->kernel = k;
     op->rule = rule;
-    op->per_chunk = per_chunk;
-    op->chunk = chunk;
     pending_bind *pb = &g->pend[g->n_pend];
     pb->n = n;
     pb->slot = slot;
     pb->params_size = (uint32_t)((params_size + 15) & ~(size_t)15); /* uniform structs are 16-byte aligned */
     memcpy(pb->b, bufs, (size_t)n * sizeof *bufs);
     op->pend = g->n_pend++;
+    return op;
+}
+
+void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
+                            grid_rule rule, uint32_t per_chunk, uint32_t chunk) {
+    graph_op *op = record(g, k, params, params_size, bufs, n, rule);
+    if (!op) return;
+    op->per_chunk = per_chunk;
+    op->chunk = chunk;
+}
+
+void graph_dispatch_tiled(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
+                          grid_rule rule, uint32_t per_tile, uint32_t tile, int of_outs) {
+    graph_op *op = record(g, k, params, params_size, bufs, n, rule);
+    if (!op) return;
+    op->per_tile = per_tile;
+    op->tile = tile;
+    op->tile_outs = of_outs;
 }
 
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows) {
@@ -220,6 +238,7 @@ int graph_replay(graph *g, const step_params *s, int capture) {
         }
         uint32_t units = op->rule.fixed + op->rule.per_token * s->n_tokens + op->rule.per_out * s->n_out;
         if (op->chunk) units += op->per_chunk * ((s->pos0 + s->n_tokens + op->chunk - 1) / op->chunk);
+        if (op->tile) units += op->per_tile * (((op->tile_outs ? s->n_out : s->n_tokens) + op->tile - 1) / op->tile);
         uint32_t per = op->rule.per_wg ? op->rule.per_wg : 1;
         if (!units) continue;
         gpu_dispatch_1d(g->dev, op->kernel, op->bindings, (units + per - 1) / per);

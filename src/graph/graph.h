@@ -56,6 +56,11 @@ void graph_dispatch(graph *g, gpu_kernel *k, const void *params, size_t params_s
  * the step's last, ceil((pos0 + n_tokens) / chunk). */
 void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
                             grid_rule rule, uint32_t per_chunk, uint32_t chunk);
+/* graph_dispatch with units for tiles of the step's tokens (of_outs: of
+ * its n_out rows): per_tile units more for each tile of `tile` of them,
+ * ceil(count / tile). */
+void graph_dispatch_tiled(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
+                          grid_rule rule, uint32_t per_tile, uint32_t tile, int of_outs);
 /* A named activation to copy out when capturing (verify): rows of width
  * floats of buf. */
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows);

@@ -26,7 +26,7 @@ static const struct {
     const char *variant[KV_COUNT][3]; /* all NULL: no variants; a third entry: the variant's label, where
                                          its first snippet's name does not say it */
 } kernel_parts[KERNEL_COUNT] = {
-    [KERNEL_MATMUL] = {"matmul.wgsl", 1, FMT_W, {{"matmul_nobias.wgsl"}, {"matmul_bias.wgsl"}}},
+    [KERNEL_MATMUL] = {"matmul.wgsl", 0, FMT_W, {{"matmul_nobias.wgsl"}, {"matmul_bias.wgsl"}}},
     [KERNEL_MATVEC] = {"matvec.wgsl", 1, FMT_MV,
                        {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
                         {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},

@@ -48,7 +48,9 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         p.row_offset = (uint32_t)(r0 - first);
         p.w_first = (uint32_t)(r0 - c0);
         gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
-        graph_dispatch(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){p.rows, 0, 0, slots(g), many});
+        /* matmul.wgsl: a workgroup a tile of rows by tokens (or n_out rows) */
+        graph_dispatch_tiled(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){0, 0, 0, 1, many},
+                             (p.rows + KERNELS_MATMUL_TILE - 1) / KERNELS_MATMUL_TILE, KERNELS_MATMUL_TILE, out);
         if (o->many_only) continue;
         memset(&pv, 0, sizeof pv);
         memcpy(&pv, &p, sizeof p);
