@@ -59,13 +59,13 @@ static const struct {
  * - eight loads in the products whose every load fetches 16 bytes of
  *   weights (F32, F16, BF16) without a norm (the output and FFN down
  *   projections), and in Q4_0's gate/up: on the H200 (bench --profile,
- *   2026-11-30) they took those F16 products from 605 to 508 us a token and
+ *   2026-11-30) they took those F16 products from 605 to 508 µs a token and
  *   Q4_0's gate/up from 455 to 423, while the LM head went from 132 to 179
  *   and Q4_0's QKV from 282 to 350;
  * - four rows in the Q8_0/Q4_0 LM head (a norm variant), whose units read 16
  *   elements of x and of the norm's weights in loads spread over a
  *   subgroup's span for 16 or 8 bytes of weights, so that x's loads, which
- *   set its pace, serve more rows: 165 to 130 us (Q4_0), 175 to 156 (Q8_0);
+ *   set its pace, serve more rows: 165 to 130 µs (Q4_0), 175 to 156 (Q8_0);
  *   in the plain products four were slower (506 to 698, 490 to 795);
  * - two subgroups a group (reduce_subgroup_ks.wgsl) in every product but
  *   Q4_0's gate/up, the F32/F16/BF16 LM head and the Q8_0/Q4_0 QKV: a

@@ -72,9 +72,10 @@ uint32_t kernels_attention_max_head(const kernel_registry *r);
  * take one key each) and query heads sharing a KV head that one workgroup
  * takes at most. */
 #define KERNELS_ATTN_CHUNK 64
+#define KERNELS_ATTN_HEADS 8
+
 /* Tokens and rows a workgroup of matmul.wgsl takes (its TT and TR). */
 #define KERNELS_MATMUL_TILE 64
-#define KERNELS_ATTN_HEADS 8
 
 /* Chooses the reduction variant for d; compiles nothing. */
 void kernels_init(kernel_registry *r, gpu_device *d);

@@ -14,7 +14,7 @@
 const OK = 0, PENDING = 1;
 const CACHE_NAME = 'wgpt-weights';
 const ERRLEN = 1024;
-const WARM_STEPS = 48; // decode steps run once a model is in (_warmUp)
+const WARM_STEPS = 48, WARM_CTX = 64; // decode steps run once a model is in, and their context (_warmUp)
 const PIECE = 32 << 20; // bytes of a tensor fetched (and cached) at a time
 
 // Usage bits of src/gpu/gpu.h.
@@ -840,7 +840,8 @@ export class WGPT {
   // runs do not have. Any failure is left for the first real step to report.
   async _warmUp(steps = WARM_STEPS) {
     const x = this.x, S = this.scratch;
-    if (x.wgptw_context_create(this.model, 64, 0, 0, 0, 1, 0, 1, 0, 0, S, this.err, ERRLEN) !== OK) return;
+    // greedy: temperature 0, no top-k/top-p/min-p, no repetition penalty, seed 0
+    if (x.wgptw_context_create(this.model, WARM_CTX, 0, 0, 0, 1, 0, 1, 0, 0, S, this.err, ERRLEN) !== OK) return;
     const c = this._dv().getUint32(S, true);
     try {
       const bos = x.wgptw_token_bos(this.model);
@@ -848,7 +849,7 @@ export class WGPT {
       const st = x.wgptw_feed(c, p, 1);
       x.wgptw_free(p);
       if (st !== OK) return;
-      for (let i = 0; i < steps && x.wgptw_context_pos(c) < 64; i++) await this._step(c);
+      for (let i = 0; i < steps && x.wgptw_context_pos(c) < WARM_CTX; i++) await this._step(c);
     } catch { /* the first real step says what went wrong */ } finally {
       x.wgptw_context_free(c);
     }
