@@ -1,19 +1,49 @@
-/* wgpt-kbench: the matrix-vector kernels side by side, in the spirit of
- * llm.c's dev/cuda. For each weight type and shape it makes one random
- * matrix in the file's format, uploads it as the engine does (the same
- * repacking), and runs every variant on one token: the engine's batched
- * kernel (matmul.wgsl) and matvec.wgsl at several rows-per-group and unroll
- * settings. Each variant's output is checked against a CPU loop in double
- * precision, then the variant is timed with GPU timestamp queries (the
- * median of many dispatches, rotating over enough copies of the matrix that
- * the L2 cache cannot hold them), and the weight bytes it read per second
- * are printed beside the adapter's nominal bandwidth.
+/* wgpt-kbench: the matrix kernels side by side, in the spirit of llm.c's
+ * dev/cuda. For each weight type and shape it makes one random matrix in
+ * the file's format, uploads it as the engine does (the same repacking),
+ * and runs every variant on it. Each variant's output is checked against a
+ * CPU loop in double precision, then the variant is timed with GPU
+ * timestamp queries (the median of many dispatches, rotating over enough
+ * copies of the matrix that the L2 cache cannot hold them).
  *
- *   build/wgpt-kbench [-t f16,q4_0] [-s 2048x2048,8192x2048] [-r REPS] [--quick] [--bw GBPS]
+ * One token (-n 1, the default): the engine's batched kernel (matmul.wgsl)
+ * and matvec.wgsl at several rows-per-group and unroll settings, every row
+ * checked; the weight bytes read per second are printed beside the
+ * adapter's nominal bandwidth (--bw).
  *
- * --quick: small shapes and no copies, for a CPU adapter (SwiftShader),
- * where only the correctness column means anything. Exit status 1 if any
- * variant is wrong. */
+ * A prompt (-n TOKENS, more than one): only the matrix-matrix kernels, on
+ * X of TOKENS x COLS random floats (Y: TOKENS x ROWS), dispatched as ops.c
+ * does, ceil(ROWS / TR) * ceil(TOKENS / TT) workgroups, row tiles fastest.
+ * The whole product is too slow to check on a CPU, so a sample is: every
+ * row of some tokens (the first, the last, a few random, and those at the
+ * edges of every variant's token tiles) and every token of some rows (the
+ * same, for row tiles); then all of Y more loosely, Freivalds' way: for
+ * every token a random combination of its rows, for every row one of its
+ * tokens, against the same combination of the product on the CPU (rows x
+ * cols work, as one token's), within the same rule summed. Y is poisoned
+ * with NaN first, and any output left unwritten anywhere counts as wrong.
+ * Printed: microseconds, TFLOP/s (2 * ROWS * COLS * TOKENS a dispatch) and
+ * the % of --tflops (default 67, the H200's f32 FMA peak).
+ *
+ * -k PATH (repeatable): also runs a matmul kernel whose body is read from
+ * PATH at run time, composed exactly as the engine composes matmul.wgsl
+ * (common.wgsl, the format's wfmt_TYPE.wgsl, matmul_nobias.wgsl, then the
+ * file in matmul.wgsl's place), named by the file's basename: kernel
+ * versions side by side without a rebuild. Its tile (TR rows by TT tokens
+ * a workgroup) is read from its `const TR: u32 = Nu;` and `const TT: u32 =
+ * Nu;` lines (an error if either is missing), and its workgroup size from
+ * its @workgroup_size (printed only). The engine's own matmul.wgsl always
+ * runs too, with KERNELS_MATMUL_ROWS by KERNELS_MATMUL_TOKENS.
+ *
+ *   build/wgpt-kbench [-t f16,q4_0] [-s 2048x2048,8192x2048] [-n TOKENS] [-k PATH]... [-r REPS] [--quick]
+ *                     [--bw GBPS] [--tflops TFLOPS]
+ *
+ * --quick: small shapes, no copies and 3 timed dispatches (unless -r says
+ * otherwise), for a CPU adapter (SwiftShader), where only the correctness
+ * column means anything. The error column: the worst |gpu - cpu| /
+ * (2e-5 sum |w x|), ok <= 1 ("N NaN": outputs left unwritten). Exit status
+ * 1 if any variant is wrong or does not compile; 2 for a bad argument or
+ * an unusable -k file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +92,7 @@ static void random_row(uint32_t type, uint8_t *dst, int cols) {
 
 typedef struct {
     const char *name;
-    int matvec;          /* 0: the engine's matmul.wgsl */
+    int matvec;          /* 1: matvec.wgsl (the matmul kernels are mm_variant's) */
     int rows, unroll;    /* matvec.wgsl's MV_ROWS, MV_UNROLL */
     int fused;           /* 1: the RMSNorm of x folded in (mv_norm.wgsl); 2: matvec_glu.wgsl
                             (norm, then SiLU(W x) * (W x): the matrix read twice, as gate and up) */
@@ -72,7 +102,6 @@ typedef struct {
 } variant;
 
 static const variant variants[] = {
-    {"matmul (batched)", 0, 0, 0, 0, "", 0},
     {"matvec r2 u4", 1, 2, 4, 0, "", 0}, {"matvec r2 u8", 1, 2, 8, 0, "", 0}, {"matvec r1 u4", 1, 1, 4, 0, "", 0},
     {"matvec r4 u4", 1, 4, 4, 0, "", 0}, {"ks2 r2 u4", 1, 2, 4, 0, "", 2}, {"ks2 r2 u8", 1, 2, 8, 0, "", 2},
     {"ks2 r1 u8", 1, 1, 8, 0, "", 2}, {"ks2 r4 u4", 1, 4, 4, 0, "", 2},
@@ -110,8 +139,122 @@ static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dt
     return kr;
 }
 
+/* A matrix-matrix kernel: the engine's matmul.wgsl, or one from -k PATH. */
+typedef struct {
+    const char *name; /* "matmul (batched)", or the file's basename */
+    char *src;        /* the body read from PATH; NULL: the engine's (kernels_get) */
+    unsigned tr, tt;  /* rows and tokens a workgroup */
+    unsigned wg;      /* its workgroup size (printed only); 0: unknown */
+} mm_variant;
+
+#define MAX_MM 16
+
+/* The value of `const NAME: u32 = Nu;` (the type and the u optional) on a
+ * line of its own in src, outside // comments; 0 if there is none. */
+static int wgsl_const(const char *src, const char *name, unsigned *out) {
+    size_t nl = strlen(name);
+    for (const char *l = src; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        const char *c = l;
+        while (*c == ' ' || *c == '\t') c++;
+        if (strncmp(c, "const", 5) || (c[5] != ' ' && c[5] != '\t')) continue;
+        c += 5;
+        while (*c == ' ' || *c == '\t') c++;
+        if (strncmp(c, name, nl) || c[nl] == '_' || (c[nl] >= '0' && c[nl] <= '9') ||
+            ((c[nl] | 32) >= 'a' && (c[nl] | 32) <= 'z'))
+            continue;
+        c += nl;
+        while (*c == ' ' || *c == '\t') c++;
+        if (*c == ':') {
+            c++;
+            while (*c == ' ' || *c == '\t') c++;
+            if (strncmp(c, "u32", 3)) continue;
+            c += 3;
+            while (*c == ' ' || *c == '\t') c++;
+        }
+        if (*c++ != '=') continue;
+        while (*c == ' ' || *c == '\t') c++;
+        char *end;
+        unsigned long v = strtoul(c, &end, 0);
+        if (end == c) continue;
+        c = end;
+        if (*c == 'u') c++;
+        while (*c == ' ' || *c == '\t') c++;
+        if (*c != ';' || v > 0xffffffffu) continue;
+        *out = (unsigned)v;
+        return 1;
+    }
+    return 0;
+}
+
+/* The workgroup size a kernel's source declares: @workgroup_size(N), or a
+ * constant's name resolved in src, then in common.wgsl (WG); 0 unknown. */
+static unsigned wgsl_workgroup_size(const char *src) {
+    const char *c = strstr(src, "@workgroup_size(");
+    if (!c) return 0;
+    c += strlen("@workgroup_size(");
+    while (*c == ' ') c++;
+    char name[64];
+    size_t n = strcspn(c, " ,)");
+    if (n == 0 || n >= sizeof name) return 0;
+    memcpy(name, c, n);
+    name[n] = 0;
+    unsigned v = 0;
+    if (name[0] >= '0' && name[0] <= '9') return (unsigned)strtoul(name, NULL, 0);
+    if (wgsl_const(src, name, &v)) return v;
+    const char *common = embedded("common.wgsl");
+    if (common && wgsl_const(common, name, &v)) return v;
+    return 0;
+}
+
+/* -k PATH: the file read, its tile from its source; exits on an error. */
+static void load_mm(mm_variant *v, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "-k %s: cannot open it\n", path); exit(2); }
+    size_t cap = 1 << 16, n = 0;
+    char *src = malloc(cap);
+    for (size_t got; src && (got = fread(src + n, 1, cap - n - 1, f)) > 0;) {
+        n += got;
+        if (n + 1 == cap) src = realloc(src, cap *= 2);
+    }
+    fclose(f);
+    if (!src) { fprintf(stderr, "out of memory\n"); exit(2); }
+    src[n] = 0;
+    const char *base = strrchr(path, '/');
+    v->name = base ? base + 1 : path;
+    v->src = src;
+    if (!wgsl_const(src, "TR", &v->tr) || !wgsl_const(src, "TT", &v->tt)) {
+        fprintf(stderr, "-k %s: no `const TR: u32 = Nu;` and `const TT: u32 = Nu;` lines (rows and tokens a workgroup)\n",
+                path);
+        exit(2);
+    }
+    if (v->tr < 1 || v->tt < 1) { fprintf(stderr, "-k %s: TR and TT must be at least 1\n", path); exit(2); }
+    v->wg = wgsl_workgroup_size(src);
+}
+
+/* A matmul body composed as kernels_get composes matmul.wgsl without a
+ * bias (the same parts in the same order, so line numbers in errors match). */
+static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_variant *v, char *err, size_t errlen) {
+    const char *parts[4] = {embedded("common.wgsl"), embedded(t->wgsl), embedded("matmul_nobias.wgsl"), v->src};
+    size_t len = 8;
+    for (int i = 0; i < 4; i++) {
+        if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 1 ? t->wgsl : "common/nobias"); return NULL; }
+        len += strlen(parts[i]) + 1;
+    }
+    char *src = malloc(len);
+    if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
+    sprintf(src, "\n\n%s\n%s\n\n\n%s\n\n%s\n", parts[0], parts[1], parts[2], parts[3]);
+    gpu_kernel *k = gpu_kernel_create(d, src, v->name, err, errlen);
+    free(src);
+    return k;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
     return x < y ? -1 : x > y;
 }
 
@@ -119,7 +262,11 @@ typedef struct {
     gpu_device *dev;
     kernel_registry ks;
     int reps, quick;
-    double bw; /* GB/s the table compares with */
+    int tokens;     /* -n */
+    double bw;      /* GB/s the table compares with (one token) */
+    double tflops;  /* TFLOP/s the table compares with (a prompt) */
+    mm_variant mm[MAX_MM];
+    int n_mm;
     int failures;
 } bench;
 
@@ -140,34 +287,111 @@ static int read_floats(gpu_device *d, gpu_buffer *b, float *out, size_t n, char 
     return rc;
 }
 
+/* Adds i to the set (of at most cap) unless it is there or out of [0, n). */
+static int add_index(int *set, int count, int cap, int i, int n) {
+    if (i < 0 || i >= n || count >= cap) return count;
+    for (int j = 0; j < count; j++)
+        if (set[j] == i) return count;
+    set[count++] = i;
+    return count;
+}
+
+/* The indices of 0 .. n-1 the check covers: the ends, a few random ones,
+ * and both sides of the first tile boundary and of the last tile's start
+ * for every tile size in tiles. Sorted. */
+static int sample_indices(int *set, int cap, int n, const unsigned *tiles, int n_tiles) {
+    int c = 0;
+    c = add_index(set, c, cap, 0, n);
+    c = add_index(set, c, cap, 1, n);
+    c = add_index(set, c, cap, n - 1, n);
+    c = add_index(set, c, cap, n - 2, n);
+    for (int i = 0; i < n_tiles; i++) {
+        int t = (int)tiles[i], last = (n - 1) / t * t;
+        c = add_index(set, c, cap, t - 1, n);
+        c = add_index(set, c, cap, t, n);
+        c = add_index(set, c, cap, last - 1, n);
+        c = add_index(set, c, cap, last, n);
+    }
+    for (int i = 0; i < 6; i++) c = add_index(set, c, cap, (int)(rnd32() % (uint32_t)n), n);
+    qsort(set, (size_t)c, sizeof *set, cmp_int);
+    return c;
+}
+
 static void run_case(bench *B, uint32_t type, int rows, int cols) {
     char err[1024];
+    const int T = B->tokens;
     const dtype_info *t = dtype_of(type);
     const gpu_limits *L = gpu_get_limits(B->dev);
     dtype_gpu_layout lay = dtype_gpu_layout_of(t, (uint64_t)rows, (uint64_t)cols);
     uint64_t lim = L->max_storage_binding;
     if (L->max_buffer_size < lim) lim = L->max_buffer_size;
-    if (lay.bytes > lim) {
+    if ((uint64_t)T * (uint64_t)cols * 4 > lim) {
+        printf("%-5s %6dx%-5d: X of %d tokens does not fit one binding; skipped\n", t->name, rows, cols, T);
+        return;
+    }
+    if (lay.bytes > lim || (uint64_t)T * (uint64_t)rows * 4 > lim) {
         int r = (int)(lim / (lay.row_bytes + lay.scale_row_bytes));
+        if ((uint64_t)r > lim / 4 / (uint64_t)T) r = (int)(lim / 4 / (uint64_t)T);
         while (dtype_gpu_layout_of(t, (uint64_t)r, (uint64_t)cols).bytes > lim) r--;
         printf("%-5s %6dx%-5d: %d rows fit one binding; timing those\n", t->name, rows, cols, r);
         rows = r;
         lay = dtype_gpu_layout_of(t, (uint64_t)rows, (uint64_t)cols);
     }
     uint64_t bytes = lay.bytes;
+    size_t ny = (size_t)T * (size_t)rows;
     /* Enough copies that one pass over them all is well past the L2. */
     int copies = B->quick ? 1 : (int)((256ull << 20) / bytes) + 1;
     if (copies > 64) copies = 64;
+    /* The outputs checked: every row of the tokens st[], every token of the
+     * rows sr[] (one token: all of Y, through st = {0}). */
+    unsigned ttiles[MAX_MM], rtiles[MAX_MM];
+    for (int i = 0; i < B->n_mm; i++) { ttiles[i] = B->mm[i].tt; rtiles[i] = B->mm[i].tr; }
+    int cap = 16 + 4 * B->n_mm;
+    int *st = malloc((size_t)cap * sizeof *st), *sr = malloc((size_t)cap * sizeof *sr), *row_at = malloc((size_t)rows * sizeof *row_at);
+    int nst = sample_indices(st, cap, T, ttiles, B->n_mm);
+    int nsr = T > 1 ? sample_indices(sr, cap, rows, rtiles, B->n_mm) : 0;
     uint64_t src_row = dtype_row_bytes(t, (uint64_t)cols);
     uint8_t *src = malloc(rows * src_row);
     uint8_t *gpu_bytes = calloc(1, bytes);
-    float *x = malloc((size_t)cols * 4), *wrow = malloc((size_t)cols * 4), *y = malloc((size_t)rows * 4);
-    double *want = malloc((size_t)rows * sizeof *want), *mag = malloc((size_t)rows * sizeof *mag);
+    float *x = malloc((size_t)T * cols * 4), *wrow = malloc((size_t)cols * 4), *y = malloc(ny * 4);
+    /* want[r * nst + s]: row r of token st[s]; want_r[i * T + t]: row sr[i] of token t; mag: sum |w x| */
+    double *want = malloc((size_t)rows * nst * sizeof *want), *mag = malloc((size_t)rows * nst * sizeof *mag);
+    double *want_r = malloc(((size_t)nsr * T + 1) * sizeof *want_r), *mag_r = malloc(((size_t)nsr * T + 1) * sizeof *mag_r);
     double *want_n = malloc((size_t)rows * sizeof *want), *mag_n = malloc((size_t)rows * sizeof *mag);
     float *nw = malloc((size_t)cols * 4);
-    if (!src || !gpu_bytes || !x || !wrow || !y || !want || !mag || !want_n || !mag_n || !nw) { fprintf(stderr, "out of memory\n"); exit(1); }
+    /* And all of Y, more loosely (Freivalds): for every token, a random
+     * combination of its rows (v) against X (W^T v); for every row, a random
+     * combination of the tokens (q) against W (X^T q); the bound is the rule's,
+     * summed: 2e-5 of sum |v w x| (of sum |q w x|). Only an error well past
+     * one output's tolerance shows there, but it shows wherever it is. */
+    int fr = T > 1;
+    double *v_r = calloc(fr ? (size_t)rows : 1, sizeof(double)), *q_t = calloc((size_t)T, sizeof(double));
+    double *u = calloc((size_t)cols, sizeof(double)), *ua = calloc((size_t)cols, sizeof(double));
+    double *xq = calloc((size_t)cols, sizeof(double)), *xqa = calloc((size_t)cols, sizeof(double));
+    double *want_a = calloc((size_t)T, sizeof(double)), *mag_a = calloc((size_t)T, sizeof(double));
+    double *want_b = calloc((size_t)rows, sizeof(double)), *mag_b = calloc((size_t)rows, sizeof(double));
+    if (!v_r || !q_t || !u || !ua || !xq || !xqa || !want_a || !mag_a || !want_b || !mag_b) { fprintf(stderr, "out of memory\n"); exit(1); }
+    if (!st || !sr || !row_at || !src || !gpu_bytes || !x || !wrow || !y || !want || !mag || !want_r || !mag_r || !want_n ||
+        !mag_n || !nw) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    for (int r = 0; r < rows; r++) row_at[r] = -1;
+    for (int i = 0; i < nsr; i++) row_at[sr[i]] = i;
     double ss = 0;
     for (int c = 0; c < cols; c++) { x[c] = frand(); nw[c] = frand() + 1.5f; ss += (double)x[c] * x[c]; }
+    for (size_t i = (size_t)cols; i < (size_t)T * cols; i++) x[i] = frand();
+    if (fr) {
+        for (int r = 0; r < rows; r++) v_r[r] = frand();
+        for (int tk = 0; tk < T; tk++) {
+            q_t[tk] = frand();
+            for (int c = 0; c < cols; c++) {
+                double p = q_t[tk] * x[(size_t)tk * cols + c];
+                xq[c] += p;
+                xqa[c] += fabs(p);
+            }
+        }
+    }
     const float eps = 1e-5f;
     double rms_inv = 1.0 / sqrt(ss / cols + eps);
     for (int r = 0; r < rows; r++) {
@@ -175,17 +399,59 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         dtype_repack_row(t, src + (size_t)r * src_row, gpu_bytes + (size_t)r * lay.row_bytes,
                          gpu_bytes + lay.scales_at + (size_t)r * lay.scale_row_bytes, cols);
         dequantize_row(type, src + (size_t)r * src_row, wrow, cols);
-        double a = 0, m = 0, an = 0, mn = 0;
-        for (int c = 0; c < cols; c++) {
-            a += (double)wrow[c] * x[c];
-            m += fabs((double)wrow[c] * x[c]);
-            an += (double)wrow[c] * x[c] * rms_inv * nw[c];
-            mn += fabs((double)wrow[c] * x[c] * rms_inv * nw[c]);
+        for (int s = 0; s < nst; s++) {
+            const float *xt = x + (size_t)st[s] * cols;
+            double a = 0, m = 0;
+            for (int c = 0; c < cols; c++) {
+                double p = (double)wrow[c] * xt[c];
+                a += p;
+                m += fabs(p);
+            }
+            want[(size_t)r * nst + s] = a;
+            mag[(size_t)r * nst + s] = m;
         }
-        want[r] = a;
-        mag[r] = m;
-        want_n[r] = an;
-        mag_n[r] = mn;
+        if (row_at[r] >= 0)
+            for (int tk = 0; tk < T; tk++) {
+                const float *xt = x + (size_t)tk * cols;
+                double a = 0, m = 0;
+                for (int c = 0; c < cols; c++) {
+                    double p = (double)wrow[c] * xt[c];
+                    a += p;
+                    m += fabs(p);
+                }
+                want_r[(size_t)row_at[r] * T + tk] = a;
+                mag_r[(size_t)row_at[r] * T + tk] = m;
+            }
+        if (fr) {
+            double b = 0, mb = 0;
+            for (int c = 0; c < cols; c++) {
+                double vw = v_r[r] * wrow[c];
+                u[c] += vw;
+                ua[c] += fabs(vw);
+                b += (double)wrow[c] * xq[c];
+                mb += fabs((double)wrow[c]) * xqa[c];
+            }
+            want_b[r] = b;
+            mag_b[r] = mb;
+        }
+        if (T == 1) { /* the RMSNorm of x folded in (matvec's norm variants) */
+            double an = 0, mn = 0;
+            for (int c = 0; c < cols; c++) {
+                an += (double)wrow[c] * x[c] * rms_inv * nw[c];
+                mn += fabs((double)wrow[c] * x[c] * rms_inv * nw[c]);
+            }
+            want_n[r] = an;
+            mag_n[r] = mn;
+        }
+    }
+    for (int tk = 0; fr && tk < T; tk++) {
+        double a = 0, m = 0;
+        for (int c = 0; c < cols; c++) {
+            a += x[(size_t)tk * cols + c] * u[c];
+            m += fabs(x[(size_t)tk * cols + c]) * ua[c];
+        }
+        want_a[tk] = a;
+        mag_a[tk] = m;
     }
     gpu_buffer **w = calloc((size_t)copies, sizeof *w);
     for (int i = 0; i < copies; i++) {
@@ -193,61 +459,100 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         if (!w[i]) { fprintf(stderr, "cannot allocate %d copies of %llu bytes\n", copies, (unsigned long long)bytes); exit(1); }
         gpu_buffer_write(B->dev, w[i], 0, gpu_bytes, bytes);
     }
-    gpu_buffer *xb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "x");
-    gpu_buffer *yb = gpu_buffer_create(B->dev, (uint64_t)rows * 4, GPU_STORAGE, "y");
+    gpu_buffer *xb = gpu_buffer_create(B->dev, (uint64_t)T * cols * 4, GPU_STORAGE, "x");
+    gpu_buffer *yb = gpu_buffer_create(B->dev, (uint64_t)ny * 4, GPU_STORAGE, "y");
     gpu_buffer *nb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "norm");
     gpu_buffer *pb = gpu_buffer_create(B->dev, 48, GPU_UNIFORM, "params");
-    gpu_buffer_write(B->dev, nb, 0, nw, (size_t)cols * 4);
     gpu_buffer *sb = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
-    gpu_buffer_write(B->dev, xb, 0, x, (size_t)cols * 4);
+    if (!xb || !yb || !nb || !pb || !sb) { fprintf(stderr, "cannot allocate X, Y or the uniforms\n"); exit(1); }
+    gpu_buffer_write(B->dev, nb, 0, nw, (size_t)cols * 4);
+    gpu_buffer_write(B->dev, xb, 0, x, (size_t)T * cols * 4);
+    /* rows, cols, row_offset 0, out_stride rows, in_stride cols, accumulate 0, rows_mode 0, w_first 0
+       (matmul.wgsl binds these 32 bytes), then matvec's eps and x_row 0 */
     uint32_t params[12] = {(uint32_t)rows, (uint32_t)cols, 0, (uint32_t)rows, (uint32_t)cols, 0, 0, 0, 0, 0, 0, 0};
     memcpy(&params[8], &eps, 4);
-    uint32_t step[4] = {0, 1, 0, 1};
+    uint32_t step[4] = {0, (uint32_t)T, 0, (uint32_t)T}; /* pos0, n_tokens, out_first, n_out */
     gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
     gpu_buffer_write(B->dev, sb, 0, step, sizeof step);
 
-    for (int v = 0; v < N_VARIANTS; v++) {
-        const variant *V = &variants[v];
-        char fname[64];
-        snprintf(fname, sizeof fname, "mvfmt_%s%s.wgsl", t->name, V->fmt);
-        if (V->matvec && !embedded(fname)) continue;
-        if (V->ks && (strcmp(B->ks.reduce, "reduce_subgroup.wgsl") || B->ks.group_slots % (uint32_t)V->ks)) continue;
-        gpu_kernel *k = V->matvec ? make_matvec(B->dev, &B->ks, t, V, err, sizeof err)
-                                  : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
-        if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, V->name, err); B->failures++; continue; }
-        uint32_t per_wg = B->ks.group_slots / (V->ks ? (uint32_t)V->ks : 1u) * (V->matvec ? (uint32_t)V->rows : 1u);
-        /* matmul.wgsl: a workgroup a tile of rows (one token: one tile of tokens) */
-        if (!V->matvec) per_wg = KERNELS_MATMUL_TILE;
-        uint32_t wgs = ((uint32_t)rows + per_wg - 1) / per_wg;
+    /* The matmul kernels first, then (one token) matvec.wgsl's variants. */
+    for (int v = 0; v < B->n_mm + (T == 1 ? N_VARIANTS : 0); v++) {
+        const mm_variant *M = v < B->n_mm ? &B->mm[v] : NULL;
+        const variant *V = M ? NULL : &variants[v - B->n_mm];
+        const char *name = M ? M->name : V->name;
+        gpu_kernel *k;
+        uint32_t wgs;
+        int fused = V ? V->fused : 0;
+        if (M) {
+            k = M->src ? make_matmul(B->dev, t, M, err, sizeof err)
+                       : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
+            /* as ops.c: a workgroup a tile of TR rows by TT tokens, row tiles fastest */
+            wgs = (((uint32_t)rows + M->tr - 1) / M->tr) * (((uint32_t)T + M->tt - 1) / M->tt);
+        } else {
+            char fname[64];
+            snprintf(fname, sizeof fname, "mvfmt_%s%s.wgsl", t->name, V->fmt);
+            if (!embedded(fname)) continue;
+            if (V->ks && (strcmp(B->ks.reduce, "reduce_subgroup.wgsl") || B->ks.group_slots % (uint32_t)V->ks)) continue;
+            k = make_matvec(B->dev, &B->ks, t, V, err, sizeof err);
+            uint32_t per_wg = B->ks.group_slots / (V->ks ? (uint32_t)V->ks : 1u) * (uint32_t)V->rows;
+            wgs = ((uint32_t)rows + per_wg - 1) / per_wg;
+        }
+        if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, name, err); B->failures++; continue; }
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
         for (int i = 0; i < copies; i++) {
-            uint64_t psz = V->matvec ? 48 : 32;
+            uint64_t psz = M ? 32 : 48;
             gpu_binding plain[5] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
             gpu_binding norm[6] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, 16}};
             gpu_binding glu[7] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, 16}};
-            gpu_binding *b = V->fused == 2 ? glu : V->fused ? norm : plain;
-            if (!(bg[i] = gpu_bindings_create(B->dev, k, b, 5 + V->fused, err, sizeof err))) { fprintf(stderr, "%s\n", err); exit(1); }
+            gpu_binding *b = fused == 2 ? glu : fused ? norm : plain;
+            if (!(bg[i] = gpu_bindings_create(B->dev, k, b, 5 + fused, err, sizeof err))) { fprintf(stderr, "%s: %s\n", name, err); exit(1); }
         }
-        /* correctness: Y poisoned first, so an unwritten row shows */
-        for (int r = 0; r < rows; r++) y[r] = NAN;
-        gpu_buffer_write(B->dev, yb, 0, y, (size_t)rows * 4);
+        /* correctness: Y poisoned first, so an unwritten output shows */
+        for (size_t i = 0; i < ny; i++) y[i] = NAN;
+        gpu_buffer_write(B->dev, yb, 0, y, ny * 4);
         gpu_begin(B->dev);
         gpu_dispatch_1d(B->dev, k, bg[0], wgs);
-        if (read_floats(B->dev, yb, y, (size_t)rows, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
+        if (read_floats(B->dev, yb, y, ny, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
         /* 2e-5 of sum |w x|: as tests/unit/test_kernels.c's matmul checks */
         double worst = 0;
         int bad = 0;
-        for (int r = 0; r < rows; r++) {
-            double wr = V->fused ? want_n[r] : want[r], mr = V->fused ? mag_n[r] : mag[r];
-            if (V->fused == 2) { /* SiLU(g) * g, and its sensitivity to g's error: d/dg g^2 s(g) */
-                double sg = 1 / (1 + exp(-wr)), d = fabs(2 * wr * sg + wr * wr * sg * (1 - sg)) + 1;
-                mr *= d;
-                wr = wr * sg * wr;
+        for (int s = 0; s < nst; s++)
+            for (int r = 0; r < rows; r++) {
+                double wr = fused ? want_n[r] : want[(size_t)r * nst + s], mr = fused ? mag_n[r] : mag[(size_t)r * nst + s];
+                if (fused == 2) { /* SiLU(g) * g, and its sensitivity to g's error: d/dg g^2 s(g) */
+                    double sg = 1 / (1 + exp(-wr)), d = fabs(2 * wr * sg + wr * wr * sg * (1 - sg)) + 1;
+                    mr *= d;
+                    wr = wr * sg * wr;
+                }
+                double e = fabs((double)y[(size_t)st[s] * rows + r] - wr) / (2e-5 * mr + 1e-30);
+                if (!(e <= 1.0)) bad++;
+                if (!(e <= worst)) worst = e;
             }
-            double e = fabs((double)y[r] - wr) / (2e-5 * mr + 1e-30);
+        for (int i = 0; i < nsr; i++)
+            for (int tk = 0; tk < T; tk++) {
+                double e = fabs((double)y[(size_t)tk * rows + sr[i]] - want_r[(size_t)i * T + tk]) /
+                           (2e-5 * mag_r[(size_t)i * T + tk] + 1e-30);
+                if (!(e <= 1.0)) bad++;
+                if (!(e <= worst)) worst = e;
+            }
+        for (int tk = 0; fr && tk < T; tk++) { /* every row of token tk, combined */
+            double a = 0;
+            for (int r = 0; r < rows; r++) a += v_r[r] * y[(size_t)tk * rows + r];
+            double e = fabs(a - want_a[tk]) / (2e-5 * mag_a[tk] + 1e-30);
             if (!(e <= 1.0)) bad++;
             if (!(e <= worst)) worst = e;
         }
+        for (int r = 0; fr && r < rows; r++) { /* every token of row r, combined */
+            double b = 0;
+            for (int tk = 0; tk < T; tk++) b += q_t[tk] * y[(size_t)tk * rows + r];
+            double e = fabs(b - want_b[r]) / (2e-5 * mag_b[r] + 1e-30);
+            if (!(e <= 1.0)) bad++;
+            if (!(e <= worst)) worst = e;
+        }
+        size_t unwritten = 0; /* anywhere, sampled or not */
+        for (size_t i = 0; i < ny; i++)
+            if (!isfinite(y[i])) unwritten++;
+        if (unwritten) { bad++; worst = INFINITY; }
         /* timing */
         int reps = B->reps, warm = copies < 8 ? copies : 8;
         gpu_begin(B->dev);
@@ -265,19 +570,27 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         free(ns);
         if (bad) B->failures++;
         char timing[64] = "no timestamps";
-        if (med > 0)
-            snprintf(timing, sizeof timing, "%9.2f %8.1f %6.1f%%", med / 1e3, bytes * (V->fused == 2 ? 2 : 1) / med,
-                     100.0 * bytes * (V->fused == 2 ? 2 : 1) / med / B->bw);
-        printf("%-5s %6dx%-5d %-18s %4s %9.3f  %s\n", t->name, rows, cols, V->name, bad ? "BAD" : "ok", worst, timing);
+        if (med > 0 && T > 1) { /* flops a nanosecond / 1e3: TFLOP/s */
+            double tf = 2.0 * rows * cols * T / med / 1e3;
+            snprintf(timing, sizeof timing, "%9.2f %8.2f %6.1f%%", med / 1e3, tf, 100.0 * tf / B->tflops);
+        } else if (med > 0)
+            snprintf(timing, sizeof timing, "%9.2f %8.1f %6.1f%%", med / 1e3, bytes * (fused == 2 ? 2 : 1) / med,
+                     100.0 * bytes * (fused == 2 ? 2 : 1) / med / B->bw);
+        char errs[32];
+        if (unwritten) snprintf(errs, sizeof errs, "%zu NaN", unwritten);
+        else snprintf(errs, sizeof errs, "%9.3f", worst);
+        printf("%-5s %6dx%-5d %-18s %4s %9s  %s\n", t->name, rows, cols, name, bad ? "BAD" : "ok", errs, timing);
         fflush(stdout);
         for (int i = 0; i < copies; i++) gpu_bindings_free(bg[i]);
         free(bg);
-        if (V->matvec) gpu_kernel_free(k);
+        if (!M || M->src) gpu_kernel_free(k);
     }
     for (int i = 0; i < copies; i++) gpu_buffer_free(w[i]);
     free(w);
     gpu_buffer_free(xb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb); gpu_buffer_free(nb);
-    free(src); free(gpu_bytes); free(x); free(wrow); free(y); free(want); free(mag); free(want_n); free(mag_n); free(nw);
+    free(src); free(gpu_bytes); free(x); free(wrow); free(y); free(want); free(mag); free(want_r); free(mag_r);
+    free(want_n); free(mag_n); free(nw); free(st); free(sr); free(row_at);
+    free(v_r); free(q_t); free(u); free(ua); free(xq); free(xqa); free(want_a); free(mag_a); free(want_b); free(mag_b);
 }
 
 static uint32_t type_by_name(const char *s, size_t n) {
@@ -291,21 +604,41 @@ static uint32_t type_by_name(const char *s, size_t n) {
 
 int main(int argc, char **argv) {
     const char *types = "f32,f16,bf16,q8_0,q4_0", *shapes = NULL;
-    bench B = {0};
-    B.reps = 100;
+    static bench B;
+    B.reps = 0; /* 100; 3 with --quick (SwiftShader takes most of a second a matmul dispatch) */
+    B.tokens = 1;
     B.bw = 4800;
+    B.tflops = 67;
+    /* the engine's matmul.wgsl, always first */
+    B.mm[B.n_mm++] = (mm_variant){"matmul (batched)", NULL, KERNELS_MATMUL_ROWS, KERNELS_MATMUL_TOKENS, 0};
+    const char *body = embedded("matmul.wgsl");
+    if (body) B.mm[0].wg = wgsl_workgroup_size(body);
+    unsigned btr, btt; /* a tile the dispatch and the kernel disagree on shows as BAD; say why */
+    if (body && wgsl_const(body, "TR", &btr) && wgsl_const(body, "TT", &btt) &&
+        (btr != KERNELS_MATMUL_ROWS || btt != KERNELS_MATMUL_TOKENS))
+        fprintf(stderr, "warning: matmul.wgsl's tile is %u x %u, kernels.h's KERNELS_MATMUL_ROWS x _TOKENS %d x %d\n", btr,
+                btt, KERNELS_MATMUL_ROWS, KERNELS_MATMUL_TOKENS);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) types = argv[++i];
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) shapes = argv[++i];
         else if (!strcmp(argv[i], "-r") && i + 1 < argc) B.reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--bw") && i + 1 < argc) B.bw = atof(argv[++i]);
+        else if (!strcmp(argv[i], "-n") && i + 1 < argc) B.tokens = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-k") && i + 1 < argc) {
+            if (B.n_mm == MAX_MM) { fprintf(stderr, "-k: at most %d kernels\n", MAX_MM - 1); return 2; }
+            load_mm(&B.mm[B.n_mm++], argv[++i]);
+        } else if (!strcmp(argv[i], "--bw") && i + 1 < argc) B.bw = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--tflops") && i + 1 < argc) B.tflops = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) B.quick = 1;
         else {
-            fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0] [-s ROWSxCOLS,...] [-r REPS] [--quick] [--bw GBPS]\n");
+            fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0] [-s ROWSxCOLS,...] [-n TOKENS] [-k MATMUL.wgsl]... "
+                            "[-r REPS] [--quick] [--bw GBPS] [--tflops TFLOPS]\n");
             return 2;
         }
     }
+    if (!B.reps) B.reps = B.quick ? 3 : 100;
     if (B.reps < 1 || B.reps > 2048) { fprintf(stderr, "-r: 1..2048\n"); return 2; }
+    if (B.tokens < 1 || B.tokens > 65536) { fprintf(stderr, "-n: 1..65536\n"); return 2; }
+    if (!(B.tflops > 0) || !(B.bw > 0)) { fprintf(stderr, "--bw, --tflops: more than 0\n"); return 2; }
     if (!shapes) shapes = B.quick ? "1x32,37x160,300x2080,1000x512" : "2048x2048,8192x2048,2048x8192,128256x2048";
     char err[512];
     gpu_options o = {NULL, -1, 0, NULL};
@@ -315,9 +648,21 @@ int main(int argc, char **argv) {
     printf("adapter: %s (%s); reductions: %s, %u groups of %u lanes a workgroup; subgroups %u..%u\n",
            gpu_adapter(B.dev)->name, gpu_adapter(B.dev)->backend, B.ks.reduce, B.ks.group_slots, B.ks.group_lanes,
            L->subgroup_min, L->subgroup_max);
-    printf("one token; err: worst |gpu - cpu| / (2e-5 sum|w x|), ok <= 1; GB/s of weight bytes read, %% of %.0f GB/s\n",
-           B.bw);
-    printf("%-5s %12s %-18s %4s %9s  %9s %8s %7s\n", "type", "shape", "variant", "", "err", "us", "GB/s", "peak");
+    for (int i = 0; i < B.n_mm; i++) {
+        char wg[16] = "?";
+        if (B.mm[i].wg) snprintf(wg, sizeof wg, "%u", B.mm[i].wg);
+        printf("matmul kernel %-18s tile %u rows x %u tokens, workgroup %s\n", B.mm[i].name, B.mm[i].tr, B.mm[i].tt, wg);
+    }
+    if (B.tokens == 1)
+        printf("one token; err: worst |gpu - cpu| / (2e-5 sum|w x|), ok <= 1; GB/s of weight bytes read, %% of %.0f GB/s\n",
+               B.bw);
+    else
+        printf("%d tokens (matmul kernels only); err: worst |gpu - cpu| / (2e-5 sum|w x|) over every row of a sample of "
+               "tokens and every token of a sample of rows, and random combinations of every token's rows and every row's "
+               "tokens (bound summed), ok <= 1; TFLOP/s of 2*rows*cols*tokens, %% of %.1f TFLOP/s\n",
+               B.tokens, B.tflops);
+    printf("%-5s %12s %-18s %4s %9s  %9s %8s %7s\n", "type", "shape", "variant", "", "err", "us", B.tokens == 1 ? "GB/s" : "TFLOP/s",
+           "peak");
     for (const char *tp = types; *tp;) {
         size_t tn = strcspn(tp, ",");
         uint32_t type = type_by_name(tp, tn);
@@ -336,6 +681,7 @@ int main(int argc, char **argv) {
     }
     kernels_free(&B.ks);
     gpu_close(B.dev);
+    for (int i = 1; i < B.n_mm; i++) free(B.mm[i].src);
     if (B.failures) printf("%d variant(s) wrong or not compiling\n", B.failures);
     return B.failures ? 1 : 0;
 }

@@ -74,8 +74,9 @@ uint32_t kernels_attention_max_head(const kernel_registry *r);
 #define KERNELS_ATTN_CHUNK 64
 #define KERNELS_ATTN_HEADS 8
 
-/* Tokens and rows a workgroup of matmul.wgsl takes (its TT and TR). */
-#define KERNELS_MATMUL_TILE 64
+/* Rows and tokens a workgroup of matmul.wgsl takes (its TR and TT). */
+#define KERNELS_MATMUL_ROWS 128
+#define KERNELS_MATMUL_TOKENS 64
 
 /* Chooses the reduction variant for d; compiles nothing. */
 void kernels_init(kernel_registry *r, gpu_device *d);

@@ -50,7 +50,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
         /* matmul.wgsl: a workgroup a tile of rows by tokens (or n_out rows) */
         graph_dispatch_tiled(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){0, 0, 0, 1, many},
-                             (p.rows + KERNELS_MATMUL_TILE - 1) / KERNELS_MATMUL_TILE, KERNELS_MATMUL_TILE, out);
+                             (p.rows + KERNELS_MATMUL_ROWS - 1) / KERNELS_MATMUL_ROWS, KERNELS_MATMUL_TOKENS, out);
         if (o->many_only) continue;
         memset(&pv, 0, sizeof pv);
         memcpy(&pv, &p, sizeof p);

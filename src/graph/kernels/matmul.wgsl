@@ -1,14 +1,17 @@
 // Y[base + t][row_offset + r] (+)= dot(W[r], X[t]) (+ B[row_offset + r]) for
 // the rows of one weight chunk and the step's tokens (a prompt), as a tiled
-// matrix-matrix product: a workgroup takes TT tokens by TR rows of Y, and
-// for every 8 columns stages those tokens' x and those rows' weights
-// (dequantized once, by the format's wblock4) in workgroup memory, where
-// every lane takes 8 tokens by 8 rows of the tile in registers. A weight is
-// read from memory once per TT tokens, and each value staged serves 8
-// multiply-adds of a lane, so the time goes to the multiply-adds rather
-// than to loads (one group of lanes a row, reading a block for 8 tokens at
-// a time, ran pp512 at ~800 tok/s on the H200). The grid is row tiles by
-// token tiles (ops.c), row tiles varying fastest.
+// matrix-matrix product: a workgroup of 256 lanes takes TT tokens by TR
+// rows of Y, and for every BK columns stages those tokens' x and those
+// rows' weights (dequantized once, by the format's wdeq) in workgroup
+// memory, where every lane takes 4 tokens by 8 rows of the tile in
+// registers. A weight is read from memory once per TT tokens, and each value
+// staged serves 4 or 8 multiply-adds of a lane. The loads of the next stage
+// are started before this stage's multiply-adds, so their latency hides
+// behind them. On the H200 (wgpt-kbench -n 512, 2026-11-30) this ran the 1B
+// shape's matrices at 26-30 TFLOP/s, 40-45% of the f32 peak; tiles of 8 by
+// 8 a lane (64 sums) ran at ~2.8: the sums no longer fit the registers.
+// tools/matmul/ keeps the versions tried. The grid is row tiles by token
+// tiles (ops.c), row tiles varying fastest.
 // rows_mode says which rows: 0 this step's tokens (base 0), 1 only the
 // n_out rows whose logits are wanted (base 0), 2 this step's tokens written
 // at their positions (base pos0: the K and V projections store straight
@@ -23,22 +26,17 @@ struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_strid
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-const TT: u32 = 64u; // tokens a tile
-const TR: u32 = 64u; // rows a tile
-// Columns a stage: a quarter of a block of every format. Workgroup memory
-// is kept small (4 KB), as SwiftShader took ~2 s more to build the kernel
-// with 16 KB (a stage of a whole block), in every process of the tests.
-const BK: u32 = 8u;
-// Stage k of the tile: xs[k][t], ws[k][r], as vec4s of 4 tokens (rows), so
-// a lane reads its 8 tokens and 8 rows in four 16-byte loads.
-var<workgroup> xs: array<vec4<f32>, BK * TT / 4u>;
-var<workgroup> ws: array<vec4<f32>, BK * TR / 4u>;
-
-// Four vec4s, one per token (row), as four per column: a transpose in
-// registers, so the stage is written in whole vec4s.
-fn t4(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(a, b, c, d));
-}
+const TT: u32 = 64u;  // tokens a tile
+const TR: u32 = 128u; // rows a tile
+const MM_WG: u32 = 256u;
+// Columns a stage: half a block of every format. 32 ran slower, 8 too
+// (more barriers for the same work).
+const BK: u32 = 16u;
+// A staged token (row): its BK columns as vec4s and one of padding, so that
+// lanes reading tokens (rows) one apart read distinct banks.
+const SK: u32 = BK / 4u + 1u;
+var<workgroup> xs: array<vec4<f32>, TT * SK>;
+var<workgroup> ws: array<vec4<f32>, TR * SK>;
 
 fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
   if (t >= n || r >= p.rows) { return; }
@@ -49,7 +47,12 @@ fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
   Y[o] = y;
 }
 
-@compute @workgroup_size(WG)
+// Column c: w times x's component c (4 rows for each of 4 tokens).
+fn outer(w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(w * x.x, w * x.y, w * x.z, w * x.w);
+}
+
+@compute @workgroup_size(MM_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
   let wg = linear_wg(wid, nwg);
@@ -60,59 +63,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (t0 >= n) { return; } // uniform: the same for the whole workgroup
   let base = select(0u, step.pos0, p.rows_mode == 2u);
   let nblocks = p.cols / 32u;
-  let xv = p.in_stride / 4u;
-  // Staging: lanes 0 .. 31 bring x, 32 .. 63 the weights (WG is 64): 4
-  // tokens' (rows') columns 4jj .. 4jj + 3 of the stage, q = li % 16 the
-  // quad of tokens (rows), jj = li / 16 % 2. Tokens and rows past the end
-  // repeat the last, unused.
-  let q = li % 16u;
-  let jj = (li / 16u) % 2u;
-  let stage_x = li < 32u;
-  var xrow: array<u32, 4>;
-  var wrow: array<u32, 4>;
-  for (var e = 0u; e < 4u; e++) {
-    xrow[e] = min(t0 + 4u * q + e, n - 1u) * xv;
-    wrow[e] = (p.w_first + min(r0 + 4u * q + e, p.rows - 1u)) * nblocks * WBLOCK_WORDS;
-  }
-  // Lane li computes tokens 8 * (li / 8) .. + 7 and rows 8 * (li % 8) .. + 7 of the tile.
-  let tq = (li / 8u) * 2u;
-  let rq = (li % 8u) * 2u;
-  var acc: array<vec4<f32>, 16>; // token i's rows 4h .. 4h + 3 at 2i + h
-  for (var st = 0u; st < 4u * nblocks; st++) {
-    let j = 2u * (st % 4u) + jj; // the vec4 of the block
-    if (stage_x) {
-      let xo = 2u * st + jj;
-      let m = t4(X[xrow[0] + xo], X[xrow[1] + xo], X[xrow[2] + xo], X[xrow[3] + xo]);
-      for (var e = 0u; e < 4u; e++) { xs[(4u * jj + e) * (TT / 4u) + q] = m[e]; }
-    } else {
-      let wo = (st / 4u) * WBLOCK_WORDS;
-      let m = t4(wblock4(wrow[0] + wo, j), wblock4(wrow[1] + wo, j), wblock4(wrow[2] + wo, j), wblock4(wrow[3] + wo, j));
-      for (var e = 0u; e < 4u; e++) { ws[(4u * jj + e) * (TR / 4u) + q] = m[e]; }
-    }
+  let nst = p.cols / BK;
+  // Staging: lane li brings vec4 j of the stage for token s of the tile and
+  // for rows s and s + 64. Tokens and rows past the end repeat the last, unused.
+  let s = li / 4u;
+  let j = li % 4u;
+  let xrow = min(t0 + s, n - 1u) * (p.in_stride / 4u) + j;
+  let wrow0 = (p.w_first + min(r0 + s, p.rows - 1u)) * nblocks * WBLOCK_WORDS;
+  let wrow1 = (p.w_first + min(r0 + s + 64u, p.rows - 1u)) * nblocks * WBLOCK_WORDS;
+  // Lane li computes tokens tq + 16c and rows rq + 16k (c = 0 .. 3, k = 0 .. 7).
+  let tq = li / 16u;
+  let rq = li % 16u;
+  var a0 = mat4x4<f32>(); // rows rq + 16k, k < 4: column c token tq + 16c, component k
+  var a1 = mat4x4<f32>(); // rows rq + 64 + 16k
+  var xr = X[xrow];
+  var wr0 = wload(wrow0, j);
+  var wr1 = wload(wrow1, j);
+  for (var st = 0u; st < nst; st++) {
+    let wo = (st / 2u) * WBLOCK_WORDS;
+    let jb = 4u * (st % 2u) + j; // the vec4 of the block
+    xs[s * SK + j] = xr;
+    ws[s * SK + j] = wdeq(wr0, wrow0 + wo, jb);
+    ws[(s + 64u) * SK + j] = wdeq(wr1, wrow1 + wo, jb);
     workgroupBarrier();
-    for (var k = 0u; k < BK; k++) {
-      let xa = xs[k * (TT / 4u) + tq];
-      let xb = xs[k * (TT / 4u) + tq + 1u];
-      let wa = ws[k * (TR / 4u) + rq];
-      let wb = ws[k * (TR / 4u) + rq + 1u];
-      for (var i = 0u; i < 4u; i++) {
-        acc[2u * i] += xa[i] * wa;
-        acc[2u * i + 1u] += xa[i] * wb;
-        acc[8u + 2u * i] += xb[i] * wa;
-        acc[8u + 2u * i + 1u] += xb[i] * wb;
+    let nx = min(st + 1u, nst - 1u);
+    let nwo = (nx / 2u) * WBLOCK_WORDS;
+    let njb = 4u * (nx % 2u) + j;
+    xr = X[xrow + 4u * nx];
+    wr0 = wload(wrow0 + nwo, njb);
+    wr1 = wload(wrow1 + nwo, njb);
+    for (var kk = 0u; kk < BK / 4u; kk++) {
+      // transposed: column k is column 4kk + k of the stage for the 4 tokens (rows)
+      let x = transpose(mat4x4<f32>(xs[tq * SK + kk], xs[(tq + 16u) * SK + kk], xs[(tq + 32u) * SK + kk],
+                                    xs[(tq + 48u) * SK + kk]));
+      let w0 = transpose(mat4x4<f32>(ws[rq * SK + kk], ws[(rq + 16u) * SK + kk], ws[(rq + 32u) * SK + kk],
+                                     ws[(rq + 48u) * SK + kk]));
+      let w1 = transpose(mat4x4<f32>(ws[(rq + 64u) * SK + kk], ws[(rq + 80u) * SK + kk], ws[(rq + 96u) * SK + kk],
+                                     ws[(rq + 112u) * SK + kk]));
+      for (var k = 0u; k < 4u; k++) {
+        a0 += outer(w0[k], x[k]);
+        a1 += outer(w1[k], x[k]);
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 8u; i++) {
-    let t = t0 + 4u * tq + i;
-    for (var h = 0u; h < 2u; h++) {
-      let r = r0 + 4u * rq + 4u * h;
-      let v = acc[2u * i + h];
-      put(t, r, v.x, n, base);
-      put(t, r + 1u, v.y, n, base);
-      put(t, r + 2u, v.z, n, base);
-      put(t, r + 3u, v.w, n, base);
+  for (var c = 0u; c < 4u; c++) {
+    for (var k = 0u; k < 4u; k++) {
+      put(t0 + tq + 16u * c, r0 + rq + 16u * k, a0[c][k], n, base);
+      put(t0 + tq + 16u * c, r0 + rq + 64u + 16u * k, a1[c][k], n, base);
     }
   }
 }

@@ -1,7 +1,7 @@
-// Weight format F16, two halves per word (no shader-f16 needed).
+// Weight format F16, two halves per word (no shader-f16 needed). wload and
+// wdeq as in wfmt_f32.wgsl.
 const WBLOCK_WORDS: u32 = 16u;
-fn wblock4(base: u32, j: u32) -> vec4<f32> {
-  let a = unpack2x16float(W[base + 2u * j]);
-  let b = unpack2x16float(W[base + 2u * j + 1u]);
-  return vec4<f32>(a.x, a.y, b.x, b.y);
-}
+alias WRAW = vec2<u32>;
+fn wload(base: u32, j: u32) -> WRAW { return vec2<u32>(W[base + 2u * j], W[base + 2u * j + 1u]); }
+fn wdeq(r: WRAW, base: u32, j: u32) -> vec4<f32> { return vec4<f32>(unpack2x16float(r.x), unpack2x16float(r.y)); }
+fn wblock4(base: u32, j: u32) -> vec4<f32> { return wdeq(wload(base, j), base, j); }
