@@ -268,7 +268,8 @@ typedef struct {
 
 typedef struct {
     int n_ctx;           /* 0: min(model's training context, 4096); at most the training context */
-    int n_batch;         /* tokens per forward pass during prompt processing; 0: 64 */
+    int n_batch;         /* tokens per forward pass during prompt processing; 0: 512 (or n_ctx if
+                            smaller); memory for activations grows with it */
     int logits_all;      /* keep logits for every position of a forward, not only the last */
     wgpt_sampling sampling;
 } wgpt_context_params;
@@ -468,8 +469,11 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
  * GPU (out_norm and logits for every token), so the two can be compared
  * layer by layer (`wgpt verify`), and with q/k norm q_normed and k_normed
  * (before RoPE) too, which the GPU, turning them in the norm's pass, has
- * not. For checks, not speed: it holds every weight as f32 while it runs.
- * Blocks.
+ * not. The tokens run as one step: with n >= 2 its products with Q8_0 and
+ * Q4_0 matrices take the activations quantized to 8 bits per block of 32, as
+ * the GPU's step of several tokens does (the LM head's too, as in a context
+ * with logits_all). For checks, not speed: it holds every weight as f32
+ * while it runs. Blocks.
  * WGPT_ERR_ARG: f or fn NULL, n == 0, or an id outside the vocabulary.
  * WGPT_ERR_FORMAT, WGPT_ERR_UNSUPPORTED: the file is not a model this engine
  * runs, as wgpt_model_load says. WGPT_ERR_UNSUPPORTED also when the
@@ -477,6 +481,19 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
  * not enough memory; err says which). */
 wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *tokens, size_t n, wgpt_capture_fn fn,
                                         void *user, char *err, size_t errlen);
+/* As wgpt_file_reference_capture (fn receives the forward over all n
+ * tokens as one step), and then, for n >= 2, the last token as a decode step
+ * follows a prompt: tokens 0..n-2 run again as one step, and the last token
+ * as a step of its own after them, whose activations (one row each) go to
+ * last_fn. Steps of one token and of several compute differently on Q8_0 and
+ * Q4_0 weights (a step of several takes its activations quantized to 8 bits
+ * into the products, as the GPU's matrix-matrix kernel does; a one-token step
+ * keeps them f32), so a decode step is held to this, not to the last row of
+ * the whole. With n == 1, last_fn is not called. WGPT_ERR_ARG also when
+ * last_fn is NULL; else as wgpt_file_reference_capture. */
+wgpt_status wgpt_file_reference_capture_decode(const wgpt_file *f, const int32_t *tokens, size_t n,
+                                               wgpt_capture_fn fn, void *user, wgpt_capture_fn last_fn,
+                                               void *last_user, char *err, size_t errlen);
 
 /* ---- a tokenizer without a model ---- */
 

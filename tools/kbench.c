@@ -27,13 +27,14 @@
  *
  * -k PATH (repeatable): also runs a matmul kernel whose body is read from
  * PATH at run time, composed exactly as the engine composes matmul.wgsl
- * (common.wgsl, the format's wfmt_TYPE.wgsl, matmul_nobias.wgsl, then the
+ * (common.wgsl, the format's wfmt_TYPE.wgsl and mmi8_TYPE.wgsl if any, matmul_nobias.wgsl, then the
  * file in matmul.wgsl's place), named by the file's basename: kernel
  * versions side by side without a rebuild. Its tile (TR rows by TT tokens
  * a workgroup) is read from its `const TR: u32 = Nu;` and `const TT: u32 =
  * Nu;` lines (an error if either is missing), and its workgroup size from
  * its @workgroup_size (printed only). The engine's own matmul.wgsl always
- * runs too, with KERNELS_MATMUL_ROWS by KERNELS_MATMUL_TOKENS.
+ * runs too (matmul_i8.wgsl for Q8_0 and Q4_0), with its rows a tile from
+ * kernels_matmul_rows() by KERNELS_MATMUL_TOKENS.
  *
  *   build/wgpt-kbench [-t f16,q4_0] [-s 2048x2048,8192x2048] [-n TOKENS] [-k PATH]... [-r REPS] [--quick]
  *                     [--bw GBPS] [--tflops TFLOPS]
@@ -234,15 +235,18 @@ static void load_mm(mm_variant *v, const char *path) {
 /* A matmul body composed as kernels_get composes matmul.wgsl without a
  * bias (the same parts in the same order, so line numbers in errors match). */
 static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_variant *v, char *err, size_t errlen) {
-    const char *parts[4] = {embedded("common.wgsl"), embedded(t->wgsl), embedded("matmul_nobias.wgsl"), v->src};
+    char i8[40];
+    snprintf(i8, sizeof i8, "mmi8_%s.wgsl", t->name); /* the 8-bit path's snippet, where the format has one */
+    const char *parts[5] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), embedded("matmul_nobias.wgsl"), v->src};
+    if (!parts[2]) parts[2] = "";
     size_t len = 8;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 1 ? t->wgsl : "common/nobias"); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len);
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    sprintf(src, "\n\n%s\n%s\n\n\n%s\n\n%s\n", parts[0], parts[1], parts[2], parts[3]);
+    sprintf(src, "\n\n%s\n%s\n%s\n\n%s\n\n%s\n", parts[0], parts[1], parts[2], parts[3], parts[4]);
     gpu_kernel *k = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return k;
@@ -321,6 +325,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     char err[1024];
     const int T = B->tokens;
     const dtype_info *t = dtype_of(type);
+    B->mm[0].tr = kernels_matmul_rows(t->gpu_slot);
     const gpu_limits *L = gpu_get_limits(B->dev);
     dtype_gpu_layout lay = dtype_gpu_layout_of(t, (uint64_t)rows, (uint64_t)cols);
     uint64_t lim = L->max_storage_binding;
@@ -381,6 +386,16 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     double ss = 0;
     for (int c = 0; c < cols; c++) { x[c] = frand(); nw[c] = frand() + 1.5f; ss += (double)x[c] * x[c]; }
     for (size_t i = (size_t)cols; i < (size_t)T * cols; i++) x[i] = frand();
+    /* The GPU is given x; for Q8_0 and Q4_0 in steps of several tokens the
+     * engine's kernel quantizes it per block of 32 (matmul_i8.wgsl), so the
+     * CPU's sums take it as quantize_act_q8_fake leaves it (-k kernels of f32
+     * products are then checked against that too, and show it). */
+    float *x_gpu = x;
+    if (T > 1 && quant_int8_matmul(type)) {
+        if (!(x_gpu = malloc((size_t)T * cols * 4))) { fprintf(stderr, "out of memory\n"); exit(1); }
+        memcpy(x_gpu, x, (size_t)T * cols * 4);
+        quantize_act_q8_fake(x, x, (int64_t)T * cols);
+    }
     if (fr) {
         for (int r = 0; r < rows; r++) v_r[r] = frand();
         for (int tk = 0; tk < T; tk++) {
@@ -466,7 +481,8 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     gpu_buffer *sb = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
     if (!xb || !yb || !nb || !pb || !sb) { fprintf(stderr, "cannot allocate X, Y or the uniforms\n"); exit(1); }
     gpu_buffer_write(B->dev, nb, 0, nw, (size_t)cols * 4);
-    gpu_buffer_write(B->dev, xb, 0, x, (size_t)T * cols * 4);
+    gpu_buffer_write(B->dev, xb, 0, x_gpu, (size_t)T * cols * 4);
+    if (x_gpu != x) free(x_gpu);
     /* rows, cols, row_offset 0, out_stride rows, in_stride cols, accumulate 0, rows_mode 0, w_first 0
        (matmul.wgsl binds these 32 bytes), then matvec's eps and x_row 0 */
     uint32_t params[12] = {(uint32_t)rows, (uint32_t)cols, 0, (uint32_t)rows, (uint32_t)cols, 0, 0, 0, 0, 0, 0, 0};
@@ -610,14 +626,10 @@ int main(int argc, char **argv) {
     B.bw = 4800;
     B.tflops = 67;
     /* the engine's matmul.wgsl, always first */
-    B.mm[B.n_mm++] = (mm_variant){"matmul (batched)", NULL, KERNELS_MATMUL_ROWS, KERNELS_MATMUL_TOKENS, 0};
+    /* (its rows a tile, and the kernel, depend on the type: run_case) */
+    B.mm[B.n_mm++] = (mm_variant){"matmul (batched)", NULL, 64, KERNELS_MATMUL_TOKENS, 0};
     const char *body = embedded("matmul.wgsl");
     if (body) B.mm[0].wg = wgsl_workgroup_size(body);
-    unsigned btr, btt; /* a tile the dispatch and the kernel disagree on shows as BAD; say why */
-    if (body && wgsl_const(body, "TR", &btr) && wgsl_const(body, "TT", &btt) &&
-        (btr != KERNELS_MATMUL_ROWS || btt != KERNELS_MATMUL_TOKENS))
-        fprintf(stderr, "warning: matmul.wgsl's tile is %u x %u, kernels.h's KERNELS_MATMUL_ROWS x _TOKENS %d x %d\n", btr,
-                btt, KERNELS_MATMUL_ROWS, KERNELS_MATMUL_TOKENS);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) types = argv[++i];
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) shapes = argv[++i];

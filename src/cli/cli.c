@@ -146,7 +146,7 @@ static int model_table(cli_model_opts *m, int model_only, cli_opt *t) {
         t[n++] = (cli_opt){"-c,--ctx-size", CLI_INT, &m->cp.n_ctx, 1, 1 << 24, "N",
                            "context length (default: min(training context, 4096))", 0};
         t[n++] = (cli_opt){"--batch", CLI_INT, &m->cp.n_batch, 1, 4096, "N",
-                           "tokens per forward pass while reading the prompt (default 64)", 0};
+                           "tokens per forward pass while reading the prompt (default 512)", 0};
         t[n++] = (cli_opt){"--device", CLI_INT, &m->mp.device, 0, 64, "N", "adapter index from `wgpt devices` (default: best)", 0};
         t[n++] = (cli_opt){"--webgpu-lib", CLI_STR, &m->mp.webgpu_lib, 0, 0, "PATH",
                            "WebGPU library (default: $WGPT_WEBGPU_LIB, then the bundled Dawn)", 0};

@@ -54,7 +54,7 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
         set_err(err, errlen, "context %d is longer than the model's training context %d", n_ctx, m->c.n_ctx_train);
         return WGPT_ERR_ARG;
     }
-    int n_batch = p->n_batch > 0 ? p->n_batch : 64;
+    int n_batch = p->n_batch > 0 ? p->n_batch : 512;
     if (n_batch > n_ctx) n_batch = n_ctx;
     wgpt_context *c = calloc(1, sizeof *c);
     if (!c) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }

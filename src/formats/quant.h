@@ -17,4 +17,30 @@ int dequantize_row(uint32_t ggml_type, const void *src, float *dst, int64_t n);
 /* 1 if dequantize_row handles ggml_type, else 0. */
 int dequantize_supported(uint32_t ggml_type);
 
+/* "q8 activations": x quantized to 8 bits the way the GPU's integer
+ * matrix-matrix kernel (matmul_i8.wgsl) takes a step's activations, and
+ * handed back as floats. For each block of 32 values: amax = max |x_i|; the
+ * scale is 2^k, k the least integer with amax <= 127 2^k (llama.cpp takes
+ * amax / 127: a power of two makes x / 2^k and the scale exact in f32 on
+ * every adapter, so the GPU and this agree bit for bit; a block with amax
+ * under 1e-30 is all 0s); q_i = nearbyintf(x_i / 2^k) (round half to even),
+ * within [-127, 127]; out_i = q_i 2^k. Then sum_i w_i * out_i over a weight
+ * row dequantized to f32 is what the GPU's int8 path computes, up to float
+ * rounding of the final sums. n must be a multiple of 32 (a row of a
+ * matrix, or several rows back to back, each quantized on its own as its
+ * blocks never straddle rows); out may equal x. A NaN stays NaN; a block
+ * holding an infinity becomes NaN. */
+void quantize_act_q8_fake(const float *x, float *out, int64_t n);
+
+/* 1 for the weight types whose products in steps of several tokens take
+ * q8 activations (quantize_act_q8_fake) on the GPU: Q8_0 and Q4_0, while
+ * the 8-bit path is switched on (WGPT_MATMUL_I8=1 in the environment, read
+ * at each call: set it before a model or kernel registry is made); else 0.
+ * Off by default: a reference computing its own f32 activations now and
+ * then rounds one of them to the other side of a quant's boundary (inputs
+ * 5e-7 apart, one quant step at layer_out ~3e-3), past verify's tolerance,
+ * and the pass is further from llama.cpp's logits (its scale is amax / 127).
+ * One-token steps (the matrix-vector kernels) keep f32 activations. */
+int quant_int8_matmul(uint32_t ggml_type);
+
 #endif

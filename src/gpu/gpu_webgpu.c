@@ -451,7 +451,23 @@ gpu_device *gpu_open(const gpu_options *opt, char *err, size_t errlen) {
      * measure); a native engine wants them exact for its profiler. Only
      * Dawn knows this chained struct, so only Dawn is given it. */
     static const char *const disabled[] = {"timestamp_quantization"};
-    WGPUDawnTogglesDescriptor toggles = {{NULL, WGPUSType_DawnTogglesDescriptor}, 0, NULL, 1, disabled};
+    /* Workgroup memory is not zeroed before a kernel runs: every kernel
+     * writes what it reads first (tests/unit/test_kernels.c would see
+     * garbage otherwise), and the zeroing code is most of what SwiftShader
+     * takes to build a kernel with a few KB of it (9 KB: 0.8 s against
+     * 0.006 s), in every process of the tests. */
+    static const char *const always[] = {"disable_workgroup_init"};
+    /* WGPT_DAWN_TOGGLES="a,b": more Dawn toggles to enable, for experiments
+     * ("disable_robustness" gained ~6% on the H200's matmul kernels: not
+     * worth unchecked indices). */
+    char tog_buf[256] = "";
+    const char *enabled[9] = {always[0]};
+    size_t n_enabled = 1;
+    const char *tog_env = getenv("WGPT_DAWN_TOGGLES");
+    if (tog_env) snprintf(tog_buf, sizeof tog_buf, "%s", tog_env);
+    for (char *save = NULL, *t = strtok_r(tog_buf, ",", &save); t && n_enabled < 9; t = strtok_r(NULL, ",", &save))
+        enabled[n_enabled++] = t;
+    WGPUDawnTogglesDescriptor toggles = {{NULL, WGPUSType_DawnTogglesDescriptor}, n_enabled, enabled, 1, disabled};
     int is_dawn = dlsym(api->handle, "wgpuDawnDrmFormatCapabilitiesFreeMembers") != NULL;
     WGPUDeviceDescriptor dd;
     memset(&dd, 0, sizeof dd);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/quant.h"
 #include "util/util.h"
 
 extern const struct { const char *name; const char *src; } wgpt_embedded_files[];
@@ -41,7 +42,7 @@ static const struct {
     [KERNEL_RMSNORM] = {"rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_HEAD_RMSNORM] = {"head_rmsnorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_ROPE] = {"rope.wgsl", 0, FMT_NONE, {{NULL}}},
-    [KERNEL_ATTENTION] = {"attention.wgsl", 1, FMT_NONE, {{NULL}}},
+    [KERNEL_ATTENTION] = {"attention_prompt.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_SWIGLU] = {"swiglu.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_LAYERNORM] = {"layernorm.wgsl", 1, FMT_NONE, {{NULL}}},
     [KERNEL_GELU] = {"gelu.wgsl", 0, FMT_NONE, {{NULL}}},
@@ -141,18 +142,30 @@ uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot,
     return r->group_slots / s.ks * s.rows;
 }
 
-/* attention.wgsl's MAXD: values of a head per lane. Wider than 32 only
- * where groups are narrow, as a larger private array costs every adapter. */
-static uint32_t attention_maxd(const kernel_registry *r) {
-    uint32_t need = (256 + r->group_lanes - 1) / r->group_lanes;
-    return need > 32 ? need : 32;
+/* The 8-bit path's snippet, "" where the format has none or the path is
+ * off (quant_int8_matmul). */
+static void mmi8_snippet(const dtype_info *t, char *out, size_t cap) {
+    snprintf(out, cap, "mmi8_%s.wgsl", t->name);
+    if (!quant_int8_matmul(t->id) || !embedded(out)) out[0] = 0;
+}
+
+uint32_t kernels_matmul_rows(int slot) {
+    char f[40];
+    if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 64;
+    mmi8_snippet(dtype_gpu(slot), f, sizeof f);
+    return f[0] ? 128 : 64;
 }
 
 uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
     return strcmp(r->reduce, "reduce_subgroup.wgsl") ? 0 : r->group_lanes;
 }
 
-uint32_t kernels_attention_max_head(const kernel_registry *r) { return attention_maxd(r) * r->group_lanes; }
+/* A tile of attention_prompt.wgsl needs a quad of rows, each lane of its 64
+ * holding 16 dims of them: 64 * 16. */
+uint32_t kernels_attention_max_head(const kernel_registry *r) {
+    (void)r;
+    return 1024;
+}
 
 #define WG 64 /* workgroup size of every kernel; common.wgsl says the same */
 
@@ -206,7 +219,6 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
                  ms.rows, ms.unroll, ms.ks);
         if (ms.ks > 1) reduce = "reduce_subgroup_ks.wgsl";
     }
-    if (id == KERNEL_ATTENTION) snprintf(shape, sizeof shape, "const MAXD: u32 = %uu;\n", attention_maxd(r));
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)
         snprintf(shape, sizeof shape, "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\n", KERNELS_ATTN_CHUNK,
                  KERNELS_ATTN_HEADS);
@@ -215,11 +227,18 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
                  "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\nconst CHS: u32 = %uu;\nconst VB: u32 = %uu;\n",
                  KERNELS_ATTN_CHUNK, KERNELS_ATTN_HEADS, r->group_lanes, r->group_lanes < 16 ? r->group_lanes : 16);
     if (pf >= FMT_MV2) snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
+    /* Formats with 8-bit quants multiply prompt steps by integer dot products
+     * (matmul_i8.wgsl, its snippet saying how a block becomes signed bytes). */
+    const char *body = kernel_parts[id].body;
+    if (id == KERNEL_MATMUL) {
+        mmi8_snippet(t, fmt2, sizeof fmt2);
+        if (fmt2[0]) body = "matmul_i8.wgsl";
+    }
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */
     const char *files[8] = {kernel_parts[id].reduces ? reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
                             fmt2[0] ? fmt2 : NULL, fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
-                            kernel_parts[id].variant[variant][1], kernel_parts[id].body};
+                            kernel_parts[id].variant[variant][1], body};
     const char *parts[8];
     size_t len = strlen(shape) + 2;
     for (int i = 0; i < 8; i++) {

@@ -25,7 +25,8 @@ typedef enum {
     KERNEL_RMSNORM,
     KERNEL_HEAD_RMSNORM, /* q/k norm, then RoPE */
     KERNEL_ROPE,
-    KERNEL_ATTENTION,
+    KERNEL_ATTENTION,    /* attention_prompt.wgsl: steps of several tokens (and one-token steps
+                            the split kernels do not take) */
     KERNEL_SWIGLU,
     KERNEL_LAYERNORM,
     KERNEL_GELU,         /* gelu(g), or gelu(g) * u */
@@ -63,9 +64,12 @@ uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot,
  * reductions go by subgroups; 0 where they do not (attention_split.wgsl then). */
 uint32_t kernels_attention_sg_keys(const kernel_registry *r);
 
-/* The largest head size attention.wgsl takes on this adapter: each lane
- * holds MAXD of a head's values, MAXD being 32, or as many as 256 dims need
- * where groups are narrow (SwiftShader's 4-lane subgroups: 64 a lane). */
+/* Rows a workgroup of the batched kernel takes for weights of this slot
+ * (TR: matmul_i8.wgsl's for formats with 8-bit quants, matmul.wgsl's else). */
+uint32_t kernels_matmul_rows(int slot);
+
+/* The largest head size the attention kernels take: attention_prompt.wgsl's
+ * lanes hold 16 of a head's values for at least 4 rows, 64 lanes a tile. */
 uint32_t kernels_attention_max_head(const kernel_registry *r);
 
 /* Keys per chunk of attention_split.wgsl (a multiple of its 64 lanes, which
@@ -74,8 +78,8 @@ uint32_t kernels_attention_max_head(const kernel_registry *r);
 #define KERNELS_ATTN_CHUNK 64
 #define KERNELS_ATTN_HEADS 8
 
-/* Rows and tokens a workgroup of matmul.wgsl takes (its TR and TT). */
-#define KERNELS_MATMUL_ROWS 128
+/* Tokens a workgroup of the batched kernel takes (matmul.wgsl's and
+ * matmul_i8.wgsl's TT). */
 #define KERNELS_MATMUL_TOKENS 64
 
 /* Chooses the reduction variant for d; compiles nothing. */

@@ -40,6 +40,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     int mv_variant = fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN);
     gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
     uint32_t mv_per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
+    uint32_t tile_rows = kernels_matmul_rows(w->gpu_slot);
     for (int c = 0; c < w->n_chunks; c++) {
         int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
         int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
@@ -50,7 +51,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
         /* matmul.wgsl: a workgroup a tile of rows by tokens (or n_out rows) */
         graph_dispatch_tiled(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){0, 0, 0, 1, many},
-                             (p.rows + KERNELS_MATMUL_ROWS - 1) / KERNELS_MATMUL_ROWS, KERNELS_MATMUL_TOKENS, out);
+                             (p.rows + tile_rows - 1) / tile_rows, KERNELS_MATMUL_TOKENS, out);
         if (o->many_only) continue;
         memset(&pv, 0, sizeof pv);
         memcpy(&pv, &p, sizeof p);
@@ -244,15 +245,45 @@ uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape 
     return (uint64_t)a->n_heads * chunks * ((uint64_t)a->head_dim / 4 + 1) * 16;
 }
 
+/* attention_prompt.wgsl's tile, as its Params name them: row quads as
+ * many as keep a lane's sums at 4 rows by 16 dims (64 rows at head size
+ * 64, 16 at 256), key quads as many as keep its scores at 4 by 4 (16 keys
+ * at 64, 64 at 256), each at most 16, so that a stage of Q and K
+ * (16 * (rq + kq) vec4s) fits the kernel's region. The rows are the query
+ * heads sharing a KV head (as many as divide the group and fit) by tokens:
+ * one staging of the keys serves them all, and a short step (a one-token
+ * fallback) still fills the rows. */
+typedef struct { uint32_t row_quads, key_quads, heads, tokens; } attention_tile;
+
+static attention_tile attention_tile_of(const attn_shape *a) {
+    uint32_t dq = ((uint32_t)a->head_dim + 15) / 16, rq = 64 / dq < 16 ? 64 / dq : 16, kq = 64 / rq < 16 ? 64 / rq : 16;
+    uint32_t group = (uint32_t)(a->n_heads / a->n_kv_heads), heads = 1;
+    for (uint32_t h = 1; h <= group && h <= 4 * rq; h++)
+        if (group % h == 0) heads = h;
+    return (attention_tile){rq, kq, heads, 4 * rq / heads};
+}
+
 /* Steps of several tokens (a prompt) have parallelism enough in their
- * tokens: attention.wgsl. A one-token step has only its heads, so it splits
- * the keys in chunks (attention_split.wgsl, a workgroup per KV head, group
- * of query heads and chunk; the chunk count grows with the position) and
- * merges them (attention_merge.wgsl): one dispatch more, for parallelism
- * that grows with the cache. */
+ * tokens: attention_prompt.wgsl, a workgroup a tile of tokens by heads.
+ * A one-token step has only its heads, so it splits the keys in chunks
+ * (attention_split.wgsl, a workgroup per KV head, group of query heads and
+ * chunk; the chunk count grows with the position) and merges them
+ * (attention_merge.wgsl): one dispatch more, for parallelism that grows
+ * with the cache. */
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
-                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *partials, gpu_buffer *out) {
+                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *partials, gpu_buffer *out) {
     int split = partials && attention_splits(a);
+    attention_tile t = attention_tile_of(a);
+    struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, row_quads; float scale;
+             uint32_t window, key_quads, heads, tokens; } pp = {
+        (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)(a->n_kv_heads * a->head_dim),
+        (uint32_t)(a->n_heads * a->head_dim), 0, t.row_quads, scale, (uint32_t)(window > 0 ? window : 0), t.key_quads,
+        t.heads, t.tokens};
+    gpu_binding b[4] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {out, 0, 0}};
+    graph_dispatch_tiled(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &pp, sizeof pp, b, 4,
+                         (grid_rule){0, 0, 0, 1, split ? WHEN_TOKENS : WHEN_ALWAYS}, (uint32_t)a->n_heads / t.heads,
+                         t.tokens, 0);
+    if (!split) return;
     /* Where reductions go by subgroups, a subgroup takes a chunk of its
      * own (attention_split_sg.wgsl): on the H200 the workgroup version's
      * barriers and serial steps were most of a short cache's attention. */
@@ -264,10 +295,6 @@ void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int win
         (uint32_t)a->n_heads, (uint32_t)a->n_kv_heads, (uint32_t)a->head_dim, (uint32_t)(a->n_kv_heads * a->head_dim),
         (uint32_t)(a->n_heads * a->head_dim), 0, (uint32_t)n_ctx, scale, (uint32_t)(window > 0 ? window : 0), chunks,
         chunk_keys, 0};
-    gpu_binding b[5] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {scores, 0, 0}, {out, 0, 0}};
-    graph_dispatch(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &p, sizeof p, b, 5,
-                   (grid_rule){0, (uint32_t)a->n_heads, 0, slots(g), split ? WHEN_TOKENS : WHEN_ALWAYS});
-    if (!split) return;
     uint32_t group = (uint32_t)(a->n_heads / a->n_kv_heads);
     uint32_t per_chunk = (uint32_t)a->n_kv_heads * ((group + KERNELS_ATTN_HEADS - 1) / KERNELS_ATTN_HEADS);
     gpu_binding bs[4] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {partials, 0, 0}};

@@ -119,14 +119,14 @@ void op_rope_many(graph *g, const attn_shape *a, int rope_pairs, int neox, gpu_b
                   gpu_buffer *cs);
 
 /* Causal attention of this step's queries over cache positions 0..pos
- * (window > 0: only pos - window + 1..pos): out [tokens][n_heads * head_dim];
- * scores is scratch of [n_heads * tokens][n_ctx] for steps of several
- * tokens, partials scratch of op_attention_partials_bytes for one-token
- * steps, which split the keys in chunks (NULL, or a head size the split
- * kernels do not take: one-token steps run the kernel of the others). */
+ * (window > 0: only pos - window + 1..pos): out [tokens][n_heads * head_dim],
+ * with no scratch for steps of several tokens; partials is scratch of
+ * op_attention_partials_bytes for one-token steps, which split the keys in
+ * chunks (NULL, or a head size the split kernels do not take: one-token
+ * steps run the kernel of the others). head_dim at most
+ * kernels_attention_max_head. */
 void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int window, gpu_buffer *q,
-                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *scores, gpu_buffer *partials,
-                  gpu_buffer *out);
+                  gpu_buffer *k_cache, gpu_buffer *v_cache, gpu_buffer *partials, gpu_buffer *out);
 /* Bytes of op_attention's partials for a context of n_ctx; 0 where one-token
  * steps do not split (head_dim not a multiple of 4, or over 256). */
 uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape *a, int n_ctx);

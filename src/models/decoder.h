@@ -156,7 +156,15 @@ int decoder_role_of(const decoder_config *c, const char *name, size_t len, tenso
 typedef void (*decoder_capture_fn)(void *user, const char *name, int layer, const float *data, int n_tokens,
                                    int width);
 
-/* The plain C reference forward pass on the CPU: f32, obvious code. */
+/* The plain C reference forward pass on the CPU: f32, obvious code, with
+ * the weights dequantized exactly. One call is one step, as on the GPU: in a
+ * call of n >= 2 tokens, the products with Q8_0 and Q4_0 matrices
+ * (quant_int8_matmul) take each input row as q8 activations
+ * (quantize_act_q8_fake), as the GPU's int8 matrix-matrix kernel does; the
+ * LM head's too, for all n rows, as a GPU step that keeps every row's logits
+ * (logits_all) computes them. A call of one token keeps f32 activations (the
+ * GPU's one-token kernels). So the same tokens in other batchings can differ
+ * on those types. */
 typedef struct decoder_ref decoder_ref;
 int decoder_ref_build(const gguf_file *g, const decoder_config *c, int max_ctx, decoder_ref **out, char *err,
                       size_t errlen);

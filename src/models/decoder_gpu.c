@@ -63,7 +63,6 @@ struct decoder_state {
     gpu_buffer *x, *xn;          /* the residual stream and a block's normed input: [n_batch][dim] */
     gpu_buffer *q, *att;         /* [n_batch][q_dim] */
     gpu_buffer *gate, *up;       /* [n_batch][hidden_dim] */
-    gpu_buffer *scores;          /* [n_heads * n_batch][n_ctx] */
     gpu_buffer *attn_part;       /* one-token attention's chunks (op_attention_partials_bytes) */
     gpu_buffer *logits, *logits_rb; /* [n_out_max][n_vocab] */
     gpu_buffer **k_cache, **v_cache; /* one per layer, so no single buffer outgrows a binding */
@@ -348,8 +347,7 @@ static void build_attn(decoder_state *s, int l) {
     graph_capture(g, "q", l, s->q, q_dim, ROWS_STEP);
     graph_capture(g, "k", l, kc, kv_dim, ROWS_POS);
     graph_capture(g, "v", l, vc, kv_dim, ROWS_POS);
-    op_attention(g, &a, s->n_ctx, c->attn_scale, windowed ? c->sliding_window : 0, s->q, kc, vc, s->scores, s->attn_part,
-                 s->att);
+    op_attention(g, &a, s->n_ctx, c->attn_scale, windowed ? c->sliding_window : 0, s->q, kc, vc, s->attn_part, s->att);
     graph_capture(g, "attn", l, s->att, q_dim, ROWS_STEP);
     if (L->attn_post_norm) { /* normed before the residual add: through xn, free until the next norm */
         op_matmul(g, &L->wo, s->att, s->xn, &(matmul_opts){.bias = L->bo});
@@ -450,7 +448,6 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
         {"att", B * q_dim * 4, 1},
         {"gate", B * c->hidden_dim * 4, 1},
         {"up", B * c->hidden_dim * 4, 1},
-        {"scores", (uint64_t)c->n_heads * B * n_ctx * 4, 1},
         {"attn_part", op_attention_partials_bytes(k, &(attn_shape){c->n_heads, c->n_kv_heads, c->head_dim}, n_ctx), 1},
         {"logits", logit_bytes, 1},
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
@@ -521,7 +518,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     state_buffer sb[16];
     int nb = state_buffers(k, c, n_ctx, n_batch, n_out_max, sb);
     /* in the order of state_buffers */
-    gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->scores, &s->attn_part,
+    gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->attn_part,
                             &s->logits, &s->logits_rb};
     if (!(s->step = state_buffer_create(d, 16, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
     for (size_t i = 0; i < sizeof field / sizeof *field; i++) {
@@ -561,7 +558,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
 void free_decoder_state(decoder_state *s) {
     if (!s) return;
     graph_free(s->g);
-    gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->att, s->gate, s->up, s->scores, s->attn_part,
+    gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->att, s->gate, s->up, s->attn_part,
                           s->logits, s->logits_rb, s->rope_cs, s->rope_cs_swa};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_free(bufs[i]);
     for (int l = 0; s->k_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->k_cache[l]);

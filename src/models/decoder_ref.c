@@ -7,7 +7,14 @@
  * Dot products, norms and softmax sums accumulate in double. The reference is
  * what the f32 engines are judged against, so it should sit closer to the
  * exact result than any of them rather than add one more f32 rounding pattern
- * of its own; the f32 inputs and outputs keep it comparable with them. */
+ * of its own; the f32 inputs and outputs keep it comparable with them.
+ *
+ * Weights are exact (dequantized), but each matrix keeps its file type: in a
+ * forward of two or more tokens, the products with Q8_0 and Q4_0 matrices
+ * take their input rows through quantize_act_q8_fake first, as the GPU's
+ * matrix-matrix kernel quantizes a step's activations to 8 bits for its
+ * integer dot products (quant_int8_matmul). A forward of one token keeps
+ * f32 activations, as the GPU's one-token kernels do. */
 #include "models/decoder.h"
 
 #include <math.h>
@@ -33,6 +40,8 @@ typedef struct {
     float *wqkv, *bqkv; /* Q, K, V stacked (wq, wk, wv and the biases then point into them), or NULL */
     float *bo, *b_up, *b_down; /* biases, or NULL */
     float *attn_post_norm, *ffn_post_norm; /* [dim], or NULL */
+    uint32_t type[ROLE_COUNT]; /* each role's ggml type in the file: a matrix's says whether its
+                                  products take q8 activations (quant_int8_matmul) */
 } ref_layer;
 
 /* Where each per-layer role lands. */
@@ -57,6 +66,7 @@ struct decoder_ref {
     int max_ctx;
     float *token_embd;  /* [n_vocab][dim] */
     float *output;      /* [n_vocab][dim]; aliases token_embd when tied */
+    uint32_t output_type; /* its ggml type in the file */
     float *output_norm; /* [dim] */
     float *output_norm_b; /* [dim], or NULL */
     float *pos_embd;    /* [n_ctx_train][dim], or NULL */
@@ -68,9 +78,11 @@ struct decoder_ref {
 /* Dequantizes a whole tensor of ne0 x ne1 elements (rows of ne0) to f32.
  * The shape is checked again here so a config from elsewhere cannot make
  * the build read past a tensor. */
-static float *load(const gguf_file *g, const char *name, uint64_t ne0, uint64_t ne1, char *err, size_t errlen) {
+static float *load(const gguf_file *g, const char *name, uint64_t ne0, uint64_t ne1, uint32_t *type, char *err,
+                   size_t errlen) {
     const gguf_tensor *t = gguf_find_tensor(g, name);
     if (!t) { set_err(err, errlen, "missing tensor '%s'", name); return NULL; }
+    if (type) *type = t->type;
     uint64_t n = 1;
     for (uint32_t i = 0; i < t->n_dims; i++) n *= t->ne[i];
     if (t->ne[0] != ne0 || n != ne0 * ne1) {
@@ -105,9 +117,10 @@ static float *load(const gguf_file *g, const char *name, uint64_t ne0, uint64_t 
     return w;
 }
 
-/* The tensor of a role (of layer l) as f32, by the family's name for it. */
-static float *load_role(const gguf_file *g, const decoder_config *c, tensor_role role, int l, char *err,
-                        size_t errlen) {
+/* The tensor of a role (of layer l) as f32, by the family's name for it;
+ * its type in the file to *type (type may be NULL). */
+static float *load_role(const gguf_file *g, const decoder_config *c, tensor_role role, int l, uint32_t *type,
+                        char *err, size_t errlen) {
     char name[96];
     uint64_t ne[2];
     if (!decoder_tensor_name(c, role, l, name, sizeof name)) {
@@ -115,7 +128,7 @@ static float *load_role(const gguf_file *g, const decoder_config *c, tensor_role
         return NULL;
     }
     decoder_role_shape(c, role, ne);
-    return load(g, name, ne[0], ne[1], err, errlen);
+    return load(g, name, ne[0], ne[1], type, err, errlen);
 }
 
 void decoder_ref_free(decoder_ref *r) {
@@ -165,22 +178,24 @@ int decoder_ref_build(const gguf_file *g, const decoder_config *c, int max_ctx, 
         return -1;
     }
 
-    if (!(r->token_embd = load_role(g, c, ROLE_TOKEN_EMBD, -1, err, errlen)) ||
-        !(r->output_norm = load_role(g, c, ROLE_OUTPUT_NORM, -1, err, errlen)))
+    /* output_type: the embedding's, which a tied output is, else the output's own below */
+    if (!(r->token_embd = load_role(g, c, ROLE_TOKEN_EMBD, -1, &r->output_type, err, errlen)) ||
+        !(r->output_norm = load_role(g, c, ROLE_OUTPUT_NORM, -1, NULL, err, errlen)))
         goto fail;
     if (c->tied_output) r->output = r->token_embd;
-    else if (!(r->output = load_role(g, c, ROLE_OUTPUT, -1, err, errlen))) goto fail;
-    if (c->has_rope_freqs && !(r->rope_freqs = load_role(g, c, ROLE_ROPE_FREQS, -1, err, errlen))) goto fail;
-    if (c->has[ROLE_OUTPUT_NORM_BIAS] && !(r->output_norm_b = load_role(g, c, ROLE_OUTPUT_NORM_BIAS, -1, err, errlen)))
+    else if (!(r->output = load_role(g, c, ROLE_OUTPUT, -1, &r->output_type, err, errlen))) goto fail;
+    if (c->has_rope_freqs && !(r->rope_freqs = load_role(g, c, ROLE_ROPE_FREQS, -1, NULL, err, errlen))) goto fail;
+    if (c->has[ROLE_OUTPUT_NORM_BIAS] &&
+        !(r->output_norm_b = load_role(g, c, ROLE_OUTPUT_NORM_BIAS, -1, NULL, err, errlen)))
         goto fail;
-    if (c->has[ROLE_POS_EMBD] && !(r->pos_embd = load_role(g, c, ROLE_POS_EMBD, -1, err, errlen))) goto fail;
+    if (c->has[ROLE_POS_EMBD] && !(r->pos_embd = load_role(g, c, ROLE_POS_EMBD, -1, NULL, err, errlen))) goto fail;
     size_t q_dim = (size_t)c->n_heads * c->head_dim;
     for (int l = 0; l < c->n_layers; l++) {
         ref_layer *L = &r->layers[l];
         for (size_t i = 0; i < N_LAYER_FIELDS; i++) {
             tensor_role role = layer_fields[i].role;
             float **dst = (float **)((char *)L + layer_fields[i].off);
-            if (c->has[role] && !(*dst = load_role(g, c, role, l, err, errlen))) goto fail;
+            if (c->has[role] && !(*dst = load_role(g, c, role, l, &L->type[role], err, errlen))) goto fail;
         }
         if (L->wqkv) { /* rows: Q's, then K's, then V's */
             L->wq = L->wqkv;
@@ -218,8 +233,14 @@ static double dot(const float *a, const float *b, int n) {
 }
 
 /* y[o] = sum_i W[o][i] x[i] for each of n rows of x; W is [out][in] as GGUF
- * stores it (ne[0] = in is contiguous). */
-static void matmul(float *y, const float *x, const float *w, int n, int in, int out) {
+ * stores it (ne[0] = in is contiguous). With xq (scratch of n * in floats,
+ * and n >= 2 rows) and a W of a type the GPU multiplies in int8, the rows of
+ * x go through quantize_act_q8_fake first, as they do on the GPU. */
+static void matmul(float *y, const float *x, const float *w, uint32_t w_type, float *xq, int n, int in, int out) {
+    if (xq && n >= 2 && quant_int8_matmul(w_type)) {
+        quantize_act_q8_fake(x, xq, (int64_t)n * in);
+        x = xq;
+    }
     for (int t = 0; t < n; t++)
         for (int o = 0; o < out; o++)
             y[(size_t)t * out + o] = (float)dot(w + (size_t)o * in, x + (size_t)t * in, in);
@@ -309,6 +330,7 @@ typedef struct {
     float *att;    /* [n][q_dim] attention output, all heads */
     float *proj;   /* [n][dim] a block's output before the residual */
     float *gate, *up; /* [n][hidden_dim] */
+    float *xq;     /* [n][max(dim, q_dim, hidden_dim)]: a product's input as q8 activations */
     double *scores; /* [max_ctx + head_dim]: one head's scores, then its sum */
 } ref_scratch;
 
@@ -329,9 +351,13 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
     float *q = s->q, *k = s->k, *v = s->v;
     float *kc = r->key_cache + (size_t)l * r->max_ctx * kv_dim;
     float *vc = r->value_cache + (size_t)l * r->max_ctx * kv_dim;
-    matmul(q, s->xb, w->wq, n, dim, q_dim);
-    matmul(k, s->xb, w->wk, n, dim, kv_dim);
-    matmul(v, s->xb, w->wv, n, dim, kv_dim);
+    /* a stacked QKV matrix: the type of its parts is its own */
+    const uint32_t *ty = w->type;
+    uint32_t tq = w->wqkv ? ty[ROLE_ATTN_QKV] : ty[ROLE_ATTN_Q], tk = w->wqkv ? ty[ROLE_ATTN_QKV] : ty[ROLE_ATTN_K],
+             tv = w->wqkv ? ty[ROLE_ATTN_QKV] : ty[ROLE_ATTN_V];
+    matmul(q, s->xb, w->wq, tq, s->xq, n, dim, q_dim);
+    matmul(k, s->xb, w->wk, tk, s->xq, n, dim, kv_dim);
+    matmul(v, s->xb, w->wv, tv, s->xq, n, dim, kv_dim);
     add_bias(q, w->bq, n, q_dim);
     add_bias(k, w->bk, n, kv_dim);
     add_bias(v, w->bv, n, kv_dim);
@@ -380,7 +406,7 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
         }
     }
     CAPTURE("attn", l, s->att, q_dim);
-    matmul(s->proj, s->att, w->wo, n, q_dim, dim);
+    matmul(s->proj, s->att, w->wo, ty[ROLE_ATTN_OUT], s->xq, n, q_dim, dim);
     add_bias(s->proj, w->bo, n, dim);
     add_block(c, s, w->attn_post_norm, n);
     CAPTURE("attn_res", l, s->x, dim);
@@ -394,18 +420,18 @@ static void build_ffn(decoder_ref *r, const ref_scratch *s, int l, int n, decode
     const int dim = c->dim, ffn = c->hidden_dim;
     size_t nf = (size_t)n * ffn;
     if (c->ffn == FFN_GELU) {
-        matmul(s->gate, s->xb, w->w_up, n, dim, ffn);
+        matmul(s->gate, s->xb, w->w_up, w->type[ROLE_FFN_UP], s->xq, n, dim, ffn);
         add_bias(s->gate, w->b_up, n, ffn);
         for (size_t i = 0; i < nf; i++) s->gate[i] = gelu(s->gate[i]);
     } else {
-        matmul(s->gate, s->xb, w->w_gate, n, dim, ffn);
-        matmul(s->up, s->xb, w->w_up, n, dim, ffn);
+        matmul(s->gate, s->xb, w->w_gate, w->type[ROLE_FFN_GATE], s->xq, n, dim, ffn);
+        matmul(s->up, s->xb, w->w_up, w->type[ROLE_FFN_UP], s->xq, n, dim, ffn);
         add_bias(s->up, w->b_up, n, ffn);
         for (size_t i = 0; i < nf; i++)
             s->gate[i] = (c->ffn == FFN_GEGLU ? gelu(s->gate[i]) : silu(s->gate[i])) * s->up[i];
     }
     CAPTURE("ffn_act", l, s->gate, ffn);
-    matmul(s->proj, s->gate, w->w_down, n, ffn, dim);
+    matmul(s->proj, s->gate, w->w_down, w->type[ROLE_FFN_DOWN], s->xq, n, ffn, dim);
     add_bias(s->proj, w->b_down, n, dim);
     add_block(c, s, w->ffn_post_norm, n);
 }
@@ -432,18 +458,20 @@ int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, 
             return -1;
         }
 
-    size_t nn = (size_t)n;
+    size_t nn = (size_t)n, xq_width = (size_t)(dim > q_dim ? dim : q_dim);
+    if ((size_t)ffn > xq_width) xq_width = (size_t)ffn;
     ref_scratch s = {
         malloc(nn * dim * sizeof(float)),    malloc(nn * dim * sizeof(float)),
         malloc(nn * q_dim * sizeof(float)),  malloc(nn * kv_dim * sizeof(float)),
         malloc(nn * kv_dim * sizeof(float)), malloc(nn * q_dim * sizeof(float)),
         malloc(nn * dim * sizeof(float)),    malloc(nn * ffn * sizeof(float)),
-        malloc(nn * ffn * sizeof(float)),    malloc(((size_t)r->max_ctx + hd) * sizeof(double)),
+        malloc(nn * ffn * sizeof(float)),    malloc(nn * xq_width * sizeof(float)),
+        malloc(((size_t)r->max_ctx + hd) * sizeof(double)),
     };
     int need_logits = logits || capture;
     float *lg = logits ? logits : need_logits ? malloc(nn * vocab * sizeof *lg) : NULL;
     int rc = -1;
-    if (!s.x || !s.xb || !s.q || !s.k || !s.v || !s.att || !s.proj || !s.gate || !s.up || !s.scores ||
+    if (!s.x || !s.xb || !s.q || !s.k || !s.v || !s.att || !s.proj || !s.gate || !s.up || !s.xq || !s.scores ||
         (need_logits && !lg)) {
         set_err(err, errlen, "out of memory for a batch of %d tokens", n);
         goto done;
@@ -468,7 +496,9 @@ int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, 
     norm(c, s.xb, s.x, r->output_norm, r->output_norm_b, n);
     CAPTURE("out_norm", -1, s.xb, dim);
     if (need_logits) {
-        matmul(lg, s.xb, r->output, n, dim, vocab);
+        /* all n rows' logits, as the GPU's step keeping every row's (logits_all)
+         * computes them: with two or more, through its matrix-matrix kernel */
+        matmul(lg, s.xb, r->output, r->output_type, s.xq, n, dim, vocab);
         for (size_t i = 0; c->final_softcap > 0 && i < (size_t)n * vocab; i++)
             lg[i] = (float)(c->final_softcap * tanh((double)lg[i] / c->final_softcap));
         CAPTURE("logits", -1, lg, vocab);
@@ -476,7 +506,7 @@ int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, 
     rc = 0;
 done:
     free(s.x); free(s.xb); free(s.q); free(s.k); free(s.v); free(s.att); free(s.proj); free(s.gate); free(s.up);
-    free(s.scores);
+    free(s.xq); free(s.scores);
     if (lg != logits) free(lg);
     return rc;
 }

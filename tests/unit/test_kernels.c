@@ -44,11 +44,15 @@
  *                                    at later positions; not RoPE first)
  *   rope.wgsl                      test_rope (NORMAL pairs), test_rope_neox
  *                                    (NEOX pairs; partial rotation in both)
- *   attention.wgsl (softmax is     test_attention (MHA, GQA, MQA, one and
- *     inside it)                     several positions, causal masking,
+ *   attention_prompt.wgsl          test_attention (MHA, GQA, MQA, one and
+ *     (softmax inside it, online)    several positions, causal masking,
  *                                    batches, keys past a group's lanes,
  *                                    a dominant score)
  *                                  test_attention_window (sliding window)
+ *                                  test_attention_prompt (prompts over
+ *                                    several query and key tiles, partial
+ *                                    ones, pos0 > 0, GQA, windows, head
+ *                                    sizes 64/128/256 and odd ones, cache_off)
  *   attention_split.wgsl +         test_attention_decode (one-token steps over
  *     attention_merge.wgsl           many chunks: boundaries, windows, GQA,
  *     (one-token steps)              head sizes, a spike in one chunk)
@@ -66,6 +70,9 @@
  *                                    an adapter without fixed-size subgroups
  *                                    both runs use the tree; the banner says
  *                                    which).
+ *   matmul_i8.wgsl x mmi8_q8_0/q4_0 the matmul tests once more with
+ *                                    WGPT_MATMUL_I8=1: steps of several tokens
+ *                                    take x quantized (quantize_act_q8_fake)
  *
  * The residual add has no kernel of its own (matmul accumulates into the
  * residual stream), nor do softmax, the KV-cache write (the K and V
@@ -409,12 +416,20 @@ static void check_matmul(const mm_case *c) {
     size_t ny = (size_t)y_rows * stride;
     double *want = alloc_d(ny), *tol = alloc_d(ny);
     untouched(want, tol, y0, 0, ny);
+    /* A step of several rows goes through matmul.wgsl, which for Q8_0 and
+     * Q4_0 is matmul_i8.wgsl: x quantized per block of 32 (quant.h), exactly
+     * as quantize_act_q8_fake does; one row goes through matvec.wgsl, f32. */
+    int many = (c->use_n_out ? c->n : n_tok) > 1;
+    float *xr = malloc((size_t)c->n * c->cols * sizeof *xr);
+    assert_non_null(xr);
+    memcpy(xr, x, (size_t)c->n * c->cols * sizeof *xr);
+    if (many && quant_int8_matmul(c->type)) quantize_act_q8_fake(xr, xr, (int64_t)c->n * c->cols);
     for (int t = 0; t < c->n; t++)
         for (int r = 0; r < out_rows; r++) {
             size_t o = (size_t)(pos0 + t) * stride + r;
             double acc = (c->accumulate ? y0[o] : 0) + (c->bias ? bias[r] : 0), mag = fabs(acc);
             for (int k = 0; k < c->cols; k++) {
-                double p = (double)tw.w[(size_t)(first + r) * c->cols + k] * x[(size_t)t * c->cols + k];
+                double p = (double)tw.w[(size_t)(first + r) * c->cols + k] * xr[(size_t)t * c->cols + k];
                 acc += p;
                 mag += fabs(p);
             }
@@ -449,7 +464,7 @@ static void check_matmul(const mm_case *c) {
     gpu_buffer_free(bb);
     gpu_matrix_free(&m);
     free_weight(&tw);
-    free(x); free(bias); free(y0); free(y); free(want); free(tol);
+    free(x); free(xr); free(bias); free(y0); free(y); free(want); free(tol);
 }
 
 static void matmul_format(uint32_t type) {
@@ -1524,7 +1539,7 @@ static void test_head_rmsnorm(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_head_rmsnorm_rope(&cases[i]);
 }
 
-/* ---- attention.wgsl (with its softmax) ----
+/* ---- attention_prompt.wgsl (with its softmax) ----
  * O[t][h] = sum_j softmax_j(Q[t][h] . K[j][h / group] * scale) V[j][h / group]
  * over cache positions j <= pos0 + t. The output is a convex combination of
  * V values in [-1, 1], so the tolerance is absolute: 1e-5 for exp's few ulps
@@ -1577,8 +1592,8 @@ static void attention_ref(const float *q, const float *kc, const float *vc, int 
 
 static void check_attention(const att_case *c) {
     kernel_registry *ks = &main_ctx.ks;
-    if ((uint32_t)c->head_dim > kernels_attention_max_head(ks)) { /* the host refuses these too (MAXD) */
-        fail_msg("attention head_dim %d: over the %u this adapter takes", c->head_dim, kernels_attention_max_head(ks));
+    if ((uint32_t)c->head_dim > kernels_attention_max_head(ks)) { /* the host refuses these too */
+        fail_msg("attention head_dim %d: over the %u the kernels take", c->head_dim, kernels_attention_max_head(ks));
         return;
     }
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, n = c->n, hd = c->head_dim;
@@ -1598,8 +1613,7 @@ static void check_attention(const att_case *c) {
                 size_t o = (size_t)c->cache_off + (size_t)kv_dim + (size_t)kvh * hd + i;
                 kc[o] = 20 * q[(size_t)kvh * group * hd + i];
             }
-    size_t ns = (size_t)c->n_heads * n * c->n_ctx;
-    float *s0 = rand_floats(ns, 1.0f), *o0 = rand_floats(no, 1.0f);
+    float *o0 = rand_floats(no, 1.0f);
     double *want = alloc_d(no), *tol = alloc_d(no);
     untouched(want, tol, o0, 0, no);
     float scale = 1.0f / sqrtf((float)hd);
@@ -1613,21 +1627,27 @@ static void check_attention(const att_case *c) {
     size_t np = (size_t)op_attention_partials_bytes(ks, &a, c->n_ctx) / 4;
     float *p0 = rand_floats(np ? np : 4, 1.0f);
     gpu_buffer *qb = upload(d, q, nq * 4), *kb = upload(d, kc, nc * 4), *vb = upload(d, vc, nc * 4),
-               *sb = upload(d, s0, ns * 4), *ob = upload(d, o0, no * 4), *pb = upload(d, p0, (np ? np : 4) * 4);
+               *ob = upload(d, o0, no * 4), *pb = upload(d, p0, (np ? np : 4) * 4);
     if (c->cache_off) {
-        /* ops.c's op_attention, with a cache_off the engine never uses */
-        struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, n_ctx; float scale;
-                 uint32_t window, pad0, pad1, pad2; } p = {
+        /* ops.c's op_attention for attention_prompt.wgsl (its tile as
+         * attention_tile_of makes it), with a cache_off the engine never uses */
+        uint32_t dq = ((uint32_t)hd + 15) / 16, rq = 64 / dq < 16 ? 64 / dq : 16, kq = 64 / rq < 16 ? 64 / rq : 16;
+        uint32_t heads = 1;
+        for (uint32_t h = 1; h <= (uint32_t)group && h <= 4 * rq; h++)
+            if (group % h == 0) heads = h;
+        struct { uint32_t n_heads, n_kv_heads, head_dim, kv_dim, q_dim, cache_off, row_quads; float scale;
+                 uint32_t window, key_quads, heads, tokens; } p = {
             (uint32_t)c->n_heads, (uint32_t)c->n_kv_heads, (uint32_t)hd, (uint32_t)kv_dim, (uint32_t)q_dim,
-            (uint32_t)c->cache_off, (uint32_t)c->n_ctx, scale, (uint32_t)c->window, 0, 0, 0};
-        gpu_binding b[5] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {sb, 0, 0}, {ob, 0, 0}};
+            (uint32_t)c->cache_off, rq, scale, (uint32_t)c->window, kq, heads, 4 * rq / heads};
+        gpu_binding b[4] = {{qb, 0, 0}, {kb, 0, 0}, {vb, 0, 0}, {ob, 0, 0}};
         char err[256];
         gpu_kernel *k = kernels_get(ks, KERNEL_ATTENTION, 0, KV_PLAIN, err, sizeof err);
         if (!k) fail_msg("attention: %s", err);
-        graph_dispatch(r.g, k, &p, sizeof p, b, 5, (grid_rule){0, (uint32_t)c->n_heads, 0, ks->group_slots, WHEN_ALWAYS});
+        graph_dispatch_tiled(r.g, k, &p, sizeof p, b, 4, (grid_rule){0, 0, 0, 1, WHEN_ALWAYS},
+                             (uint32_t)c->n_heads / heads, p.tokens, 0);
     } else {
         /* a one-token step takes the split kernels where the head size allows */
-        op_attention(r.g, &a, c->n_ctx, scale, c->window, qb, kb, vb, sb, pb, ob);
+        op_attention(r.g, &a, c->n_ctx, scale, c->window, qb, kb, vb, pb, ob);
     }
     rig_run(&r, (uint32_t)c->pos0, (uint32_t)n, 0, 1);
     float *o = download(d, ob, no);
@@ -1637,9 +1657,9 @@ static void check_attention(const att_case *c) {
              c->cache_off, c->spike ? " spike" : "", c->window);
     expect_close(what, "O", o, want, tol, no, (size_t)q_dim);
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, kb, vb, sb, ob, pb};
-    for (int i = 0; i < 6; i++) gpu_buffer_free(bs[i]);
-    free(q); free(kc); free(vc); free(s0); free(o0); free(p0); free(o); free(want); free(tol);
+    gpu_buffer *bs[] = {qb, kb, vb, ob, pb};
+    for (int i = 0; i < 5; i++) gpu_buffer_free(bs[i]);
+    free(q); free(kc); free(vc); free(o0); free(p0); free(o); free(want); free(tol);
 }
 
 static void test_attention(void **state) {
@@ -1677,6 +1697,39 @@ static void test_attention_window(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
 }
 
+/* Prompts over several of attention_prompt.wgsl's tiles (ops.c's
+ * attention_tile_of): 64 rows at head size 64 (16 keys a key tile), 32 at
+ * 128 (32 keys), 16 at 256 (64 keys), as the query heads of a group (up to
+ * the tile's rows) by tokens. Token counts over one tile and not a multiple
+ * of it, at later positions, so rows of a tile stop at different keys and
+ * the last key tile is partial; windows starting inside a key tile; groups
+ * that leave rows of a tile unused (3 and 7 heads: 63 of 64), one larger
+ * than a tile (32 heads on one KV head at 256: 16 rows, one token); head
+ * sizes not a multiple of 16 (80, 20) or 4 (7); and the cache after other
+ * data (cache_off). */
+static void test_attention_prompt(void **state) {
+    (void)state;
+    const att_case cases[] = {
+        {8, 2, 64, 37, 21, 64, 0, 0, 0},     /* Llama 3.2 1B's group of 4: 16 tokens a tile, 3 tiles */
+        {8, 2, 64, 37, 21, 64, 0, 0, 10},    /* the same, a window of 10 */
+        {8, 2, 64, 37, 21, 64, 0, 1, 0},     /* a score of ~200 at key 1 */
+        {4, 4, 64, 70, 3, 80, 0, 0, 0},      /* MHA: 64 tokens a tile, then 6 */
+        {6, 2, 64, 50, 0, 56, 0, 0, 0},      /* a group of 3: 21 tokens a tile, 63 rows */
+        {14, 2, 64, 20, 11, 40, 0, 0, 0},    /* Qwen 2.5's group of 7: 9 tokens a tile */
+        {4, 2, 128, 41, 9, 64, 0, 0, 0},     /* 128: 16 tokens by 2 heads a tile */
+        {4, 2, 128, 41, 9, 64, 0, 0, 24},    /* and a window of 24 */
+        {4, 1, 256, 11, 70, 96, 0, 0, 0},    /* Gemma 3 1B: 4 tokens by 4 heads, 64-key tiles */
+        {4, 1, 256, 11, 70, 96, 0, 0, 50},   /* and a window of 50 */
+        {8, 4, 256, 19, 5, 32, 0, 0, 0},     /* Gemma 3 4B's group of 2 */
+        {32, 1, 256, 5, 3, 12, 0, 0, 0},     /* 32 heads a KV head: a token's 16 heads a tile, two a token */
+        {2, 2, 80, 53, 2, 64, 0, 0, 0},      /* 5 quads of 16 dims: 48 rows, 20 keys a tile */
+        {3, 3, 20, 70, 1, 80, 0, 0, 0},      /* 20: lanes of the sum left idle */
+        {3, 1, 7, 9, 4, 16, 0, 0, 3},        /* odd head size, a window */
+        {8, 2, 64, 37, 21, 64, 40, 0, 12},   /* cache_off, with a window */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
+}
+
 /* One-token steps deep into the cache: attention_split.wgsl's chunks of
  * KERNELS_ATTN_CHUNK (64) keys, merged by attention_merge.wgsl. Keys
  * ending inside a chunk and exactly at its end, one key into a new chunk;
@@ -1685,7 +1738,7 @@ static void test_attention_window(void **state) {
  * exactly at one) and longer; head sizes 64, 80 (lanes left over) and 256,
  * a spike in the first chunk only (its chunk's maximum far above the
  * others': the merge must rescale), and a head size the split kernels do
- * not take (7: the batched kernel runs). */
+ * not take (7: attention_prompt.wgsl runs). */
 static void test_attention_decode(void **state) {
     (void)state;
     const att_case cases[] = {
@@ -1737,8 +1790,7 @@ static void test_rope_attention_replay(void **state) {
     float *zero = calloc(nc > nq ? nc : nq, sizeof *zero);
     gpu_buffer *qb = upload(d, zero, nq * 4), *xb = upload(d, zero, (size_t)BATCH * IN * 4),
                *kcb = upload(d, zero, nc * 4), *vcb = upload(d, zero, nc * 4),
-               *csb = upload(d, cs, (size_t)CTX * PAIRS * 8), *sb = upload(d, zero, (size_t)H * BATCH * CTX * 4),
-               *ob = upload(d, zero, nq * 4);
+               *csb = upload(d, cs, (size_t)CTX * PAIRS * 8), *ob = upload(d, zero, nq * 4);
     rig r = rig_open(&main_ctx);
     const attn_shape a = {H, KVH, HD};
     float *p0 = rand_floats(op_attention_partials_bytes(ks, &a, CTX) / 4, 1.0f);
@@ -1747,7 +1799,7 @@ static void test_rope_attention_replay(void **state) {
     op_matmul(r.g, &mk, xb, kcb, &(matmul_opts){.rows = ROWS_POS});
     op_matmul(r.g, &mv, xb, vcb, &(matmul_opts){.rows = ROWS_POS});
     op_rope(r.g, &a, PAIRS, 1, qb, kcb, csb);
-    op_attention(r.g, &a, CTX, scale, 0, qb, kcb, vcb, sb, pb, ob);
+    op_attention(r.g, &a, CTX, scale, 0, qb, kcb, vcb, pb, ob);
     (void)ks;
 
     double *wkc = alloc_d(nc), *tkc = alloc_d(nc), *wvc = alloc_d(nc), *tvc = alloc_d(nc);
@@ -1796,8 +1848,8 @@ static void test_rope_attention_replay(void **state) {
         free(q); free(x); free(kc); free(vc); free(o);
     }
     rig_close(&r);
-    gpu_buffer *bs[] = {qb, xb, kcb, vcb, csb, sb, ob, pb};
-    for (int i = 0; i < 8; i++) gpu_buffer_free(bs[i]);
+    gpu_buffer *bs[] = {qb, xb, kcb, vcb, csb, ob, pb};
+    for (int i = 0; i < 7; i++) gpu_buffer_free(bs[i]);
     free(p0);
     gpu_matrix_free(&mk);
     gpu_matrix_free(&mv);
@@ -1963,7 +2015,26 @@ static int teardown_tree(void **state) {
     return teardown(state);
 }
 
+/* The 8-bit path for Q8_0 and Q4_0 prompt steps (matmul_i8.wgsl), off by
+ * default: switched on for a group of the matmul tests of its own. */
+static int setup_i8(void **state) {
+    setenv("WGPT_MATMUL_I8", "1", 1);
+    return setup(state);
+}
+
+static int teardown_i8(void **state) {
+    unsetenv("WGPT_MATMUL_I8");
+    return teardown(state);
+}
+
 int main(void) {
+    const struct CMUnitTest i8_tests[] = {
+        cmocka_unit_test(test_matmul_q8_0),       cmocka_unit_test(test_matmul_q4_0),
+        cmocka_unit_test(test_matmul_residual_add), cmocka_unit_test(test_matmul_logits),
+        cmocka_unit_test(test_matmul_split),      cmocka_unit_test(test_matmul_bias),
+        cmocka_unit_test(test_matmul_kv_rows),    cmocka_unit_test(test_matmul_parts),
+        cmocka_unit_test(test_quant_planes),
+    };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_f32),
         cmocka_unit_test(test_matmul_f16),
@@ -1998,6 +2069,7 @@ int main(void) {
         cmocka_unit_test(test_head_rmsnorm),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_attention_window),
+        cmocka_unit_test(test_attention_prompt),
         cmocka_unit_test(test_attention_decode),
         cmocka_unit_test(test_rope_attention_replay),
         cmocka_unit_test(test_swiglu),
@@ -2006,5 +2078,6 @@ int main(void) {
         cmocka_unit_test(test_softcap),
     };
     int failed = cmocka_run_group_tests_name("default reductions", tests, setup, teardown);
-    return failed + cmocka_run_group_tests_name("workgroup-tree reductions", tests, setup_tree, teardown_tree);
+    failed += cmocka_run_group_tests_name("workgroup-tree reductions", tests, setup_tree, teardown_tree);
+    return failed + cmocka_run_group_tests_name("8-bit products (WGPT_MATMUL_I8)", i8_tests, setup_i8, teardown_i8);
 }

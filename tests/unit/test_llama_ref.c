@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "formats/gguf.h"
+#include "formats/quant.h"
 #include "models/decoder.h"
 #include "util/util.h"
 
@@ -44,7 +45,7 @@ typedef struct {
 
 typedef struct {
     char name[64];
-    uint32_t n_dims, type; /* F32 or F16 */
+    uint32_t n_dims, type; /* F32, F16 or Q8_0 (rows a multiple of 32) */
     uint64_t ne[2];
     float *data;
 } tensor_spec;
@@ -107,6 +108,27 @@ static void spec_free(model_spec *m) {
     m->n_t = 0;
 }
 
+static uint64_t tensor_bytes(const tensor_spec *t) {
+    uint64_t n = t->ne[0] * t->ne[1];
+    return t->type == GGML_TYPE_Q8_0 ? n / 32 * 34 : n * (t->type == GGML_TYPE_F16 ? 2 : 4);
+}
+
+/* ggml's quantize_row_q8_0_ref: per block of 32, d = amax / 127 (stored as
+ * f16), q = round(x / d). */
+static void put_q8_0(buf *b, const float *x, size_t n) {
+    for (size_t j = 0; j < n; j += 32) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[j + i]));
+        const float d = amax / 127, id = d ? 1.0f / d : 0.0f;
+        uint16_t h = f32_to_f16(d);
+        put(b, &h, 2);
+        for (int i = 0; i < 32; i++) {
+            int8_t q = (int8_t)roundf(x[j + i] * id);
+            put(b, &q, 1);
+        }
+    }
+}
+
 static uint8_t *serialize(const model_spec *m, size_t *len) {
     buf b = {0};
     put(&b, "GGUF", 4);
@@ -138,13 +160,14 @@ static uint8_t *serialize(const model_spec *m, size_t *len) {
         for (uint32_t d = 0; d < t->n_dims; d++) put_u64(&b, t->ne[d]);
         put_u32(&b, t->type);
         put_u64(&b, offset);
-        offset += (t->ne[0] * t->ne[1] * (t->type == GGML_TYPE_F16 ? 2 : 4) + 31) / 32 * 32;
+        offset += (tensor_bytes(t) + 31) / 32 * 32;
     }
     while (b.len % 32) put(&b, "", 1);
     for (int i = 0; i < m->n_t; i++) {
         const tensor_spec *t = &m->t[i];
         size_t n = t->ne[0] * t->ne[1];
-        for (size_t j = 0; j < n; j++) {
+        if (t->type == GGML_TYPE_Q8_0) put_q8_0(&b, t->data, n);
+        for (size_t j = 0; t->type != GGML_TYPE_Q8_0 && j < n; j++) {
             if (t->type == GGML_TYPE_F16) { uint16_t h = f32_to_f16(t->data[j]); put(&b, &h, 2); }
             else put(&b, &t->data[j], 4);
         }
@@ -732,6 +755,80 @@ static void test_untied_output(void **state) {
     spec_free(&m);
 }
 
+/* Q8_0 matrices: in a forward of two or more tokens each product takes its
+ * input rows as q8 activations (quantize_act_q8_fake), as the GPU's int8
+ * matrix-matrix kernel does; a forward of one token keeps them f32. All
+ * matrices are scaled shifted identities, so each output is one weight
+ * times one input. */
+static float q8_weight(float s) { return 127.0f * f16_to_f32(f32_to_f16(s / 127.0f)); } /* s alone in its block */
+
+/* xq = what a product sees of the n rows (32 wide) of a capture: q8
+ * activations for n >= 2, the f32 values for one token. Returns how many
+ * elements the quantization changed. */
+static int q8_input(const recorder *rec, const char *name, int layer, int n, float *xq) {
+    const float *x = get(rec, name, layer)->data;
+    memcpy(xq, x, (size_t)n * 32 * sizeof *xq);
+    if (n < 2) return 0;
+    quantize_act_q8_fake(xq, xq, (int64_t)n * 32);
+    int changed = 0;
+    for (int i = 0; i < n * 32; i++) changed += xq[i] != x[i];
+    return changed;
+}
+
+static void test_q8_activations(void **state) {
+    (void)state;
+    setenv("WGPT_MATMUL_I8", "1", 1); /* the 8-bit path is off by default */
+    const tiny T = {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .hidden = 32, .vocab = 6, .n_layers = 1};
+    model_spec m;
+    build_tiny(&m, &T);
+    shifted_identity(add_t(&m, "output.weight", 2, 32, 6), 1, 1);
+    static const char *const mats[] = {"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight",
+                                       "blk.0.attn_output.weight", "blk.0.ffn_gate.weight", "blk.0.ffn_up.weight",
+                                       "blk.0.ffn_down.weight", "output.weight"};
+    for (size_t i = 0; i < sizeof mats / sizeof *mats; i++) find_t(&m, mats[i])->type = GGML_TYPE_Q8_0;
+    loaded L;
+    load_model(&m, &L, 4);
+    const float w1 = q8_weight(1), w2 = q8_weight(2), wh = q8_weight(0.5f);
+    const int32_t toks[2] = {3, 1};
+    char err[256];
+    recorder rec = {0};
+    float logits[2 * 6], want[2 * 32], xq[2 * 32];
+    int quantized = 0; /* elements q8 changed, so the checks tell the two rules apart */
+    for (int n = 2; n >= 1; n--) {
+        recorder_clear(&rec);
+        assert_int_equal(decoder_ref_forward(L.r, toks, n, 0, logits, record, &rec, err, sizeof err), 0);
+        /* what each product sees: q8 activations in the batch, f32 alone */
+        quantized += q8_input(&rec, "attn_norm", 0, n, xq);
+        for (int t = 0; t < n; t++)
+            for (int o = 0; o < 16; o++) want[t * 16 + o] = w2 * xq[t * 32 + o]; /* Wv: 2 I, kv_dim 16 */
+        assert_close(get(&rec, "v", 0)->data, want, n * 16, 1e-7f, "v");
+        quantized += q8_input(&rec, "attn", 0, n, xq);
+        const float *emb = get(&rec, "embed", -1)->data;
+        for (int i = 0; i < n * 32; i++) want[i] = emb[i] + w1 * xq[i]; /* Wo: I */
+        assert_close(get(&rec, "attn_res", 0)->data, want, n * 32, 1e-7f, "attn_res");
+        quantized += q8_input(&rec, "ffn_norm", 0, n, xq);
+        for (int t = 0; t < n; t++)
+            for (int o = 0; o < 32; o++) {
+                float g = w1 * xq[t * 32 + o], u = w1 * xq[t * 32 + (o + 4) % 32]; /* gate I, up shifted by 4 */
+                want[t * 32 + o] = g / (1.0f + expf(-g)) * u;
+            }
+        assert_close(get(&rec, "ffn_act", 0)->data, want, n * 32, 1e-6f, "ffn_act");
+        quantized += q8_input(&rec, "ffn_act", 0, n, xq);
+        const float *res = get(&rec, "attn_res", 0)->data;
+        for (int i = 0; i < n * 32; i++) want[i] = res[i] + wh * xq[i]; /* Wdown: I / 2 */
+        assert_close(get(&rec, "layer_out", 0)->data, want, n * 32, 1e-7f, "layer_out");
+        quantized += q8_input(&rec, "out_norm", -1, n, xq);
+        for (int t = 0; t < n; t++)
+            for (int o = 0; o < 6; o++) want[t * 6 + o] = w1 * xq[t * 32 + o + 1]; /* output: I shifted by 1 */
+        assert_close(logits, want, n * 6, 1e-7f, "logits");
+    }
+    assert_true(quantized > 32);
+    recorder_clear(&rec);
+    unload(&L);
+    spec_free(&m);
+    unsetenv("WGPT_MATMUL_I8");
+}
+
 static void test_forward_errors(void **state) {
     (void)state;
     model_spec m;
@@ -1039,6 +1136,7 @@ int main(void) {
         cmocka_unit_test(test_rope_variants),
         cmocka_unit_test(test_grouped_query_attention),
         cmocka_unit_test(test_untied_output),
+        cmocka_unit_test(test_q8_activations),
         cmocka_unit_test(test_forward_errors),
         cmocka_unit_test(test_qwen2_biases),
         cmocka_unit_test(test_qwen2_neox_rope),

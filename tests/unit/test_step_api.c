@@ -538,10 +538,12 @@ static void test_nan_weights_refused(void **state) {
 
 /* E6: the QA report's make_tiny_llama.py --ctx 1048576 run with -c 1048576
  * on SwiftShader: the attention scores of 4 heads x batch 64 x n_ctx floats
- * come to exactly the binding limit (1 GiB there), which the old precheck
+ * came to exactly the binding limit (1 GiB there), which the old precheck
  * (score_bytes > limit) let through; Dawn then refused the buffer and the
- * user got "bind group: [Invalid Buffer "scores"] is invalid". A context
- * one token larger is over the limit and refused up front. Either way the
+ * user got "bind group: [Invalid Buffer "scores"] is invalid". There is no
+ * score buffer now; the largest buffer per position is a layer's K cache,
+ * here 4 KV heads x 64 x n_ctx floats, at exactly the limit. A context one
+ * token larger is over the limit and refused up front. Either way the
  * message is the advice, never a Dawn validation error. */
 static void test_context_at_binding_limit(void **state) {
     (void)state;
@@ -551,14 +553,15 @@ static void test_context_at_binding_limit(void **state) {
     if (!d) fail_msg("gpu_open: %s", err);
     uint64_t lim = gpu_get_limits(d)->max_storage_binding;
     gpu_close(d);
-    const uint64_t per_token = 4 * 64 * 4; /* heads x batch x sizeof(float) */
+    const uint64_t per_token = 4 * 64 * 4; /* KV heads x head size x sizeof(float) */
     if (lim / per_token + 1 > (1u << 30)) skip();
     int n_ctx = (int)(lim / per_token);
 
     tiny_spec s = tiny_default();
-    s.dim = 64;
+    s.dim = 256;
     s.n_heads = 4;
-    s.n_kv_heads = 2;
+    s.n_kv_heads = 4;
+    s.head_dim = 64;
     s.n_ctx = (uint32_t)n_ctx + 1;
     wgpt_model *m = NULL;
     assert_int_equal(load_tiny(&s, &m, err, sizeof err, NULL), WGPT_OK);
@@ -586,7 +589,7 @@ static void test_context_at_binding_limit(void **state) {
             fail_msg("n_ctx %d: '%s'", cp.n_ctx, err);
         if (extra) {
             char want[256];
-            snprintf(want, sizeof want, "needs buffers larger than this device binds (%llu MB; scores needs %llu MB)",
+            snprintf(want, sizeof want, "needs buffers larger than this device binds (%llu MB; k_cache needs %llu MB)",
                      (unsigned long long)(lim >> 20), (unsigned long long)((lim + per_token + (1 << 20) - 1) >> 20));
             if (!strstr(err, want)) fail_msg("'%s' lacks '%s'", err, want);
         }
@@ -713,8 +716,8 @@ static void test_tokenizer_error_prefixed_once(void **state) {
 
 /* E9: a head too large for the attention kernel is a property of the file
  * on this adapter: said at load time with the file's name (it came only at
- * context creation, without it). 4096 is past every adapter's limit
- * (32 values x at most 64 lanes). */
+ * context creation, without it). 4096 is past the attention kernels' 1024
+ * (kernels_attention_max_head). */
 static void test_head_size_error_names_file(void **state) {
     (void)state;
     tiny_spec s = tiny_default();
