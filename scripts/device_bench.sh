@@ -44,4 +44,10 @@ for t in "${types[@]}"; do
     done
   fi
   $W run -m "$m" -p "Once upon a time" -n 64 --temp 0 2>&1 >/dev/null | tail -n 1
+  # time to first token of a 2,048-token prompt: both engines' pp2048 (the
+  # first token is then sampled from the last prompt pass)
+  $W bench -m "$m" -p 2048 -n 0 -r 2 -c 4096 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-ttft"/' | tee -a "$OUT/bench.jsonl"
+  if [ -f .devcarry/llamacpp-vulkan.tar.xz ] && [ -x scripts/device_llamacpp.sh ]; then
+    scripts/device_llamacpp.sh .devcarry/llamacpp-vulkan.tar.xz "$m" 2048 0 | tee -a "$OUT/bench.jsonl"
+  fi
 done
