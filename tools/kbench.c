@@ -27,7 +27,8 @@
  *
  * -k PATH (repeatable): also runs a matmul kernel whose body is read from
  * PATH at run time, composed exactly as the engine composes matmul.wgsl
- * (common.wgsl, the format's wfmt_TYPE.wgsl and mmi8_TYPE.wgsl if any, matmul_nobias.wgsl, then the
+ * (common.wgsl, the format's wfmt_TYPE.wgsl and mmi8_TYPE.wgsl if any,
+ * matmul_common.wgsl unless the file declares its own Params, matmul_nobias.wgsl, then the
  * file in matmul.wgsl's place), named by the file's basename: kernel
  * versions side by side without a rebuild. Its tile (TR rows by TT tokens
  * a workgroup) is read from its `const TR: u32 = Nu;` and `const TT: u32 =
@@ -237,19 +238,30 @@ static void load_mm(mm_variant *v, const char *path) {
 static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_variant *v, char *err, size_t errlen) {
     char i8[40];
     snprintf(i8, sizeof i8, "mmi8_%s.wgsl", t->name); /* the 8-bit path's snippet, where the format has one */
-    const char *parts[5] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), embedded("matmul_nobias.wgsl"), v->src};
+    /* matmul_common.wgsl too, unless the file declares its Params itself (older versions) */
+    const char *shared = strstr(v->src, "struct Params") ? "" : embedded("matmul_common.wgsl");
+    const char *parts[6] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), shared, embedded("matmul_nobias.wgsl"), v->src};
     if (!parts[2]) parts[2] = "";
     size_t len = 8;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 1 ? t->wgsl : "common/nobias"); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len);
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    sprintf(src, "\n\n%s\n%s\n%s\n\n%s\n\n%s\n", parts[0], parts[1], parts[2], parts[3], parts[4]);
+    sprintf(src, "\n\n%s\n%s\n%s\n%s\n\n%s\n\n%s\n", parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]);
     gpu_kernel *k = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return k;
+}
+
+/* One output against the CPU: its error in units of 2e-5 of sum |w x| (as
+ * tests/unit/test_kernels.c's matmul checks), counted bad past 1, and the
+ * worst so far (a NaN is both). */
+static void judge(double got, double want, double mag, int *bad, double *worst) {
+    double e = fabs(got - want) / (2e-5 * mag + 1e-30);
+    if (!(e <= 1.0)) (*bad)++;
+    if (!(e <= *worst)) *worst = e;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -529,7 +541,6 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         gpu_begin(B->dev);
         gpu_dispatch_1d(B->dev, k, bg[0], wgs);
         if (read_floats(B->dev, yb, y, ny, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
-        /* 2e-5 of sum |w x|: as tests/unit/test_kernels.c's matmul checks */
         double worst = 0;
         int bad = 0;
         for (int s = 0; s < nst; s++)
@@ -540,30 +551,20 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
                     mr *= d;
                     wr = wr * sg * wr;
                 }
-                double e = fabs((double)y[(size_t)st[s] * rows + r] - wr) / (2e-5 * mr + 1e-30);
-                if (!(e <= 1.0)) bad++;
-                if (!(e <= worst)) worst = e;
+                judge(y[(size_t)st[s] * rows + r], wr, mr, &bad, &worst);
             }
         for (int i = 0; i < nsr; i++)
-            for (int tk = 0; tk < T; tk++) {
-                double e = fabs((double)y[(size_t)tk * rows + sr[i]] - want_r[(size_t)i * T + tk]) /
-                           (2e-5 * mag_r[(size_t)i * T + tk] + 1e-30);
-                if (!(e <= 1.0)) bad++;
-                if (!(e <= worst)) worst = e;
-            }
+            for (int tk = 0; tk < T; tk++)
+                judge(y[(size_t)tk * rows + sr[i]], want_r[(size_t)i * T + tk], mag_r[(size_t)i * T + tk], &bad, &worst);
         for (int tk = 0; fr && tk < T; tk++) { /* every row of token tk, combined */
             double a = 0;
             for (int r = 0; r < rows; r++) a += v_r[r] * y[(size_t)tk * rows + r];
-            double e = fabs(a - want_a[tk]) / (2e-5 * mag_a[tk] + 1e-30);
-            if (!(e <= 1.0)) bad++;
-            if (!(e <= worst)) worst = e;
+            judge(a, want_a[tk], mag_a[tk], &bad, &worst);
         }
         for (int r = 0; fr && r < rows; r++) { /* every token of row r, combined */
             double b = 0;
             for (int tk = 0; tk < T; tk++) b += q_t[tk] * y[(size_t)tk * rows + r];
-            double e = fabs(b - want_b[r]) / (2e-5 * mag_b[r] + 1e-30);
-            if (!(e <= 1.0)) bad++;
-            if (!(e <= worst)) worst = e;
+            judge(b, want_b[r], mag_b[r], &bad, &worst);
         }
         size_t unwritten = 0; /* anywhere, sampled or not */
         for (size_t i = 0; i < ny; i++)

@@ -233,6 +233,7 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (id == KERNEL_MATMUL) {
         mmi8_snippet(t, fmt2, sizeof fmt2);
         if (fmt2[0]) body = "matmul_i8.wgsl";
+        snprintf(fmt3, sizeof fmt3, "matmul_common.wgsl");
     }
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

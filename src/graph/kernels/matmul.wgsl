@@ -1,7 +1,6 @@
-// Y[base + t][row_offset + r] (+)= dot(W[r], X[t]) (+ B[row_offset + r]) for
-// the rows of one weight chunk and the step's tokens (a prompt), as a tiled
-// matrix-matrix product in f32 (formats without 8-bit quants; Q8_0 and
-// Q4_0 go by matmul_i8.wgsl): a workgroup of 128 lanes takes TT tokens by
+// The batched product (matmul_common.wgsl: which rows, and the bias) as a
+// tiled matrix-matrix product in f32 (every format; Q8_0 and Q4_0 by
+// matmul_i8.wgsl instead with WGPT_MATMUL_I8=1): a workgroup of 128 lanes takes TT tokens by
 // TR rows of Y, and for every BK columns stages those tokens' x and those
 // rows' weights (dequantized once, by the format's wdeq) in workgroup
 // memory, where every lane takes 8 tokens by 4 rows of the tile in
@@ -12,21 +11,7 @@
 // shape's matrices at 26-31 TFLOP/s, 40-46% of the f32 peak (64 by 128
 // with 256 lanes: 25-30, and 6 against 10.5 on 512 rows); 8 by 8 a lane (64
 // sums) ran at ~2.8: the sums no longer fit the registers. tools/matmul/
-// keeps the versions tried. The grid is row tiles by token tiles (ops.c),
-// row tiles varying fastest.
-// rows_mode says which rows: 0 this step's tokens (base 0), 1 only the
-// n_out rows whose logits are wanted (base 0), 2 this step's tokens written
-// at their positions (base pos0: the K and V projections store straight
-// into the KV cache). accumulate adds into Y: the residual add of a block's
-// output projection, fused. The bias, and the step uniform's binding after
-// it, come from matmul_bias.wgsl or matmul_nobias.wgsl. w_first skips rows
-// of the chunk: a part of a stacked matrix (GPT-2's Q, K and V) read where
-// it lies, with row_offset then counted from that part's first row.
-struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> W: array<u32>;
-@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+// keeps the versions tried.
 
 const TT: u32 = 64u; // tokens a tile
 const TR: u32 = 64u; // rows a tile
@@ -40,15 +25,6 @@ const SK: u32 = BK / 4u + 1u;
 var<workgroup> xs: array<vec4<f32>, TT * SK>;
 var<workgroup> ws: array<vec4<f32>, TR * SK>;
 
-fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
-  if (t >= n || r >= p.rows) { return; }
-  var y = v;
-  if (HAS_BIAS) { y += out_bias(p.row_offset + r); }
-  let o = (base + t) * p.out_stride + p.row_offset + r;
-  if (p.accumulate != 0u) { y += Y[o]; }
-  Y[o] = y;
-}
-
 // Column c: w times x's component c (4 rows for each of 4 tokens).
 fn outer(w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(w * x.x, w * x.y, w * x.z, w * x.w);
@@ -57,13 +33,12 @@ fn outer(w: vec4<f32>, x: vec4<f32>) -> mat4x4<f32> {
 @compute @workgroup_size(MM_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let wg = linear_wg(wid, nwg);
-  let row_tiles = (p.rows + TR - 1u) / TR;
-  let n = select(step.n_tokens, step.n_out, p.rows_mode == 1u);
-  let r0 = (wg % row_tiles) * TR;
-  let t0 = (wg / row_tiles) * TT;
-  if (t0 >= n) { return; } // uniform: the same for the whole workgroup
-  let base = select(0u, step.pos0, p.rows_mode == 2u);
+  let tl = tile_of(wid, nwg, TR, TT);
+  if (tl.t0 >= tl.n) { return; }
+  let r0 = tl.r0;
+  let t0 = tl.t0;
+  let n = tl.n;
+  let base = tl.base;
   let nblocks = p.cols / 32u;
   let nst = p.cols / BK;
   // Staging: lane li brings vec4 j of the stage for tokens s and s + 32,

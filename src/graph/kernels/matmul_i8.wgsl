@@ -7,9 +7,9 @@
 // x / 2^k, its rounding (half to even) and the scale are exact in f32 on
 // every adapter, so the CPU reference (quantize_act_q8_fake, decoder_ref.c)
 // quantizes bit for bit alike; a divided scale rounded differently on the
-// H200 now and then, a quant off by one. Same Params, bindings, tile (64
-// tokens by 128 rows, 256 lanes, 4 by 8 sums a lane) and grid as
-// matmul.wgsl; a stage is a whole block. The workgroup quantizes x as it
+// H200 now and then, a quant off by one. Params, bindings and grid are
+// matmul_common.wgsl's; a tile is 64 tokens by 128 rows, 256 lanes, 4 by 8
+// sums a lane, and a stage a whole block. The workgroup quantizes x as it
 // stages it (each row tile redoes it, ~1% of the work) rather than in a
 // pass of its own. The format snippet (mmi8_TYPE) says how a half block of
 // weights becomes 4 words of signed bytes. On the H200 (2026-11-30,
@@ -17,11 +17,6 @@
 // 1B's large matrices, pp512 Q8_0 15,879 tok/s against 11,757 by f32; a
 // probe without x's quantization (its bits taken as quants) ran 50-64. Off
 // unless WGPT_MATMUL_I8=1 (quant.h says why): kernels.c picks it then.
-struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> W: array<u32>;
-@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
 const TT: u32 = 64u;  // tokens a tile
 const TR: u32 = 128u; // rows a tile
@@ -34,15 +29,6 @@ var<workgroup> wq: array<vec4<u32>, TR * 3u>;
 var<workgroup> xd: array<f32, TT>;      // x's block scales
 var<workgroup> xm: array<f32, TT * 4u>; // |x| maxima by quarter block, then sums of x's quants (Q4_0's offset)
 var<workgroup> wd: array<f32, TR>;      // the weights' block scales
-
-fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
-  if (t >= n || r >= p.rows) { return; }
-  var y = v;
-  if (HAS_BIAS) { y += out_bias(p.row_offset + r); }
-  let o = (base + t) * p.out_stride + p.row_offset + r;
-  if (p.accumulate != 0u) { y += Y[o]; }
-  Y[o] = y;
-}
 
 fn dot8(a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>) -> i32 {
   return dot4I8Packed(a.x, c.x) + dot4I8Packed(a.y, c.y) + dot4I8Packed(a.z, c.z) + dot4I8Packed(a.w, c.w) +
@@ -65,13 +51,12 @@ fn x_scale(amax: f32) -> vec2<f32> {
 @compute @workgroup_size(MM_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let wg = linear_wg(wid, nwg);
-  let row_tiles = (p.rows + TR - 1u) / TR;
-  let n = select(step.n_tokens, step.n_out, p.rows_mode == 1u);
-  let r0 = (wg % row_tiles) * TR;
-  let t0 = (wg / row_tiles) * TT;
-  if (t0 >= n) { return; } // uniform: the same for the whole workgroup
-  let base = select(0u, step.pos0, p.rows_mode == 2u);
+  let tl = tile_of(wid, nwg, TR, TT);
+  if (tl.t0 >= tl.n) { return; }
+  let r0 = tl.r0;
+  let t0 = tl.t0;
+  let n = tl.n;
+  let base = tl.base;
   let nblocks = p.cols / 32u;
   // Staging: lane li brings quarter q of token s's block of x (8 values)
   // and half h of row r's block of weights. Tokens and rows past the end

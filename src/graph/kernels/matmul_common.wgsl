@@ -1,0 +1,37 @@
+// What matmul.wgsl and matmul_i8.wgsl share: Y[base + t][row_offset + r]
+// (+)= dot(W[r], X[t]) (+ B[row_offset + r]) for the rows of one weight
+// chunk and the step's tokens, a workgroup a tile of TR rows by TT tokens,
+// the grid row tiles by token tiles (ops.c), row tiles varying fastest.
+// rows_mode says which rows: 0 this step's tokens (base 0), 1 only the
+// n_out rows whose logits are wanted (base 0), 2 this step's tokens written
+// at their positions (base pos0: the K and V projections store straight
+// into the KV cache). accumulate adds into Y: the residual add of a block's
+// output projection, fused. The bias, and the step uniform's binding after
+// it, come from matmul_bias.wgsl or matmul_nobias.wgsl. w_first skips rows
+// of the chunk: a part of a stacked matrix (GPT-2's Q, K and V) read where
+// it lies, with row_offset then counted from that part's first row.
+struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+// The workgroup's tile: rows r0 .., tokens t0 .. of the n the step has
+// (n_out with rows_mode 1), written from row base of Y. t0 >= n: nothing
+// to do (the same for the whole workgroup, so it may return).
+struct Tile { r0: u32, t0: u32, n: u32, base: u32 }
+fn tile_of(wid: vec3<u32>, nwg: vec3<u32>, tr: u32, tt: u32) -> Tile {
+  let wg = linear_wg(wid, nwg);
+  let row_tiles = (p.rows + tr - 1u) / tr;
+  return Tile((wg % row_tiles) * tr, (wg / row_tiles) * tt, select(step.n_tokens, step.n_out, p.rows_mode == 1u),
+              select(0u, step.pos0, p.rows_mode == 2u));
+}
+
+fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
+  if (t >= n || r >= p.rows) { return; }
+  var y = v;
+  if (HAS_BIAS) { y += out_bias(p.row_offset + r); }
+  let o = (base + t) * p.out_stride + p.row_offset + r;
+  if (p.accumulate != 0u) { y += Y[o]; }
+  Y[o] = y;
+}
