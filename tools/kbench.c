@@ -34,11 +34,15 @@
  * a workgroup) is read from its `const TR: u32 = Nu;` and `const TT: u32 =
  * Nu;` lines (an error if either is missing), and its workgroup size from
  * its @workgroup_size (printed only). The engine's own matmul.wgsl always
- * runs too (matmul_i8.wgsl for Q8_0 and Q4_0), with its rows a tile from
- * kernels_matmul_rows() by KERNELS_MATMUL_TOKENS.
+ * runs too (matmul_i8.wgsl for Q8_0 and Q4_0 with WGPT_MATMUL_I8=1), with
+ * its rows a tile from kernels_matmul_rows() by KERNELS_MATMUL_TOKENS.
+ *
+ * --attn H,KV,D,T[,POS0] (repeatable): instead, the prompt-step attention
+ * (attention_prompt.wgsl) for T tokens from position POS0, H query heads on
+ * KV heads of D dims, checked against a CPU softmax and timed in TFLOP/s.
  *
  *   build/wgpt-kbench [-t f16,q4_0] [-s 2048x2048,8192x2048] [-n TOKENS] [-k PATH]... [-r REPS] [--quick]
- *                     [--bw GBPS] [--tflops TFLOPS]
+ *                     [--bw GBPS] [--tflops TFLOPS] [--attn H,KV,D,T[,POS0]]...
  *
  * --quick: small shapes, no copies and 3 timed dispatches (unless -r says
  * otherwise), for a CPU adapter (SwiftShader), where only the correctness
@@ -55,7 +59,9 @@
 #include "formats/gguf.h"
 #include "formats/quant.h"
 #include "gpu/gpu.h"
+#include "graph/graph.h"
 #include "graph/kernels.h"
+#include "graph/ops.h"
 #include "util/util.h"
 
 extern const struct { const char *name; const char *src; } wgpt_embedded_files[];
@@ -610,6 +616,86 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     free(v_r); free(q_t); free(u); free(ua); free(xq); free(xqa); free(want_a); free(mag_a); free(want_b); free(mag_b);
 }
 
+/* --attn H,KV,D,T[,POS0]: the prompt-step attention (attention_prompt.wgsl,
+ * as op_attention records it) for T tokens of H query heads (KV heads of D
+ * dims) at positions POS0 .. POS0 + T - 1 over a cache of random keys and
+ * values: outputs of a sample of tokens (every head) checked against a CPU
+ * softmax in double (error in units of 1e-5 of sum |p v| + 1e-6, ok <= 1),
+ * then timed, in TFLOP/s of the causal products (QK and PV, 4 D flops a
+ * visible key a head). */
+static void run_attn(bench *B, int H, int KV, int D, int T, int pos0) {
+    char err[512];
+    int n_ctx = pos0 + T, qd = H * D, kvd = KV * D;
+    float *q = malloc((size_t)T * qd * 4), *kc = malloc((size_t)n_ctx * kvd * 4), *vc = malloc((size_t)n_ctx * kvd * 4),
+          *o = malloc((size_t)T * qd * 4);
+    double *sc = malloc((size_t)n_ctx * sizeof *sc);
+    if (!q || !kc || !vc || !o || !sc) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (size_t i = 0; i < (size_t)T * qd; i++) q[i] = frand();
+    for (size_t i = 0; i < (size_t)n_ctx * kvd; i++) { kc[i] = frand(); vc[i] = frand(); }
+    float scale = 1.0f / sqrtf((float)D);
+    gpu_buffer *qb = gpu_buffer_create(B->dev, (uint64_t)T * qd * 4, GPU_STORAGE, "q"),
+               *kb = gpu_buffer_create(B->dev, (uint64_t)n_ctx * kvd * 4, GPU_STORAGE, "k"),
+               *vb = gpu_buffer_create(B->dev, (uint64_t)n_ctx * kvd * 4, GPU_STORAGE, "v"),
+               *ob = gpu_buffer_create(B->dev, (uint64_t)T * qd * 4, GPU_STORAGE, "o"),
+               *step = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
+    if (!qb || !kb || !vb || !ob || !step) { fprintf(stderr, "cannot allocate the attention buffers\n"); exit(1); }
+    gpu_buffer_write(B->dev, qb, 0, q, (size_t)T * qd * 4);
+    gpu_buffer_write(B->dev, kb, 0, kc, (size_t)n_ctx * kvd * 4);
+    gpu_buffer_write(B->dev, vb, 0, vc, (size_t)n_ctx * kvd * 4);
+    graph *g = graph_create(B->dev, &B->ks, step);
+    attn_shape a = {H, KV, D};
+    op_attention(g, &a, n_ctx, scale, 0, qb, kb, vb, NULL, ob);
+    step_params sp = {(uint32_t)pos0, (uint32_t)T, 0, (uint32_t)T};
+    gpu_buffer_write(B->dev, step, 0, &sp, sizeof sp);
+    if (graph_error(g) || graph_replay(g, &sp, 0) != 0 || read_floats(B->dev, ob, o, (size_t)T * qd, err, sizeof err)) {
+        fprintf(stderr, "attention: %s\n", graph_error(g) ? graph_error(g) : err);
+        exit(1);
+    }
+    int toks[6] = {0, T / 3, T / 2, T - 2 > 0 ? T - 2 : 0, T - 1, (int)(rnd32() % (uint32_t)T)}, bad = 0;
+    double worst = 0;
+    for (int i = 0; i < 6; i++)
+        for (int h = 0; h < H; h++) {
+            int t = toks[i], kvh = h / (H / KV), nk = pos0 + t + 1;
+            const float *qr = q + (size_t)t * qd + (size_t)h * D;
+            double m = -1e300, l = 0;
+            for (int j = 0; j < nk; j++) {
+                double d = 0;
+                for (int c = 0; c < D; c++) d += (double)qr[c] * kc[(size_t)j * kvd + (size_t)kvh * D + c];
+                sc[j] = d * scale;
+                if (sc[j] > m) m = sc[j];
+            }
+            for (int j = 0; j < nk; j++) l += (sc[j] = exp(sc[j] - m));
+            for (int c = 0; c < D; c++) {
+                double w = 0, mag = 0;
+                for (int j = 0; j < nk; j++) {
+                    double pv = sc[j] / l * vc[(size_t)j * kvd + (size_t)kvh * D + c];
+                    w += pv;
+                    mag += fabs(pv);
+                }
+                judge(o[(size_t)t * qd + (size_t)h * D + c], w, 0.5 * mag + 0.05, &bad, &worst);
+            }
+        }
+    double flop = 0; /* QK and PV: 2 D multiply-adds a visible key, each 2 flops */
+    for (int t = 0; t < T; t++) flop += 4.0 * D * (pos0 + t + 1) * H;
+    double *ns = malloc((size_t)B->reps * sizeof *ns), med = -1;
+    if (gpu_get_limits(B->dev)->has_timestamp && gpu_profile_begin(B->dev, B->reps, err, sizeof err) == 0) {
+        for (int i = 0; i < B->reps; i++) graph_replay(g, &sp, 0);
+        int n = -1;
+        if (gpu_submit(B->dev, err, sizeof err) == 0 && gpu_finish(B->dev, err, sizeof err) == 0)
+            n = gpu_profile_end(B->dev, ns, B->reps, err, sizeof err);
+        if (n > 0) { qsort(ns, (size_t)n, sizeof *ns, cmp_double); med = ns[n / 2]; }
+    }
+    char timing[64] = "no timestamps";
+    if (med > 0) snprintf(timing, sizeof timing, "%9.2f %8.2f %6.1f%%", med / 1e3, flop / med / 1e3, 100.0 * flop / med / 1e3 / B->tflops);
+    printf("attn  %3dx%-2d d%-3d %5d@%-5d %-18s %4s %9.3f  %s\n", H, KV, D, T, pos0, "attention_prompt", bad ? "BAD" : "ok",
+           worst, timing);
+    if (bad) B->failures++;
+    free(ns);
+    graph_free(g);
+    gpu_buffer_free(qb); gpu_buffer_free(kb); gpu_buffer_free(vb); gpu_buffer_free(ob); gpu_buffer_free(step);
+    free(q); free(kc); free(vc); free(o); free(sc);
+}
+
 static uint32_t type_by_name(const char *s, size_t n) {
     for (int i = 0; i < DTYPE_GPU_SLOTS; i++) {
         const dtype_info *t = dtype_gpu(i);
@@ -631,6 +717,7 @@ int main(int argc, char **argv) {
     B.mm[B.n_mm++] = (mm_variant){"matmul (batched)", NULL, 64, KERNELS_MATMUL_TOKENS, 0};
     const char *body = embedded("matmul.wgsl");
     if (body) B.mm[0].wg = wgsl_workgroup_size(body);
+    int attn[8][5], n_attn = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) types = argv[++i];
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) shapes = argv[++i];
@@ -642,9 +729,17 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--bw") && i + 1 < argc) B.bw = atof(argv[++i]);
         else if (!strcmp(argv[i], "--tflops") && i + 1 < argc) B.tflops = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) B.quick = 1;
-        else {
+        else if (!strcmp(argv[i], "--attn") && i + 1 < argc && n_attn < 8) {
+            int *v = attn[n_attn++];
+            v[4] = 0;
+            if (sscanf(argv[++i], "%d,%d,%d,%d,%d", &v[0], &v[1], &v[2], &v[3], &v[4]) < 4 || v[0] < 1 || v[1] < 1 ||
+                v[0] % v[1] || v[2] < 1 || v[3] < 1 || v[4] < 0 || v[3] > 65536 || v[4] > 65536) {
+                fprintf(stderr, "--attn H,KV,D,T[,POS0]: heads (a multiple of KV), KV heads, head dims, tokens, first position\n");
+                return 2;
+            }
+        } else {
             fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0] [-s ROWSxCOLS,...] [-n TOKENS] [-k MATMUL.wgsl]... "
-                            "[-r REPS] [--quick] [--bw GBPS] [--tflops TFLOPS]\n");
+                            "[-r REPS] [--quick] [--bw GBPS] [--tflops TFLOPS] [--attn H,KV,D,T[,POS0]]...\n");
             return 2;
         }
     }
@@ -661,6 +756,14 @@ int main(int argc, char **argv) {
     printf("adapter: %s (%s); reductions: %s, %u groups of %u lanes a workgroup; subgroups %u..%u\n",
            gpu_adapter(B.dev)->name, gpu_adapter(B.dev)->backend, B.ks.reduce, B.ks.group_slots, B.ks.group_lanes,
            L->subgroup_min, L->subgroup_max);
+    if (n_attn) { /* attention only */
+        printf("attention: err: worst |gpu - cpu| / (1e-5 sum |p v| + 1e-6), ok <= 1; TFLOP/s, %% of %.1f\n", B.tflops);
+        for (int i = 0; i < n_attn; i++) run_attn(&B, attn[i][0], attn[i][1], attn[i][2], attn[i][3], attn[i][4]);
+        kernels_free(&B.ks);
+        gpu_close(B.dev);
+        if (B.failures) printf("%d case(s) wrong\n", B.failures);
+        return B.failures ? 1 : 0;
+    }
     for (int i = 0; i < B.n_mm; i++) {
         char wg[16] = "?";
         if (B.mm[i].wg) snprintf(wg, sizeof wg, "%u", B.mm[i].wg);
