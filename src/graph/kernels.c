@@ -27,7 +27,10 @@ static const struct {
     const char *variant[KV_COUNT][3]; /* all NULL: no variants; a third entry: the variant's label, where
                                          its first snippet's name does not say it */
 } kernel_parts[KERNEL_COUNT] = {
-    [KERNEL_MATMUL] = {"matmul.wgsl", 0, FMT_W, {{"matmul_nobias.wgsl"}, {"matmul_bias.wgsl"}}},
+    [KERNEL_MATMUL] = {"matmul.wgsl", 0, FMT_W,
+                       {[KV_PLAIN] = {"matmul_nobias.wgsl"}, [KV_BIAS] = {"matmul_bias.wgsl"},
+                        [KV_T32] = {"matmul_nobias.wgsl", NULL, "t32"},
+                        [KV_T32_BIAS] = {"matmul_bias.wgsl", NULL, "bias t32"}}},
     [KERNEL_MATVEC] = {"matvec.wgsl", 1, FMT_MV,
                        {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
                         {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},
@@ -156,12 +159,17 @@ uint32_t kernels_matmul_rows(int slot) {
     return f[0] ? 128 : 64;
 }
 
+uint32_t kernels_matmul_tokens(int slot, int variant) {
+    return (variant == KV_T32 || variant == KV_T32_BIAS) && kernels_matmul_rows(slot) == 64 ? 32
+                                                                                          : KERNELS_MATMUL_TOKENS;
+}
+
 uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
     return strcmp(r->reduce, "reduce_subgroup.wgsl") ? 0 : r->group_lanes;
 }
 
-/* A tile of attention_prompt.wgsl needs a quad of rows, each lane of its 64
- * holding 16 dims of them: 64 * 16. */
+/* A tile of attention_prompt.wgsl needs a quad of rows, each lane of its 256
+ * holding a vec4 of them: 256 * 4. */
 uint32_t kernels_attention_max_head(const kernel_registry *r) {
     (void)r;
     return 1024;
@@ -234,6 +242,7 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
         mmi8_snippet(t, fmt2, sizeof fmt2);
         if (fmt2[0]) body = "matmul_i8.wgsl";
         snprintf(fmt3, sizeof fmt3, "matmul_common.wgsl");
+        snprintf(shape, sizeof shape, "const MM_TOKENS: u32 = %uu;\n", kernels_matmul_tokens(slot, variant));
     }
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

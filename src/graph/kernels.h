@@ -39,7 +39,9 @@ typedef enum {
     KERNEL_COUNT
 } kernel_id;
 
-enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_LNORM = 4, KV_COUNT }; /* kernel variants */
+enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_LNORM = 4,
+       KV_T32 = 5, KV_T32_BIAS = 6, /* matmul.wgsl in tiles of 32 tokens (kernels_matmul_tokens) */
+       KV_COUNT }; /* kernel variants */
 enum { KV_QKV_ROPE = 1 };                                                  /* KERNEL_MATVEC_QKV's */
 
 typedef struct {
@@ -67,9 +69,13 @@ uint32_t kernels_attention_sg_keys(const kernel_registry *r);
 /* Rows a workgroup of the batched kernel takes for weights of this slot
  * (TR: matmul_i8.wgsl's for formats with 8-bit quants, matmul.wgsl's else). */
 uint32_t kernels_matmul_rows(int slot);
+/* Tokens a workgroup of the batched kernel takes for this slot and variant
+ * (TT): 32 for KV_T32 and KV_T32_BIAS on the f32 path, else
+ * KERNELS_MATMUL_TOKENS. */
+uint32_t kernels_matmul_tokens(int slot, int variant);
 
 /* The largest head size the attention kernels take: attention_prompt.wgsl's
- * lanes hold 16 of a head's values for at least 4 rows, 64 lanes a tile. */
+ * lanes hold 4 of a head's values for at least 4 rows, 256 lanes a tile. */
 uint32_t kernels_attention_max_head(const kernel_registry *r);
 
 /* Keys per chunk of attention_split.wgsl (a multiple of its 64 lanes, which
@@ -78,8 +84,8 @@ uint32_t kernels_attention_max_head(const kernel_registry *r);
 #define KERNELS_ATTN_CHUNK 64
 #define KERNELS_ATTN_HEADS 8
 
-/* Tokens a workgroup of the batched kernel takes (matmul.wgsl's and
- * matmul_i8.wgsl's TT). */
+/* Tokens a workgroup of the batched kernel takes (matmul_i8.wgsl's TT, and
+ * matmul.wgsl's but in its KV_T32 variants). */
 #define KERNELS_MATMUL_TOKENS 64
 
 /* Chooses the reduction variant for d; compiles nothing. */

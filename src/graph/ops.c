@@ -36,7 +36,10 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
              uint32_t x_row, pad0, pad1; } pv;
     int out = o->rows == ROWS_OUT;
     step_when one = out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN, many = out ? WHEN_OUTS : WHEN_TOKENS;
-    gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, o->bias ? KV_BIAS : KV_PLAIN);
+    /* Matrices of few rows (K and V) fill more of the GPU in tiles of 32 tokens. */
+    int t32 = n <= 1024;
+    int mm_variant = t32 ? (o->bias ? KV_T32_BIAS : KV_T32) : (o->bias ? KV_BIAS : KV_PLAIN);
+    gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, mm_variant);
     int mv_variant = fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN);
     gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
     uint32_t mv_per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
@@ -51,7 +54,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
         /* matmul.wgsl: a workgroup a tile of rows by tokens (or n_out rows) */
         graph_dispatch_tiled(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){0, 0, 0, 1, many},
-                             (p.rows + tile_rows - 1) / tile_rows, KERNELS_MATMUL_TOKENS, out);
+                             (p.rows + tile_rows - 1) / tile_rows, kernels_matmul_tokens(w->gpu_slot, mm_variant), out);
         if (o->many_only) continue;
         memset(&pv, 0, sizeof pv);
         memcpy(&pv, &p, sizeof p);
@@ -245,18 +248,23 @@ uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape 
     return (uint64_t)a->n_heads * chunks * ((uint64_t)a->head_dim / 4 + 1) * 16;
 }
 
-/* attention_prompt.wgsl's tile, as its Params name them: row quads as
- * many as keep a lane's sums at 4 rows by 16 dims (64 rows at head size
- * 64, 16 at 256), key quads as many as keep its scores at 4 by 4 (16 keys
- * at 64, 64 at 256), each at most 16, so that a stage of Q and K
- * (16 * (rq + kq) vec4s) fits the kernel's region. The rows are the query
- * heads sharing a KV head (as many as divide the group and fit) by tokens:
- * one staging of the keys serves them all, and a short step (a one-token
- * fallback) still fills the rows. */
+/* attention_prompt.wgsl's tile, as its Params name them, for its
+ * ATTN_LANES (256) lanes: row quads as many as give each lane of the sum
+ * 4 rows by one vec4 of the head (64 rows at head size 64, 32 at 128, 16
+ * at 256, at most 16 quads), key quads as many as give each lane of the
+ * scores 4 rows by 4 keys (64 keys at 64, 128 at 128; at most 32 quads,
+ * 16 past 128 dims, where a tile's V rows take several stages already), so
+ * that row_quads + key_quads <= 40 keeps a stage of Q and K at 24 dims or
+ * more of the kernel's 16 KB region. The rows are the query heads sharing a
+ * KV head (as many as divide the group and fit) by tokens: one staging of
+ * the keys serves them all, and a short step (a one-token fallback) still
+ * fills the rows. */
+#define ATTN_LANES 256u
 typedef struct { uint32_t row_quads, key_quads, heads, tokens; } attention_tile;
 
 static attention_tile attention_tile_of(const attn_shape *a) {
-    uint32_t dq = ((uint32_t)a->head_dim + 15) / 16, rq = 64 / dq < 16 ? 64 / dq : 16, kq = 64 / rq < 16 ? 64 / rq : 16;
+    uint32_t dv = ((uint32_t)a->head_dim + 3) / 4, rq = ATTN_LANES / dv < 16 ? ATTN_LANES / dv : 16;
+    uint32_t kq_max = a->head_dim <= 128 ? 32 : 16, kq = ATTN_LANES / rq < kq_max ? ATTN_LANES / rq : kq_max;
     uint32_t group = (uint32_t)(a->n_heads / a->n_kv_heads), heads = 1;
     for (uint32_t h = 1; h <= group && h <= 4 * rq; h++)
         if (group % h == 0) heads = h;

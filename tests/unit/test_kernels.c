@@ -468,10 +468,12 @@ static void check_matmul(const mm_case *c) {
 }
 
 static void matmul_format(uint32_t type) {
-    /* rows: one, fewer than a workgroup's groups, awkward; cols: one block
+    /* rows: one, fewer than a workgroup's groups, awkward, past 1024 (tiles
+     * of 64 tokens; up to 1024 rows, tiles of 32: ops.c); cols: one block
      * (most lanes idle), awkward, and more blocks than a workgroup has lanes;
-     * tokens: 1, a partial tile, a full tile, across tiles. */
-    const int shapes[][3] = {{1, 32, 1}, {3, 96, 2}, {37, 160, 8}, {70, 64, 9}, {5, 2080, 3}, {19, 224, 17}};
+     * tokens: 1, a partial tile, across tiles of either size. */
+    const int shapes[][3] = {{1, 32, 1},    {3, 96, 2},     {37, 160, 8},  {70, 64, 9},
+                             {5, 2080, 3},  {19, 224, 17},  {70, 64, 100}, {1100, 64, 70}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0, 0, 0};
         check_matmul(&c);
@@ -1631,7 +1633,8 @@ static void check_attention(const att_case *c) {
     if (c->cache_off) {
         /* ops.c's op_attention for attention_prompt.wgsl (its tile as
          * attention_tile_of makes it), with a cache_off the engine never uses */
-        uint32_t dq = ((uint32_t)hd + 15) / 16, rq = 64 / dq < 16 ? 64 / dq : 16, kq = 64 / rq < 16 ? 64 / rq : 16;
+        uint32_t dv = ((uint32_t)hd + 3) / 4, rq = 256 / dv < 16 ? 256 / dv : 16;
+        uint32_t kq_max = hd <= 128 ? 32 : 16, kq = 256 / rq < kq_max ? 256 / rq : kq_max;
         uint32_t heads = 1;
         for (uint32_t h = 1; h <= (uint32_t)group && h <= 4 * rq; h++)
             if (group % h == 0) heads = h;
@@ -1698,8 +1701,8 @@ static void test_attention_window(void **state) {
 }
 
 /* Prompts over several of attention_prompt.wgsl's tiles (ops.c's
- * attention_tile_of): 64 rows at head size 64 (16 keys a key tile), 32 at
- * 128 (32 keys), 16 at 256 (64 keys), as the query heads of a group (up to
+ * attention_tile_of): 64 rows at head size 64 (64 keys a key tile), 32 at
+ * 128 (128 keys), 16 at 256 (64 keys), as the query heads of a group (up to
  * the tile's rows) by tokens. Token counts over one tile and not a multiple
  * of it, at later positions, so rows of a tile stop at different keys and
  * the last key tile is partial; windows starting inside a key tile; groups
@@ -1722,10 +1725,16 @@ static void test_attention_prompt(void **state) {
         {4, 1, 256, 11, 70, 96, 0, 0, 50},   /* and a window of 50 */
         {8, 4, 256, 19, 5, 32, 0, 0, 0},     /* Gemma 3 4B's group of 2 */
         {32, 1, 256, 5, 3, 12, 0, 0, 0},     /* 32 heads a KV head: a token's 16 heads a tile, two a token */
-        {2, 2, 80, 53, 2, 64, 0, 0, 0},      /* 5 quads of 16 dims: 48 rows, 20 keys a tile */
+        {2, 2, 80, 53, 2, 64, 0, 0, 0},      /* 20 vec4s a head: 48 rows, 84 keys a tile */
         {3, 3, 20, 70, 1, 80, 0, 0, 0},      /* 20: lanes of the sum left idle */
         {3, 1, 7, 9, 4, 16, 0, 0, 3},        /* odd head size, a window */
         {8, 2, 64, 37, 21, 64, 40, 0, 12},   /* cache_off, with a window */
+        {32, 8, 64, 150, 70, 224, 0, 0, 0},  /* Llama 3.2 1B: 10 tiles of 16 tokens, up to 4 key tiles */
+        {32, 8, 64, 150, 70, 224, 0, 1, 90}, /* and a window across key tiles, the spike outside it */
+        {8, 2, 128, 90, 45, 160, 0, 0, 0},   /* 128: 8 tokens a tile, 128-key tiles, V 25 keys a stage */
+        {8, 2, 128, 90, 45, 160, 0, 0, 70},  /* and a window */
+        {4, 1, 132, 21, 9, 40, 0, 0, 0},     /* 33 vec4s a head: 7 row quads, lanes of the sum idle */
+        {2, 1, 1024, 6, 3, 12, 0, 0, 0},     /* the largest head the kernels take: one row quad */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_attention(&cases[i]);
 }

@@ -13,7 +13,10 @@
 // sums) ran at ~2.8: the sums no longer fit the registers. tools/matmul/
 // keeps the versions tried.
 
-const TT: u32 = 64u; // tokens a tile
+// Tokens a tile: 64, or 32 where a matrix has few rows (kernels.c sets
+// MM_TOKENS by the variant; ops.c picks it): 512-row K and V projections
+// of 512 tokens ran at 14.4 TFLOP/s in tiles of 32 against 9.7 in 64s.
+const TT: u32 = MM_TOKENS;
 const TR: u32 = 64u; // rows a tile
 const MM_WG: u32 = 128u;
 // Columns a stage: half a block of every format. 32 ran slower, 8 too
@@ -41,8 +44,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = tl.base;
   let nblocks = p.cols / 32u;
   let nst = p.cols / BK;
-  // Staging: lane li brings vec4 j of the stage for tokens s and s + 32,
-  // and for rows s and s + 32. Tokens and rows past the end repeat the last,
+  // Staging: lane li brings vec4 j of the stage for tokens s and s + 32
+  // (TT 64), and for rows s and s + 32. Tokens and rows past the end repeat the last,
   // unused.
   let s = li / 4u;
   let j = li % 4u;
@@ -51,20 +54,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let xrow1 = min(t0 + s + 32u, n - 1u) * xv + j;
   let wrow0 = (p.w_first + min(r0 + s, p.rows - 1u)) * nblocks * WBLOCK_WORDS;
   let wrow1 = (p.w_first + min(r0 + s + 32u, p.rows - 1u)) * nblocks * WBLOCK_WORDS;
-  // Lane li computes tokens tq + 8c and rows rq + 16k (c = 0 .. 7, k = 0 .. 3).
+  // Lane li computes tokens tq + 8c and rows rq + 16k (c < TT / 8, k < 4).
   let tq = li / 16u;
   let rq = li % 16u;
   var a0 = mat4x4<f32>(); // tokens tq + 8c, c < 4: column c, component k row rq + 16k
-  var a1 = mat4x4<f32>(); // tokens tq + 32 + 8c
+  var a1 = mat4x4<f32>(); // tokens tq + 32 + 8c (TT 64)
   var xr0 = X[xrow0];
-  var xr1 = X[xrow1];
+  var xr1 = vec4<f32>();
+  if (TT == 64u) { xr1 = X[xrow1]; }
   var wr0 = wload(wrow0, j);
   var wr1 = wload(wrow1, j);
   for (var st = 0u; st < nst; st++) {
     let wo = (st / 2u) * WBLOCK_WORDS;
     let jb = 4u * (st % 2u) + j; // the vec4 of the block
     xs[s * SK + j] = xr0;
-    xs[(s + 32u) * SK + j] = xr1;
+    if (TT == 64u) { xs[(s + 32u) * SK + j] = xr1; }
     ws[s * SK + j] = wdeq(wr0, wrow0 + wo, jb);
     ws[(s + 32u) * SK + j] = wdeq(wr1, wrow1 + wo, jb);
     workgroupBarrier();
@@ -72,20 +76,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let nwo = (nx / 2u) * WBLOCK_WORDS;
     let njb = 4u * (nx % 2u) + j;
     xr0 = X[xrow0 + 4u * nx];
-    xr1 = X[xrow1 + 4u * nx];
+    if (TT == 64u) { xr1 = X[xrow1 + 4u * nx]; }
     wr0 = wload(wrow0 + nwo, njb);
     wr1 = wload(wrow1 + nwo, njb);
     for (var kk = 0u; kk < BK / 4u; kk++) {
       // transposed: column k is column 4kk + k of the stage for the 4 tokens (rows)
       let x0 = transpose(mat4x4<f32>(xs[tq * SK + kk], xs[(tq + 8u) * SK + kk], xs[(tq + 16u) * SK + kk],
                                      xs[(tq + 24u) * SK + kk]));
-      let x1 = transpose(mat4x4<f32>(xs[(tq + 32u) * SK + kk], xs[(tq + 40u) * SK + kk], xs[(tq + 48u) * SK + kk],
-                                     xs[(tq + 56u) * SK + kk]));
       let w = transpose(mat4x4<f32>(ws[rq * SK + kk], ws[(rq + 16u) * SK + kk], ws[(rq + 32u) * SK + kk],
                                     ws[(rq + 48u) * SK + kk]));
-      for (var k = 0u; k < 4u; k++) {
-        a0 += outer(w[k], x0[k]);
-        a1 += outer(w[k], x1[k]);
+      for (var k = 0u; k < 4u; k++) { a0 += outer(w[k], x0[k]); }
+      if (TT == 64u) {
+        let x1 = transpose(mat4x4<f32>(xs[(tq + 32u) * SK + kk], xs[(tq + 40u) * SK + kk], xs[(tq + 48u) * SK + kk],
+                                       xs[(tq + 56u) * SK + kk]));
+        for (var k = 0u; k < 4u; k++) { a1 += outer(w[k], x1[k]); }
       }
     }
     workgroupBarrier();
@@ -93,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var c = 0u; c < 4u; c++) {
     for (var k = 0u; k < 4u; k++) {
       put(t0 + tq + 8u * c, r0 + rq + 16u * k, a0[c][k], n, base);
-      put(t0 + tq + 32u + 8u * c, r0 + rq + 16u * k, a1[c][k], n, base);
+      if (TT == 64u) { put(t0 + tq + 32u + 8u * c, r0 + rq + 16u * k, a1[c][k], n, base); }
     }
   }
 }
