@@ -351,8 +351,8 @@ wgpt_model *cli_load_model(cli_model_opts *o) {
         return NULL;
     }
     if (o->verbose)
-        fprintf(stderr, "wgpt: loaded %s (%s) on %s in %.2f s\n", text_show_z(path), wgpt_model_desc(m),
-                text_show_z(wgpt_model_adapter(m)), cli_now() - t0);
+        fprintf(stderr, "wgpt: loaded %s (%s) on %s in %.2f s; prompt steps: %s\n", text_show_z(path),
+                wgpt_model_desc(m), text_show_z(wgpt_model_adapter(m)), cli_now() - t0, wgpt_model_prompt_path(m));
     return m;
 }
 

@@ -213,12 +213,17 @@ int cmd_bench(int argc, char **argv) {
         cli_json_str(stdout, wgpt_model_desc(m));
         printf(",\"device\":");
         cli_json_str(stdout, wgpt_model_adapter(m));
+        if (n_prompt > 0) {
+            printf(",\"pp_path\":");
+            cli_json_str(stdout, wgpt_model_prompt_path(m));
+        }
         printf(",\"load_s\":%.2f,\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f", t_load,
                n_prompt, pp, n_gen, tg);
         if (depth) printf(",\"depth\":%ld,\"tg_test\":\"tg%ld @ d%ld\"", depth, n_gen, depth);
         printf("}\n");
     } else {
         printf("model: %s (%s)\ndevice: %s\n", text_show_z(path), wgpt_model_desc(m), text_show_z(wgpt_model_adapter(m)));
+        if (n_prompt > 0) printf("prompt steps: %s\n", wgpt_model_prompt_path(m));
         char test[48], tg_test[48];
         if (depth) snprintf(tg_test, sizeof tg_test, "tg%ld @ d%ld", n_gen, depth);
         else snprintf(tg_test, sizeof tg_test, "tg%ld", n_gen);

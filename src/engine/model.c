@@ -7,6 +7,7 @@
 
 #include "engine/internal.h"
 #include "formats/dtype.h"
+#include "formats/quant.h"
 #include "util/text.h"
 #include "util/util.h"
 
@@ -271,6 +272,10 @@ const char *wgpt_model_desc(const wgpt_model *m) { return m->desc; }
 int wgpt_model_n_vocab(const wgpt_model *m) { return m->c.n_vocab; }
 int wgpt_model_n_ctx_train(const wgpt_model *m) { return m->c.n_ctx_train; }
 const char *wgpt_model_adapter(const wgpt_model *m) { return gpu_adapter(m->dev)->name; }
+const char *wgpt_model_prompt_path(const wgpt_model *m) {
+    return quant_int8_matmul(decoder_weights_type(m->w)) ? "8-bit dot products (matmul_i8.wgsl), flash attention"
+                                                         : "f32 tiles (matmul.wgsl), flash attention";
+}
 
 int wgpt_model_meta_str(const wgpt_model *m, const char *key, char *buf, size_t cap) {
     gguf_str v;

@@ -137,6 +137,19 @@ $W bench -m "$weird" -p 8 -n 4 -r 1 --json >"$tmp/bench.json" 2>/dev/null
 $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["model"]==sys.argv[2], d["model"]; assert d["pp_tok_s"]>0' \
   "$tmp/bench.json" "$weird" && ok "W7 bench --json parses, model path intact" || bad "W7 bench --json: $(cat "$tmp/bench.json")"
 
+# ---- P1: bench says which path prompt steps took (issue 11) ----
+pp_path() { # MODEL WANT [ENV...]: bench --json's pp_path starts with WANT
+  local m="$1" want="$2"; shift 2
+  env "$@" $W bench -m "$m" -p 8 -n 0 -r 1 --json >"$tmp/pp.json" 2>/dev/null &&
+    $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["pp_path"].startswith(sys.argv[2]), d["pp_path"]'       "$tmp/pp.json" "$want"
+}
+pp_path "$base" "f32 tiles" && ok "P1 f32 model: f32 tiles" || bad "P1 f32 model: $(cat "$tmp/pp.json")"
+pp_path "$small" "f32 tiles" && ok "P1 q8_0 model: f32 tiles by default" || bad "P1 q8_0 default: $(cat "$tmp/pp.json")"
+pp_path "$small" "8-bit dot products" WGPT_MATMUL_I8=1 && ok "P1 q8_0 model, WGPT_MATMUL_I8=1: 8-bit" ||
+  bad "P1 q8_0 with WGPT_MATMUL_I8=1: $(cat "$tmp/pp.json")"
+pp_path "$base" "f32 tiles" WGPT_MATMUL_I8=1 && ok "P1 f32 model, WGPT_MATMUL_I8=1: still f32" ||
+  bad "P1 f32 with WGPT_MATMUL_I8=1: $(cat "$tmp/pp.json")"
+
 # ---- W9: tokens longer than 256 bytes come out whole ----
 args=(); for i in $(seq 3 511); do args+=(--token "$i" "$i-$(printf 'Z%.0s' $(seq 1000))"); done
 $PY $E "$base" "$tmp/longtok.gguf" "${args[@]}" || exit 1
