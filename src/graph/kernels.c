@@ -152,16 +152,18 @@ static void mmi8_snippet(const dtype_info *t, char *out, size_t cap) {
     if (!quant_int8_matmul(t->id) || !embedded(out)) out[0] = 0;
 }
 
-uint32_t kernels_matmul_rows(int slot) {
+/* 1 where the slot's prompt products go by matmul_i8.wgsl. */
+static int i8_path(int slot) {
     char f[40];
-    if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 64;
+    if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 0;
     mmi8_snippet(dtype_gpu(slot), f, sizeof f);
-    return f[0] ? 128 : 64;
+    return f[0] != 0;
 }
 
+uint32_t kernels_matmul_rows(int slot) { return i8_path(slot) ? 128 : 64; }
+
 uint32_t kernels_matmul_tokens(int slot, int variant) {
-    return (variant == KV_T32 || variant == KV_T32_BIAS) && kernels_matmul_rows(slot) == 64 ? 32
-                                                                                          : KERNELS_MATMUL_TOKENS;
+    return (variant == KV_T32 || variant == KV_T32_BIAS) && !i8_path(slot) ? 32 : KERNELS_MATMUL_TOKENS;
 }
 
 uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
