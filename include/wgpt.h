@@ -486,6 +486,11 @@ wgpt_status wgpt_file_tensor(const wgpt_file *f, uint64_t i, wgpt_tensor_info *o
  * not enough memory; err says which). */
 wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *tokens, size_t n, wgpt_capture_fn fn,
                                         void *user, char *err, size_t errlen);
+/* Another engine's activation `name` of layer `layer` (-1: none) over a
+ * step of n_tokens tokens, n_tokens x width floats as wgpt_eval_capture gave
+ * them; NULL where the caller has none. The pointer must stay valid until
+ * the call it was handed to returns. */
+typedef const float *(*wgpt_activation_fn)(void *user, const char *name, int layer, int n_tokens, int width);
 /* As wgpt_file_reference_capture (fn receives the forward over all n
  * tokens as one step), and then, for n >= 2, the last token as a decode step
  * follows a prompt: tokens 0..n-2 run again as one step, and the last token
@@ -494,11 +499,19 @@ wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *token
  * Q4_0 weights (a step of several takes its activations quantized to 8 bits
  * into the products, as the GPU's matrix-matrix kernel does; a one-token step
  * keeps them f32), so a decode step is held to this, not to the last row of
- * the whole. With n == 1, last_fn is not called. WGPT_ERR_ARG also when
- * last_fn is NULL; else as wgpt_file_reference_capture. */
+ * the whole. With n == 1, last_fn is not called.
+ * inputs (or NULL): the GPU's own activations of the same steps (of n and of
+ * n-1 tokens). Where a product quantizes its input to 8 bits, the reference
+ * quantizes the GPU's input (attn_norm, attn, ffn_norm, ffn_act, out_norm of
+ * that layer and step) in place of its own: an input a float rounding away
+ * from the GPU's can fall on the other side of a quant's boundary, one quant
+ * step that compounds over the layers, while the input itself is compared
+ * where it is captured. WGPT_ERR_ARG also when last_fn is NULL; else as
+ * wgpt_file_reference_capture. */
 wgpt_status wgpt_file_reference_capture_decode(const wgpt_file *f, const int32_t *tokens, size_t n,
                                                wgpt_capture_fn fn, void *user, wgpt_capture_fn last_fn,
-                                               void *last_user, char *err, size_t errlen);
+                                               void *last_user, wgpt_activation_fn inputs, void *inputs_user,
+                                               char *err, size_t errlen);
 
 /* ---- a tokenizer without a model ---- */
 

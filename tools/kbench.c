@@ -28,14 +28,23 @@
  * -k PATH (repeatable): also runs a matmul kernel whose body is read from
  * PATH at run time, composed exactly as the engine composes matmul.wgsl
  * (common.wgsl, the format's wfmt_TYPE.wgsl and mmi8_TYPE.wgsl if any,
- * matmul_common.wgsl unless the file declares its own Params, matmul_nobias.wgsl, then the
+ * matmul_x_f32.wgsl unless the file binds X itself, matmul_common.wgsl
+ * unless the file declares its own Params, matmul_nobias.wgsl, then the
  * file in matmul.wgsl's place), named by the file's basename: kernel
  * versions side by side without a rebuild. Its tile (TR rows by TT tokens
  * a workgroup) is read from its `const TR: u32 = Nu;` and `const TT: u32 =
  * Nu;` lines (an error if either is missing), and its workgroup size from
  * its @workgroup_size (printed only). The engine's own matmul.wgsl always
- * runs too (matmul_i8.wgsl for Q8_0 and Q4_0 with WGPT_MATMUL_I8=1), with
+ * runs too (matmul_i8.wgsl for Q8_0 and Q4_0 unless WGPT_MATMUL_I8=0), with
  * its rows a tile from kernels_matmul_rows() by KERNELS_MATMUL_TOKENS.
+ *
+ * 8-bit products (Q8_0 and Q4_0, several tokens) read x quantized once, as
+ * the engine's steps do: quant_act.wgsl runs first, its blocks checked bit
+ * for bit against quantize_act_q8_fake and timed on a row of its own; each
+ * product that reads them (the engine's, and -k bodies using dot4I8Packed)
+ * is timed alone, then on a "+ quant_act" row with the quantization added.
+ * matmul_i8.wgsl also runs at the other count of blocks a stage than the
+ * engine's (MMI8_KB: 2, or 1 with WGPT_MMI8_KB=1) as "matmul_i8 kbN".
  *
  * --attn H,KV,D,T[,POS0] (repeatable): instead, the prompt-step attention
  * (attention_prompt.wgsl) for T tokens from position POS0, H query heads on
@@ -153,6 +162,7 @@ typedef struct {
     char *src;        /* the body read from PATH; NULL: the engine's (kernels_get) */
     unsigned tr, tt;  /* rows and tokens a workgroup */
     unsigned wg;      /* its workgroup size (printed only); 0: unknown */
+    unsigned kb;      /* matmul_i8.wgsl at this MMI8_KB (blocks a stage) rather than the engine's; 0: not */
 } mm_variant;
 
 #define MAX_MM 16
@@ -240,25 +250,40 @@ static void load_mm(mm_variant *v, const char *path) {
 }
 
 /* A matmul body composed as kernels_get composes matmul.wgsl without a
- * bias (the same parts in the same order, so line numbers in errors match). */
+ * bias (the same parts in the same order, so line numbers in errors match):
+ * f32 rows of x (matmul_x_f32.wgsl) unless the body binds X itself, and
+ * MMI8_KB (matmul_i8.wgsl's blocks a stage) where it names one it does not
+ * declare: the variant's, else the engine's. */
 static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_variant *v, char *err, size_t errlen) {
-    char i8[40];
+    char i8[40], kb[48] = "";
     snprintf(i8, sizeof i8, "mmi8_%s.wgsl", t->name); /* the 8-bit path's snippet, where the format has one */
+    if (strstr(v->src, "MMI8_KB") && !strstr(v->src, "const MMI8_KB"))
+        snprintf(kb, sizeof kb, "const MMI8_KB: u32 = %uu;", v->kb ? v->kb : kernels_mmi8_blocks());
     /* matmul_common.wgsl too, unless the file declares its Params itself (older versions) */
     const char *shared = strstr(v->src, "struct Params") ? "" : embedded("matmul_common.wgsl");
-    const char *parts[6] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), shared, embedded("matmul_nobias.wgsl"), v->src};
+    const char *xf32 = strstr(v->src, "binding(2)") ? "" : embedded("matmul_x_f32.wgsl");
+    const char *parts[7] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), xf32, shared,
+                            embedded("matmul_nobias.wgsl"), v->src};
     if (!parts[2]) parts[2] = "";
-    size_t len = 8;
-    for (int i = 0; i < 6; i++) {
+    size_t len = 16 + strlen(kb);
+    for (int i = 0; i < 7; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 1 ? t->wgsl : "common/nobias"); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len);
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    sprintf(src, "\n\n%s\n%s\n%s\n%s\n\n%s\n\n%s\n", parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]);
+    sprintf(src, "\n\n%s\n\n%s\n%s\n%s\n%s%s\n%s\n\n%s\n", kb, parts[0], parts[1], parts[2], parts[3], parts[4], parts[5],
+            parts[6]);
     gpu_kernel *k = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return k;
+}
+
+/* Whether variant v reads x as quant_act.wgsl leaves it: 8-bit products
+ * (the engine's for Q8_0 and Q4_0, a -k body of dot4I8Packed) in steps of
+ * several tokens. */
+static int reads_xq(const mm_variant *v, const dtype_info *t, int tokens) {
+    return tokens > 1 && kernels_matmul_i8(t->gpu_slot) && (!v->src || strstr(v->src, "dot4I8Packed"));
 }
 
 /* One output against the CPU: its error in units of 2e-5 of sum |w x| (as
@@ -339,6 +364,74 @@ static int sample_indices(int *set, int cap, int n, const unsigned *tiles, int n
     return c;
 }
 
+/* The median in ns of B->reps timed dispatches of k (after some to warm
+ * up), rotating over the copies' bindings; -1 without timestamps. */
+static double time_kernel(bench *B, gpu_kernel *k, gpu_bindings **bg, int copies, uint32_t wgs) {
+    char err[512];
+    int reps = B->reps, warm = copies < 8 ? copies : 8;
+    gpu_begin(B->dev);
+    for (int i = 0; i < warm; i++) gpu_dispatch_1d(B->dev, k, bg[i % copies], wgs);
+    if (gpu_submit(B->dev, err, sizeof err) != 0 || gpu_finish(B->dev, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
+    double *ns = malloc((size_t)reps * sizeof *ns), med = -1;
+    if (ns && gpu_get_limits(B->dev)->has_timestamp && gpu_profile_begin(B->dev, reps, err, sizeof err) == 0) {
+        gpu_begin(B->dev);
+        for (int i = 0; i < reps; i++) gpu_dispatch_1d(B->dev, k, bg[i % copies], wgs);
+        int n = -1;
+        if (gpu_submit(B->dev, err, sizeof err) == 0 && gpu_finish(B->dev, err, sizeof err) == 0)
+            n = gpu_profile_end(B->dev, ns, reps, err, sizeof err);
+        if (n > 0) { qsort(ns, (size_t)n, sizeof *ns, cmp_double); med = ns[n / 2]; }
+    }
+    free(ns);
+    return med;
+}
+
+/* x (T rows of cols floats in xb) quantized into a new *xq by the engine's
+ * quant_act.wgsl, its every block checked bit for bit against want (x as
+ * quantize_act_q8_fake leaves it: each quant times its scale must be that
+ * value, and the sums the quants' sums), then timed; prints its row and
+ * returns the median ns (-1: no timestamps). */
+static double run_quant(bench *B, const dtype_info *t, gpu_buffer *xb, gpu_buffer *sb, const float *want, int T,
+                        int rows, int cols, gpu_buffer **xq) {
+    char err[512];
+    uint64_t blocks = (uint64_t)T * (uint64_t)(cols / 32), bytes = op_quant_act_bytes(T, cols), nb = bytes / 40;
+    uint32_t params[4] = {(uint32_t)cols, (uint32_t)cols, 0, 0}, wgs = (uint32_t)((blocks + 63) / 64);
+    gpu_kernel *k = kernels_get(&B->ks, KERNEL_QUANT_ACT, 0, KV_PLAIN, err, sizeof err);
+    gpu_buffer *pb = gpu_buffer_create(B->dev, sizeof params, GPU_UNIFORM, "quant params");
+    *xq = gpu_buffer_create(B->dev, bytes, GPU_STORAGE, "xq");
+    uint32_t *w = malloc(bytes);
+    if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, "quant_act", err); exit(1); }
+    if (!pb || !*xq || !w) { fprintf(stderr, "cannot allocate the quantized x\n"); exit(1); }
+    gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
+    gpu_binding b[4] = {{pb, 0, 16}, {xb, 0, 0}, {*xq, 0, 0}, {sb, 0, 16}};
+    gpu_bindings *bg = gpu_bindings_create(B->dev, k, b, 4, err, sizeof err);
+    if (!bg) { fprintf(stderr, "quant_act: %s\n", err); exit(1); }
+    gpu_begin(B->dev);
+    gpu_dispatch_1d(B->dev, k, bg, wgs);
+    if (read_floats(B->dev, *xq, (float *)w, bytes / 4, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < blocks; i++) {
+        float d;
+        memcpy(&d, &w[8 * nb + 2 * i], 4);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = (int8_t)(w[8 * i + j / 4] >> (8 * (j % 4)));
+            sum += q;
+            if ((float)q * d != want[32 * i + (uint64_t)j]) { bad++; break; }
+        }
+        if ((int32_t)w[8 * nb + 2 * i + 1] != sum) bad++;
+    }
+    double med = time_kernel(B, k, &bg, 1, wgs);
+    if (bad) B->failures++;
+    char timing[64] = "no timestamps", errs[32];
+    if (med > 0) snprintf(timing, sizeof timing, "%9.2f", med / 1e3);
+    snprintf(errs, sizeof errs, "%llu blk", (unsigned long long)bad);
+    printf("%-5s %6dx%-5d %-18s %4s %9s  %s\n", t->name, rows, cols, "quant_act (x)", bad ? "BAD" : "ok", errs, timing);
+    gpu_bindings_free(bg);
+    gpu_buffer_free(pb);
+    free(w);
+    return med;
+}
+
 static void run_case(bench *B, uint32_t type, int rows, int cols) {
     char err[1024];
     const int T = B->tokens;
@@ -405,9 +498,10 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     for (int c = 0; c < cols; c++) { x[c] = frand(); nw[c] = frand() + 1.5f; ss += (double)x[c] * x[c]; }
     for (size_t i = (size_t)cols; i < (size_t)T * cols; i++) x[i] = frand();
     /* The GPU is given x; for Q8_0 and Q4_0 in steps of several tokens the
-     * engine's kernel quantizes it per block of 32 (matmul_i8.wgsl), so the
-     * CPU's sums take it as quantize_act_q8_fake leaves it (-k kernels of f32
-     * products are then checked against that too, and show it). */
+     * engine quantizes it per block of 32 (quant_act.wgsl, for
+     * matmul_i8.wgsl), so the CPU's sums take it as quantize_act_q8_fake
+     * leaves it (-k kernels of f32 products are then checked against that
+     * too, and show it). */
     float *x_gpu = x;
     if (T > 1 && quant_int8_matmul(type)) {
         if (!(x_gpu = malloc((size_t)T * cols * 4))) { fprintf(stderr, "out of memory\n"); exit(1); }
@@ -508,6 +602,10 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     uint32_t step[4] = {0, (uint32_t)T, 0, (uint32_t)T}; /* pos0, n_tokens, out_first, n_out */
     gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
     gpu_buffer_write(B->dev, sb, 0, step, sizeof step);
+    /* The 8-bit products read x quantized once (quant_act.wgsl), as the
+     * engine's steps do: timed apart, and with each product. */
+    gpu_buffer *xqb = NULL;
+    double quant_ns = T > 1 && kernels_matmul_i8(t->gpu_slot) ? run_quant(B, t, xb, sb, x, T, rows, cols, &xqb) : -1;
 
     /* The matmul kernels first, then (one token) matvec.wgsl's variants. */
     for (int v = 0; v < B->n_mm + (T == 1 ? N_VARIANTS : 0); v++) {
@@ -517,6 +615,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         gpu_kernel *k;
         uint32_t wgs;
         int fused = V ? V->fused : 0;
+        if (M && M->kb && !xqb) continue; /* matmul_i8.wgsl at another MMI8_KB: only where x is quantized */
         if (M) {
             k = M->src ? make_matmul(B->dev, t, M, err, sizeof err)
                        : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
@@ -535,7 +634,8 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
         for (int i = 0; i < copies; i++) {
             uint64_t psz = M ? 32 : 48;
-            gpu_binding plain[5] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
+            gpu_buffer *xin = M && reads_xq(M, t, T) ? xqb : xb;
+            gpu_binding plain[5] = {{pb, 0, psz}, {w[i], 0, 0}, {xin, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
             gpu_binding norm[6] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, 16}};
             gpu_binding glu[7] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, 16}};
             gpu_binding *b = fused == 2 ? glu : fused ? norm : plain;
@@ -576,21 +676,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         for (size_t i = 0; i < ny; i++)
             if (!isfinite(y[i])) unwritten++;
         if (unwritten) { bad++; worst = INFINITY; }
-        /* timing */
-        int reps = B->reps, warm = copies < 8 ? copies : 8;
-        gpu_begin(B->dev);
-        for (int i = 0; i < warm; i++) gpu_dispatch_1d(B->dev, k, bg[i % copies], wgs);
-        if (gpu_submit(B->dev, err, sizeof err) != 0 || gpu_finish(B->dev, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
-        double *ns = malloc((size_t)reps * sizeof *ns), med = -1;
-        if (B->dev && gpu_get_limits(B->dev)->has_timestamp && gpu_profile_begin(B->dev, reps, err, sizeof err) == 0) {
-            gpu_begin(B->dev);
-            for (int i = 0; i < reps; i++) gpu_dispatch_1d(B->dev, k, bg[i % copies], wgs);
-            int n = -1;
-            if (gpu_submit(B->dev, err, sizeof err) == 0 && gpu_finish(B->dev, err, sizeof err) == 0)
-                n = gpu_profile_end(B->dev, ns, reps, err, sizeof err);
-            if (n > 0) { qsort(ns, (size_t)n, sizeof *ns, cmp_double); med = ns[n / 2]; }
-        }
-        free(ns);
+        double med = time_kernel(B, k, bg, copies, wgs);
         if (bad) B->failures++;
         char timing[64] = "no timestamps";
         if (med > 0 && T > 1) { /* flops a nanosecond / 1e3: TFLOP/s */
@@ -603,6 +689,11 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         if (unwritten) snprintf(errs, sizeof errs, "%zu NaN", unwritten);
         else snprintf(errs, sizeof errs, "%9.3f", worst);
         printf("%-5s %6dx%-5d %-18s %4s %9s  %s\n", t->name, rows, cols, name, bad ? "BAD" : "ok", errs, timing);
+        if (M && reads_xq(M, t, T) && med > 0 && quant_ns > 0) { /* with x's quantization, as a step runs them */
+            double tf = 2.0 * rows * cols * T / (med + quant_ns) / 1e3;
+            printf("%-5s %6dx%-5d %-18s %4s %9s  %9.2f %8.2f %6.1f%%\n", t->name, rows, cols, "  + quant_act", "", "",
+                   (med + quant_ns) / 1e3, tf, 100.0 * tf / B->tflops);
+        }
         fflush(stdout);
         for (int i = 0; i < copies; i++) gpu_bindings_free(bg[i]);
         free(bg);
@@ -610,7 +701,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     }
     for (int i = 0; i < copies; i++) gpu_buffer_free(w[i]);
     free(w);
-    gpu_buffer_free(xb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb); gpu_buffer_free(nb);
+    gpu_buffer_free(xb); gpu_buffer_free(xqb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb); gpu_buffer_free(nb);
     free(src); free(gpu_bytes); free(x); free(wrow); free(y); free(want); free(mag); free(want_r); free(mag_r);
     free(want_n); free(mag_n); free(nw); free(st); free(sr); free(row_at);
     free(v_r); free(q_t); free(u); free(ua); free(xq); free(xqa); free(want_a); free(mag_a); free(want_b); free(mag_b);
@@ -714,9 +805,16 @@ int main(int argc, char **argv) {
     B.tflops = 67;
     /* the engine's matmul.wgsl, always first */
     /* (its rows a tile, and the kernel, depend on the type: run_case) */
-    B.mm[B.n_mm++] = (mm_variant){"matmul (batched)", NULL, 64, KERNELS_MATMUL_TOKENS, 0};
+    B.mm[B.n_mm++] = (mm_variant){"matmul (batched)", NULL, 64, KERNELS_MATMUL_TOKENS, 0, 0};
     const char *body = embedded("matmul.wgsl");
     if (body) B.mm[0].wg = wgsl_workgroup_size(body);
+    /* and matmul_i8.wgsl at the other count of blocks a stage than the
+     * engine's (WGPT_MMI8_KB), for Q8_0 and Q4_0 prompts: both side by side */
+    static char other_kb[32];
+    unsigned kb = kernels_mmi8_blocks() == 2 ? 1 : 2;
+    snprintf(other_kb, sizeof other_kb, "matmul_i8 kb%u", kb);
+    char *i8_body = body ? strdup(embedded("matmul_i8.wgsl")) : NULL;
+    if (i8_body) B.mm[B.n_mm++] = (mm_variant){other_kb, i8_body, 128, KERNELS_MATMUL_TOKENS, 256, kb};
     int attn[8][5], n_attn = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) types = argv[++i];

@@ -40,6 +40,24 @@ static void keep(void *user, const char *name, int layer, const float *data, int
     l->n++;
 }
 
+/* The GPU's inputs, fed to the reference's 8-bit products
+ * (wgpt_file_reference_capture_decode): the activation of that name, layer
+ * and step size from the whole prompt's pass or the pass before the decode
+ * step, which differ in their token counts. */
+typedef struct {
+    const activation_list *lists[2];
+} gpu_inputs;
+
+static const float *gpu_input(void *user, const char *name, int layer, int n_tokens, int width) {
+    const gpu_inputs *in = user;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < in->lists[k]->n; i++) {
+            const activation *a = &in->lists[k]->a[i];
+            if (a->layer == layer && a->rows == n_tokens && a->width == width && !strcmp(a->name, name)) return a->data;
+        }
+    return NULL;
+}
+
 static void free_list(activation_list *l) {
     for (int i = 0; i < l->n; i++) free(l->a[i].data);
     free(l->a);
@@ -116,7 +134,7 @@ int cmd_verify(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n = 0;
     char err[1024];
-    activation_list gpu = {0}, ref = {0}, dec = {0}, ref_dec = {0};
+    activation_list gpu = {0}, before = {0}, ref = {0}, dec = {0}, ref_dec = {0};
     wgpt_file *f = NULL;
     if (wgpt_tokenize(m, prompt, strlen(prompt), 1, 0, &ids, &n, err, sizeof err) != WGPT_OK) {
         cli_error("prompt: %s", err);
@@ -126,32 +144,34 @@ int cmd_verify(int argc, char **argv) {
     if (o.cp.n_batch < (int)n) o.cp.n_batch = (int)n;
     if (wgpt_context_create(m, &o.cp, &c, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
     if (wgpt_eval_capture(c, ids, n, keep, &gpu) != WGPT_OK) { cli_error("%s", wgpt_errmsg(c)); goto out; }
-
-    if (wgpt_file_open(cli_model_path(&o), &f, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
-    /* and the reference of the decode step below: its own one-token step
-     * after the others as one step, as the GPU runs it */
-    if (wgpt_file_reference_capture_decode(f, ids, n, keep, &ref, keep, &ref_dec, err, sizeof err) != WGPT_OK) {
-        cli_error("reference: %s", err);
-        goto out;
-    }
-    printf("%zu tokens; tolerance atol %g rtol %g\n", n, atol, rtol);
-    int first_bad = -1, compared = compare_lists(&gpu, &ref, atol, rtol, &first_bad), decoded = 0;
-    if (compared < 0) goto out;
     /* A pass of several tokens takes the batched kernels; generation takes
      * one token at a time, through kernels of its own. So the last token
      * goes through again, alone, after the others are in the cache, and is
      * held to the reference run the same way (a step of several tokens and
      * one of a single token differ on Q8_0/Q4_0 weights: the former
      * quantizes its activations to 8 bits). */
-    if (first_bad < 0 && n > 1) {
-        activation_list before = {0};
+    if (n > 1) {
         wgpt_reset(c);
-        wgpt_status st = wgpt_eval_capture(c, ids, n - 1, keep, &before);
-        free_list(&before);
-        if (st != WGPT_OK || wgpt_eval_capture(c, ids + n - 1, 1, keep, &dec) != WGPT_OK) {
+        if (wgpt_eval_capture(c, ids, n - 1, keep, &before) != WGPT_OK ||
+            wgpt_eval_capture(c, ids + n - 1, 1, keep, &dec) != WGPT_OK) {
             cli_error("%s", wgpt_errmsg(c));
             goto out;
         }
+    }
+
+    if (wgpt_file_open(cli_model_path(&o), &f, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
+    /* and the reference of the decode step: its own one-token step after
+     * the others as one step, as the GPU ran it */
+    gpu_inputs inputs = {{&gpu, &before}};
+    if (wgpt_file_reference_capture_decode(f, ids, n, keep, &ref, keep, &ref_dec, gpu_input, &inputs, err,
+                                           sizeof err) != WGPT_OK) {
+        cli_error("reference: %s", err);
+        goto out;
+    }
+    printf("%zu tokens; tolerance atol %g rtol %g\n", n, atol, rtol);
+    int first_bad = -1, compared = compare_lists(&gpu, &ref, atol, rtol, &first_bad), decoded = 0;
+    if (compared < 0) goto out;
+    if (first_bad < 0 && n > 1) {
         printf("the last token again, alone (one decode step after the other %zu):\n", n - 1);
         if ((decoded = compare_lists(&dec, &ref_dec, atol, rtol, &first_bad)) < 0) goto out;
     }
@@ -167,6 +187,7 @@ int cmd_verify(int argc, char **argv) {
 out:
     wgpt_file_close(f);
     free_list(&gpu);
+    free_list(&before);
     free_list(&dec);
     free_list(&ref);
     free_list(&ref_dec);

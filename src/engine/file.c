@@ -203,7 +203,7 @@ wgpt_status wgpt_file_part(const wgpt_file *f, uint64_t i, wgpt_str *name, uint6
  * and n >= 2, 0..n-2 as one forward and n-1 as one of its own, to last_fn. */
 static wgpt_status reference_capture(const char *what, const wgpt_file *f, const int32_t *tokens, size_t n,
                                      wgpt_capture_fn fn, void *user, wgpt_capture_fn last_fn, void *last_user,
-                                     char *err, size_t errlen) {
+                                     wgpt_activation_fn inputs, void *inputs_user, char *err, size_t errlen) {
     if (!f || !fn || !tokens || n == 0 || n > INT32_MAX) {
         set_err(err, errlen, "%s: %s", what, !f ? "no file" : !fn ? "no callback" : "no tokens");
         return WGPT_ERR_ARG;
@@ -223,7 +223,8 @@ static wgpt_status reference_capture(const char *what, const wgpt_file *f, const
     decoder_ref *r = NULL;
     /* The second pass starts again at position 0, so the cache holds only
      * what its own steps put there. */
-    if (decoder_ref_build(&f->g, &c, (int)n, &r, err, errlen) != 0 ||
+    if (decoder_ref_build(&f->g, &c, (int)n, &r, err, errlen) == 0) decoder_ref_feed_inputs(r, inputs, inputs_user);
+    if (!r ||
         decoder_ref_forward(r, tokens, (int)n, 0, NULL, fn, user, err, errlen) != 0 ||
         (last_fn && n >= 2 &&
          (decoder_ref_forward(r, tokens, (int)n - 1, 0, NULL, NULL, NULL, err, errlen) != 0 ||
@@ -235,18 +236,20 @@ static wgpt_status reference_capture(const char *what, const wgpt_file *f, const
 
 wgpt_status wgpt_file_reference_capture(const wgpt_file *f, const int32_t *tokens, size_t n, wgpt_capture_fn fn,
                                         void *user, char *err, size_t errlen) {
-    return reference_capture("wgpt_file_reference_capture", f, tokens, n, fn, user, NULL, NULL, err, errlen);
+    return reference_capture("wgpt_file_reference_capture", f, tokens, n, fn, user, NULL, NULL, NULL, NULL, err,
+                             errlen);
 }
 
 wgpt_status wgpt_file_reference_capture_decode(const wgpt_file *f, const int32_t *tokens, size_t n,
                                                wgpt_capture_fn fn, void *user, wgpt_capture_fn last_fn,
-                                               void *last_user, char *err, size_t errlen) {
+                                               void *last_user, wgpt_activation_fn inputs, void *inputs_user,
+                                               char *err, size_t errlen) {
     if (!last_fn) {
         set_err(err, errlen, "wgpt_file_reference_capture_decode: no callback for the last token");
         return WGPT_ERR_ARG;
     }
-    return reference_capture("wgpt_file_reference_capture_decode", f, tokens, n, fn, user, last_fn, last_user, err,
-                             errlen);
+    return reference_capture("wgpt_file_reference_capture_decode", f, tokens, n, fn, user, last_fn, last_user, inputs,
+                             inputs_user, err, errlen);
 }
 
 wgpt_status wgpt_vocab_open(const wgpt_file *f, wgpt_vocab **out, char *err, size_t errlen) {

@@ -33,14 +33,12 @@ int dequantize_supported(uint32_t ggml_type);
 void quantize_act_q8_fake(const float *x, float *out, int64_t n);
 
 /* 1 for the weight types whose products in steps of several tokens take
- * q8 activations (quantize_act_q8_fake) on the GPU: Q8_0 and Q4_0, while
- * the 8-bit path is switched on (WGPT_MATMUL_I8=1 in the environment, read
- * at each call: set it before a model or kernel registry is made); else 0.
- * Off by default: a reference computing its own f32 activations now and
- * then rounds one of them to the other side of a quant's boundary (inputs
- * 5e-7 apart, one quant step at layer_out ~3e-3), past verify's tolerance,
- * and the pass is further from llama.cpp's logits (its scale is amax / 127).
- * One-token steps (the matrix-vector kernels) keep f32 activations. */
+ * q8 activations (quantize_act_q8_fake) on the GPU: Q8_0 and Q4_0, unless
+ * WGPT_MATMUL_I8=0 is in the environment (read at each call: set it before
+ * a model or kernel registry is made), which keeps every product f32; else
+ * 0. llama.cpp multiplies these types the same way (its scale is amax / 127,
+ * ours a power of two). One-token steps (the matrix-vector kernels) keep
+ * f32 activations. */
 int quant_int8_matmul(uint32_t ggml_type);
 
 #endif

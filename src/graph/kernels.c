@@ -55,6 +55,7 @@ static const struct {
     [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{"attention_split_common.wgsl"}}},
     [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{"attention_split_common.wgsl"}}},
+    [KERNEL_QUANT_ACT] = {"quant_act.wgsl", 0, FMT_NONE, {{NULL}}},
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane (MV_ROWS,
@@ -152,18 +153,22 @@ static void mmi8_snippet(const dtype_info *t, char *out, size_t cap) {
     if (!quant_int8_matmul(t->id) || !embedded(out)) out[0] = 0;
 }
 
-/* 1 where the slot's prompt products go by matmul_i8.wgsl. */
-static int i8_path(int slot) {
+int kernels_matmul_i8(int slot) {
     char f[40];
     if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 0;
     mmi8_snippet(dtype_gpu(slot), f, sizeof f);
     return f[0] != 0;
 }
 
-uint32_t kernels_matmul_rows(int slot) { return i8_path(slot) ? 128 : 64; }
+uint32_t kernels_mmi8_blocks(void) {
+    const char *e = getenv("WGPT_MMI8_KB");
+    return e && !strcmp(e, "1") ? 1 : 2;
+}
+
+uint32_t kernels_matmul_rows(int slot) { return kernels_matmul_i8(slot) ? 128 : 64; }
 
 uint32_t kernels_matmul_tokens(int slot, int variant) {
-    return (variant == KV_T32 || variant == KV_T32_BIAS) && !i8_path(slot) ? 32 : KERNELS_MATMUL_TOKENS;
+    return (variant == KV_T32 || variant == KV_T32_BIAS) && !kernels_matmul_i8(slot) ? 32 : KERNELS_MATMUL_TOKENS;
 }
 
 uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
@@ -243,8 +248,10 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (id == KERNEL_MATMUL) {
         mmi8_snippet(t, fmt2, sizeof fmt2);
         if (fmt2[0]) body = "matmul_i8.wgsl";
+        else snprintf(fmt2, sizeof fmt2, "matmul_x_f32.wgsl");
         snprintf(fmt3, sizeof fmt3, "matmul_common.wgsl");
-        snprintf(shape, sizeof shape, "const MM_TOKENS: u32 = %uu;\n", kernels_matmul_tokens(slot, variant));
+        snprintf(shape, sizeof shape, "const MM_TOKENS: u32 = %uu;\nconst MMI8_KB: u32 = %uu;\n",
+                 kernels_matmul_tokens(slot, variant), kernels_mmi8_blocks());
     }
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

@@ -36,6 +36,7 @@ typedef enum {
     KERNEL_ATTENTION_SPLIT, /* one-token attention: each chunk of the cache's keys apart */
     KERNEL_ATTENTION_MERGE, /* its chunks combined */
     KERNEL_ATTENTION_SPLIT_SG, /* KERNEL_ATTENTION_SPLIT by subgroups, a chunk each (kernels_attention_sg_keys) */
+    KERNEL_QUANT_ACT,    /* x quantized per block of 32 for the 8-bit products (kernels_matmul_i8) */
     KERNEL_COUNT
 } kernel_id;
 
@@ -65,6 +66,13 @@ uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot,
 /* attention_split_sg.wgsl's chunk, a key a lane of one subgroup, where
  * reductions go by subgroups; 0 where they do not (attention_split.wgsl then). */
 uint32_t kernels_attention_sg_keys(const kernel_registry *r);
+
+/* 1 where the batched kernel for weights of this slot is matmul_i8.wgsl,
+ * which reads x as KERNEL_QUANT_ACT leaves it. */
+int kernels_matmul_i8(int slot);
+/* Blocks of 32 columns matmul_i8.wgsl stages between barriers: 2, or 1
+ * with WGPT_MMI8_KB=1 (the two timed side by side by wgpt-kbench). */
+uint32_t kernels_mmi8_blocks(void);
 
 /* Rows a workgroup of the batched kernel takes for weights of this slot
  * (TR: matmul_i8.wgsl's for formats with 8-bit quants, matmul.wgsl's else). */

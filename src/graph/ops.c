@@ -44,6 +44,11 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
     uint32_t mv_per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
     uint32_t tile_rows = kernels_matmul_rows(w->gpu_slot);
+    int i8 = op_matmul_takes_xq(w);
+    if (i8 && !o->xq) {
+        graph_fail(g, "op_matmul: a matrix of 8-bit products needs x quantized (matmul_opts.xq, op_quant_act)");
+        return;
+    }
     for (int c = 0; c < w->n_chunks; c++) {
         int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
         int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
@@ -51,7 +56,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         p.rows = (uint32_t)(r1 - r0);
         p.row_offset = (uint32_t)(r0 - first);
         p.w_first = (uint32_t)(r0 - c0);
-        gpu_binding b[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
+        gpu_binding b[4] = {{w->chunk[c], 0, 0}, {i8 ? o->xq : x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
         /* matmul.wgsl: a workgroup a tile of rows by tokens (or n_out rows) */
         graph_dispatch_tiled(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){0, 0, 0, 1, many},
                              (p.rows + tile_rows - 1) / tile_rows, kernels_matmul_tokens(w->gpu_slot, mm_variant), out);
@@ -66,6 +71,23 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         if (fold) bv[nb++] = (gpu_binding){o->norm, 0, 0};
         graph_dispatch(g, kv, &pv, sizeof pv, bv, nb, (grid_rule){p.rows, 0, 0, mv_per_wg, one});
     }
+}
+
+int op_matmul_takes_xq(const gpu_matrix *w) { return kernels_matmul_i8(w->gpu_slot); }
+
+/* A lane a block (quant_act.wgsl). */
+void op_quant_act(graph *g, gpu_buffer *x, gpu_buffer *xq, int cols, int from_out) {
+    struct { uint32_t cols, in_stride, rows_mode, pad; } p = {(uint32_t)cols, (uint32_t)cols, (uint32_t)(from_out != 0),
+                                                             0};
+    uint32_t blocks = (uint32_t)cols / 32;
+    gpu_binding b[2] = {{x, 0, 0}, {xq, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_QUANT_ACT, 0, KV_PLAIN), &p, sizeof p, b, 2,
+                   from_out ? (grid_rule){0, 0, blocks, 64, WHEN_OUTS} : (grid_rule){0, blocks, 0, 64, WHEN_TOKENS});
+}
+
+uint64_t op_quant_act_bytes(int rows, int cols) {
+    uint64_t blocks = (uint64_t)rows * (uint64_t)(cols / 32);
+    return (blocks + (blocks & 1)) * 40;
 }
 
 /* matvec_glu.wgsl: gated with RMSNorm (wu set), or ungated with LayerNorm

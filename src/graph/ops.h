@@ -25,8 +25,25 @@ typedef struct {
     float norm_eps;
     int many_only;      /* only the batched kernel, for steps of several tokens (a one-token
                            step computes this product inside a fused kernel) */
+    gpu_buffer *xq;     /* x as op_quant_act left it: what the batched kernel reads instead of x
+                           where W takes 8-bit products (op_matmul_takes_xq), which need it */
 } matmul_opts;
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o);
+
+/* 1 where W's products in steps of several tokens are 8-bit dot products
+ * (matmul_i8.wgsl: Q8_0 and Q4_0, quant_int8_matmul), reading x quantized
+ * by op_quant_act (matmul_opts.xq). */
+int op_matmul_takes_xq(const gpu_matrix *w);
+/* xq = x's rows (cols wide, a multiple of 32; from_out: only the n_out
+ * rows, packed from row 0) quantized per block of 32 (quant_act.wgsl), in
+ * steps of several tokens (several n_out rows) only: once per input, for
+ * every product that reads it. xq must be op_quant_act_bytes of a count of
+ * blocks, which the kernels read back from its size: one buffer serves
+ * inputs of any width up to it. */
+void op_quant_act(graph *g, gpu_buffer *x, gpu_buffer *xq, int cols, int from_out);
+/* Bytes of an xq for rows of cols (an even count of blocks of 40 bytes:
+ * their quants, then a scale and a sum each). */
+uint64_t op_quant_act_bytes(int rows, int cols);
 
 /* gate = act(Wg xn) * (Wu xn), xn = rmsnorm(x) with weights norm: the ffn
  * norm, gate and up projections and the activation (gelu: GELU, else SiLU)

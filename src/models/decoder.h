@@ -173,5 +173,18 @@ void decoder_ref_free(decoder_ref *r);
  * logits: [n][n_vocab], or NULL. capture may be NULL. Returns 0 or -1. */
 int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, float *logits,
                         decoder_capture_fn capture, void *user, char *err, size_t errlen);
+/* Another engine's activation (name, layer) over a step of n_tokens tokens,
+ * n_tokens x width floats as it captured them, or NULL where it has none. */
+typedef const float *(*decoder_input_fn)(void *user, const char *name, int layer, int n_tokens, int width);
+/* From now on, a product that quantizes its input to 8 bits (above) takes
+ * the input from fn where fn has it: the GPU's own attn_norm, attn,
+ * ffn_norm, ffn_act or out_norm of this step. An input a float rounding
+ * away from the GPU's can land on the other side of a quant's boundary (one
+ * quant step, ~1e-3 at a layer's output, compounding over the layers);
+ * quantizing the GPU's input instead holds each product to exactly what
+ * the GPU multiplied, while that input is itself compared where it is
+ * captured, so a wrong one is still caught there. fn NULL: the reference's
+ * own inputs again. */
+void decoder_ref_feed_inputs(decoder_ref *r, decoder_input_fn fn, void *user);
 
 #endif

@@ -68,6 +68,8 @@ struct decoder_state {
     gpu_buffer **k_cache, **v_cache; /* one per layer, so no single buffer outgrows a binding */
     gpu_buffer *rope_cs;         /* [n_ctx][rope_dim / 2] (cos, sin) */
     gpu_buffer *rope_cs_swa;     /* the same for windowed layers' base, or NULL */
+    gpu_buffer *xq;              /* a product's input quantized (op_quant_act) for the widest, or NULL
+                                    where no matrix takes 8-bit products */
     graph *g;
 };
 
@@ -294,6 +296,20 @@ static void build_norm(decoder_state *s, gpu_buffer *w, gpu_buffer *b, int from_
                        !many ? WHEN_ALWAYS : from_out ? WHEN_OUTS : WHEN_TOKENS);
 }
 
+/* s->xq = x (cols wide; from_out: the n_out rows) quantized, in steps of
+ * several tokens, where one of the n matrices that read x next takes
+ * 8-bit products: once for them all. Returns what their matmul_opts.xq
+ * takes (NULL where none reads it). */
+static gpu_buffer *quantized(decoder_state *s, gpu_buffer *x, int cols, int from_out, const gpu_matrix *const *m,
+                             int n) {
+    for (int i = 0; i < n; i++)
+        if (m[i]->n_chunks && op_matmul_takes_xq(m[i])) {
+            op_quant_act(s->g, x, s->xq, cols, from_out);
+            return s->xq;
+        }
+    return NULL;
+}
+
 /* The Q, K and V products as op_matmul, with their biases (the parts of a
  * stacked matrix, or three matrices): for steps of several tokens, and
  * unless many_only (a fused kernel took them) for one-token steps too, with
@@ -306,11 +322,13 @@ static void qkv_products(decoder_state *s, int l, int many_only) {
     gpu_buffer *out[3] = {s->q, s->k_cache[l], s->v_cache[l]}, *bias[3] = {L->bq, L->bk, L->bv};
     const int first[3] = {0, q_dim, q_dim + kv_dim}, rows[3] = {q_dim, kv_dim, kv_dim};
     gpu_buffer *nw = c->norm == NORM_RMS ? L->attn_norm : NULL;
+    const gpu_matrix *const all[1] = {&L->wqkv};
+    gpu_buffer *xq = quantized(s, s->xn, c->dim, 0, stacked ? all : m, stacked ? 1 : 3);
     for (int i = 0; i < 3; i++)
         op_matmul(s->g, stacked ? &L->wqkv : m[i], s->xn, out[i],
                   &(matmul_opts){.bias = bias[i], .rows = i ? ROWS_POS : ROWS_STEP, .w_first = stacked ? first[i] : 0,
                                  .w_rows = stacked ? rows[i] : 0, .norm = nw, .norm_x = nw ? s->x : NULL,
-                                 .norm_eps = c->norm_eps, .many_only = many_only});
+                                 .norm_eps = c->norm_eps, .many_only = many_only, .xq = xq});
 }
 
 /* x += Wo attention(...) of xn = norm(x): llama.cpp's build_attn with the
@@ -349,11 +367,13 @@ static void build_attn(decoder_state *s, int l) {
     graph_capture(g, "v", l, vc, kv_dim, ROWS_POS);
     op_attention(g, &a, s->n_ctx, c->attn_scale, windowed ? c->sliding_window : 0, s->q, kc, vc, s->attn_part, s->att);
     graph_capture(g, "attn", l, s->att, q_dim, ROWS_STEP);
+    const gpu_matrix *const wo[1] = {&L->wo};
+    gpu_buffer *xq = quantized(s, s->att, q_dim, 0, wo, 1);
     if (L->attn_post_norm) { /* normed before the residual add: through xn, free until the next norm */
-        op_matmul(g, &L->wo, s->att, s->xn, &(matmul_opts){.bias = L->bo});
+        op_matmul(g, &L->wo, s->att, s->xn, &(matmul_opts){.bias = L->bo, .xq = xq});
         op_rmsnorm_add(g, s->xn, L->attn_post_norm, s->x, c->dim, c->norm_eps);
-    } else {
-        op_matmul(g, &L->wo, s->att, s->x, &(matmul_opts){.bias = L->bo, .accumulate = 1}); /* the residual add, fused */
+    } else { /* the residual add, fused */
+        op_matmul(g, &L->wo, s->att, s->x, &(matmul_opts){.bias = L->bo, .accumulate = 1, .xq = xq});
     }
     graph_capture(g, "attn_res", l, s->x, c->dim, ROWS_STEP);
 }
@@ -376,33 +396,41 @@ static void build_ffn(decoder_state *s, int l) {
     graph *g = s->g;
     gpu_buffer *nw = c->norm == NORM_RMS ? L->ffn_norm : NULL, *nx = nw ? s->x : NULL;
     float eps = c->norm_eps;
+    const gpu_matrix *const gu[2] = {&L->w_up, &L->w_gate};
     if (c->ffn == FFN_GELU) {
         const fused_norm fn = {L->ffn_vecs, 1, L->b_up != NULL, eps};
         int fused = L->ffn_vecs && op_matvec_lnorm(g, &L->w_up, s->x, &fn, s->gate, 1, 0);
         build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, fused);
+        gpu_buffer *xq = quantized(s, s->xn, c->dim, 0, gu, 1);
         op_matmul(g, &L->w_up, s->xn, s->gate,
-                  &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps, .many_only = fused});
+                  &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps, .many_only = fused,
+                                 .xq = xq});
         (fused ? op_gelu_many : op_gelu)(g, s->gate, s->up, c->hidden_dim, 0);
     } else if (ffn_fused(c, L)) { /* one-token steps: norm, gate, up and activation in one dispatch */
         op_matvec_glu(g, &L->w_gate, &L->w_up, s->x, L->ffn_norm, eps, s->gate, c->ffn == FFN_GEGLU);
         build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, 1);
-        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.many_only = 1});
-        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.many_only = 1});
+        gpu_buffer *xq = quantized(s, s->xn, c->dim, 0, gu, 2);
+        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.many_only = 1, .xq = xq});
+        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.many_only = 1, .xq = xq});
         if (c->ffn == FFN_GEGLU) op_gelu_many(g, s->gate, s->up, c->hidden_dim, 1);
         else op_swiglu_many(g, s->gate, s->up, c->hidden_dim);
     } else {
         build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, 0);
-        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.norm = nw, .norm_x = nx, .norm_eps = eps});
-        op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps});
+        gpu_buffer *xq = quantized(s, s->xn, c->dim, 0, gu, 2);
+        op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.norm = nw, .norm_x = nx, .norm_eps = eps, .xq = xq});
+        op_matmul(g, &L->w_up, s->xn, s->up,
+                  &(matmul_opts){.bias = L->b_up, .norm = nw, .norm_x = nx, .norm_eps = eps, .xq = xq});
         if (c->ffn == FFN_GEGLU) op_gelu(g, s->gate, s->up, c->hidden_dim, 1);
         else op_swiglu(g, s->gate, s->up, c->hidden_dim);
     }
     graph_capture(g, "ffn_act", l, s->gate, c->hidden_dim, ROWS_STEP);
+    const gpu_matrix *const down[1] = {&L->w_down};
+    gpu_buffer *xq = quantized(s, s->gate, c->hidden_dim, 0, down, 1);
     if (L->ffn_post_norm) {
-        op_matmul(g, &L->w_down, s->gate, s->xn, &(matmul_opts){.bias = L->b_down});
+        op_matmul(g, &L->w_down, s->gate, s->xn, &(matmul_opts){.bias = L->b_down, .xq = xq});
         op_rmsnorm_add(g, s->xn, L->ffn_post_norm, s->x, c->dim, c->norm_eps);
     } else {
-        op_matmul(g, &L->w_down, s->gate, s->x, &(matmul_opts){.bias = L->b_down, .accumulate = 1});
+        op_matmul(g, &L->w_down, s->gate, s->x, &(matmul_opts){.bias = L->b_down, .accumulate = 1, .xq = xq});
     }
 }
 
@@ -423,9 +451,11 @@ static void forward(decoder_state *s) {
     int fused = w->out_vecs && op_matvec_lnorm(g, &w->output, s->x, &fn, s->logits, 0, 1);
     build_norm(s, w->out_norm, w->out_norm_b, 1, "out_norm", -1, fused);
     gpu_buffer *nw = c->norm == NORM_RMS ? w->out_norm : NULL;
+    const gpu_matrix *const out[1] = {&w->output};
+    gpu_buffer *xq = quantized(s, s->xn, c->dim, 1, out, 1);
     op_matmul(g, &w->output, s->xn, s->logits,
               &(matmul_opts){.rows = ROWS_OUT, .norm = nw, .norm_x = nw ? s->x : NULL, .norm_eps = c->norm_eps,
-                             .many_only = fused});
+                             .many_only = fused, .xq = xq});
     if (c->final_softcap > 0) op_softcap(g, s->logits, c->n_vocab, c->final_softcap);
     graph_capture(g, "logits", -1, s->logits, c->n_vocab, ROWS_OUT);
 }
@@ -437,7 +467,7 @@ static void forward(decoder_state *s) {
 typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
 
 static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch, int n_out_max,
-                         state_buffer *out) {
+                         uint64_t xq_bytes, state_buffer *out) {
     uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
              kv_dim = (uint64_t)c->n_kv_heads * c->head_dim, logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
     const state_buffer list[] = {
@@ -451,6 +481,7 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
         {"attn_part", op_attention_partials_bytes(k, &(attn_shape){c->n_heads, c->n_kv_heads, c->head_dim}, n_ctx), 1},
         {"logits", logit_bytes, 1},
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
+        {"xq", xq_bytes, 1},
         {"k_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
         {"v_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
         {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},
@@ -462,10 +493,10 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
 static unsigned long long mb(uint64_t bytes) { return (unsigned long long)((bytes + (1 << 20) - 1) >> 20); }
 
 static int check_state_limits(gpu_device *d, const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch,
-                              int n_out_max, char *err, size_t errlen) {
+                              int n_out_max, uint64_t xq_bytes, char *err, size_t errlen) {
     const gpu_limits *L = gpu_get_limits(d);
     state_buffer b[16];
-    int n = state_buffers(k, c, n_ctx, n_batch, n_out_max, b);
+    int n = state_buffers(k, c, n_ctx, n_batch, n_out_max, xq_bytes, b);
     for (int i = 0; i < n; i++) {
         /* gpu_buffer_create rounds sizes up to 16 bytes */
         uint64_t bytes = (b[i].bytes + 15) & ~(uint64_t)15, lim = L->max_buffer_size;
@@ -496,6 +527,23 @@ static gpu_buffer *state_buffer_create(gpu_device *d, uint64_t bytes, unsigned u
     return b;
 }
 
+/* Bytes of s->xq: the widest product input quantized, for the larger of a
+ * step's tokens and its n_out rows; 0 where no matrix takes 8-bit products
+ * (no buffer then). */
+static uint64_t xq_bytes(const decoder_weights *w, int n_batch, int n_out_max) {
+    const decoder_config *c = &w->c;
+    int any = w->output.n_chunks && op_matmul_takes_xq(&w->output);
+    for (int l = 0; l < c->n_layers && !any; l++) {
+        const gpu_layer *L = &w->layers[l];
+        const gpu_matrix *m[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof m / sizeof *m; i++) any |= m[i]->n_chunks && op_matmul_takes_xq(m[i]);
+    }
+    if (!any) return 0;
+    int q_dim = c->n_heads * c->head_dim, width = c->dim > q_dim ? c->dim : q_dim;
+    if (c->hidden_dim > width) width = c->hidden_dim;
+    return op_quant_act_bytes(n_batch > n_out_max ? n_batch : n_out_max, width);
+}
+
 wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_batch,
                         int n_out_max, decoder_state **out, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
@@ -506,7 +554,8 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
         return WGPT_ERR_UNSUPPORTED;
     }
     if (decoder_check_supported(c, err, errlen) != WGPT_OK) return WGPT_ERR_UNSUPPORTED;
-    if (check_state_limits(d, k, c, n_ctx, n_batch, n_out_max, err, errlen) != 0) return WGPT_ERR_GPU;
+    uint64_t xqb = xq_bytes(w, n_batch, n_out_max);
+    if (check_state_limits(d, k, c, n_ctx, n_batch, n_out_max, xqb, err, errlen) != 0) return WGPT_ERR_GPU;
     decoder_state *s = calloc(1, sizeof *s);
     if (!s) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     *out = s;
@@ -516,7 +565,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     s->n_batch = n_batch;
     s->n_out_max = n_out_max;
     state_buffer sb[16];
-    int nb = state_buffers(k, c, n_ctx, n_batch, n_out_max, sb);
+    int nb = state_buffers(k, c, n_ctx, n_batch, n_out_max, xqb, sb);
     /* in the order of state_buffers */
     gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->attn_part,
                             &s->logits, &s->logits_rb};
@@ -525,6 +574,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
         unsigned usage = sb[i].bound ? GPU_STORAGE : GPU_READBACK;
         if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
     }
+    if (xqb && !(s->xq = state_buffer_create(d, xqb, GPU_STORAGE, "xq", n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
     const state_buffer *kv = &sb[nb - 3]; /* k_cache; v_cache is the same size */
     s->k_cache = calloc((size_t)c->n_layers, sizeof *s->k_cache);
     s->v_cache = calloc((size_t)c->n_layers, sizeof *s->v_cache);
@@ -559,7 +609,7 @@ void free_decoder_state(decoder_state *s) {
     if (!s) return;
     graph_free(s->g);
     gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->att, s->gate, s->up, s->attn_part,
-                          s->logits, s->logits_rb, s->rope_cs, s->rope_cs_swa};
+                          s->logits, s->logits_rb, s->xq, s->rope_cs, s->rope_cs_swa};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_free(bufs[i]);
     for (int l = 0; s->k_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->k_cache[l]);
     for (int l = 0; s->v_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->v_cache[l]);

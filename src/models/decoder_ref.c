@@ -73,7 +73,14 @@ struct decoder_ref {
     float *rope_freqs;  /* [rope_dim / 2] divisors, or NULL */
     ref_layer *layers;
     float *key_cache, *value_cache; /* [n_layers][max_ctx][kv_dim] */
+    decoder_input_fn inputs; /* the GPU's product inputs (decoder_ref_feed_inputs), or NULL */
+    void *inputs_user;
 };
+
+void decoder_ref_feed_inputs(decoder_ref *r, decoder_input_fn fn, void *user) {
+    r->inputs = fn;
+    r->inputs_user = user;
+}
 
 /* Dequantizes a whole tensor of ne0 x ne1 elements (rows of ne0) to f32.
  * The shape is checked again here so a config from elsewhere cannot make
@@ -233,14 +240,8 @@ static double dot(const float *a, const float *b, int n) {
 }
 
 /* y[o] = sum_i W[o][i] x[i] for each of n rows of x; W is [out][in] as GGUF
- * stores it (ne[0] = in is contiguous). With xq (scratch of n * in floats,
- * and n >= 2 rows) and a W of a type the GPU multiplies in int8, the rows of
- * x go through quantize_act_q8_fake first, as they do on the GPU. */
-static void matmul(float *y, const float *x, const float *w, uint32_t w_type, float *xq, int n, int in, int out) {
-    if (xq && n >= 2 && quant_int8_matmul(w_type)) {
-        quantize_act_q8_fake(x, xq, (int64_t)n * in);
-        x = xq;
-    }
+ * stores it (ne[0] = in is contiguous). */
+static void matmul(float *y, const float *x, const float *w, int n, int in, int out) {
     for (int t = 0; t < n; t++)
         for (int o = 0; o < out; o++)
             y[(size_t)t * out + o] = (float)dot(w + (size_t)o * in, x + (size_t)t * in, in);
@@ -334,6 +335,19 @@ typedef struct {
     double *scores; /* [max_ctx + head_dim]: one head's scores, then its sum */
 } ref_scratch;
 
+/* What a product with a matrix of type w_type multiplies, x being the
+ * activation `name` (of layer l, width in): x itself, or in a step of two
+ * or more tokens with a matrix the GPU multiplies in int8, x's rows as q8
+ * activations in s->xq, quantized from the GPU's own input where it is fed
+ * (decoder_ref_feed_inputs). */
+static const float *product_input(const decoder_ref *r, const ref_scratch *s, const float *x, uint32_t w_type,
+                                  const char *name, int l, int n, int in) {
+    if (n < 2 || !quant_int8_matmul(w_type)) return x;
+    const float *fed = r->inputs ? r->inputs(r->inputs_user, name, l, n, in) : NULL;
+    quantize_act_q8_fake(fed ? fed : x, s->xq, (int64_t)n * in);
+    return s->xq;
+}
+
 /* x += proj, or x += rmsnorm(proj) * post_norm (Gemma's norms after a block). */
 static void add_block(const decoder_config *c, const ref_scratch *s, const float *post_norm, int n) {
     if (post_norm) rmsnorm(s->proj, s->proj, post_norm, n, c->dim, c->norm_eps);
@@ -355,9 +369,9 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
     const uint32_t *ty = w->type;
     uint32_t tq = w->wqkv ? ty[ROLE_ATTN_QKV] : ty[ROLE_ATTN_Q], tk = w->wqkv ? ty[ROLE_ATTN_QKV] : ty[ROLE_ATTN_K],
              tv = w->wqkv ? ty[ROLE_ATTN_QKV] : ty[ROLE_ATTN_V];
-    matmul(q, s->xb, w->wq, tq, s->xq, n, dim, q_dim);
-    matmul(k, s->xb, w->wk, tk, s->xq, n, dim, kv_dim);
-    matmul(v, s->xb, w->wv, tv, s->xq, n, dim, kv_dim);
+    matmul(q, product_input(r, s, s->xb, tq, "attn_norm", l, n, dim), w->wq, n, dim, q_dim);
+    matmul(k, product_input(r, s, s->xb, tk, "attn_norm", l, n, dim), w->wk, n, dim, kv_dim);
+    matmul(v, product_input(r, s, s->xb, tv, "attn_norm", l, n, dim), w->wv, n, dim, kv_dim);
     add_bias(q, w->bq, n, q_dim);
     add_bias(k, w->bk, n, kv_dim);
     add_bias(v, w->bv, n, kv_dim);
@@ -406,7 +420,7 @@ static void build_attn(decoder_ref *r, const ref_scratch *s, int l, int n, int p
         }
     }
     CAPTURE("attn", l, s->att, q_dim);
-    matmul(s->proj, s->att, w->wo, ty[ROLE_ATTN_OUT], s->xq, n, q_dim, dim);
+    matmul(s->proj, product_input(r, s, s->att, ty[ROLE_ATTN_OUT], "attn", l, n, q_dim), w->wo, n, q_dim, dim);
     add_bias(s->proj, w->bo, n, dim);
     add_block(c, s, w->attn_post_norm, n);
     CAPTURE("attn_res", l, s->x, dim);
@@ -420,18 +434,20 @@ static void build_ffn(decoder_ref *r, const ref_scratch *s, int l, int n, decode
     const int dim = c->dim, ffn = c->hidden_dim;
     size_t nf = (size_t)n * ffn;
     if (c->ffn == FFN_GELU) {
-        matmul(s->gate, s->xb, w->w_up, w->type[ROLE_FFN_UP], s->xq, n, dim, ffn);
+        matmul(s->gate, product_input(r, s, s->xb, w->type[ROLE_FFN_UP], "ffn_norm", l, n, dim), w->w_up, n, dim, ffn);
         add_bias(s->gate, w->b_up, n, ffn);
         for (size_t i = 0; i < nf; i++) s->gate[i] = gelu(s->gate[i]);
     } else {
-        matmul(s->gate, s->xb, w->w_gate, w->type[ROLE_FFN_GATE], s->xq, n, dim, ffn);
-        matmul(s->up, s->xb, w->w_up, w->type[ROLE_FFN_UP], s->xq, n, dim, ffn);
+        matmul(s->gate, product_input(r, s, s->xb, w->type[ROLE_FFN_GATE], "ffn_norm", l, n, dim), w->w_gate, n, dim,
+               ffn);
+        matmul(s->up, product_input(r, s, s->xb, w->type[ROLE_FFN_UP], "ffn_norm", l, n, dim), w->w_up, n, dim, ffn);
         add_bias(s->up, w->b_up, n, ffn);
         for (size_t i = 0; i < nf; i++)
             s->gate[i] = (c->ffn == FFN_GEGLU ? gelu(s->gate[i]) : silu(s->gate[i])) * s->up[i];
     }
     CAPTURE("ffn_act", l, s->gate, ffn);
-    matmul(s->proj, s->gate, w->w_down, w->type[ROLE_FFN_DOWN], s->xq, n, ffn, dim);
+    matmul(s->proj, product_input(r, s, s->gate, w->type[ROLE_FFN_DOWN], "ffn_act", l, n, ffn), w->w_down, n, ffn,
+           dim);
     add_bias(s->proj, w->b_down, n, dim);
     add_block(c, s, w->ffn_post_norm, n);
 }
@@ -498,7 +514,7 @@ int decoder_ref_forward(decoder_ref *r, const int32_t *tokens, int n, int pos0, 
     if (need_logits) {
         /* all n rows' logits, as the GPU's step keeping every row's (logits_all)
          * computes them: with two or more, through its matrix-matrix kernel */
-        matmul(lg, s.xb, r->output, r->output_type, s.xq, n, dim, vocab);
+        matmul(lg, product_input(r, &s, s.xb, r->output_type, "out_norm", -1, n, dim), r->output, n, dim, vocab);
         for (size_t i = 0; c->final_softcap > 0 && i < (size_t)n * vocab; i++)
             lg[i] = (float)(c->final_softcap * tanh((double)lg[i] / c->final_softcap));
         CAPTURE("logits", -1, lg, vocab);

@@ -95,12 +95,14 @@ wgpt_check_model() {
 }
 
 # wgpt_check_logits LABEL MODEL VOCAB TYPE IDS: `wgpt logits --ids IDS` is
-# within compare_logits.py's tolerance of llama.cpp's ($tmp/lc.bin).
+# within compare_logits.py's tolerance of llama.cpp's ($tmp/lc.bin), which
+# for q8_0/q4_0 allows for both engines' 8-bit activations by llama.cpp's own
+# distance from the exact forward ($tmp/np.bin, of the same IDS).
 wgpt_check_logits() {
   local label=$1 model=$2 vocab=$3 type=$4 ids=$5
   if "$WGPT" logits -m "$model" --ids "$ids" -o "$tmp/w.bin" 2>"$tmp/err" >/dev/null; then
     $PY $ORACLE/compare_logits.py "$tmp/lc.bin" "$tmp/w.bin" --vocab "$vocab" --type "$type" $(tol_args) \
-      --label "wgpt logits vs llama.cpp" || fail "$label: wgpt logits"
+      --exact "$tmp/np.bin" --label "wgpt logits vs llama.cpp" || fail "$label: wgpt logits"
   else
     tail -n 5 "$tmp/err"; fail "$label: wgpt logits failed"
   fi

@@ -144,9 +144,9 @@ pp_path() { # MODEL WANT [ENV...]: bench --json's pp_path starts with WANT
     $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["pp_path"].startswith(sys.argv[2]), d["pp_path"]'       "$tmp/pp.json" "$want"
 }
 pp_path "$base" "f32 tiles" && ok "P1 f32 model: f32 tiles" || bad "P1 f32 model: $(cat "$tmp/pp.json")"
-pp_path "$small" "f32 tiles" && ok "P1 q8_0 model: f32 tiles by default" || bad "P1 q8_0 default: $(cat "$tmp/pp.json")"
-pp_path "$small" "8-bit dot products" WGPT_MATMUL_I8=1 && ok "P1 q8_0 model, WGPT_MATMUL_I8=1: 8-bit" ||
-  bad "P1 q8_0 with WGPT_MATMUL_I8=1: $(cat "$tmp/pp.json")"
+pp_path "$small" "8-bit dot products" && ok "P1 q8_0 model: 8-bit by default" || bad "P1 q8_0 default: $(cat "$tmp/pp.json")"
+pp_path "$small" "f32 tiles" WGPT_MATMUL_I8=0 && ok "P1 q8_0 model, WGPT_MATMUL_I8=0: f32 tiles" ||
+  bad "P1 q8_0 with WGPT_MATMUL_I8=0: $(cat "$tmp/pp.json")"
 pp_path "$base" "f32 tiles" WGPT_MATMUL_I8=1 && ok "P1 f32 model, WGPT_MATMUL_I8=1: still f32" ||
   bad "P1 f32 with WGPT_MATMUL_I8=1: $(cat "$tmp/pp.json")"
 

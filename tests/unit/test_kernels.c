@@ -70,9 +70,14 @@
  *                                    an adapter without fixed-size subgroups
  *                                    both runs use the tree; the banner says
  *                                    which).
- *   matmul_i8.wgsl x mmi8_q8_0/q4_0 the matmul tests once more with
- *                                    WGPT_MATMUL_I8=1: steps of several tokens
- *                                    take x quantized (quantize_act_q8_fake)
+ *   quant_act.wgsl                 test_quant_act (bit for bit against
+ *                                    quantize_act_q8_fake; the n_out rows)
+ *   matmul_i8.wgsl x mmi8_q8_0/q4_0 the matmul tests (for Q8_0 and Q4_0 steps
+ *                                    of several tokens, x quantized by
+ *                                    quant_act.wgsl) in groups of their own:
+ *                                    WGPT_MATMUL_I8=1 at 2 blocks a stage and
+ *                                    at 1 (WGPT_MMI8_KB=1), and
+ *                                    WGPT_MATMUL_I8=0 (the f32 tiles)
  *
  * The residual add has no kernel of its own (matmul accumulates into the
  * residual stream), nor do softmax, the KV-cache write (the K and V
@@ -339,6 +344,18 @@ static void rig_close(rig *r) {
     gpu_buffer_free(r->step);
 }
 
+/* x's rows (cols wide; from_out: the n_out rows) quantized for m's 8-bit
+ * products (op_quant_act), recorded into r, where m takes them: into a new
+ * buffer with room to spare, as the decoder's serves inputs of every width
+ * (the kernels find its blocks from its size). NULL where m does not. */
+static gpu_buffer *quantize_for(rig *r, const gpu_matrix *m, gpu_buffer *x, int rows, int cols, int from_out) {
+    if (!op_matmul_takes_xq(m)) return NULL;
+    gpu_buffer *xq = gpu_buffer_create(r->c->dev, op_quant_act_bytes(rows + 3, cols + 64), GPU_STORAGE, "xq");
+    assert_non_null(xq);
+    op_quant_act(r->g, x, xq, cols, from_out);
+    return xq;
+}
+
 /* ---- comparing ---- */
 
 /* Every element i must satisfy |got - want| <= tol[i] (tol 0: bit-exact;
@@ -417,8 +434,9 @@ static void check_matmul(const mm_case *c) {
     double *want = alloc_d(ny), *tol = alloc_d(ny);
     untouched(want, tol, y0, 0, ny);
     /* A step of several rows goes through matmul.wgsl, which for Q8_0 and
-     * Q4_0 is matmul_i8.wgsl: x quantized per block of 32 (quant.h), exactly
-     * as quantize_act_q8_fake does; one row goes through matvec.wgsl, f32. */
+     * Q4_0 is matmul_i8.wgsl (unless WGPT_MATMUL_I8=0): x quantized per
+     * block of 32 (quant_act.wgsl), exactly as quantize_act_q8_fake does;
+     * one row goes through matvec.wgsl, f32. */
     int many = (c->use_n_out ? c->n : n_tok) > 1;
     float *xr = malloc((size_t)c->n * c->cols * sizeof *xr);
     assert_non_null(xr);
@@ -447,6 +465,8 @@ static void check_matmul(const mm_case *c) {
     matmul_opts mo = {.bias = c->bias ? bb : NULL, .accumulate = c->accumulate,
                       .rows = c->use_n_out ? ROWS_OUT : c->at_pos ? ROWS_POS : ROWS_STEP, .out_stride = stride,
                       .w_first = c->part_first, .w_rows = c->part_rows};
+    gpu_buffer *xqb = quantize_for(&r, &m, xb, c->n, c->cols, c->use_n_out);
+    mo.xq = xqb;
     op_matmul(r.g, &m, xb, yb, &mo);
     rig_run(&r, (uint32_t)pos0, (uint32_t)n_tok, c->use_n_out ? 3u : 0u, (uint32_t)c->n);
     float *y = download(ctx->dev, yb, ny);
@@ -459,6 +479,7 @@ static void check_matmul(const mm_case *c) {
     if (c->split) snprintf(what + strlen(what), sizeof what - strlen(what), " (%d buffers of %d rows)", m.n_chunks, m.chunk_rows);
     expect_close(what, "Y", y, want, tol, ny, (size_t)stride);
     rig_close(&r);
+    gpu_buffer_free(xqb);
     gpu_buffer_free(xb);
     gpu_buffer_free(yb);
     gpu_buffer_free(bb);
@@ -471,9 +492,13 @@ static void matmul_format(uint32_t type) {
     /* rows: one, fewer than a workgroup's groups, awkward, past 1024 (tiles
      * of 64 tokens; up to 1024 rows, tiles of 32: ops.c); cols: one block
      * (most lanes idle), awkward, and more blocks than a workgroup has lanes;
-     * tokens: 1, a partial tile, across tiles of either size. */
+     * tokens: 1, a partial tile, across tiles of either size. The 8-bit
+     * kernel's tiles (128 rows by 64 tokens) with one row and token past
+     * (130 x 131; 129 x 65 at one block), and odd counts of blocks (3, 5,
+     * 7, 65: its stages of two blocks end in one past the last). */
     const int shapes[][3] = {{1, 32, 1},    {3, 96, 2},     {37, 160, 8},  {70, 64, 9},
-                             {5, 2080, 3},  {19, 224, 17},  {70, 64, 100}, {1100, 64, 70}};
+                             {5, 2080, 3},  {19, 224, 17},  {70, 64, 100}, {1100, 64, 70},
+                             {130, 96, 131}, {129, 32, 65}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0, 0, 0};
         check_matmul(&c);
@@ -562,6 +587,79 @@ static void test_matmul_parts(void **state) {
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
 
+/* ---- quant_act.wgsl ----
+ * x quantized per block of 32 for the 8-bit products: each block's quants
+ * times its scale must be quantize_act_q8_fake's values bit for bit (the
+ * CPU reference quantizes so), and its sum the quants' sum. Blocks of
+ * zeros, of values too small to matter, with amax 127/64 2^e (the larger
+ * scale's edge) and just past it, of ties at the scale (k + 1/2, rounded
+ * half to even, both signs). With from_out only the n_out rows from row 0:
+ * the blocks of the rows after them stay as they were. */
+static void check_quant_act(int n, int cols, int from_out) {
+    gpu_ctx *ctx = &main_ctx;
+    int nb = cols / 32, n_tok = n + (from_out ? 4 : 0);
+    float *x = rand_floats((size_t)n_tok * cols, 4.0f), *want = malloc((size_t)n_tok * cols * sizeof *want);
+    assert_non_null(want);
+    float *blk[4] = {x, x + (size_t)(n - 1) * cols, x + (size_t)(nb - 1) * 32, x + (size_t)(n / 2) * cols};
+    for (int i = 0; i < 32; i++) {
+        blk[0][i] = 0.0f;
+        blk[1][i] = (i % 2 ? -1e-31f : 1e-31f) * (float)(i + 1) / 32.0f;
+        /* amax 15.875 = 127/64 2^3: quants of x * 8, ties at odd sixteenths */
+        blk[2][i] = i == 0 ? 15.875f : (float)((i % 2 ? -1 : 1) * (2 * i + 1)) / 16.0f;
+        /* just past: x * 4, ties at odd eighths */
+        blk[3][i] = i == 0 ? nextafterf(15.875f, 16.0f) : (float)((i % 2 ? -1 : 1) * (2 * i + 1)) / 8.0f;
+    }
+    quantize_act_q8_fake(x, want, (int64_t)n_tok * cols);
+    rig r = rig_open(ctx);
+    uint64_t bytes = op_quant_act_bytes(n_tok + 3, cols + 64), cap = bytes / 40; /* room to spare, as the decoder's */
+    uint32_t *poison = malloc(bytes);
+    assert_non_null(poison);
+    memset(poison, 0xA5, bytes);
+    gpu_buffer *xb = upload(ctx->dev, x, (size_t)n_tok * cols * 4), *xqb = upload(ctx->dev, poison, bytes);
+    op_quant_act(r.g, xb, xqb, cols, from_out);
+    rig_run(&r, 0, (uint32_t)n_tok, 0, from_out ? (uint32_t)n : 1u);
+    float *got = download(ctx->dev, xqb, bytes / 4);
+    uint32_t *w = malloc(bytes);
+    assert_non_null(w);
+    memcpy(w, got, bytes);
+    for (int t = 0; t < n_tok; t++)
+        for (int b = 0; b < nb; b++) {
+            uint64_t i = (uint64_t)t * nb + b;
+            uint32_t dw = w[8 * cap + 2 * i], sw = w[8 * cap + 2 * i + 1];
+            if (t >= n) { /* from_out: rows past n_out untouched */
+                int same = dw == poison[0] && sw == poison[0];
+                for (int j = 0; j < 8; j++) same &= w[8 * i + j] == poison[0];
+                if (!same) fail_msg("quant_act cols %d rows %d of %d: row %d block %d was written", cols, n, n_tok, t, b);
+                continue;
+            }
+            float d;
+            memcpy(&d, &dw, 4);
+            int32_t sum = 0;
+            for (int j = 0; j < 32; j++) {
+                int q = (int8_t)(w[8 * i + j / 4] >> (8 * (j % 4)));
+                float v = (float)q * d, e = want[(size_t)t * cols + 32 * b + j];
+                sum += q;
+                if (memcmp(&v, &e, 4) && !(v == 0.0f && e == 0.0f))
+                    fail_msg("quant_act cols %d rows %d%s: row %d element %d: quant %d x scale %g = %.9g, the CPU's %.9g",
+                             cols, n, from_out ? " (n_out)" : "", t, 32 * b + j, q, (double)d, (double)v, (double)e);
+            }
+            if ((int32_t)sw != sum)
+                fail_msg("quant_act cols %d rows %d: row %d block %d: sum %d, the quants' %d", cols, n, t, b, (int32_t)sw, sum);
+        }
+    rig_close(&r);
+    gpu_buffer_free(xb);
+    gpu_buffer_free(xqb);
+    free(x); free(want); free(poison); free(got); free(w);
+}
+
+/* Rows: a pair, a partial workgroup, past several; cols: one block and odd
+ * counts of them; the n_out rows of the LM head's input. */
+static void test_quant_act(void **state) {
+    (void)state;
+    const int cases[][3] = {{2, 32, 0}, {3, 96, 0}, {17, 160, 0}, {131, 2080, 0}, {5, 96, 1}, {70, 224, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_quant_act(cases[i][0], cases[i][1], cases[i][2]);
+}
+
 /* ---- matvec.wgsl (one-token steps) ----
  * op_matmul records matvec.wgsl beside the batched kernel, for steps whose
  * count (tokens, or n_out for the logits) is one: every option of the
@@ -630,6 +728,8 @@ static void check_matvec_norm(uint32_t type, int rows, int cols, int bias, int l
                *nb = upload(ctx->dev, nw, (size_t)cols * 4), *bb = upload(ctx->dev, b, (size_t)rows * 4),
                *yb = upload(ctx->dev, y0, ny * 4);
     matmul_opts mo = {.bias = bias ? bb : NULL, .rows = logits ? ROWS_OUT : ROWS_STEP, .norm = nb, .norm_x = rb, .norm_eps = eps};
+    gpu_buffer *xqb = quantize_for(&rg, &m, xb, n_tok, cols, logits); /* bound, never run: a one-row step */
+    mo.xq = xqb;
     op_matmul(rg.g, &m, xb, yb, &mo);
     rig_run(&rg, 0, (uint32_t)n_tok, (uint32_t)out_first, 1);
     float *y = download(ctx->dev, yb, ny);
@@ -639,6 +739,7 @@ static void check_matvec_norm(uint32_t type, int rows, int cols, int bias, int l
     expect_close(what, "Y", y, want, tol, ny, ny);
     rig_close(&rg);
     gpu_buffer_free(xb); gpu_buffer_free(rb); gpu_buffer_free(nb); gpu_buffer_free(bb); gpu_buffer_free(yb);
+    gpu_buffer_free(xqb);
     gpu_matrix_free(&m);
     free_weight(&tw);
     free(res); free(nw); free(b); free(junk); free(y0); free(y); free(want); free(tol);
@@ -2024,25 +2125,39 @@ static int teardown_tree(void **state) {
     return teardown(state);
 }
 
-/* The 8-bit path for Q8_0 and Q4_0 prompt steps (matmul_i8.wgsl), off by
- * default: switched on for a group of the matmul tests of its own. */
+/* The two paths for Q8_0 and Q4_0 prompt steps, each in a group of the
+ * matmul tests of its own whatever the default: 8-bit products
+ * (quant_act.wgsl and matmul_i8.wgsl) at each count of blocks a stage, and
+ * the f32 tiles (matmul.wgsl). */
 static int setup_i8(void **state) {
     setenv("WGPT_MATMUL_I8", "1", 1);
     return setup(state);
 }
 
-static int teardown_i8(void **state) {
+static int setup_i8_kb1(void **state) {
+    setenv("WGPT_MMI8_KB", "1", 1);
+    return setup_i8(state);
+}
+
+static int setup_f32(void **state) {
+    setenv("WGPT_MATMUL_I8", "0", 1);
+    return setup(state);
+}
+
+static int teardown_paths(void **state) {
     unsetenv("WGPT_MATMUL_I8");
+    unsetenv("WGPT_MMI8_KB");
     return teardown(state);
 }
 
 int main(void) {
-    const struct CMUnitTest i8_tests[] = {
+    const struct CMUnitTest path_tests[] = {
+        cmocka_unit_test(test_quant_act),
         cmocka_unit_test(test_matmul_q8_0),       cmocka_unit_test(test_matmul_q4_0),
         cmocka_unit_test(test_matmul_residual_add), cmocka_unit_test(test_matmul_logits),
         cmocka_unit_test(test_matmul_split),      cmocka_unit_test(test_matmul_bias),
         cmocka_unit_test(test_matmul_kv_rows),    cmocka_unit_test(test_matmul_parts),
-        cmocka_unit_test(test_quant_planes),
+        cmocka_unit_test(test_matvec_norm),       cmocka_unit_test(test_quant_planes),
     };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_f32),
@@ -2088,5 +2203,8 @@ int main(void) {
     };
     int failed = cmocka_run_group_tests_name("default reductions", tests, setup, teardown);
     failed += cmocka_run_group_tests_name("workgroup-tree reductions", tests, setup_tree, teardown_tree);
-    return failed + cmocka_run_group_tests_name("8-bit products (WGPT_MATMUL_I8)", i8_tests, setup_i8, teardown_i8);
+    failed += cmocka_run_group_tests_name("8-bit products (WGPT_MATMUL_I8=1)", path_tests, setup_i8, teardown_paths);
+    failed += cmocka_run_group_tests_name("8-bit products, a block a stage (WGPT_MMI8_KB=1)", path_tests, setup_i8_kb1,
+                                          teardown_paths);
+    return failed + cmocka_run_group_tests_name("f32 products (WGPT_MATMUL_I8=0)", path_tests, setup_f32, teardown_paths);
 }

@@ -777,7 +777,7 @@ static int q8_input(const recorder *rec, const char *name, int layer, int n, flo
 
 static void test_q8_activations(void **state) {
     (void)state;
-    setenv("WGPT_MATMUL_I8", "1", 1); /* the 8-bit path is off by default */
+    setenv("WGPT_MATMUL_I8", "1", 1); /* the 8-bit path, whatever the caller's environment says */
     const tiny T = {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .hidden = 32, .vocab = 6, .n_layers = 1};
     model_spec m;
     build_tiny(&m, &T);
@@ -824,6 +824,67 @@ static void test_q8_activations(void **state) {
     }
     assert_true(quantized > 32);
     recorder_clear(&rec);
+    unload(&L);
+    spec_free(&m);
+    unsetenv("WGPT_MATMUL_I8");
+}
+
+/* Inputs fed from elsewhere (decoder_ref_feed_inputs, as verify feeds the
+ * GPU's): an 8-bit product quantizes the fed input, not its own. Fed here:
+ * the reference's own attention output doubled, which a power-of-two scale
+ * quantizes to exactly twice its quants. */
+typedef struct {
+    const float *attn;
+    int asked, layer, n, width;
+} feed;
+
+static const float *feed_attn(void *user, const char *name, int layer, int n_tokens, int width) {
+    feed *f = user;
+    f->asked++;
+    if (strcmp(name, "attn")) return NULL;
+    f->layer = layer;
+    f->n = n_tokens;
+    f->width = width;
+    return f->attn;
+}
+
+static void test_fed_inputs(void **state) {
+    (void)state;
+    setenv("WGPT_MATMUL_I8", "1", 1);
+    const tiny T = {.dim = 32, .n_heads = 2, .n_kv_heads = 1, .hidden = 32, .vocab = 6, .n_layers = 1};
+    model_spec m;
+    build_tiny(&m, &T);
+    find_t(&m, "blk.0.attn_output.weight")->type = GGML_TYPE_Q8_0;
+    find_t(&m, "blk.0.attn_v.weight")->type = GGML_TYPE_Q8_0;
+    loaded L;
+    load_model(&m, &L, 4);
+    const int32_t toks[2] = {3, 1};
+    char err[256];
+    recorder own = {0}, fed = {0};
+    assert_int_equal(decoder_ref_forward(L.r, toks, 2, 0, NULL, record, &own, err, sizeof err), 0);
+    float doubled[2 * 32];
+    for (int i = 0; i < 64; i++) doubled[i] = 2 * get(&own, "attn", 0)->data[i];
+    feed f = {doubled, 0, 0, 0, 0};
+    decoder_ref_feed_inputs(L.r, feed_attn, &f);
+    assert_int_equal(decoder_ref_forward(L.r, toks, 2, 0, NULL, record, &fed, err, sizeof err), 0);
+    assert_int_equal(f.layer, 0);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.width, 32);
+    assert_true(f.asked >= 2); /* V's input was asked for too, and taken from the reference's own */
+    assert_close(get(&fed, "v", 0)->data, get(&own, "v", 0)->data, 2 * 16, 0, "v");
+    assert_close(get(&fed, "attn", 0)->data, get(&own, "attn", 0)->data, 2 * 32, 0, "attn");
+    /* Wo is I: attn_res = embed + q8(2 attn) = embed + 2 q8(attn) */
+    const float *emb = get(&own, "embed", -1)->data, *own_res = get(&own, "attn_res", 0)->data;
+    float want[2 * 32];
+    for (int i = 0; i < 64; i++) want[i] = emb[i] + 2 * (own_res[i] - emb[i]);
+    assert_close(get(&fed, "attn_res", 0)->data, want, 64, 1e-6f, "attn_res, fed");
+    /* a step of one token takes f32 activations: nothing to feed */
+    f.asked = 0;
+    float logits[6];
+    assert_int_equal(decoder_ref_forward(L.r, toks, 1, 0, logits, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(f.asked, 0);
+    recorder_clear(&own);
+    recorder_clear(&fed);
     unload(&L);
     spec_free(&m);
     unsetenv("WGPT_MATMUL_I8");
@@ -1137,6 +1198,7 @@ int main(void) {
         cmocka_unit_test(test_grouped_query_attention),
         cmocka_unit_test(test_untied_output),
         cmocka_unit_test(test_q8_activations),
+        cmocka_unit_test(test_fed_inputs),
         cmocka_unit_test(test_forward_errors),
         cmocka_unit_test(test_qwen2_biases),
         cmocka_unit_test(test_qwen2_neox_rope),

@@ -89,9 +89,11 @@ static void test_scale_boundaries(void **state) {
 
 static void test_int8_types(void **state) {
     (void)state;
-    unsetenv("WGPT_MATMUL_I8"); /* off by default, and with 0 */
-    assert_int_equal(quant_int8_matmul(GGML_TYPE_Q8_0), 0);
+    unsetenv("WGPT_MATMUL_I8"); /* on by default, off with 0 */
+    assert_int_equal(quant_int8_matmul(GGML_TYPE_Q8_0), 1);
+    assert_int_equal(quant_int8_matmul(GGML_TYPE_Q4_0), 1);
     setenv("WGPT_MATMUL_I8", "0", 1);
+    assert_int_equal(quant_int8_matmul(GGML_TYPE_Q8_0), 0);
     assert_int_equal(quant_int8_matmul(GGML_TYPE_Q4_0), 0);
     setenv("WGPT_MATMUL_I8", "1", 1);
     assert_int_equal(quant_int8_matmul(GGML_TYPE_Q8_0), 1);

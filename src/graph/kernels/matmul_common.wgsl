@@ -13,7 +13,8 @@
 struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> W: array<u32>;
-@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
+// X, binding 2, is the body's: f32 rows (matmul_x_f32.wgsl), or matmul_i8.wgsl's
+// quantized blocks.
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
 // The workgroup's tile: rows r0 .., tokens t0 .. of the n the step has

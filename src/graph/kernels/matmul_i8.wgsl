@@ -1,51 +1,44 @@
 // matmul.wgsl's product for Q8_0 and Q4_0 weights with 8-bit integer dot
 // products, as llama.cpp multiplies quantized matrices on GPUs without
-// matrix units: each token's x is quantized per block of 32, and each
-// block's sum of quant products, exact in i32 by dot4I8Packed, is scaled by
-// both scales into the f32 sums. x's scale is a power of two, 2^k with k
-// the least such that amax <= 127 * 2^k (llama.cpp takes amax / 127): then
-// x / 2^k, its rounding (half to even) and the scale are exact in f32 on
-// every adapter, so the CPU reference (quantize_act_q8_fake, decoder_ref.c)
-// quantizes bit for bit alike; a divided scale rounded differently on the
-// H200 now and then, a quant off by one. Params, bindings and grid are
-// matmul_common.wgsl's; a tile is 64 tokens by 128 rows, 256 lanes, 4 by 8
-// sums a lane, and a stage a whole block. The workgroup quantizes x as it
-// stages it (each row tile redoes it, ~1% of the work) rather than in a
-// pass of its own. The format snippet (mmi8_TYPE) says how a half block of
+// matrix units: x comes quantized per block of 32 (quant_act.wgsl, once per
+// input), and each block's sum of quant products, exact in i32 by
+// dot4I8Packed, is scaled by both scales into the f32 sums. Params,
+// bindings and grid are matmul_common.wgsl's, but X is quant_act.wgsl's
+// buffer (its layout is said there; in_stride is not read). A tile is 64
+// tokens by 128 rows, 256 lanes, 4 by 8 sums a lane; a stage MMI8_KB
+// blocks (1 or 2, set by the composer: kernels.c), two barriers a stage,
+// with the next stage's loads in flight during the sums. A stage past the
+// last block (cols / 32 not a multiple of MMI8_KB) stages a repeat of it
+// and skips it. The format snippet (mmi8_TYPE) says how a half block of
 // weights becomes 4 words of signed bytes. On the H200 (2026-11-30,
-// wgpt-kbench -n 512) 38-50 TFLOP/s against the f32 kernel's 26-31 on the
-// 1B's large matrices, pp512 Q8_0 15,879 tok/s against 11,757 by f32; a
-// probe without x's quantization (its bits taken as quants) ran 50-64. Off
-// unless WGPT_MATMUL_I8=1 (quant.h says why): kernels.c picks it then.
+// wgpt-kbench -n 512), quantizing in the product itself: 38-50 TFLOP/s
+// against the f32 kernel's 26-31 on the 1B's large matrices; a probe
+// without that quantization ran 50-64, the reason for quant_act.wgsl.
 
 const TT: u32 = 64u;  // tokens a tile
 const TR: u32 = 128u; // rows a tile
 const MM_WG: u32 = 256u;
-// A staged token: its block's 8 words in 4 vec2s (a quarter block each,
-// as staged) and 2 of padding; a row: 2 vec4s and one of padding. Lanes
-// reading rows one apart then read distinct banks.
-var<workgroup> xq: array<vec2<u32>, TT * 6u>;
-var<workgroup> wq: array<vec4<u32>, TR * 3u>;
-var<workgroup> xd: array<f32, TT>;      // x's block scales
-var<workgroup> xm: array<f32, TT * 4u>; // |x| maxima by quarter block, then sums of x's quants (Q4_0's offset)
-var<workgroup> wd: array<f32, TR>;      // the weights' block scales
+const KB: u32 = MMI8_KB;
+const XS: u32 = 2u * KB;      // vec4s of x a token a stage
+const WS: u32 = 2u * KB + 1u; // vec4s of weights a row a stage, one of padding: lanes reading rows one apart
+                              // then read distinct banks
+@group(0) @binding(2) var<storage, read> X: array<vec4<u32>>;
+var<workgroup> xq: array<vec4<u32>, TT * XS>;
+var<workgroup> wq: array<vec4<u32>, TR * WS>;
+var<workgroup> xd: array<f32, TT * KB>; // x's block scales
+var<workgroup> xo: array<i32, TT * KB>; // Q4_0's offset: 8 times the sum of x's quants
+var<workgroup> wd: array<f32, TR * KB>; // the weights' block scales
 
 fn dot8(a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>) -> i32 {
   return dot4I8Packed(a.x, c.x) + dot4I8Packed(a.y, c.y) + dot4I8Packed(a.z, c.z) + dot4I8Packed(a.w, c.w) +
          dot4I8Packed(b.x, d.x) + dot4I8Packed(b.y, d.y) + dot4I8Packed(b.z, d.z) + dot4I8Packed(b.w, d.w);
 }
 
-fn amax4(v: vec4<f32>) -> f32 { let a = abs(v); return max(max(a.x, a.y), max(a.z, a.w)); }
-
-// x's block scale 2^k as (2^-k, 2^k): amax = m 2^e (m in [1, 2)) is at
-// most 127 2^k for k = e - 6 when m <= 127 / 64, else e - 5. amax's bits
-// give e and m exactly; 0 (or a block too small to matter) quantizes to 0s.
-fn x_scale(amax: f32) -> vec2<f32> {
-  if (amax < 1e-30) { return vec2<f32>(0.0); }
-  let b = bitcast<u32>(amax);
-  let e = i32(b >> 23u) - 127; // amax > 0: no sign bit
-  let k = select(e - 5, e - 6, (b & 0x7FFFFFu) <= 0x7E0000u);
-  return vec2<f32>(bitcast<f32>(u32(127 - k) << 23u), bitcast<f32>(u32(127 + k) << 23u));
+// Block blk's (scale, sum) pair: the pairs follow the B blocks' quants
+// (B = 2/5 of X's vec4s), two pairs a vec4.
+fn x_scale_sum(blk: u32) -> vec2<u32> {
+  let v = X[(4u * arrayLength(&X)) / 5u + blk / 2u];
+  return select(v.xy, v.zw, (blk & 1u) == 1u);
 }
 
 @compute @workgroup_size(MM_WG)
@@ -58,12 +51,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = tl.n;
   let base = tl.base;
   let nblocks = p.cols / 32u;
-  // Staging: lane li brings quarter q of token s's block of x (8 values)
-  // and half h of row r's block of weights. Tokens and rows past the end
-  // repeat the last, unused.
-  let s = li / 4u;
-  let q = li % 4u;
-  let xrow = min(t0 + s, n - 1u) * (p.in_stride / 4u) + 2u * q;
+  // Staging: lane li brings vec4 xj of token xs's stage of x (lanes past
+  // TT * XS none), and for tokens sd = li / KB the scale and sum of block
+  // jd (lanes past TT * KB none); half h of row r's blocks of weights.
+  // Tokens and rows past the end repeat the last, unused.
+  let xs = li / XS;
+  let xj = li % XS;
+  let xblk = min(t0 + xs, n - 1u) * nblocks; // the token's first block
+  let sd = li / KB;
+  let jd = li % KB;
+  let dblk = min(t0 + sd, n - 1u) * nblocks;
   let r = li / 2u;
   let h = li % 2u;
   let wblk = (p.w_first + min(r0 + r, p.rows - 1u)) * nblocks;
@@ -72,63 +69,69 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rq = li % 16u;
   var a0 = mat4x4<f32>(); // rows rq + 16k, k < 4: column c token tq + 16c, component k
   var a1 = mat4x4<f32>(); // rows rq + 64 + 16k
-  var x0 = X[xrow];
-  var x1 = X[xrow + 1u];
-  var wr = i8_load(wblk, h);
-  var wsw = i8_scale_word(wblk);
-  for (var b = 0u; b < nblocks; b++) {
-    xm[li] = max(amax4(x0), amax4(x1));
-    wq[r * 3u + h] = i8_words(wr, h);
-    if (h == 0u) { wd[r] = unpack2x16float(wsw >> (16u * ((wblk + b) & 1u))).x; }
-    workgroupBarrier();
-    let amax = max(max(xm[4u * s], xm[4u * s + 1u]), max(xm[4u * s + 2u], xm[4u * s + 3u]));
-    let sc = x_scale(amax);
-    let q0 = vec4<i32>(round(x0 * sc.x));
-    let q1 = vec4<i32>(round(x1 * sc.x));
-    xq[s * 6u + q] = vec2<u32>(pack4xI8Clamp(q0), pack4xI8Clamp(q1));
-    if (q == 0u) { xd[s] = sc.y; }
-    workgroupBarrier();
-    if (I8_OFFSET) { // every lane has read xm: it can take the sums
-      let qs = q0 + q1;
-      xm[li] = f32(qs.x + qs.y + qs.z + qs.w);
-      workgroupBarrier();
+  var xv = vec4<u32>();
+  var dv = vec2<u32>();
+  var wr: array<vec4<u32>, KB>;
+  var wsw: array<f32, KB>; // the weights' block scales
+  // The first stage's loads; then each stage loads the next's (the last
+  // again at the end) before its sums.
+  if (li < TT * XS) { xv = X[2u * (xblk + min(xj / 2u, nblocks - 1u)) + xj % 2u]; }
+  if (li < TT * KB) { dv = x_scale_sum(dblk + min(jd, nblocks - 1u)); }
+  for (var j = 0u; j < KB; j++) {
+    let wb = wblk + min(j, nblocks - 1u);
+    wr[j] = i8_load(wb, h);
+    wsw[j] = unpack2x16float(i8_scale_word(wb) >> (16u * (wb & 1u))).x;
+  }
+  for (var b = 0u; b < nblocks; b += KB) {
+    if (li < TT * XS) { xq[li] = xv; }
+    if (li < TT * KB) {
+      xd[li] = bitcast<f32>(dv.x);
+      if (I8_OFFSET) { xo[li] = 8 * bitcast<i32>(dv.y); }
     }
-    let nb = min(b + 1u, nblocks - 1u);
-    x0 = X[xrow + 8u * nb];
-    x1 = X[xrow + 8u * nb + 1u];
-    wr = i8_load(wblk + nb, h);
-    wsw = i8_scale_word(wblk + nb);
-    var xa: array<vec4<u32>, 4>;
-    var xb: array<vec4<u32>, 4>;
-    for (var c = 0u; c < 4u; c++) {
-      let t = tq + 16u * c;
-      xa[c] = vec4<u32>(xq[t * 6u], xq[t * 6u + 1u]);
-      xb[c] = vec4<u32>(xq[t * 6u + 2u], xq[t * 6u + 3u]);
+    for (var j = 0u; j < KB; j++) {
+      wq[r * WS + 2u * j + h] = i8_words(wr[j], h);
+      if (h == 0u) { wd[r * KB + j] = wsw[j]; }
     }
-    let dx = vec4<f32>(xd[tq], xd[tq + 16u], xd[tq + 32u], xd[tq + 48u]);
-    var off = vec4<i32>();
-    if (I8_OFFSET) {
+    workgroupBarrier();
+    let nb = min(b + KB, nblocks - 1u);
+    if (li < TT * XS) { xv = X[2u * (xblk + min(nb + xj / 2u, nblocks - 1u)) + xj % 2u]; }
+    if (li < TT * KB) { dv = x_scale_sum(dblk + min(nb + jd, nblocks - 1u)); }
+    for (var j = 0u; j < KB; j++) {
+      let wb = wblk + min(nb + j, nblocks - 1u);
+      wr[j] = i8_load(wb, h);
+      wsw[j] = unpack2x16float(i8_scale_word(wb) >> (16u * (wb & 1u))).x;
+    }
+    for (var j = 0u; j < KB; j++) {
+      if (b + j >= nblocks) { break; }
+      var xa: array<vec4<u32>, 4>;
+      var xb: array<vec4<u32>, 4>;
       for (var c = 0u; c < 4u; c++) {
-        let t = 4u * (tq + 16u * c);
-        off[c] = 8 * i32(xm[t] + xm[t + 1u] + xm[t + 2u] + xm[t + 3u]);
+        let t = tq + 16u * c;
+        xa[c] = xq[t * XS + 2u * j];
+        xb[c] = xq[t * XS + 2u * j + 1u];
       }
-    }
-    for (var k = 0u; k < 4u; k++) {
-      let ra = rq + 16u * k;
-      let rb = ra + 64u;
-      let wa0 = wq[ra * 3u];
-      let wa1 = wq[ra * 3u + 1u];
-      let wb0 = wq[rb * 3u];
-      let wb1 = wq[rb * 3u + 1u];
-      var sa = vec4<i32>(dot8(xa[0], xb[0], wa0, wa1), dot8(xa[1], xb[1], wa0, wa1), dot8(xa[2], xb[2], wa0, wa1),
-                         dot8(xa[3], xb[3], wa0, wa1));
-      var sb = vec4<i32>(dot8(xa[0], xb[0], wb0, wb1), dot8(xa[1], xb[1], wb0, wb1), dot8(xa[2], xb[2], wb0, wb1),
-                         dot8(xa[3], xb[3], wb0, wb1));
-      if (I8_OFFSET) { sa -= off; sb -= off; }
-      let fa = vec4<f32>(sa) * dx * wd[ra];
-      let fb = vec4<f32>(sb) * dx * wd[rb];
-      a0[0][k] += fa.x; a0[1][k] += fa.y; a0[2][k] += fa.z; a0[3][k] += fa.w;
-      a1[0][k] += fb.x; a1[1][k] += fb.y; a1[2][k] += fb.z; a1[3][k] += fb.w;
+      let dx = vec4<f32>(xd[tq * KB + j], xd[(tq + 16u) * KB + j], xd[(tq + 32u) * KB + j], xd[(tq + 48u) * KB + j]);
+      var off = vec4<i32>();
+      if (I8_OFFSET) {
+        off = vec4<i32>(xo[tq * KB + j], xo[(tq + 16u) * KB + j], xo[(tq + 32u) * KB + j], xo[(tq + 48u) * KB + j]);
+      }
+      for (var k = 0u; k < 4u; k++) {
+        let ra = rq + 16u * k;
+        let rb = ra + 64u;
+        let wa0 = wq[ra * WS + 2u * j];
+        let wa1 = wq[ra * WS + 2u * j + 1u];
+        let wb0 = wq[rb * WS + 2u * j];
+        let wb1 = wq[rb * WS + 2u * j + 1u];
+        var sa = vec4<i32>(dot8(xa[0], xb[0], wa0, wa1), dot8(xa[1], xb[1], wa0, wa1), dot8(xa[2], xb[2], wa0, wa1),
+                           dot8(xa[3], xb[3], wa0, wa1));
+        var sb = vec4<i32>(dot8(xa[0], xb[0], wb0, wb1), dot8(xa[1], xb[1], wb0, wb1), dot8(xa[2], xb[2], wb0, wb1),
+                           dot8(xa[3], xb[3], wb0, wb1));
+        if (I8_OFFSET) { sa -= off; sb -= off; }
+        let fa = vec4<f32>(sa) * dx * wd[ra * KB + j];
+        let fb = vec4<f32>(sb) * dx * wd[rb * KB + j];
+        a0[0][k] += fa.x; a0[1][k] += fa.y; a0[2][k] += fa.z; a0[3][k] += fa.w;
+        a1[0][k] += fb.x; a1[1][k] += fb.y; a1[2][k] += fb.z; a1[3][k] += fb.w;
+      }
     }
     workgroupBarrier();
   }
