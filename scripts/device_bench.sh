@@ -8,6 +8,10 @@
 # With .devcarry/wgpt-base (a build of an earlier commit) carried too, it
 # is benchmarked on the same files in the same call, as "wgpt-base": the
 # before/after of a change on one machine.
+# Each file is verified layer by layer twice: a 3-token prompt in line, and
+# a 105-token one (more than a 64-token tile, not a multiple of it) in the
+# background, whose CPU reference takes minutes on a 1B model; the script
+# waits for those at the end ($OUT/verify_TYPE.txt).
 # usage: scripts/device_bench.sh [TYPES...]   (default: f16 q8_0 q4_0)
 set -u
 cd "$(dirname "$0")/.."
@@ -17,6 +21,7 @@ export WGPT_WEBGPU_LIB=$PWD/.devcarry/libwebgpu_wrapper.so
 W=.devcarry/wgpt
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 types=("$@"); [ ${#types[@]} -gt 0 ] || types=(f16 q8_0 q4_0)
+LONG="Once upon a time there was a little girl who lived in a village near the forest. Whenever she went out, the little girl wore a red riding cloak, so everyone in the village called her Little Red Riding Hood. One morning she asked her mother if she could go to visit her grandmother."
 nvidia-smi -L
 $W devices
 echo "== tiny model: GPU vs CPU reference, layer by layer"
@@ -27,6 +32,8 @@ for t in "${types[@]}"; do
   [ -f "$m" ] || python3 scripts/make_llama1b.py --out "$m" --type "$t" --threads 16 >/dev/null
   echo "== $t: $(du -h "$m" | cut -f1)"
   $W verify -m "$m" -p "Hello world" -c 64 | tail -n 2
+  $W verify -m "$m" -p "$LONG" -c 512 >"$OUT/verify_$t.txt" 2>&1 &
+  sleep 20 # its GPU part, before the benchmarks start
   $W bench -m "$m" -p 512 -n 128 -r 3 --json | tee -a "$OUT/bench.jsonl"
   if [ -x .devcarry/wgpt-base ]; then
     .devcarry/wgpt-base bench -m "$m" -p 512 -n 128 -r 3 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-base"/' | tee -a "$OUT/bench.jsonl"
@@ -51,3 +58,6 @@ for t in "${types[@]}"; do
     scripts/device_llamacpp.sh .devcarry/llamacpp-vulkan.tar.xz "$m" 2048 0 | tee -a "$OUT/bench.jsonl"
   fi
 done
+echo "== verify, 105 tokens (waiting for the CPU references)"
+wait
+for t in "${types[@]}"; do echo "$t: $(head -n 1 "$OUT/verify_$t.txt"): $(tail -n 1 "$OUT/verify_$t.txt")"; done
