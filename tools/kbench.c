@@ -45,6 +45,11 @@
  * is timed alone, then on a "+ quant_act" row with the quantization added.
  * matmul_i8.wgsl also runs at the other count of blocks a stage than the
  * engine's (MMI8_KB: 2, or 1 with WGPT_MMI8_KB=1) as "matmul_i8 kbN".
+ * The engine's kernels above run unsplit; "split-K xS" then runs the
+ * product as op_matmul records it for a batch of TOKENS (S parts over the
+ * columns and their reduction, matmul_reduce.wgsl; "split-K (none)" where
+ * the engine would not split it, or WGPT_SPLITK=S to force S), checked
+ * alike and timed as both dispatches summed.
  *
  * --attn H,KV,D,T[,POS0] (repeatable): instead, the prompt-step attention
  * (attention_prompt.wgsl) for T tokens from position POS0, H query heads on
@@ -255,12 +260,14 @@ static void load_mm(mm_variant *v, const char *path) {
  * MMI8_KB (matmul_i8.wgsl's blocks a stage) where it names one it does not
  * declare: the variant's, else the engine's. */
 static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_variant *v, char *err, size_t errlen) {
-    char i8[40], kb[48] = "";
+    char i8[40], kb[96] = "";
     snprintf(i8, sizeof i8, "mmi8_%s.wgsl", t->name); /* the 8-bit path's snippet, where the format has one */
     if (strstr(v->src, "MMI8_KB") && !strstr(v->src, "const MMI8_KB"))
         snprintf(kb, sizeof kb, "const MMI8_KB: u32 = %uu;", v->kb ? v->kb : kernels_mmi8_blocks());
-    /* matmul_common.wgsl too, unless the file declares its Params itself (older versions) */
+    /* matmul_common.wgsl too, unless the file declares its Params itself
+     * (older versions), unsplit (its MM_SPLIT) */
     const char *shared = strstr(v->src, "struct Params") ? "" : embedded("matmul_common.wgsl");
+    if (*shared) strcat(kb, "\nconst MM_SPLIT: bool = false;");
     const char *xf32 = strstr(v->src, "binding(2)") ? "" : embedded("matmul_x_f32.wgsl");
     const char *parts[7] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), xf32, shared,
                             embedded("matmul_nobias.wgsl"), v->src};
@@ -432,6 +439,64 @@ static double run_quant(bench *B, const dtype_info *t, gpu_buffer *xb, gpu_buffe
     return med;
 }
 
+/* The engine's split-K of a product (op_matmul, as a decoder with a batch
+ * of T records it, with its scratch): a graph over each copy of W, as
+ * time_kernel rotates over them; parts 1 where the engine does not split it. */
+typedef struct { graph **g; int parts; gpu_buffer *part; uint64_t part_bytes; } split_run;
+
+static split_run split_graphs(bench *B, const dtype_info *t, gpu_buffer **w, int copies, int rows, int cols,
+                              gpu_buffer *x, gpu_buffer *xq, gpu_buffer *y, gpu_buffer *step, int T) {
+    split_run s = {calloc((size_t)copies, sizeof(graph *)), 1, NULL, op_matmul_partials_bytes(T, rows)};
+    if (!s.g || !(s.part = gpu_buffer_create(B->dev, s.part_bytes, GPU_STORAGE, "mm_part"))) {
+        fprintf(stderr, "cannot allocate the split-K scratch\n");
+        exit(1);
+    }
+    dtype_gpu_layout lay = dtype_gpu_layout_of(t, (uint64_t)rows, (uint64_t)cols);
+    for (int i = 0; i < copies; i++) {
+        gpu_matrix m = {t->id, t->gpu_slot, rows, cols, (uint32_t)(lay.row_bytes / 4), 1, rows, {w[i]}};
+        if (!(s.g[i] = graph_create(B->dev, &B->ks, step))) { fprintf(stderr, "out of memory\n"); exit(1); }
+        graph_set_scratch(s.g[i], s.part, s.part_bytes, (uint32_t)T);
+        op_matmul(s.g[i], &m, x, y, &(matmul_opts){.many_only = 1, .xq = xq});
+        if (graph_error(s.g[i])) { fprintf(stderr, "split-K: %s\n", graph_error(s.g[i])); exit(1); }
+        if (!i) s.parts = op_matmul_k_parts(s.g[i], &m, rows);
+    }
+    return s;
+}
+
+static void free_split(split_run *s, int copies) {
+    for (int i = 0; i < copies && s->g; i++) graph_free(s->g[i]);
+    free(s->g);
+    gpu_buffer_free(s->part);
+    memset(s, 0, sizeof *s);
+}
+
+/* time_kernel for graphs: the median over replays of each replay's
+ * dispatches summed (split-K's product and its reduction). */
+static double time_graphs(bench *B, graph **g, int copies, int T) {
+    char err[512];
+    step_params run = {0, (uint32_t)T, 0, (uint32_t)T};
+    int reps = B->reps, warm = copies < 8 ? copies : 8, per;
+    for (int i = 0; i < warm; i++) graph_replay(g[i % copies], &run, 0);
+    graph_last_dispatches(g[(warm - 1) % copies], &per);
+    if (gpu_submit(B->dev, err, sizeof err) != 0 || gpu_finish(B->dev, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
+    double *ns = malloc((size_t)reps * (size_t)per * sizeof *ns), med = -1;
+    if (ns && per > 0 && gpu_get_limits(B->dev)->has_timestamp &&
+        gpu_profile_begin(B->dev, reps * per, err, sizeof err) == 0) {
+        for (int i = 0; i < reps; i++) graph_replay(g[i % copies], &run, 0);
+        int n = -1;
+        if (gpu_submit(B->dev, err, sizeof err) == 0 && gpu_finish(B->dev, err, sizeof err) == 0)
+            n = gpu_profile_end(B->dev, ns, reps * per, err, sizeof err);
+        for (int i = 0; i < n / per; i++) { /* each replay's sum, in place */
+            double sum = 0;
+            for (int j = 0; j < per; j++) sum += ns[i * per + j];
+            ns[i] = sum;
+        }
+        if (n / per > 0) { qsort(ns, (size_t)(n / per), sizeof *ns, cmp_double); med = ns[n / per / 2]; }
+    }
+    free(ns);
+    return med;
+}
+
 static void run_case(bench *B, uint32_t type, int rows, int cols) {
     char err[1024];
     const int T = B->tokens;
@@ -590,33 +655,44 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     gpu_buffer *yb = gpu_buffer_create(B->dev, (uint64_t)ny * 4, GPU_STORAGE, "y");
     gpu_buffer *nb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "norm");
     gpu_buffer *pb = gpu_buffer_create(B->dev, 48, GPU_UNIFORM, "params");
+    gpu_buffer *mpb = gpu_buffer_create(B->dev, 48, GPU_UNIFORM, "matmul params");
     gpu_buffer *sb = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
-    if (!xb || !yb || !nb || !pb || !sb) { fprintf(stderr, "cannot allocate X, Y or the uniforms\n"); exit(1); }
+    if (!xb || !yb || !nb || !pb || !mpb || !sb) { fprintf(stderr, "cannot allocate X, Y or the uniforms\n"); exit(1); }
     gpu_buffer_write(B->dev, nb, 0, nw, (size_t)cols * 4);
     gpu_buffer_write(B->dev, xb, 0, x_gpu, (size_t)T * cols * 4);
     if (x_gpu != x) free(x_gpu);
-    /* rows, cols, row_offset 0, out_stride rows, in_stride cols, accumulate 0, rows_mode 0, w_first 0
-       (matmul.wgsl binds these 32 bytes), then matvec's eps and x_row 0 */
+    /* rows, cols, row_offset 0, out_stride rows, in_stride cols, accumulate 0, rows_mode 0, w_first 0,
+       then matvec's eps and x_row 0, or matmul.wgsl's k_splits 1 and k_span cols (not split) */
     uint32_t params[12] = {(uint32_t)rows, (uint32_t)cols, 0, (uint32_t)rows, (uint32_t)cols, 0, 0, 0, 0, 0, 0, 0};
+    uint32_t mm_params[12] = {(uint32_t)rows, (uint32_t)cols, 0, (uint32_t)rows, (uint32_t)cols, 0, 0, 0, 1,
+                              (uint32_t)cols, 0, 0};
     memcpy(&params[8], &eps, 4);
     uint32_t step[4] = {0, (uint32_t)T, 0, (uint32_t)T}; /* pos0, n_tokens, out_first, n_out */
     gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
+    gpu_buffer_write(B->dev, mpb, 0, mm_params, sizeof mm_params);
     gpu_buffer_write(B->dev, sb, 0, step, sizeof step);
     /* The 8-bit products read x quantized once (quant_act.wgsl), as the
      * engine's steps do: timed apart, and with each product. */
     gpu_buffer *xqb = NULL;
     double quant_ns = T > 1 && kernels_matmul_i8(t->gpu_slot) ? run_quant(B, t, xb, sb, x, T, rows, cols, &xqb) : -1;
 
-    /* The matmul kernels first, then (one token) matvec.wgsl's variants. */
-    for (int v = 0; v < B->n_mm + (T == 1 ? N_VARIANTS : 0); v++) {
+    /* The matmul kernels first, then (a prompt) the engine's split-K (op_matmul in a graph), or (one
+     * token) matvec.wgsl's variants. */
+    split_run sp = {NULL, 1, NULL, 0};
+    char split_name[32];
+    for (int v = 0; v < B->n_mm + (T == 1 ? N_VARIANTS : 1); v++) {
         const mm_variant *M = v < B->n_mm ? &B->mm[v] : NULL;
-        const variant *V = M ? NULL : &variants[v - B->n_mm];
-        const char *name = M ? M->name : V->name;
-        gpu_kernel *k;
-        uint32_t wgs;
+        int SP = !M && T > 1;
+        const variant *V = M || SP ? NULL : &variants[v - B->n_mm];
+        const char *name = M ? M->name : V ? V->name : split_name;
+        gpu_kernel *k = NULL;
+        uint32_t wgs = 0;
         int fused = V ? V->fused : 0;
         if (M && M->kb && !xqb) continue; /* matmul_i8.wgsl at another MMI8_KB: only where x is quantized */
-        if (M) {
+        if (SP) {
+            sp = split_graphs(B, t, w, copies, rows, cols, xb, xqb, yb, sb, T);
+            snprintf(split_name, sizeof split_name, sp.parts > 1 ? "split-K x%d" : "split-K (none)", sp.parts);
+        } else if (M) {
             k = M->src ? make_matmul(B->dev, t, M, err, sizeof err)
                        : kernels_get(&B->ks, KERNEL_MATMUL, t->gpu_slot, KV_PLAIN, err, sizeof err);
             /* as ops.c: a workgroup a tile of TR rows by TT tokens, row tiles fastest */
@@ -630,22 +706,26 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
             uint32_t per_wg = B->ks.group_slots / (V->ks ? (uint32_t)V->ks : 1u) * (uint32_t)V->rows;
             wgs = ((uint32_t)rows + per_wg - 1) / per_wg;
         }
-        if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, name, err); B->failures++; continue; }
+        if (!k && !SP) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, name, err); B->failures++; continue; }
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
-        for (int i = 0; i < copies; i++) {
-            uint64_t psz = M ? 32 : 48;
+        for (int i = 0; !SP && i < copies; i++) {
             gpu_buffer *xin = M && reads_xq(M, t, T) ? xqb : xb;
-            gpu_binding plain[5] = {{pb, 0, psz}, {w[i], 0, 0}, {xin, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
-            gpu_binding norm[6] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, 16}};
-            gpu_binding glu[7] = {{pb, 0, psz}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, 16}};
+            gpu_binding plain[5] = {{M ? mpb : pb, 0, 48}, {w[i], 0, 0}, {xin, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
+            gpu_binding norm[6] = {{pb, 0, 48}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, 16}};
+            gpu_binding glu[7] = {{pb, 0, 48}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, 16}};
             gpu_binding *b = fused == 2 ? glu : fused ? norm : plain;
             if (!(bg[i] = gpu_bindings_create(B->dev, k, b, 5 + fused, err, sizeof err))) { fprintf(stderr, "%s: %s\n", name, err); exit(1); }
         }
         /* correctness: Y poisoned first, so an unwritten output shows */
         for (size_t i = 0; i < ny; i++) y[i] = NAN;
         gpu_buffer_write(B->dev, yb, 0, y, ny * 4);
-        gpu_begin(B->dev);
-        gpu_dispatch_1d(B->dev, k, bg[0], wgs);
+        if (SP) {
+            step_params run = {0, (uint32_t)T, 0, (uint32_t)T};
+            if (graph_replay(sp.g[0], &run, 0) != 0) { fprintf(stderr, "split-K: %s\n", graph_error(sp.g[0])); exit(1); }
+        } else {
+            gpu_begin(B->dev);
+            gpu_dispatch_1d(B->dev, k, bg[0], wgs);
+        }
         if (read_floats(B->dev, yb, y, ny, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
         double worst = 0;
         int bad = 0;
@@ -676,7 +756,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         for (size_t i = 0; i < ny; i++)
             if (!isfinite(y[i])) unwritten++;
         if (unwritten) { bad++; worst = INFINITY; }
-        double med = time_kernel(B, k, bg, copies, wgs);
+        double med = SP ? time_graphs(B, sp.g, copies, T) : time_kernel(B, k, bg, copies, wgs);
         if (bad) B->failures++;
         char timing[64] = "no timestamps";
         if (med > 0 && T > 1) { /* flops a nanosecond / 1e3: TFLOP/s */
@@ -689,7 +769,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         if (unwritten) snprintf(errs, sizeof errs, "%zu NaN", unwritten);
         else snprintf(errs, sizeof errs, "%9.3f", worst);
         printf("%-5s %6dx%-5d %-18s %4s %9s  %s\n", t->name, rows, cols, name, bad ? "BAD" : "ok", errs, timing);
-        if (M && reads_xq(M, t, T) && med > 0 && quant_ns > 0) { /* with x's quantization, as a step runs them */
+        if ((SP ? xqb != NULL : M && reads_xq(M, t, T)) && med > 0 && quant_ns > 0) { /* with x's quantization, as a step runs them */
             double tf = 2.0 * rows * cols * T / (med + quant_ns) / 1e3;
             printf("%-5s %6dx%-5d %-18s %4s %9s  %9.2f %8.2f %6.1f%%\n", t->name, rows, cols, "  + quant_act", "", "",
                    (med + quant_ns) / 1e3, tf, 100.0 * tf / B->tflops);
@@ -698,10 +778,12 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         for (int i = 0; i < copies; i++) gpu_bindings_free(bg[i]);
         free(bg);
         if (!M || M->src) gpu_kernel_free(k);
+        if (SP) free_split(&sp, copies);
     }
     for (int i = 0; i < copies; i++) gpu_buffer_free(w[i]);
     free(w);
-    gpu_buffer_free(xb); gpu_buffer_free(xqb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(sb); gpu_buffer_free(nb);
+    gpu_buffer_free(xb); gpu_buffer_free(xqb); gpu_buffer_free(yb); gpu_buffer_free(pb); gpu_buffer_free(mpb);
+    gpu_buffer_free(sb); gpu_buffer_free(nb);
     free(src); free(gpu_bytes); free(x); free(wrow); free(y); free(want); free(mag); free(want_r); free(mag_r);
     free(want_n); free(mag_n); free(nw); free(st); free(sr); free(row_at);
     free(v_r); free(q_t); free(u); free(ua); free(xq); free(xqa); free(want_a); free(mag_a); free(want_b); free(mag_b);

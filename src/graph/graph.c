@@ -48,6 +48,9 @@ struct graph {
     gpu_buffer *cap_buf;
     uint64_t cap_size;
     step_params cap_step;
+    gpu_buffer *scratch;      /* graph_set_scratch's, not owned */
+    uint64_t scratch_bytes;
+    uint32_t scratch_rows;
 };
 
 graph *graph_create(gpu_device *d, kernel_registry *k, gpu_buffer *step_uniform) {
@@ -74,6 +77,18 @@ void graph_free(graph *g) {
 kernel_registry *graph_kernels(graph *g) { return g->k; }
 gpu_device *graph_device(graph *g) { return g->dev; }
 const char *graph_error(const graph *g) { return g->error[0] ? g->error : NULL; }
+
+void graph_set_scratch(graph *g, gpu_buffer *buf, uint64_t bytes, uint32_t max_rows) {
+    g->scratch = buf;
+    g->scratch_bytes = buf ? bytes : 0;
+    g->scratch_rows = buf ? max_rows : 0;
+}
+
+gpu_buffer *graph_scratch(const graph *g, uint64_t *bytes, uint32_t *max_rows) {
+    *bytes = g->scratch_bytes;
+    *max_rows = g->scratch_rows;
+    return g->scratch;
+}
 
 void graph_fail(graph *g, const char *msg) {
     if (!g->error[0]) snprintf(g->error, sizeof g->error, "%s", msg);

@@ -61,6 +61,12 @@ void graph_dispatch_chunked(graph *g, gpu_kernel *k, const void *params, size_t 
  * ceil(count / tile). */
 void graph_dispatch_tiled(graph *g, gpu_kernel *k, const void *params, size_t params_size, gpu_binding *bufs, int n,
                           grid_rule rule, uint32_t per_tile, uint32_t tile, int of_outs);
+/* Scratch the ops may use between their own dispatches (op_matmul's
+ * split products keep their partial sums there), bytes long, and the most
+ * rows of activations a step has (its tokens, or its n_out rows), by which
+ * they size their use of it. Without it (NULL) they do without. */
+void graph_set_scratch(graph *g, gpu_buffer *buf, uint64_t bytes, uint32_t max_rows);
+gpu_buffer *graph_scratch(const graph *g, uint64_t *bytes, uint32_t *max_rows);
 /* A named activation to copy out when capturing (verify): rows of width
  * floats of buf. */
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows);

@@ -30,7 +30,9 @@ static const struct {
     [KERNEL_MATMUL] = {"matmul.wgsl", 0, FMT_W,
                        {[KV_PLAIN] = {"matmul_nobias.wgsl"}, [KV_BIAS] = {"matmul_bias.wgsl"},
                         [KV_T32] = {"matmul_nobias.wgsl", NULL, "t32"},
-                        [KV_T32_BIAS] = {"matmul_bias.wgsl", NULL, "bias t32"}}},
+                        [KV_T32_BIAS] = {"matmul_bias.wgsl", NULL, "bias t32"},
+                        [KV_SPLIT] = {"matmul_nobias.wgsl", NULL, "split"},
+                        [KV_T32_SPLIT] = {"matmul_nobias.wgsl", NULL, "t32 split"}}},
     [KERNEL_MATVEC] = {"matvec.wgsl", 1, FMT_MV,
                        {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
                         {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},
@@ -56,6 +58,7 @@ static const struct {
     [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{"attention_split_common.wgsl"}}},
     [KERNEL_QUANT_ACT] = {"quant_act.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_MATMUL_REDUCE] = {"matmul_reduce.wgsl", 0, FMT_NONE, {{NULL}}},
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane (MV_ROWS,
@@ -167,8 +170,13 @@ uint32_t kernels_mmi8_blocks(void) {
 
 uint32_t kernels_matmul_rows(int slot) { return kernels_matmul_i8(slot) ? 128 : 64; }
 
+/* matmul_i8.wgsl's MMI8_KB blocks of 32; matmul.wgsl's BK. */
+uint32_t kernels_matmul_stage_cols(int slot) { return kernels_matmul_i8(slot) ? 32 * kernels_mmi8_blocks() : 16; }
+
 uint32_t kernels_matmul_tokens(int slot, int variant) {
-    return (variant == KV_T32 || variant == KV_T32_BIAS) && !kernels_matmul_i8(slot) ? 32 : KERNELS_MATMUL_TOKENS;
+    return (variant == KV_T32 || variant == KV_T32_BIAS || variant == KV_T32_SPLIT) && !kernels_matmul_i8(slot)
+               ? 32
+               : KERNELS_MATMUL_TOKENS;
 }
 
 uint32_t kernels_attention_sg_keys(const kernel_registry *r) {
@@ -250,8 +258,9 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
         if (fmt2[0]) body = "matmul_i8.wgsl";
         else snprintf(fmt2, sizeof fmt2, "matmul_x_f32.wgsl");
         snprintf(fmt3, sizeof fmt3, "matmul_common.wgsl");
-        snprintf(shape, sizeof shape, "const MM_TOKENS: u32 = %uu;\nconst MMI8_KB: u32 = %uu;\n",
-                 kernels_matmul_tokens(slot, variant), kernels_mmi8_blocks());
+        snprintf(shape, sizeof shape, "const MM_TOKENS: u32 = %uu;\nconst MMI8_KB: u32 = %uu;\nconst MM_SPLIT: bool = %s;\n",
+                 kernels_matmul_tokens(slot, variant), kernels_mmi8_blocks(),
+                 variant == KV_SPLIT || variant == KV_T32_SPLIT ? "true" : "false");
     }
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */

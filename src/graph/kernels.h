@@ -37,11 +37,13 @@ typedef enum {
     KERNEL_ATTENTION_MERGE, /* its chunks combined */
     KERNEL_ATTENTION_SPLIT_SG, /* KERNEL_ATTENTION_SPLIT by subgroups, a chunk each (kernels_attention_sg_keys) */
     KERNEL_QUANT_ACT,    /* x quantized per block of 32 for the 8-bit products (kernels_matmul_i8) */
+    KERNEL_MATMUL_REDUCE, /* a split MATMUL's partial sums added up (matmul_reduce.wgsl) */
     KERNEL_COUNT
 } kernel_id;
 
 enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_LNORM = 4,
        KV_T32 = 5, KV_T32_BIAS = 6, /* matmul.wgsl in tiles of 32 tokens (kernels_matmul_tokens) */
+       KV_SPLIT = 7, KV_T32_SPLIT = 8, /* a part of a split product (matmul_common.wgsl's MM_SPLIT) */
        KV_COUNT }; /* kernel variants */
 enum { KV_QKV_ROPE = 1 };                                                  /* KERNEL_MATVEC_QKV's */
 
@@ -77,8 +79,11 @@ uint32_t kernels_mmi8_blocks(void);
 /* Rows a workgroup of the batched kernel takes for weights of this slot
  * (TR: matmul_i8.wgsl's for formats with 8-bit quants, matmul.wgsl's else). */
 uint32_t kernels_matmul_rows(int slot);
+/* Columns a stage of the batched kernel takes for weights of this slot:
+ * where a product splits its columns (split-K), at whole stages. */
+uint32_t kernels_matmul_stage_cols(int slot);
 /* Tokens a workgroup of the batched kernel takes for this slot and variant
- * (TT): 32 for KV_T32 and KV_T32_BIAS on the f32 path, else
+ * (TT): 32 for KV_T32, KV_T32_BIAS and KV_T32_SPLIT on the f32 path, else
  * KERNELS_MATMUL_TOKENS. */
 uint32_t kernels_matmul_tokens(int slot, int variant);
 

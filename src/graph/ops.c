@@ -2,6 +2,7 @@
  * same fields in the same order) and records the dispatch. */
 #include "graph/ops.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -20,32 +21,128 @@ static int chunk_rows(const gpu_matrix *w, int c) {
     return left < w->chunk_rows ? left : w->chunk_rows;
 }
 
+/* Split-K. A product of few row tiles (K and V, Q and O, the down
+ * projection at a 1B's 2048 rows) launches fewer workgroups than the GPU
+ * has room for, and then takes one workgroup's walk over every column:
+ * on the H200 at 512 tokens a 512x2048 Q8_0 product ran at 11.5 TFLOP/s
+ * against 50 at 8192 rows. Below SPLITK_TARGET workgroups (the H200's 132
+ * SMs, two each: the adapter does not report its SM count) the columns
+ * are split into parts of whole stages, at most SPLITK_MAX, none shorter
+ * than SPLITK_MIN_COLS (a shorter part gains less than its partial sums'
+ * write and the reduction cost; it also leaves the tiny test models, whose
+ * rows are short, as they were). Only matrices of up to SPLITK_MAX_ROWS
+ * rows split unless forced: on the H200 (2026-11-30, wgpt-kbench -n 512)
+ * splitting K and V (512 rows) took them from 113 to 49 us (Q8_0, 8
+ * parts) and 110 to 68 (F16, 3), while Q and O (2048 rows, 3 parts) went
+ * from 94 to 129 and the down projection (2048 x 8192) from 335 to 405. */
+#define SPLITK_TARGET 264u
+#define SPLITK_MAX_ROWS 1024u
+#define SPLITK_MAX 8u
+#define SPLITK_MIN_COLS 256u
+#define SPLITK_TILE_OUTPUTS (128u * 64u) /* the largest tile: matmul_i8.wgsl's rows by tokens */
+
+uint64_t op_matmul_partials_bytes(int max_rows, int w_rows) {
+    uint64_t all = (uint64_t)SPLITK_MAX * (uint64_t)max_rows * (uint64_t)w_rows;
+    uint64_t most = 2ull * SPLITK_TARGET * SPLITK_TILE_OUTPUTS;
+    return 4 * (all < most ? all : most);
+}
+
+/* WGPT_SPLITK's parts, or 0 where it is not set. */
+static uint32_t splitk_forced(void) {
+    const char *e = getenv("WGPT_SPLITK");
+    unsigned long v = e && *e ? strtoul(e, NULL, 10) : 0;
+    return v > SPLITK_MAX ? SPLITK_MAX : (uint32_t)v;
+}
+
+/* Parts a product of rows x cols splits into (1: none), and columns a
+ * part (the last may have fewer). The grid is recorded once, so the parts
+ * are chosen for the largest step the scratch is sized for; shorter steps
+ * split alike (fewer tiles: they need it no less). */
+typedef struct { uint32_t parts, span; } k_split;
+static k_split matmul_split(graph *g, int slot, uint32_t rows, uint32_t cols, uint32_t row_tiles, uint32_t tile_tokens) {
+    k_split none = {1, cols};
+    uint64_t bytes;
+    uint32_t max_rows, forced = splitk_forced();
+    if (!graph_scratch(g, &bytes, &max_rows) || !max_rows || forced == 1 || (!forced && rows > SPLITK_MAX_ROWS))
+        return none;
+    uint32_t stage = kernels_matmul_stage_cols(slot), stages = (cols + stage - 1) / stage;
+    uint32_t tiles = row_tiles * ((max_rows + tile_tokens - 1) / tile_tokens);
+    uint32_t parts = forced ? forced : tiles < SPLITK_TARGET ? (SPLITK_TARGET + tiles - 1) / tiles : 1;
+    uint32_t most = forced ? stages : cols / SPLITK_MIN_COLS;
+    if (parts > SPLITK_MAX) parts = SPLITK_MAX;
+    if (parts > most) parts = most;
+    while (parts > 1 && (uint64_t)parts * max_rows * rows * 4 > bytes) parts--;
+    if (parts < 2) return none;
+    uint32_t per = (stages + parts - 1) / parts; /* stages a part; then no part is empty */
+    return (k_split){(stages + per - 1) / per, per * stage};
+}
+
+int op_matmul_k_parts(graph *g, const gpu_matrix *w, int rows) {
+    int variant = rows <= 1024 ? KV_T32 : KV_PLAIN; /* op_matmul's tile of tokens */
+    uint32_t tr = kernels_matmul_rows(w->gpu_slot);
+    return (int)matmul_split(g, w->gpu_slot, (uint32_t)rows, (uint32_t)w->cols, ((uint32_t)rows + tr - 1) / tr,
+                             kernels_matmul_tokens(w->gpu_slot, variant)).parts;
+}
+
+/* matmul.wgsl's Params begin with these; matvec.wgsl's too. */
+typedef struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; } mm_head;
+typedef struct { mm_head h; uint32_t k_splits, k_span, pad0, pad1; } mm_params;
+
+/* The split's second dispatch (matmul_reduce.wgsl), a lane an output: the
+ * parts' sums in P, added up and put where the unsplit kernel puts them. */
+static void matmul_reduce(graph *g, const mm_head *h, uint32_t parts, gpu_buffer *part, gpu_buffer *y,
+                          gpu_buffer *bias, step_when many) {
+    struct { uint32_t rows, out_stride, row_offset, accumulate, rows_mode, splits, has_bias, pad; } p = {
+        h->rows, h->out_stride, h->row_offset, h->accumulate, h->rows_mode, parts, bias != NULL, 0};
+    gpu_binding b[3] = {{part, 0, 0}, {y, 0, 0}, {bias ? bias : part, 0, 0}};
+    uint32_t out = h->rows_mode == ROWS_OUT;
+    graph_dispatch(g, kernel(g, KERNEL_MATMUL_REDUCE, 0, KV_PLAIN), &p, sizeof p, b, 3,
+                   (grid_rule){0, out ? 0 : h->rows, out ? h->rows : 0, 64 /* the kernel's lanes */, many});
+}
+
+/* The batched product of chunk c's rows p->h: matmul.wgsl's tiles of rows
+ * by tokens (or n_out rows), and where matmul_split says, by part, into
+ * the scratch, then their reduction into y. */
+static void matmul_tiles(graph *g, const gpu_matrix *w, int c, mm_params *p, gpu_buffer *x, gpu_buffer *y,
+                         const matmul_opts *o, int t32, step_when many) {
+    int split_variant = t32 ? KV_T32_SPLIT : KV_SPLIT; /* parts add no bias: their reduction does */
+    int variant = t32 ? (o->bias ? KV_T32_BIAS : KV_T32) : (o->bias ? KV_BIAS : KV_PLAIN);
+    uint32_t tile_rows = kernels_matmul_rows(w->gpu_slot), tile_tokens = kernels_matmul_tokens(w->gpu_slot, variant);
+    uint32_t row_tiles = (p->h.rows + tile_rows - 1) / tile_rows;
+    k_split ks = matmul_split(g, w->gpu_slot, p->h.rows, p->h.cols, row_tiles, tile_tokens);
+    uint64_t bytes;
+    uint32_t max_rows;
+    gpu_buffer *part = ks.parts > 1 ? graph_scratch(g, &bytes, &max_rows) : NULL;
+    p->k_splits = ks.parts;
+    p->k_span = ks.span;
+    gpu_binding b[4] = {{w->chunk[c], 0, 0}, {op_matmul_takes_xq(w) ? o->xq : x, 0, 0}, {part ? part : y, 0, 0},
+                        {o->bias, 0, 0}};
+    graph_dispatch_tiled(g, kernel(g, KERNEL_MATMUL, w->gpu_slot, part ? split_variant : variant), p, sizeof *p, b,
+                         o->bias && !part ? 4 : 3, (grid_rule){0, 0, 0, 1, many}, row_tiles * ks.parts, tile_tokens,
+                         o->rows == ROWS_OUT);
+    if (part) matmul_reduce(g, &p->h, ks.parts, part, y, o->bias, many);
+}
+
 /* One dispatch per chunk that holds rows of the wanted part: each reads
  * its rows where they lie and writes them at their column in the part.
  * Each chunk is recorded twice: the batched kernel for steps of several
- * tokens, matvec.wgsl for one-token steps (a decode step), which is bound
- * by the bytes of W alone. */
+ * tokens (split or not: matmul_split), matvec.wgsl for one-token steps (a
+ * decode step), which is bound by the bytes of W alone. */
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o) {
     int first = o->w_rows ? o->w_first : 0, n = o->w_rows ? o->w_rows : w->rows;
-    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; } p = {
-        0, (uint32_t)w->cols, 0, (uint32_t)(o->out_stride ? o->out_stride : n), (uint32_t)w->cols,
-        (uint32_t)o->accumulate, (uint32_t)o->rows, 0};
+    mm_params p = {{0, (uint32_t)w->cols, 0, (uint32_t)(o->out_stride ? o->out_stride : n), (uint32_t)w->cols,
+                    (uint32_t)o->accumulate, (uint32_t)o->rows, 0}, 1, (uint32_t)w->cols, 0, 0};
     int fold = o->norm && o->norm_x;
-    /* matvec.wgsl's Params: matmul's, then the norm's epsilon and where x's row is */
-    struct { uint32_t rows, cols, row_offset, out_stride, in_stride, accumulate, rows_mode, w_first; float eps;
-             uint32_t x_row, pad0, pad1; } pv;
+    /* matvec.wgsl's Params: matmul's head, then the norm's epsilon and where x's row is */
+    struct { mm_head h; float eps; uint32_t x_row, pad0, pad1; } pv;
     int out = o->rows == ROWS_OUT;
     step_when one = out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN, many = out ? WHEN_OUTS : WHEN_TOKENS;
     /* Matrices of few rows (K and V) fill more of the GPU in tiles of 32 tokens. */
     int t32 = n <= 1024;
-    int mm_variant = t32 ? (o->bias ? KV_T32_BIAS : KV_T32) : (o->bias ? KV_BIAS : KV_PLAIN);
-    gpu_kernel *k = kernel(g, KERNEL_MATMUL, w->gpu_slot, mm_variant);
     int mv_variant = fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN);
     gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
     uint32_t mv_per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);
-    uint32_t tile_rows = kernels_matmul_rows(w->gpu_slot);
-    int i8 = op_matmul_takes_xq(w);
-    if (i8 && !o->xq) {
+    if (op_matmul_takes_xq(w) && !o->xq) {
         graph_fail(g, "op_matmul: a matrix of 8-bit products needs x quantized (matmul_opts.xq, op_quant_act)");
         return;
     }
@@ -53,23 +150,20 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         int c0 = c * w->chunk_rows, c1 = c0 + chunk_rows(w, c);
         int r0 = first > c0 ? first : c0, r1 = first + n < c1 ? first + n : c1;
         if (r0 >= r1) continue;
-        p.rows = (uint32_t)(r1 - r0);
-        p.row_offset = (uint32_t)(r0 - first);
-        p.w_first = (uint32_t)(r0 - c0);
-        gpu_binding b[4] = {{w->chunk[c], 0, 0}, {i8 ? o->xq : x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
-        /* matmul.wgsl: a workgroup a tile of rows by tokens (or n_out rows) */
-        graph_dispatch_tiled(g, k, &p, sizeof p, b, o->bias ? 4 : 3, (grid_rule){0, 0, 0, 1, many},
-                             (p.rows + tile_rows - 1) / tile_rows, kernels_matmul_tokens(w->gpu_slot, mm_variant), out);
+        p.h.rows = (uint32_t)(r1 - r0);
+        p.h.row_offset = (uint32_t)(r0 - first);
+        p.h.w_first = (uint32_t)(r0 - c0);
+        matmul_tiles(g, w, c, &p, x, y, o, t32, many);
         if (o->many_only) continue;
         memset(&pv, 0, sizeof pv);
-        memcpy(&pv, &p, sizeof p);
+        pv.h = p.h;
         pv.eps = o->norm_eps;
         pv.x_row = (uint32_t)(fold && out); /* the residual stream's row out_first, not a packed row 0 */
         gpu_binding bv[5] = {{w->chunk[c], 0, 0}, {fold ? o->norm_x : x, 0, 0}, {y, 0, 0}};
         int nb = 3;
         if (o->bias) bv[nb++] = (gpu_binding){o->bias, 0, 0};
         if (fold) bv[nb++] = (gpu_binding){o->norm, 0, 0};
-        graph_dispatch(g, kv, &pv, sizeof pv, bv, nb, (grid_rule){p.rows, 0, 0, mv_per_wg, one});
+        graph_dispatch(g, kv, &pv, sizeof pv, bv, nb, (grid_rule){p.h.rows, 0, 0, mv_per_wg, one});
     }
 }
 

@@ -28,7 +28,21 @@ typedef struct {
     gpu_buffer *xq;     /* x as op_quant_act left it: what the batched kernel reads instead of x
                            where W takes 8-bit products (op_matmul_takes_xq), which need it */
 } matmul_opts;
+/* In steps of several tokens a product whose tiles are too few to fill the
+ * GPU splits its columns into parts (split-K) where the graph has scratch
+ * for them (graph_set_scratch): each part's sums go to the scratch, and a
+ * second dispatch adds them up in a fixed order (the same result every
+ * run). WGPT_SPLITK=S (tests and experiments) takes S parts (at most 8)
+ * wherever the columns and the scratch allow, and 1 none. */
 void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o);
+/* Bytes of scratch op_matmul's splits need at most for steps of up to
+ * max_rows rows (tokens or n_out rows) and matrices of up to w_rows rows:
+ * 8 parts of them, but never more than a split ever takes, (target + its
+ * tiles) x a tile's outputs (matmul_split in ops.c). */
+uint64_t op_matmul_partials_bytes(int max_rows, int w_rows);
+/* Parts op_matmul would split a product of rows of w into in g (1: none):
+ * what wgpt-kbench prints beside its timing. */
+int op_matmul_k_parts(graph *g, const gpu_matrix *w, int rows);
 
 /* 1 where W's products in steps of several tokens are 8-bit dot products
  * (matmul_i8.wgsl: Q8_0 and Q4_0, quant_int8_matmul), reading x quantized

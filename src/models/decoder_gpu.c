@@ -70,6 +70,7 @@ struct decoder_state {
     gpu_buffer *rope_cs_swa;     /* the same for windowed layers' base, or NULL */
     gpu_buffer *xq;              /* a product's input quantized (op_quant_act) for the widest, or NULL
                                     where no matrix takes 8-bit products */
+    gpu_buffer *mm_part;         /* split products' partial sums (op_matmul_partials_bytes): the graph's scratch */
     graph *g;
 };
 
@@ -466,6 +467,17 @@ static void forward(decoder_state *s) {
  * against the device's limits before any is made. */
 typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
 
+/* Bytes of s->mm_part: for the most rows a step has, and the longest
+ * column of outputs a product writes (the LM head's, or a layer's); 0
+ * where no step has several (only those split). */
+static uint64_t mm_part_bytes(const decoder_config *c, int n_batch, int n_out_max) {
+    int rows = c->n_vocab, q_dim = c->n_heads * c->head_dim, most = n_batch > n_out_max ? n_batch : n_out_max;
+    if (c->dim > rows) rows = c->dim;
+    if (q_dim > rows) rows = q_dim;
+    if (c->hidden_dim > rows) rows = c->hidden_dim;
+    return most > 1 ? op_matmul_partials_bytes(most, rows) : 0;
+}
+
 static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch, int n_out_max,
                          uint64_t xq_bytes, state_buffer *out) {
     uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
@@ -482,6 +494,7 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
         {"logits", logit_bytes, 1},
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
         {"xq", xq_bytes, 1},
+        {"mm_part", mm_part_bytes(c, n_batch, n_out_max), 1},
         {"k_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
         {"v_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
         {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},
@@ -575,6 +588,9 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
         if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
     }
     if (xqb && !(s->xq = state_buffer_create(d, xqb, GPU_STORAGE, "xq", n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
+    const state_buffer *part = &sb[nb - 4]; /* mm_part, before the caches and the RoPE table */
+    if (!(s->mm_part = state_buffer_create(d, part->bytes, GPU_STORAGE, part->name, n_ctx, n_batch, err, errlen)))
+        return WGPT_ERR_GPU;
     const state_buffer *kv = &sb[nb - 3]; /* k_cache; v_cache is the same size */
     s->k_cache = calloc((size_t)c->n_layers, sizeof *s->k_cache);
     s->v_cache = calloc((size_t)c->n_layers, sizeof *s->v_cache);
@@ -600,6 +616,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
 
     s->g = graph_create(d, k, s->step);
     if (!s->g) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
+    graph_set_scratch(s->g, s->mm_part, part->bytes, (uint32_t)(n_batch > n_out_max ? n_batch : n_out_max));
     forward(s);
     if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return WGPT_ERR_GPU; }
     return WGPT_OK;
@@ -609,7 +626,7 @@ void free_decoder_state(decoder_state *s) {
     if (!s) return;
     graph_free(s->g);
     gpu_buffer *bufs[] = {s->step, s->ids, s->x, s->xn, s->q, s->att, s->gate, s->up, s->attn_part,
-                          s->logits, s->logits_rb, s->xq, s->rope_cs, s->rope_cs_swa};
+                          s->logits, s->logits_rb, s->xq, s->mm_part, s->rope_cs, s->rope_cs_swa};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_free(bufs[i]);
     for (int l = 0; s->k_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->k_cache[l]);
     for (int l = 0; s->v_cache && l < s->w->c.n_layers; l++) gpu_buffer_free(s->v_cache[l]);

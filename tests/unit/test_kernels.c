@@ -18,6 +18,8 @@
  *     stacked matrix)                bias, cache rows, across chunks)
  *   matmul's ROWS_POS (the KV-     test_matmul_kv_rows (rows at pos0 + t, with
  *     cache write)                   and without bias, split)
+ *   matmul's split-K +             test_matmul_splitk (the engine's splits, and
+ *     matmul_reduce.wgsl             parts forced with every option above)
  *   matvec.wgsl x mvfmt_*.wgsl     test_matvec (one-token steps: every matmul
  *     (one-token steps)              option again at one token, each format)
  *   x mv_norm*.wgsl (RMSNorm       test_matvec_norm (bias, the logits' row,
@@ -416,7 +418,34 @@ typedef struct {
     int part_first, part_rows; /* only W's rows part_first.. (part_rows of them; 0: all), written
                                   from column 0 with the bias's first part_rows values: one part
                                   of a stacked matrix (GPT-2's Q, K, V) */
+    int k_parts;        /* split-K: this many parts forced (WGPT_SPLITK) where the columns allow;
+                           0: the engine's choice */
 } mm_case;
+
+/* Split products' scratch for r, as the decoder gives its graph: sized for
+ * steps of max_rows (more than a case's step has, so that the parts are
+ * chosen for a larger batch than the step runs, as in a context's short
+ * steps). */
+static gpu_buffer *give_scratch(rig *r, int max_rows, int w_rows) {
+    uint64_t bytes = op_matmul_partials_bytes(max_rows, w_rows);
+    gpu_buffer *b = gpu_buffer_create(r->c->dev, bytes, GPU_STORAGE, "mm_part");
+    assert_non_null(b);
+    graph_set_scratch(r->g, b, bytes, (uint32_t)max_rows);
+    return b;
+}
+
+/* op_matmul with WGPT_SPLITK at parts (0: as it was), restored after. */
+static void matmul_parts(rig *r, const gpu_matrix *m, gpu_buffer *x, gpu_buffer *y, const matmul_opts *o, int parts) {
+    const char *was = getenv("WGPT_SPLITK");
+    char keep[16] = "";
+    if (was) snprintf(keep, sizeof keep, "%s", was);
+    char v[16];
+    snprintf(v, sizeof v, "%d", parts);
+    if (parts) setenv("WGPT_SPLITK", v, 1);
+    op_matmul(r->g, m, x, y, o);
+    if (parts && was) setenv("WGPT_SPLITK", keep, 1);
+    else if (parts) unsetenv("WGPT_SPLITK");
+}
 
 static void check_matmul(const mm_case *c) {
     gpu_ctx *ctx = c->split ? &split_ctx : &main_ctx;
@@ -460,6 +489,7 @@ static void check_matmul(const mm_case *c) {
     assert_int_equal(gpu_matrix_upload(ctx->dev, &tw.t, &m, err, sizeof err), 0);
     if (c->split && m.n_chunks < 2) fail_msg("matmul split case: %d rows came out in one buffer", c->rows);
     rig r = rig_open(ctx);
+    gpu_buffer *part = give_scratch(&r, 2 * n_tok + 40, c->rows);
     gpu_buffer *xb = upload(ctx->dev, x, (size_t)c->n * c->cols * 4), *yb = upload(ctx->dev, y0, ny * 4),
                *bb = upload(ctx->dev, bias, (size_t)c->rows * 4);
     matmul_opts mo = {.bias = c->bias ? bb : NULL, .accumulate = c->accumulate,
@@ -467,7 +497,7 @@ static void check_matmul(const mm_case *c) {
                       .w_first = c->part_first, .w_rows = c->part_rows};
     gpu_buffer *xqb = quantize_for(&r, &m, xb, c->n, c->cols, c->use_n_out);
     mo.xq = xqb;
-    op_matmul(r.g, &m, xb, yb, &mo);
+    matmul_parts(&r, &m, xb, yb, &mo, c->k_parts);
     rig_run(&r, (uint32_t)pos0, (uint32_t)n_tok, c->use_n_out ? 3u : 0u, (uint32_t)c->n);
     float *y = download(ctx->dev, yb, ny);
     char what[200];
@@ -477,8 +507,10 @@ static void check_matmul(const mm_case *c) {
     if (c->part_rows)
         snprintf(what + strlen(what), sizeof what - strlen(what), " rows %d..%d only", first, first + out_rows - 1);
     if (c->split) snprintf(what + strlen(what), sizeof what - strlen(what), " (%d buffers of %d rows)", m.n_chunks, m.chunk_rows);
+    if (c->k_parts) snprintf(what + strlen(what), sizeof what - strlen(what), " in %d K parts", c->k_parts);
     expect_close(what, "Y", y, want, tol, ny, (size_t)stride);
     rig_close(&r);
+    gpu_buffer_free(part);
     gpu_buffer_free(xqb);
     gpu_buffer_free(xb);
     gpu_buffer_free(yb);
@@ -500,7 +532,7 @@ static void matmul_format(uint32_t type) {
                              {5, 2080, 3},  {19, 224, 17},  {70, 64, 100}, {1100, 64, 70},
                              {130, 96, 131}, {129, 32, 65}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0, 0, 0};
+        mm_case c = {type, shapes[i][0], shapes[i][1], shapes[i][2], 0, 0, 0, 0, 0, 0, 0, 0, 0};
         check_matmul(&c);
     }
 }
@@ -514,7 +546,7 @@ static void test_matmul_bf16(void **state) { (void)state; matmul_format(GGML_TYP
 static void test_matmul_residual_add(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0, 0, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0, 0, 0, 0, 0};
+        mm_case a = {types[i], 37, 96, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0}, b = {types[i], 6, 288, 11, 1, 0, 0, 0, 0, 0, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
     }
@@ -524,7 +556,7 @@ static void test_matmul_residual_add(void **state) {
 static void test_matmul_logits(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0, 0, 0, 0, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0, 0, 0, 0, 0};
+        mm_case a = {types[i], 45, 128, 2, 0, 51, 1, 0, 0, 0, 0, 0, 0}, b = {types[i], 13, 64, 9, 0, 0, 1, 0, 0, 0, 0, 0, 0};
         check_matmul(&a);
         check_matmul(&b);
     }
@@ -533,7 +565,7 @@ static void test_matmul_logits(void **state) {
 static void test_matmul_split(void **state) {
     (void)state;
     for (int i = 0; i < N_TYPES; i++) {
-        mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0, 0, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1, 0, 0, 0, 0};
+        mm_case a = {types[i], 100, 96, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0}, b = {types[i], 61, 160, 9, 0, 67, 0, 1, 0, 0, 0, 0, 0};
         a.split = 1;
         check_matmul(&a);
         check_matmul(&b);
@@ -554,8 +586,8 @@ static void matmul_cases(const mm_case *cases, size_t n) {
  * over split rows (each chunk adds its own slice of the bias). */
 static void test_matmul_bias(void **state) {
     (void)state;
-    const mm_case cases[] = {{0, 37, 96, 3, 0, 0, 0, 0, 1, 0, 0, 0}, {0, 6, 288, 11, 1, 0, 0, 0, 1, 0, 0, 0},
-                             {0, 100, 96, 2, 0, 0, 0, 1, 1, 0, 0, 0}};
+    const mm_case cases[] = {{0, 37, 96, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0}, {0, 6, 288, 11, 1, 0, 0, 0, 1, 0, 0, 0, 0},
+                             {0, 100, 96, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0}};
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
 
@@ -564,8 +596,8 @@ static void test_matmul_bias(void **state) {
  * before pos0 and after the last token stay as they were. */
 static void test_matmul_kv_rows(void **state) {
     (void)state;
-    const mm_case cases[] = {{0, 16, 64, 1, 0, 0, 0, 0, 0, 1, 0, 0}, {0, 24, 96, 9, 0, 0, 0, 0, 1, 1, 0, 0},
-                             {0, 61, 160, 5, 0, 0, 0, 1, 1, 1, 0, 0}};
+    const mm_case cases[] = {{0, 16, 64, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0}, {0, 24, 96, 9, 0, 0, 0, 0, 1, 1, 0, 0, 0},
+                             {0, 61, 160, 5, 0, 0, 0, 1, 1, 1, 0, 0, 0}};
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
 
@@ -577,12 +609,32 @@ static void test_matmul_kv_rows(void **state) {
 static void test_matmul_parts(void **state) {
     (void)state;
     const mm_case cases[] = {
-        {0, 96, 64, 3, 0, 0, 0, 0, 1, 0, 0, 32},  /* Q of a 32-32-32 stack */
-        {0, 96, 64, 5, 0, 0, 0, 0, 1, 1, 32, 32}, /* K, into the cache rows */
-        {0, 96, 64, 9, 1, 0, 0, 0, 1, 1, 64, 32}, /* V, accumulating */
-        {0, 60, 96, 4, 0, 0, 0, 1, 1, 0, 3, 40},  /* split: from inside chunk 0 over several */
-        {0, 60, 96, 2, 0, 0, 0, 1, 0, 1, 43, 17}, /* split: the last rows, from inside a chunk */
-        {0, 60, 96, 2, 0, 0, 0, 1, 0, 0, 8, 5},   /* split: inside one chunk */
+        {0, 96, 64, 3, 0, 0, 0, 0, 1, 0, 0, 32, 0},  /* Q of a 32-32-32 stack */
+        {0, 96, 64, 5, 0, 0, 0, 0, 1, 1, 32, 32, 0}, /* K, into the cache rows */
+        {0, 96, 64, 9, 1, 0, 0, 0, 1, 1, 64, 32, 0}, /* V, accumulating */
+        {0, 60, 96, 4, 0, 0, 0, 1, 1, 0, 3, 40, 0},  /* split: from inside chunk 0 over several */
+        {0, 60, 96, 2, 0, 0, 0, 1, 0, 1, 43, 17, 0}, /* split: the last rows, from inside a chunk */
+        {0, 60, 96, 2, 0, 0, 0, 1, 0, 0, 8, 5, 0},   /* split: inside one chunk */
+    };
+    matmul_cases(cases, sizeof cases / sizeof *cases);
+}
+
+/* Split-K (matmul_common.wgsl's k_splits, matmul_reduce.wgsl): many tokens
+ * by few rows over long columns, which the engine splits itself (2080
+ * columns: 65 blocks, parts of unequal stages; 130 rows by 131 tokens:
+ * one row and token past the 8-bit tiles), and parts forced on the other
+ * options: a bias, accumulating, the n_out rows at a wider stride, the
+ * cache rows at pos0, rows over several buffers, a part of a stacked
+ * matrix, 8 parts, and more parts than the columns have stages (fewer
+ * then). Every step is shorter than the batch the scratch is sized for. */
+static void test_matmul_splitk(void **state) {
+    (void)state;
+    const mm_case cases[] = {
+        {0, 70, 2080, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 130, 1024, 131, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 37, 160, 9, 0, 0, 0, 0, 1, 0, 0, 0, 3},     {0, 6, 288, 11, 1, 0, 0, 0, 0, 0, 0, 0, 4},
+        {0, 45, 224, 7, 0, 51, 1, 0, 1, 0, 0, 0, 2},    {0, 24, 352, 9, 0, 0, 0, 0, 1, 1, 0, 0, 5},
+        {0, 61, 160, 9, 1, 67, 0, 1, 1, 0, 0, 0, 3},    {0, 96, 256, 9, 1, 0, 0, 0, 1, 1, 64, 32, 2},
+        {0, 3, 512, 2, 0, 0, 0, 0, 0, 0, 0, 0, 8},      {0, 65, 96, 70, 1, 0, 0, 0, 1, 0, 0, 0, 8},
     };
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
@@ -669,17 +721,17 @@ static void test_quant_act(void **state) {
 static void test_matvec(void **state) {
     (void)state;
     const mm_case cases[] = {
-        {0, 1, 32, 1, 0, 0, 0, 0, 0, 0, 0, 0},    {0, 3, 96, 1, 0, 0, 0, 0, 0, 0, 0, 0},
-        {0, 37, 160, 1, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 70, 64, 1, 0, 0, 0, 0, 0, 0, 0, 0},
-        {0, 5, 2080, 1, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 203, 1024, 1, 0, 0, 0, 0, 0, 0, 0, 0},
-        {0, 19, 224, 1, 1, 0, 0, 0, 0, 0, 0, 0},  /* accumulate: the residual add */
-        {0, 40, 128, 1, 0, 56, 1, 0, 0, 0, 0, 0}, /* n_out: the logits, a wider stride */
-        {0, 37, 96, 1, 0, 0, 0, 0, 1, 0, 0, 0},   /* bias */
-        {0, 61, 160, 1, 1, 0, 0, 1, 1, 0, 0, 0},  /* bias, accumulate, split */
-        {0, 24, 96, 1, 0, 0, 0, 0, 1, 1, 0, 0},   /* the cache row at pos0, bias */
-        {0, 96, 64, 1, 0, 0, 0, 0, 1, 1, 32, 32}, /* K part of a stack, into the cache */
-        {0, 60, 96, 1, 0, 0, 0, 1, 1, 0, 3, 40},  /* a part over split rows */
-        {0, 100, 96, 1, 0, 0, 0, 1, 0, 0, 0, 0},  /* split */
+        {0, 1, 32, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},    {0, 3, 96, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 37, 160, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 70, 64, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 5, 2080, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  {0, 203, 1024, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 19, 224, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0},  /* accumulate: the residual add */
+        {0, 40, 128, 1, 0, 56, 1, 0, 0, 0, 0, 0, 0}, /* n_out: the logits, a wider stride */
+        {0, 37, 96, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0},   /* bias */
+        {0, 61, 160, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0},  /* bias, accumulate, split */
+        {0, 24, 96, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0},   /* the cache row at pos0, bias */
+        {0, 96, 64, 1, 0, 0, 0, 0, 1, 1, 32, 32, 0}, /* K part of a stack, into the cache */
+        {0, 60, 96, 1, 0, 0, 0, 1, 1, 0, 3, 40, 0},  /* a part over split rows */
+        {0, 100, 96, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},  /* split */
     };
     matmul_cases(cases, sizeof cases / sizeof *cases);
 }
@@ -1246,9 +1298,9 @@ static void check_planes(uint32_t type, int rows, int cols) {
     gpu_matrix_free(&m);
     free_weight(&tw);
     const mm_case cases[] = {
-        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0},        /* matvec */
-        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9}, /* matvec, a part across chunks */
-        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0},       /* matmul */
+        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},        /* matvec */
+        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9, 0}, /* matvec, a part across chunks */
+        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0, 0},       /* matmul */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_matmul(&cases[i]);
     check_matvec_norm(type, rows, cols, 1, 0, 1);
@@ -2157,6 +2209,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_residual_add), cmocka_unit_test(test_matmul_logits),
         cmocka_unit_test(test_matmul_split),      cmocka_unit_test(test_matmul_bias),
         cmocka_unit_test(test_matmul_kv_rows),    cmocka_unit_test(test_matmul_parts),
+        cmocka_unit_test(test_matmul_splitk),
         cmocka_unit_test(test_matvec_norm),       cmocka_unit_test(test_quant_planes),
     };
     const struct CMUnitTest tests[] = {
@@ -2171,6 +2224,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_bias),
         cmocka_unit_test(test_matmul_kv_rows),
         cmocka_unit_test(test_matmul_parts),
+        cmocka_unit_test(test_matmul_splitk),
         cmocka_unit_test(test_matvec),
         cmocka_unit_test(test_matvec_norm),
         cmocka_unit_test(test_matvec_glu),

@@ -43,7 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = tl.n;
   let base = tl.base;
   let nblocks = p.cols / 32u;
-  let nst = p.cols / BK;
+  // The tile's stages: all, or its part's (ops.c splits at whole stages).
+  let st0 = tl.k0 / BK;
+  let st1 = tl.k1 / BK;
   // Staging: lane li brings vec4 j of the stage for tokens s and s + 32
   // (TT 64), and for rows s and s + 32. Tokens and rows past the end repeat the last,
   // unused.
@@ -59,12 +61,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rq = li % 16u;
   var a0 = mat4x4<f32>(); // tokens tq + 8c, c < 4: column c, component k row rq + 16k
   var a1 = mat4x4<f32>(); // tokens tq + 32 + 8c (TT 64)
-  var xr0 = X[xrow0];
+  let fwo = (st0 / 2u) * WBLOCK_WORDS;
+  let fjb = 4u * (st0 % 2u) + j;
+  var xr0 = X[xrow0 + 4u * st0];
   var xr1 = vec4<f32>();
-  if (TT == 64u) { xr1 = X[xrow1]; }
-  var wr0 = wload(wrow0, j);
-  var wr1 = wload(wrow1, j);
-  for (var st = 0u; st < nst; st++) {
+  if (TT == 64u) { xr1 = X[xrow1 + 4u * st0]; }
+  var wr0 = wload(wrow0 + fwo, fjb);
+  var wr1 = wload(wrow1 + fwo, fjb);
+  for (var st = st0; st < st1; st++) {
     let wo = (st / 2u) * WBLOCK_WORDS;
     let jb = 4u * (st % 2u) + j; // the vec4 of the block
     xs[s * SK + j] = xr0;
@@ -72,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ws[s * SK + j] = wdeq(wr0, wrow0 + wo, jb);
     ws[(s + 32u) * SK + j] = wdeq(wr1, wrow1 + wo, jb);
     workgroupBarrier();
-    let nx = min(st + 1u, nst - 1u);
+    let nx = min(st + 1u, st1 - 1u);
     let nwo = (nx / 2u) * WBLOCK_WORDS;
     let njb = 4u * (nx % 2u) + j;
     xr0 = X[xrow0 + 4u * nx];

@@ -8,8 +8,8 @@
 // tokens by 128 rows, 256 lanes, 4 by 8 sums a lane; a stage MMI8_KB
 // blocks (1 or 2, set by the composer: kernels.c), two barriers a stage,
 // with the next stage's loads in flight during the sums. A stage past the
-// last block (cols / 32 not a multiple of MMI8_KB) stages a repeat of it
-// and skips it. The format snippet (mmi8_TYPE) says how a half block of
+// last block (the blocks of the tile's columns not a multiple of MMI8_KB)
+// stages a repeat of it and skips it. The format snippet (mmi8_TYPE) says how a half block of
 // weights becomes 4 words of signed bytes. On the H200 (2026-11-30,
 // wgpt-kbench -n 512), quantizing in the product itself: 38-50 TFLOP/s
 // against the f32 kernel's 26-31 on the 1B's large matrices; a probe
@@ -51,6 +51,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = tl.n;
   let base = tl.base;
   let nblocks = p.cols / 32u;
+  // The tile's blocks: all, or its part's (ops.c splits at whole stages).
+  let b0 = tl.k0 / 32u;
+  let be = tl.k1 / 32u;
   // Staging: lane li brings vec4 xj of token xs's stage of x (lanes past
   // TT * XS none), and for tokens sd = li / KB the scale and sum of block
   // jd (lanes past TT * KB none); half h of row r's blocks of weights.
@@ -75,14 +78,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var wsw: array<f32, KB>; // the weights' block scales
   // The first stage's loads; then each stage loads the next's (the last
   // again at the end) before its sums.
-  if (li < TT * XS) { xv = X[2u * (xblk + min(xj / 2u, nblocks - 1u)) + xj % 2u]; }
-  if (li < TT * KB) { dv = x_scale_sum(dblk + min(jd, nblocks - 1u)); }
+  if (li < TT * XS) { xv = X[2u * (xblk + min(b0 + xj / 2u, be - 1u)) + xj % 2u]; }
+  if (li < TT * KB) { dv = x_scale_sum(dblk + min(b0 + jd, be - 1u)); }
   for (var j = 0u; j < KB; j++) {
-    let wb = wblk + min(j, nblocks - 1u);
+    let wb = wblk + min(b0 + j, be - 1u);
     wr[j] = i8_load(wb, h);
     wsw[j] = unpack2x16float(i8_scale_word(wb) >> (16u * (wb & 1u))).x;
   }
-  for (var b = 0u; b < nblocks; b += KB) {
+  for (var b = b0; b < be; b += KB) {
     if (li < TT * XS) { xq[li] = xv; }
     if (li < TT * KB) {
       xd[li] = bitcast<f32>(dv.x);
@@ -93,16 +96,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (h == 0u) { wd[r * KB + j] = wsw[j]; }
     }
     workgroupBarrier();
-    let nb = min(b + KB, nblocks - 1u);
-    if (li < TT * XS) { xv = X[2u * (xblk + min(nb + xj / 2u, nblocks - 1u)) + xj % 2u]; }
-    if (li < TT * KB) { dv = x_scale_sum(dblk + min(nb + jd, nblocks - 1u)); }
+    let nb = min(b + KB, be - 1u);
+    if (li < TT * XS) { xv = X[2u * (xblk + min(nb + xj / 2u, be - 1u)) + xj % 2u]; }
+    if (li < TT * KB) { dv = x_scale_sum(dblk + min(nb + jd, be - 1u)); }
     for (var j = 0u; j < KB; j++) {
-      let wb = wblk + min(nb + j, nblocks - 1u);
+      let wb = wblk + min(nb + j, be - 1u);
       wr[j] = i8_load(wb, h);
       wsw[j] = unpack2x16float(i8_scale_word(wb) >> (16u * (wb & 1u))).x;
     }
     for (var j = 0u; j < KB; j++) {
-      if (b + j >= nblocks) { break; }
+      if (b + j >= be) { break; }
       var xa: array<vec4<u32>, 4>;
       var xb: array<vec4<u32>, 4>;
       for (var c = 0u; c < 4u; c++) {
