@@ -57,7 +57,8 @@ static const struct {
     [KERNEL_ATTENTION_SPLIT] = {"attention_split.wgsl", 0, FMT_NONE, {{"attention_split_common.wgsl"}}},
     [KERNEL_ATTENTION_MERGE] = {"attention_merge.wgsl", 0, FMT_NONE, {{NULL}}},
     [KERNEL_ATTENTION_SPLIT_SG] = {"attention_split_sg.wgsl", 1, FMT_NONE, {{"attention_split_common.wgsl"}}},
-    [KERNEL_QUANT_ACT] = {"quant_act.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_QUANT_ACT] = {"quant_act.wgsl", 0, FMT_NONE,
+                          {[KV_PLAIN] = {"quant_act_plain.wgsl"}, [KV_QA_SWIGLU] = {"quant_act_swiglu.wgsl"}}},
     [KERNEL_MATMUL_REDUCE] = {"matmul_reduce.wgsl", 0, FMT_NONE, {{NULL}}},
 };
 

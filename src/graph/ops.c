@@ -169,14 +169,22 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
 
 int op_matmul_takes_xq(const gpu_matrix *w) { return kernels_matmul_i8(w->gpu_slot); }
 
-/* A lane a block (quant_act.wgsl). */
-void op_quant_act(graph *g, gpu_buffer *x, gpu_buffer *xq, int cols, int from_out) {
+/* A lane a block (quant_act.wgsl); with up, x = silu(x) * up first. */
+static void quant_act(graph *g, gpu_buffer *x, gpu_buffer *up, gpu_buffer *xq, int cols, int from_out) {
     struct { uint32_t cols, in_stride, rows_mode, pad; } p = {(uint32_t)cols, (uint32_t)cols, (uint32_t)(from_out != 0),
                                                              0};
     uint32_t blocks = (uint32_t)cols / 32;
-    gpu_binding b[2] = {{x, 0, 0}, {xq, 0, 0}};
-    graph_dispatch(g, kernel(g, KERNEL_QUANT_ACT, 0, KV_PLAIN), &p, sizeof p, b, 2,
+    gpu_binding b[3] = {{x, 0, 0}, {xq, 0, 0}, {up, 0, 0}};
+    graph_dispatch(g, kernel(g, KERNEL_QUANT_ACT, 0, up ? KV_QA_SWIGLU : KV_PLAIN), &p, sizeof p, b, up ? 3 : 2,
                    from_out ? (grid_rule){0, 0, blocks, 64, WHEN_OUTS} : (grid_rule){0, blocks, 0, 64, WHEN_TOKENS});
+}
+
+void op_quant_act(graph *g, gpu_buffer *x, gpu_buffer *xq, int cols, int from_out) {
+    quant_act(g, x, NULL, xq, cols, from_out);
+}
+
+void op_swiglu_quant_many(graph *g, gpu_buffer *gate, gpu_buffer *up, gpu_buffer *xq, int width) {
+    quant_act(g, gate, up, xq, width, 0);
 }
 
 uint64_t op_quant_act_bytes(int rows, int cols) {

@@ -166,6 +166,10 @@ uint64_t op_attention_partials_bytes(const kernel_registry *k, const attn_shape 
  * of several tokens (op_matvec_glu does it in one-token steps). */
 void op_swiglu(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
 void op_swiglu_many(graph *g, gpu_buffer *gate, gpu_buffer *up, int width);
+/* op_swiglu_many and op_quant_act of its result (gate, width wide) into
+ * xq in one pass, for steps of several tokens whose down projection takes
+ * 8-bit products. */
+void op_swiglu_quant_many(graph *g, gpu_buffer *gate, gpu_buffer *up, gpu_buffer *xq, int width);
 /* x = gelu(x) (tanh form) over rows of width; gated, x = gelu(x) * up.
  * Ungated, up is bound but not read, and must not be x (a buffer cannot be
  * bound writable and read-only in one dispatch). */

@@ -397,6 +397,7 @@ static void build_ffn(decoder_state *s, int l) {
     graph *g = s->g;
     gpu_buffer *nw = c->norm == NORM_RMS ? L->ffn_norm : NULL, *nx = nw ? s->x : NULL;
     float eps = c->norm_eps;
+    gpu_buffer *down_xq = NULL; /* the activation quantized with SwiGLU itself (op_swiglu_quant_many) */
     const gpu_matrix *const gu[2] = {&L->w_up, &L->w_gate};
     if (c->ffn == FFN_GELU) {
         const fused_norm fn = {L->ffn_vecs, 1, L->b_up != NULL, eps};
@@ -414,6 +415,8 @@ static void build_ffn(decoder_state *s, int l) {
         op_matmul(g, &L->w_gate, s->xn, s->gate, &(matmul_opts){.many_only = 1, .xq = xq});
         op_matmul(g, &L->w_up, s->xn, s->up, &(matmul_opts){.many_only = 1, .xq = xq});
         if (c->ffn == FFN_GEGLU) op_gelu_many(g, s->gate, s->up, c->hidden_dim, 1);
+        else if (s->xq && op_matmul_takes_xq(&L->w_down)) /* made and quantized for down in one pass */
+            op_swiglu_quant_many(g, s->gate, s->up, down_xq = s->xq, c->hidden_dim);
         else op_swiglu_many(g, s->gate, s->up, c->hidden_dim);
     } else {
         build_norm(s, L->ffn_norm, L->ffn_norm_b, 0, "ffn_norm", l, 0);
@@ -426,7 +429,7 @@ static void build_ffn(decoder_state *s, int l) {
     }
     graph_capture(g, "ffn_act", l, s->gate, c->hidden_dim, ROWS_STEP);
     const gpu_matrix *const down[1] = {&L->w_down};
-    gpu_buffer *xq = quantized(s, s->gate, c->hidden_dim, 0, down, 1);
+    gpu_buffer *xq = down_xq ? down_xq : quantized(s, s->gate, c->hidden_dim, 0, down, 1);
     if (L->ffn_post_norm) {
         op_matmul(g, &L->w_down, s->gate, s->xn, &(matmul_opts){.bias = L->b_down, .xq = xq});
         op_rmsnorm_add(g, s->xn, L->ffn_post_norm, s->x, c->dim, c->norm_eps);

@@ -647,7 +647,7 @@ static void test_matmul_splitk(void **state) {
  * scale's edge) and just past it, of ties at the scale (k + 1/2, rounded
  * half to even, both signs). With from_out only the n_out rows from row 0:
  * the blocks of the rows after them stay as they were. */
-static void check_quant_act(int n, int cols, int from_out) {
+static void check_quant_act(int n, int cols, int from_out, int glu) {
     gpu_ctx *ctx = &main_ctx;
     int nb = cols / 32, n_tok = n + (from_out ? 4 : 0);
     float *x = rand_floats((size_t)n_tok * cols, 4.0f), *want = malloc((size_t)n_tok * cols * sizeof *want);
@@ -668,8 +668,24 @@ static void check_quant_act(int n, int cols, int from_out) {
     assert_non_null(poison);
     memset(poison, 0xA5, bytes);
     gpu_buffer *xb = upload(ctx->dev, x, (size_t)n_tok * cols * 4), *xqb = upload(ctx->dev, poison, bytes);
-    op_quant_act(r.g, xb, xqb, cols, from_out);
+    float *up = glu ? rand_floats((size_t)n_tok * cols, 2.0f) : NULL;
+    gpu_buffer *ub = glu ? upload(ctx->dev, up, (size_t)n_tok * cols * 4) : NULL;
+    if (glu) op_swiglu_quant_many(r.g, xb, ub, xqb, cols);
+    else op_quant_act(r.g, xb, xqb, cols, from_out);
     rig_run(&r, 0, (uint32_t)n_tok, 0, from_out ? (uint32_t)n : 1u);
+    if (glu) { /* x became silu(x) * up, swiglu.wgsl's; the quants are of that, as the GPU left it */
+        float *act = download(ctx->dev, xb, (size_t)n_tok * cols);
+        for (int i = 0; i < n_tok * cols; i++) {
+            double g = x[i], a = g / (1.0 + exp(-g)) * up[i];
+            if (!(fabs(act[i] - a) <= 1e-6 + 1e-5 * fabs(a)))
+                fail_msg("swiglu+quant_act cols %d rows %d: element %d = %.9g, silu(%g) * %g = %.9g", cols, n, i,
+                         (double)act[i], g, (double)up[i], a);
+        }
+        quantize_act_q8_fake(act, want, (int64_t)n_tok * cols);
+        free(act);
+        free(up);
+        gpu_buffer_free(ub);
+    }
     float *got = download(ctx->dev, xqb, bytes / 4);
     uint32_t *w = malloc(bytes);
     assert_non_null(w);
@@ -708,8 +724,11 @@ static void check_quant_act(int n, int cols, int from_out) {
  * counts of them; the n_out rows of the LM head's input. */
 static void test_quant_act(void **state) {
     (void)state;
-    const int cases[][3] = {{2, 32, 0}, {3, 96, 0}, {17, 160, 0}, {131, 2080, 0}, {5, 96, 1}, {70, 224, 1}};
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_quant_act(cases[i][0], cases[i][1], cases[i][2]);
+    /* rows, cols, n_out rows (from_out), SwiGLU's activation made first (op_swiglu_quant_many) */
+    const int cases[][4] = {{2, 32, 0, 0},   {3, 96, 0, 0},   {17, 160, 0, 0}, {131, 2080, 0, 0},
+                            {5, 96, 1, 0},   {70, 224, 1, 0}, {3, 96, 0, 1},   {131, 2080, 0, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_quant_act(cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
 }
 
 /* ---- matvec.wgsl (one-token steps) ----

@@ -12,11 +12,11 @@
 // t * (cols / 32) + b of token t's block b; B is found from XQ's length, so
 // one buffer serves inputs of every width. A lane a block: rows_mode 1
 // quantizes only the n_out rows packed from row 0 (the LM head's input).
+// X, load_x and the step uniform come from the variant: quant_act_plain.wgsl
+// (x as it lies) or quant_act_swiglu.wgsl (x made here from gate and up).
 struct Params { cols: u32, in_stride: u32, rows_mode: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> XQ: array<u32>;
-@group(0) @binding(3) var<uniform> step: Step;
 
 fn amax4(v: vec4<f32>) -> f32 { let a = abs(v); return max(max(a.x, a.y), max(a.z, a.w)); }
 
@@ -49,7 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let u0 = linear_wg(wid, nwg) * WG;
   for (var j = 0u; j < 8u; j++) {
     let g = li + WG * j; // the workgroup's vec4 g: block g / 8, its vec4 g % 8
-    if (u0 + g / 8u < total) { xs[(g / 8u) * 9u + g % 8u] = X[8u * u0 + g]; }
+    if (u0 + g / 8u < total) { xs[(g / 8u) * 9u + g % 8u] = load_x(8u * u0 + g); }
   }
   workgroupBarrier();
   let u = u0 + li;
