@@ -9,9 +9,10 @@
 # is benchmarked on the same files in the same call, as "wgpt-base": the
 # before/after of a change on one machine.
 # Each file is verified layer by layer twice: a 3-token prompt in line, and
-# a 105-token one (more than a 64-token tile, not a multiple of it) in the
-# background, whose CPU reference takes minutes on a 1B model; the script
-# waits for those at the end ($OUT/verify_TYPE.txt).
+# after every benchmark a 105-token one (more than a 64-token tile, not a
+# multiple of it), all types at once, as their CPU references take minutes
+# on a 1B model ($OUT/verify_TYPE.txt). Run beside the benchmarks, a
+# verify's GPU part once took a Q4_0 pp512 from 20k to 6.8k tok/s.
 # usage: scripts/device_bench.sh [TYPES...]   (default: f16 q8_0 q4_0)
 set -u
 cd "$(dirname "$0")/.."
@@ -32,8 +33,6 @@ for t in "${types[@]}"; do
   [ -f "$m" ] || python3 scripts/make_llama1b.py --out "$m" --type "$t" --threads 16 >/dev/null
   echo "== $t: $(du -h "$m" | cut -f1)"
   $W verify -m "$m" -p "Hello world" -c 64 | tail -n 2
-  $W verify -m "$m" -p "$LONG" -c 512 >"$OUT/verify_$t.txt" 2>&1 &
-  sleep 20 # its GPU part, before the benchmarks start
   $W bench -m "$m" -p 512 -n 128 -r 3 --json | tee -a "$OUT/bench.jsonl"
   if [ -x .devcarry/wgpt-base ]; then
     .devcarry/wgpt-base bench -m "$m" -p 512 -n 128 -r 3 --json | sed 's/"engine":"wgpt"/"engine":"wgpt-base"/' | tee -a "$OUT/bench.jsonl"
@@ -59,5 +58,6 @@ for t in "${types[@]}"; do
   fi
 done
 echo "== verify, 105 tokens (waiting for the CPU references)"
+for t in "${types[@]}"; do $W verify -m "/tmp/llama1b_$t.gguf" -p "$LONG" -c 512 >"$OUT/verify_$t.txt" 2>&1 & done
 wait
 for t in "${types[@]}"; do echo "$t: $(head -n 1 "$OUT/verify_$t.txt"): $(tail -n 1 "$OUT/verify_$t.txt")"; done
