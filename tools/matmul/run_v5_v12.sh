@@ -10,11 +10,8 @@
 # took 512x2048 (K and V) from 110 to 57 us:
 #   tools/matmul/run_v5_v12.sh [TOKENS] [TYPES]
 # The *_t32 files are the 32-token tiles (the engine's for <= 1024 rows:
-# compare them on 512x2048). The files are self-contained: each carries a
-# prelude (matmul_common.wgsl of 1857c40, X included) and declares Params,
-# so kbench -k composes no matmul_common.wgsl. Should a later kbench add
-# matmul_x_f32.wgsl (X) to -k files anyway ("redeclaration of X"), set
-# STRIP=1: the copies under /tmp lose the prelude.
+# compare them on 512x2048). kbench -k composes them as the engine composes
+# matmul.wgsl (matmul_common.wgsl, unsplit; matmul_x_f32.wgsl).
 # Correctness only, on a CPU adapter: add --quick and small shapes, e.g.
 #   WGPT_MATMUL_I8=0 build/wgpt-kbench -n 70 -t f16,f32,bf16,q8_0,q4_0 --quick -s 200x96,64x160 -k ...
 # (WGPT_MATMUL_I8=0: Q8_0/Q4_0 references with f32 activations, as these
@@ -25,11 +22,6 @@ N=${1:-512}
 T=${2:-f16}
 ks=""
 for f in tools/matmul/v5_*.wgsl tools/matmul/v8_*.wgsl tools/matmul/v9_*.wgsl; do
-    if [ "${STRIP:-0}" = 1 ]; then
-        mkdir -p /tmp/mm_strip
-        sed '/^\/\/ -- prelude/,/^\/\/ -- end of prelude/d' "$f" > /tmp/mm_strip/"$(basename "$f")"
-        f=/tmp/mm_strip/"$(basename "$f")"
-    fi
     ks="$ks -k $f"
 done
 # One shape a run: many variants over several shapes in one process timed

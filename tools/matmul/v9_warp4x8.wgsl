@@ -11,36 +11,6 @@
 // wavefronts: 25% less shared-memory traffic for the same work, if the
 // reads are what limits the kernel (46% of peak with ~2 warps a scheduler).
 // Needs cols % 32 == 0, as matmul.wgsl.
-// -- prelude: matmul_common.wgsl as of 1857c40 (with X), so that the file is
-// self-contained (it declares Params: kbench -k then composes no
-// matmul_common.wgsl; the working tree is moving X to matmul_x_f32.wgsl).
-// For the engine, drop it: matmul_common.wgsl + matmul_x_f32.wgsl give it.
-struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> W: array<u32>;
-@group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-
-// The workgroup's tile: rows r0 .., tokens t0 .. of the n the step has
-// (n_out with rows_mode 1), written from row base of Y. t0 >= n: nothing
-// to do (the same for the whole workgroup, so it may return).
-struct Tile { r0: u32, t0: u32, n: u32, base: u32 }
-fn tile_of(wid: vec3<u32>, nwg: vec3<u32>, tr: u32, tt: u32) -> Tile {
-  let wg = linear_wg(wid, nwg);
-  let row_tiles = (p.rows + tr - 1u) / tr;
-  return Tile((wg % row_tiles) * tr, (wg / row_tiles) * tt, select(step.n_tokens, step.n_out, p.rows_mode == 1u),
-              select(0u, step.pos0, p.rows_mode == 2u));
-}
-
-fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
-  if (t >= n || r >= p.rows) { return; }
-  var y = v;
-  if (HAS_BIAS) { y += out_bias(p.row_offset + r); }
-  let o = (base + t) * p.out_stride + p.row_offset + r;
-  if (p.accumulate != 0u) { y += Y[o]; }
-  Y[o] = y;
-}
-// -- end of prelude
 
 const TT: u32 = 64u;
 const TR: u32 = 64u; // rows a tile
