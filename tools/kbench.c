@@ -688,7 +688,9 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         gpu_kernel *k = NULL;
         uint32_t wgs = 0;
         int fused = V ? V->fused : 0;
-        if (M && M->kb && !xqb) continue; /* matmul_i8.wgsl at another MMI8_KB: only where x is quantized */
+        /* 8-bit kernels (the engine's for Q8_0/Q4_0, another MMI8_KB, a -k body of dot4I8Packed) read x
+         * quantized, which only steps of several tokens make: a one-token step takes matvec.wgsl */
+        if (M && (M->kb || reads_xq(M, t, 2)) && !xqb) continue;
         if (SP) {
             sp = split_graphs(B, t, w, copies, rows, cols, xb, xqb, yb, sb, T);
             snprintf(split_name, sizeof split_name, sp.parts > 1 ? "split-K x%d" : "split-K (none)", sp.parts);

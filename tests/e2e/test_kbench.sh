@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The kernel harness (tools/kbench.c, built by `make`) in --quick mode on
+# the CPU adapter: every matrix kernel the engine has for each weight type
+# (the batched f32 and 8-bit products, x's quantization bit for bit, the
+# split-K path, the one-token matvec variants), the versions kept in
+# tools/matmul/, and prompt attention, each checked against a CPU loop in
+# double precision; kbench exits 1 if any is wrong or does not compile.
+# Its timings mean nothing here and are not looked at.
+set -u
+. tests/e2e/lib.sh
+K=build/wgpt-kbench
+[ -x "$K" ] || { echo "FAIL: $K does not exist (run make)"; exit 1; }
+fail=0
+check() { # label, command...
+  local label=$1 out; shift
+  if out=$("$@" 2>&1); then echo "ok   $label"
+  else echo "FAIL $label"; echo "$out" | grep -vE " ok " | tail -n 8; fail=1; fi
+}
+all=f32,f16,bf16,q8_0,q4_0
+check "one token, every type" $K --quick -n 1 -t $all -s 96x64,200x96
+check "70 tokens, every type (8-bit products for Q8_0/Q4_0, split-K)" $K --quick -n 70 -t $all -s 200x96,96x2080
+check "70 tokens, Q8_0/Q4_0 by the f32 tiles" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t q8_0,q4_0 -s 200x96
+ks=(); for f in tools/matmul/*.wgsl; do ks+=(-k "$f"); done
+check "the kernel versions in tools/matmul/" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t f16,q4_0 -s 200x96 "${ks[@]}"
+check "prompt attention, head sizes 64, 128, 256" $K --quick --attn 4,2,64,70 --attn 2,1,128,33,40 --attn 2,1,256,20
+exit $fail
