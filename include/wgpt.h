@@ -232,7 +232,7 @@ int wgpt_model_n_ctx_train(const wgpt_model *m);
 const char *wgpt_model_adapter(const wgpt_model *m);   /* the adapter's name, raw */
 /* How steps of several tokens (prompts) run on this model and adapter, for
  * display: "f32 tiles (matmul.wgsl), flash attention", or for Q8_0/Q4_0
- * with WGPT_MATMUL_I8=1 "8-bit dot products (matmul_i8.wgsl), flash
+ * (unless WGPT_MATMUL_I8=0) "8-bit dot products (matmul_i8.wgsl), flash
  * attention". (Subgroup matrices: not on any adapter this build has met.) */
 const char *wgpt_model_prompt_path(const wgpt_model *m);
 /* A string from the model's metadata (e.g. "tokenizer.chat_template"),

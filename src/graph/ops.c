@@ -30,13 +30,12 @@ static int chunk_rows(const gpu_matrix *w, int c) {
  * are split into parts of whole stages, at most SPLITK_MAX, none shorter
  * than SPLITK_MIN_COLS (a shorter part gains less than its partial sums'
  * write and the reduction cost; it also leaves the tiny test models, whose
- * rows are short, as they were). Only matrices of up to SPLITK_MAX_ROWS
- * rows split unless forced: on the H200 (2026-11-30, wgpt-kbench -n 512)
+ * rows are short, as they were). Only matrices of up to FEW_ROWS rows
+ * split unless forced: on the H200 (2026-11-30, wgpt-kbench -n 512)
  * splitting K and V (512 rows) took them from 113 to 49 us (Q8_0, 8
  * parts) and 110 to 68 (F16, 3), while Q and O (2048 rows, 3 parts) went
  * from 94 to 129 and the down projection (2048 x 8192) from 335 to 405. */
 #define SPLITK_TARGET 264u
-#define SPLITK_MAX_ROWS 1024u
 #define SPLITK_MAX 8u
 #define SPLITK_MIN_COLS 256u
 #define SPLITK_TILE_OUTPUTS (128u * 64u) /* the largest tile: matmul_i8.wgsl's rows by tokens */
@@ -46,6 +45,11 @@ uint64_t op_matmul_partials_bytes(int max_rows, int w_rows) {
     uint64_t most = 2ull * SPLITK_TARGET * SPLITK_TILE_OUTPUTS;
     return 4 * (all < most ? all : most);
 }
+
+/* Matrices of up to FEW_ROWS rows (K and V) fill more of the GPU in tiles
+ * of 32 tokens (512-row products of 512 tokens: 14.4 TFLOP/s against 9.7
+ * in 64s), and only they split. */
+#define FEW_ROWS 1024u
 
 /* WGPT_SPLITK's parts, or 0 where it is not set. */
 static uint32_t splitk_forced(void) {
@@ -63,7 +67,7 @@ static k_split matmul_split(graph *g, int slot, uint32_t rows, uint32_t cols, ui
     k_split none = {1, cols};
     uint64_t bytes;
     uint32_t max_rows, forced = splitk_forced();
-    if (!graph_scratch(g, &bytes, &max_rows) || !max_rows || forced == 1 || (!forced && rows > SPLITK_MAX_ROWS))
+    if (!graph_scratch(g, &bytes, &max_rows) || !max_rows || forced == 1 || (!forced && rows > FEW_ROWS))
         return none;
     uint32_t stage = kernels_matmul_stage_cols(slot), stages = (cols + stage - 1) / stage;
     uint32_t tiles = row_tiles * ((max_rows + tile_tokens - 1) / tile_tokens);
@@ -77,11 +81,18 @@ static k_split matmul_split(graph *g, int slot, uint32_t rows, uint32_t cols, ui
     return (k_split){(stages + per - 1) / per, per * stage};
 }
 
+/* How the batched kernel takes rows x cols of weights of a slot: row tiles,
+ * tokens a tile (32 with t32), and the split of the columns. */
+typedef struct { uint32_t row_tiles, tile_tokens; k_split ks; } mm_plan;
+static mm_plan matmul_plan(graph *g, int slot, uint32_t rows, uint32_t cols, int t32) {
+    uint32_t tile_rows = kernels_matmul_rows(slot);
+    mm_plan pl = {(rows + tile_rows - 1) / tile_rows, kernels_matmul_tokens(slot, t32 ? KV_T32 : KV_PLAIN), {1, cols}};
+    pl.ks = matmul_split(g, slot, rows, cols, pl.row_tiles, pl.tile_tokens);
+    return pl;
+}
+
 int op_matmul_k_parts(graph *g, const gpu_matrix *w, int rows) {
-    int variant = rows <= 1024 ? KV_T32 : KV_PLAIN; /* op_matmul's tile of tokens */
-    uint32_t tr = kernels_matmul_rows(w->gpu_slot);
-    return (int)matmul_split(g, w->gpu_slot, (uint32_t)rows, (uint32_t)w->cols, ((uint32_t)rows + tr - 1) / tr,
-                             kernels_matmul_tokens(w->gpu_slot, variant)).parts;
+    return (int)matmul_plan(g, w->gpu_slot, (uint32_t)rows, (uint32_t)w->cols, (uint32_t)rows <= FEW_ROWS).ks.parts;
 }
 
 /* matmul.wgsl's Params begin with these; matvec.wgsl's too. */
@@ -107,9 +118,8 @@ static void matmul_tiles(graph *g, const gpu_matrix *w, int c, mm_params *p, gpu
                          const matmul_opts *o, int t32, step_when many) {
     int split_variant = t32 ? KV_T32_SPLIT : KV_SPLIT; /* parts add no bias: their reduction does */
     int variant = t32 ? (o->bias ? KV_T32_BIAS : KV_T32) : (o->bias ? KV_BIAS : KV_PLAIN);
-    uint32_t tile_rows = kernels_matmul_rows(w->gpu_slot), tile_tokens = kernels_matmul_tokens(w->gpu_slot, variant);
-    uint32_t row_tiles = (p->h.rows + tile_rows - 1) / tile_rows;
-    k_split ks = matmul_split(g, w->gpu_slot, p->h.rows, p->h.cols, row_tiles, tile_tokens);
+    mm_plan pl = matmul_plan(g, w->gpu_slot, p->h.rows, p->h.cols, t32);
+    k_split ks = pl.ks;
     uint64_t bytes;
     uint32_t max_rows;
     gpu_buffer *part = ks.parts > 1 ? graph_scratch(g, &bytes, &max_rows) : NULL;
@@ -118,7 +128,7 @@ static void matmul_tiles(graph *g, const gpu_matrix *w, int c, mm_params *p, gpu
     gpu_binding b[4] = {{w->chunk[c], 0, 0}, {op_matmul_takes_xq(w) ? o->xq : x, 0, 0}, {part ? part : y, 0, 0},
                         {o->bias, 0, 0}};
     graph_dispatch_tiled(g, kernel(g, KERNEL_MATMUL, w->gpu_slot, part ? split_variant : variant), p, sizeof *p, b,
-                         o->bias && !part ? 4 : 3, (grid_rule){0, 0, 0, 1, many}, row_tiles * ks.parts, tile_tokens,
+                         o->bias && !part ? 4 : 3, (grid_rule){0, 0, 0, 1, many}, pl.row_tiles * ks.parts, pl.tile_tokens,
                          o->rows == ROWS_OUT);
     if (part) matmul_reduce(g, &p->h, ks.parts, part, y, o->bias, many);
 }
@@ -137,8 +147,7 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
     struct { mm_head h; float eps; uint32_t x_row, pad0, pad1; } pv;
     int out = o->rows == ROWS_OUT;
     step_when one = out ? WHEN_ONE_OUT : WHEN_ONE_TOKEN, many = out ? WHEN_OUTS : WHEN_TOKENS;
-    /* Matrices of few rows (K and V) fill more of the GPU in tiles of 32 tokens. */
-    int t32 = n <= 1024;
+    int t32 = (uint32_t)n <= FEW_ROWS;
     int mv_variant = fold ? (o->bias ? KV_NORM_BIAS : KV_NORM) : (o->bias ? KV_BIAS : KV_PLAIN);
     gpu_kernel *kv = o->many_only ? NULL : kernel(g, KERNEL_MATVEC, w->gpu_slot, mv_variant);
     uint32_t mv_per_wg = kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC, w->gpu_slot, mv_variant);

@@ -1,6 +1,6 @@
 // The batched product (matmul_common.wgsl: which rows, and the bias) as a
 // tiled matrix-matrix product in f32 (every format; Q8_0 and Q4_0 by
-// matmul_i8.wgsl instead with WGPT_MATMUL_I8=1): a workgroup of 128 lanes takes TT tokens by
+// matmul_i8.wgsl instead, unless WGPT_MATMUL_I8=0): a workgroup of 128 lanes takes TT tokens by
 // TR rows of Y, and for every BK columns stages those tokens' x and those
 // rows' weights (dequantized once, by the format's wdeq) in workgroup
 // memory, where every lane takes 8 tokens by 4 rows of the tile in
