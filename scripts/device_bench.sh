@@ -13,7 +13,8 @@
 # multiple of it), all types at once, as their CPU references take minutes
 # on a 1B model ($OUT/verify_TYPE.txt). Run beside the benchmarks, a
 # verify's GPU part once took a Q4_0 pp512 from 20k to 6.8k tok/s.
-# usage: scripts/device_bench.sh [TYPES...]   (default: f16 q8_0 q4_0)
+# usage: scripts/device_bench.sh [TYPES...]   (default: f16 q8_0 q4_0; also
+# q4_K_M, q5_K_M, q6_K: quantized there by llama.cpp from the F16 file)
 set -u
 cd "$(dirname "$0")/.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -30,7 +31,18 @@ python3 scripts/make_tiny_llama.py --out /tmp/tiny.gguf --type q8_0 --seed 3 --n
 $W verify -m /tmp/tiny.gguf -v | tail -n 3
 for t in "${types[@]}"; do
   m=/tmp/llama1b_$t.gguf
-  [ -f "$m" ] || python3 scripts/make_llama1b.py --out "$m" --type "$t" --threads 16 >/dev/null
+  case "$t" in
+    *_K*) # llama.cpp's own quantizer, from the F16 file (the bundle's
+          # llamacpp_quantize: scripts/pack_llamacpp_vulkan.sh)
+      f=/tmp/llama1b_f16.gguf q=/tmp/lcvq/bin/llamacpp_quantize
+      [ -f "$f" ] || python3 scripts/make_llama1b.py --out "$f" --type f16 --threads 16 >/dev/null
+      if [ ! -x "$q" ]; then
+        python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall('/tmp/lcvq-x')" \
+          .devcarry/llamacpp-vulkan.tar.xz && mv /tmp/lcvq-x/lcv /tmp/lcvq
+      fi
+      [ -f "$m" ] || "$q" "$f" "$m" "$t" -t 16 >"$OUT/quantize_$t.log" 2>&1 || { echo "quantize $t failed"; continue; } ;;
+    *) [ -f "$m" ] || python3 scripts/make_llama1b.py --out "$m" --type "$t" --threads 16 >/dev/null ;;
+  esac
   echo "== $t: $(du -h "$m" | cut -f1)"
   $W verify -m "$m" -p "Hello world" -c 64 | tail -n 2
   $W bench -m "$m" -p 512 -n 128 -r 3 --json | tee -a "$OUT/bench.jsonl"

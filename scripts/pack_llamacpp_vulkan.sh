@@ -7,7 +7,8 @@
 #
 # --stage DIR: also leave the unpacked tree in DIR (DIR/bin, DIR/lib).
 #
-# The bundle holds lcv/bin/llamacpp_bench (RUNPATH $ORIGIN/../lib) and
+# The bundle holds lcv/bin/llamacpp_bench and llamacpp_quantize (RUNPATH
+# $ORIGIN/../lib) and
 # lcv/lib: libllama, ggml's registry and base libraries, the Vulkan backend
 # and a few CPU backend variants (ggml loads the best one the CPU supports;
 # libggml-cpu-x64.so is the generic fallback). libvulkan.so.1 and the
@@ -61,6 +62,15 @@ done
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror \
   -I"$tmp/hdr/include" -I"$tmp/hdr/ggml/include" \
   tools/llamacpp_bench.c -o "$lcv/bin/llamacpp_bench" \
+  -L"$lcv/lib" -l:"$libllama" -l:"$libggml" -l:libggml-base.so -lm \
+  -Wl,-rpath,'$ORIGIN/../lib' -Wl,--enable-new-dtags
+
+# llama.cpp's own quantizer, for the K-quant files device_bench.sh makes
+# there (quantizing runs on the CPU; the Vulkan build's libllama does it as
+# the CPU build's would).
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror \
+  -I"$tmp/hdr/include" -I"$tmp/hdr/ggml/include" \
+  tools/llamacpp_quantize.c -o "$lcv/bin/llamacpp_quantize" \
   -L"$lcv/lib" -l:"$libllama" -l:"$libggml" -l:libggml-base.so -lm \
   -Wl,-rpath,'$ORIGIN/../lib' -Wl,--enable-new-dtags
 

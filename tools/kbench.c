@@ -55,7 +55,7 @@
  * (attention_prompt.wgsl) for T tokens from position POS0, H query heads on
  * KV heads of D dims, checked against a CPU softmax and timed in TFLOP/s.
  *
- *   build/wgpt-kbench [-t f16,q4_0] [-s 2048x2048,8192x2048] [-n TOKENS] [-k PATH]... [-r REPS] [--quick]
+ *   build/wgpt-kbench [-t f16,q4_0,q4_K] [-s 2048x2048,8192x2048] [-n TOKENS] [-k PATH]... [-r REPS] [--quick]
  *                     [--bw GBPS] [--tflops TFLOPS] [--attn H,KV,D,T[,POS0]]...
  *
  * --quick: small shapes, no copies and 3 timed dispatches (unless -r says
@@ -94,8 +94,9 @@ static uint32_t rnd32(void) {
 static float frand(void) { return (float)(rnd32() >> 8) * (2.0f / 16777216.0f) - 1.0f; }
 
 /* Random rows in the file's format: values are whatever the bytes say, so
- * every bit pattern of a quant is exercised; scales are kept small and
- * finite so the sums stay in range. */
+ * every bit pattern of a quant is exercised (and of the K-quants' packed
+ * scales: every 6-bit scale and min, Q6_K's negative scales); the f16
+ * scales are kept small and finite so the sums stay in range. */
 static void random_row(uint32_t type, uint8_t *dst, int cols) {
     const dtype_info *t = dtype_of(type);
     int blocks = cols / (int)t->block_elems;
@@ -104,7 +105,12 @@ static void random_row(uint32_t type, uint8_t *dst, int cols) {
         if (type == GGML_TYPE_F32) { float f = frand(); memcpy(p, &f, 4); }
         else if (type == GGML_TYPE_F16) { uint16_t h = f32_to_f16(frand()); memcpy(p, &h, 2); }
         else if (type == GGML_TYPE_BF16) { float f = frand(); uint32_t u; memcpy(&u, &f, 4); uint16_t h = (uint16_t)(u >> 16); memcpy(p, &h, 2); }
-        else { /* Q8_0, Q4_0: an f16 scale, then the quants */
+        else if (t->block_elems == 256) { /* K-quants: random bytes, then d (and dmin) set */
+            for (uint32_t i = 0; i < t->block_bytes; i++) p[i] = (uint8_t)rnd32();
+            uint16_t d = f32_to_f16(frand() * 0.002f), dmin = f32_to_f16(frand() * 0.002f);
+            memcpy(p + (type == GGML_TYPE_Q6_K ? 208 : 0), &d, 2);
+            if (type != GGML_TYPE_Q6_K) memcpy(p + 2, &dmin, 2);
+        } else { /* Q8_0, Q4_0: an f16 scale, then the quants */
             uint16_t h = f32_to_f16(frand() * (type == GGML_TYPE_Q8_0 ? 0.01f : 0.1f));
             memcpy(p, &h, 2);
             for (uint32_t i = 2; i < t->block_bytes; i++) p[i] = (uint8_t)rnd32();
@@ -143,19 +149,21 @@ static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dt
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\n",
              v->rows, v->unroll, v->ks ? v->ks : 1);
-    const char *parts[8] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"), embedded(fmt),
+    const char *shared = kernels_format_shared(t->gpu_slot);
+    const char *parts[9] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"),
+                            shared ? embedded(shared) : "", embedded(fmt),
                             embedded(v->fused == 2 ? fmt2 : v->fused ? "mv_norm.wgsl" : "mv_plain.wgsl"),
                             v->fused == 2 ? embedded("mv_glu_gated.wgsl") : "",
                             v->fused ? embedded("mv_norm_common.wgsl") : "",
                             embedded(v->fused == 2 ? "matvec_glu.wgsl" : "matvec.wgsl")};
     size_t len = 1;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", fmt); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    for (int i = 0; i < 8; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 0; i < 9; i++) p += sprintf(p, "%s\n", parts[i]);
     gpu_kernel *kr = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return kr;
@@ -269,18 +277,19 @@ static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_vari
     const char *shared = strstr(v->src, "struct Params") ? "" : embedded("matmul_common.wgsl");
     if (*shared) strcat(kb, "\nconst MM_SPLIT: bool = false;");
     const char *xf32 = strstr(v->src, "binding(2)") ? "" : embedded("matmul_x_f32.wgsl");
-    const char *parts[7] = {embedded("common.wgsl"), embedded(t->wgsl), embedded(i8), xf32, shared,
-                            embedded("matmul_nobias.wgsl"), v->src};
-    if (!parts[2]) parts[2] = "";
+    const char *fshared = kernels_format_shared(t->gpu_slot);
+    const char *parts[8] = {embedded("common.wgsl"), fshared ? embedded(fshared) : "", embedded(t->wgsl), embedded(i8),
+                            xf32, shared, embedded("matmul_nobias.wgsl"), v->src};
+    if (!parts[3]) parts[3] = "";
     size_t len = 16 + strlen(kb);
-    for (int i = 0; i < 7; i++) {
-        if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 1 ? t->wgsl : "common/nobias"); return NULL; }
+    for (int i = 0; i < 8; i++) {
+        if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 2 ? t->wgsl : "common/nobias"); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len);
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    sprintf(src, "\n\n%s\n\n%s\n%s\n%s\n%s%s\n%s\n\n%s\n", kb, parts[0], parts[1], parts[2], parts[3], parts[4], parts[5],
-            parts[6]);
+    sprintf(src, "\n\n%s\n\n%s\n%s\n%s\n%s\n%s%s\n%s\n\n%s\n", kb, parts[0], parts[1], parts[2], parts[3], parts[4],
+            parts[5], parts[6], parts[7]);
     gpu_kernel *k = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return k;
@@ -881,7 +890,7 @@ static uint32_t type_by_name(const char *s, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    const char *types = "f32,f16,bf16,q8_0,q4_0", *shapes = NULL;
+    const char *types = "f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K", *shapes = NULL;
     static bench B;
     B.reps = 0; /* 100; 3 with --quick (SwiftShader takes most of a second a matmul dispatch) */
     B.tokens = 1;
@@ -920,7 +929,7 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0] [-s ROWSxCOLS,...] [-n TOKENS] [-k MATMUL.wgsl]... "
+            fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K] [-s ROWSxCOLS,...] [-n TOKENS] [-k MATMUL.wgsl]... "
                             "[-r REPS] [--quick] [--bw GBPS] [--tflops TFLOPS] [--attn H,KV,D,T[,POS0]]...\n");
             return 2;
         }
@@ -929,7 +938,10 @@ int main(int argc, char **argv) {
     if (B.reps < 1 || B.reps > 2048) { fprintf(stderr, "-r: 1..2048\n"); return 2; }
     if (B.tokens < 1 || B.tokens > 65536) { fprintf(stderr, "-n: 1..65536\n"); return 2; }
     if (!(B.tflops > 0) || !(B.bw > 0)) { fprintf(stderr, "--bw, --tflops: more than 0\n"); return 2; }
-    if (!shapes) shapes = B.quick ? "1x32,37x160,300x2080,1000x512" : "2048x2048,8192x2048,2048x8192,128256x2048";
+    /* the defaults: shapes a type's blocks do not fit are left out (given with -s, an error) */
+    int own_shapes = shapes != NULL;
+    if (!shapes)
+        shapes = B.quick ? "1x32,37x160,300x2080,1000x512,37x256,300x2304" : "2048x2048,8192x2048,2048x8192,128256x2048";
     char err[512];
     gpu_options o = {NULL, -1, 0, NULL};
     if (!(B.dev = gpu_open(&o, err, sizeof err))) { fprintf(stderr, "%s\n", err); return 1; }
@@ -970,7 +982,12 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bad shape '%s' (ROWSxCOLS, COLS a multiple of 32)\n", sp);
                 return 2;
             }
-            run_case(&B, type, r, c);
+            uint32_t be = dtype_of(type)->block_elems;
+            if (c % (int)be && own_shapes) {
+                fprintf(stderr, "bad shape '%s' for %s (COLS a multiple of %u)\n", sp, dtype_of(type)->name, be);
+                return 2;
+            }
+            if (c % (int)be == 0) run_case(&B, type, r, c);
             sp += strcspn(sp, ",");
             if (*sp) sp++;
         }

@@ -1,7 +1,8 @@
 /* wgpt inspect: what a model file holds, without touching the GPU, through
  * the public wgpt_file API. Metadata is grouped the way one reads a model:
  * identity, the architecture's hyperparameters, the tokenizer, everything
- * else; then the tensor table. */
+ * else; then the tensor table and the quantization mix (bytes and bits
+ * per weight per ggml type, general.file_type named as llama.cpp names it). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,98 @@ static int shape_str(const wgpt_tensor_info *t, char *out, size_t cap) {
     return w;
 }
 
+/* Bits per weight: 8 * bytes / elements, as llama.cpp's "(4.89 BPW)". */
+static void print_bpw(uint64_t bytes, uint64_t elems, int width) {
+    if (elems) printf("%*.2f", width, 8.0 * (double)bytes / (double)elems);
+    else printf("%*s", width, "-");
+}
+
+static uint64_t n_elements(const wgpt_tensor_info *t) {
+    uint64_t e = 1;
+    for (int d = 0; d < 4; d++) e *= t->ne[d]; /* the parser bounded this by INT64_MAX */
+    return e;
+}
+
+/* llama.cpp's llama_ftype_name for general.file_type (llama_ftype), so the
+ * summary reads like its "file type = Q4_K - Medium". */
+static const char *ftype_name(uint64_t ft) {
+    static const char *const names[] = {
+        [0] = "all F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0", [8] = "Q5_0", [9] = "Q5_1",
+        [10] = "Q2_K - Medium", [11] = "Q3_K - Small", [12] = "Q3_K - Medium", [13] = "Q3_K - Large",
+        [14] = "Q4_K - Small", [15] = "Q4_K - Medium", [16] = "Q5_K - Small", [17] = "Q5_K - Medium",
+        [18] = "Q6_K", [19] = "IQ2_XXS - 2.0625 bpw", [20] = "IQ2_XS - 2.3125 bpw", [21] = "Q2_K - Small",
+        [22] = "IQ3_XS - 3.3 bpw", [23] = "IQ3_XXS - 3.0625 bpw", [24] = "IQ1_S - 1.5625 bpw",
+        [25] = "IQ4_NL - 4.5 bpw", [26] = "IQ3_S - 3.4375 bpw", [27] = "IQ3_S mix - 3.66 bpw",
+        [28] = "IQ2_S - 2.5 bpw", [29] = "IQ2_M - 2.7 bpw", [30] = "IQ4_XS - 4.25 bpw", [31] = "IQ1_M - 1.75 bpw",
+        [32] = "BF16", [36] = "TQ1_0 - 1.69 bpw ternary", [37] = "TQ2_0 - 2.06 bpw ternary",
+        [38] = "MXFP4 MoE", [39] = "NVFP4", [40] = "Q1_0", [41] = "Q2_0",
+    };
+    /* 1024: LLAMA_FTYPE_GUESSED, set by llama.cpp only in memory, but harmless to honour. */
+    uint64_t base = ft & ~(uint64_t)1024;
+    const char *n = base < sizeof names / sizeof *names ? names[base] : NULL;
+    return n ? n : "unknown";
+}
+
+/* One ggml type's share of the file. type_name is static, one per type. */
+typedef struct {
+    const char *type;
+    uint64_t tensors, elems, bytes;
+} type_total;
+
+/* The quantization mix: per type, then the whole file, as llama.cpp's
+ * loader reports it (bytes of all tensors over their elements). */
+static void print_mix(const wgpt_file *f, uint64_t n_tensors, uint64_t total_elems, uint64_t total_bytes) {
+    type_total by[64];
+    size_t n = 0;
+    wgpt_tensor_info t;
+    for (uint64_t i = 0; i < n_tensors; i++) {
+        wgpt_file_tensor(f, i, &t);
+        size_t k = 0;
+        while (k < n && strcmp(by[k].type, t.type_name)) k++;
+        if (k == n) {
+            if (n == sizeof by / sizeof *by) continue; /* ggml has fewer types than this */
+            by[n++] = (type_total){t.type_name, 0, 0, 0};
+        }
+        by[k].tensors++;
+        by[k].elems += n_elements(&t);
+        by[k].bytes += t.nbytes;
+    }
+    /* Most bytes first: the type that makes the file's size leads. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && (by[j].bytes > by[j - 1].bytes ||
+                                     (by[j].bytes == by[j - 1].bytes && strcmp(by[j].type, by[j - 1].type) < 0));
+             j--) {
+            type_total x = by[j];
+            by[j] = by[j - 1];
+            by[j - 1] = x;
+        }
+    printf("\nquantization mix:\n  %-8s %7s %14s %14s %6s %7s\n", "type", "tensors", "elements", "bytes", "bpw",
+           "bytes%");
+    for (size_t i = 0; i < n; i++) {
+        printf("  %-8s %7llu %14llu %14llu ", by[i].type, (unsigned long long)by[i].tensors,
+               (unsigned long long)by[i].elems, (unsigned long long)by[i].bytes);
+        print_bpw(by[i].bytes, by[i].elems, 6);
+        printf(" %6.1f%%\n", total_bytes ? 100.0 * (double)by[i].bytes / (double)total_bytes : 0.0);
+    }
+    printf("  %-8s %7llu %14llu %14llu ", "all", (unsigned long long)n_tensors, (unsigned long long)total_elems,
+           (unsigned long long)total_bytes);
+    print_bpw(total_bytes, total_elems, 6);
+    printf(" %6.1f%%\n", total_bytes ? 100.0 : 0.0);
+
+    wgpt_meta m;
+    printf("file type:    ");
+    if (find_meta(f, "general.file_type", &m) < 0) puts("(no general.file_type)");
+    else if (m.type == WGPT_META_UINT || (m.type == WGPT_META_INT && m.i >= 0)) {
+        uint64_t ft = m.type == WGPT_META_UINT ? m.u : (uint64_t)m.i;
+        printf("%s (general.file_type = %llu)\n", ftype_name(ft), (unsigned long long)ft);
+    } else puts("(general.file_type is not a non-negative integer)");
+    char hb[32];
+    human_bytes(hb, sizeof hb, total_bytes);
+    printf("model size:   %s (", hb);
+    print_bpw(total_bytes, total_elems, 0);
+    printf(" BPW)\n");
+}
+
 static void print_tensors(const wgpt_file *f, uint64_t n_tensors, int folder) {
     int namew = 4, shapew = 5;
     wgpt_tensor_info t;
@@ -237,7 +330,7 @@ static void print_tensors(const wgpt_file *f, uint64_t n_tensors, int folder) {
         if (w > shapew) shapew = w;
         if (t.name.len > (size_t)namew) namew = t.name.len > 64 ? 64 : (int)t.name.len;
     }
-    printf("\ntensors:\n  %-*s  %-*s  %-7s %14s\n", namew, "name", shapew, "shape", "type", "bytes");
+    printf("\ntensors:\n  %-*s  %-*s  %-7s %14s %6s\n", namew, "name", shapew, "shape", "type", "bytes", "bpw");
     uint64_t total_bytes = 0, total_elems = 0;
     for (uint64_t i = 0; i < n_tensors; i++) {
         wgpt_file_tensor(f, i, &t);
@@ -245,15 +338,15 @@ static void print_tensors(const wgpt_file *f, uint64_t n_tensors, int folder) {
         int w = shape_str(&t, sh, sizeof sh);
         fputs("  ", stdout);
         print_name(t.name, namew);
-        printf("  %s%*s  %-7s %14llu", sh, shapew - w, "", t.type_name, (unsigned long long)t.nbytes);
+        uint64_t e = n_elements(&t);
+        printf("  %s%*s  %-7s %14llu ", sh, shapew - w, "", t.type_name, (unsigned long long)t.nbytes);
+        print_bpw(t.nbytes, e, 6);
         wgpt_str part;
         if (folder && t.file >= 0 && wgpt_file_part(f, (uint64_t)t.file, &part, NULL) == WGPT_OK)
             printf("  %s", text_show(part.ptr, part.len));
         else if (folder)
             printf("  (computed as the converter does)");
         putchar('\n');
-        uint64_t e = 1;
-        for (int d = 0; d < 4; d++) e *= t.ne[d]; /* the parser bounded this by INT64_MAX */
         total_elems += e;
         total_bytes += t.nbytes; /* each fits in the file, so the sum cannot wrap */
     }
@@ -261,6 +354,7 @@ static void print_tensors(const wgpt_file *f, uint64_t n_tensors, int folder) {
     human_bytes(hb, sizeof hb, total_bytes);
     printf("total: %llu tensors, %llu elements, %llu bytes (%s)\n", (unsigned long long)n_tensors,
            (unsigned long long)total_elems, (unsigned long long)total_bytes, hb);
+    print_mix(f, n_tensors, total_elems, total_bytes);
 }
 
 static void print_file(wgpt_file *f, const char *path) {
@@ -336,8 +430,10 @@ int cmd_inspect(int argc, char **argv) {
     const cli_opt opts[] = {{0}};
     cli_command cmd = {"inspect", "[FILE | -m FILE]",
                        "Prints a GGUF file's (or a Hugging Face or WebGPT folder's) version, architecture,\n"
-                       "hyperparameters, tokenizer summary,\n"
-                       "other metadata (arrays as [type x N]) and its tensors with shape, type and size.\n"
+                       "hyperparameters, tokenizer summary, other metadata (arrays as [type x N]), its\n"
+                       "tensors with shape, type, size and bits per weight, and the quantization mix: per\n"
+                       "type the tensors, elements, bytes and bits per weight, the file's overall bits per\n"
+                       "weight (as llama.cpp's BPW) and general.file_type as llama.cpp names it.\n"
                        "Without FILE: $WGPT_MODEL, then models/default.gguf. Reads no weights; no GPU.\n",
                        opts, &o, 1, &file, 1, &n_files};
     int pr = cli_parse(&cmd, argc, argv);

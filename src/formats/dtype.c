@@ -261,26 +261,95 @@ static void repack_f16_scale(const dtype_info *t, const uint8_t *src, uint8_t *q
     }
 }
 
+/* The K-quants keep ggml's super-blocks of 256 as eight blocks of 32 in the
+ * quant plane, each in Q4_0's nibble order (element i in the low nibble of
+ * byte i, element i + 16 in the high one; kernels/mvfmt_q4_0.wgsl), so the
+ * kernels unpack them as Q4_0's. Q5_K's fifth bits follow as one word a
+ * block, Q6_K's top two bits as two: the bits of the element in nibble s
+ * (bit 4s) of quant word k (0..3) at bit 4s + k (Q5_K), at bits
+ * 4s + 2(k & 1), in high word k / 2 (Q6_K), so that a kernel shifting a
+ * quant word to a nibble finds that nibble's high bits by the same shift
+ * (kernels/kquant.wgsl). v: the super-block's 256 unsigned quants (Q6_K's
+ * before its - 32), in ggml's element order. */
+static void pack_k(const uint8_t *v, int hi_bits, uint8_t *q) {
+    for (int b = 0; b < 8; b++, v += 32) {
+        uint32_t h[2] = {0, 0};
+        for (int i = 0; i < 16; i++) q[i] = (uint8_t)((v[i] & 15) | (v[i + 16] & 15) << 4);
+        for (int e = 0; e < 32; e++) {
+            int byte = e & 15, k = byte >> 2, s = 2 * (byte & 3) + (e >> 4);
+            uint32_t top = (uint32_t)(v[e] >> 4);
+            if (hi_bits == 1) h[0] |= top << (4 * s + k);
+            if (hi_bits == 2) h[k >> 1] |= top << (4 * s + 2 * (k & 1));
+        }
+        for (int w = 0; w < hi_bits; w++)
+            for (int i = 0; i < 4; i++) q[16 + 4 * w + i] = (uint8_t)(h[w] >> (8 * i));
+        q += 16 + 4 * hi_bits;
+    }
+}
+
+/* Q4_K, Q5_K: d, dmin and the 12 scale bytes, ggml's first 16 bytes, to the
+ * scale plane as they are (the kernels unpack them as get_scale_min_k4
+ * does); the quants, as pack_k says. */
+static void repack_q45_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
+    const int five = t->id == GGML_TYPE_Q5_K;
+    for (int64_t b = 0; b < n; b++, src += t->block_bytes, q += 8 * t->gpu_bytes, s += 16) {
+        const uint8_t *qh = src + 16, *ql = src + (five ? 48 : 16);
+        uint8_t v[QK_K];
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                v[64 * c + l] = (uint8_t)((ql[32 * c + l] & 15) | (five ? ((qh[l] >> (2 * c)) & 1) << 4 : 0));
+                v[64 * c + 32 + l] = (uint8_t)((ql[32 * c + l] >> 4) | (five ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0));
+            }
+        memcpy(s, src, 16);
+        pack_k(v, five, q);
+    }
+}
+
+/* Q6_K: the 16 signed scales, then d and two bytes of padding, to the scale
+ * plane (20 bytes); the quants, as pack_k says. */
+static void repack_q6_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
+    for (int64_t b = 0; b < n; b++, src += t->block_bytes, q += 8 * t->gpu_bytes, s += 20) {
+        const uint8_t *ql = src, *qh = src + 128;
+        uint8_t v[QK_K];
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *L = ql + 64 * h, *H = qh + 32 * h;
+                uint8_t *y = v + 128 * h;
+                y[l] = (uint8_t)((L[l] & 15) | ((H[l] >> 0) & 3) << 4);
+                y[l + 32] = (uint8_t)((L[l + 32] & 15) | ((H[l] >> 2) & 3) << 4);
+                y[l + 64] = (uint8_t)((L[l] >> 4) | ((H[l] >> 4) & 3) << 4);
+                y[l + 96] = (uint8_t)((L[l + 32] >> 4) | ((H[l] >> 6) & 3) << 4);
+            }
+        memcpy(s, src + 192, 18);
+        s[18] = s[19] = 0;
+        pack_k(v, 2, q);
+    }
+}
+
 /* ---- the table ----
  * ggml's numbering, names and block geometry (ggml.c type_traits). Types
  * wgpt cannot compute with are listed all the same, so that files using
  * them parse and can be inspected. Ids 4, 5 and 31..33 were retired by
  * ggml and are unknown. gpu: the slot and snippet of the types the kernels
- * read; the bytes 32 elements take in the quant plane, whether a scale
- * plane follows it, and the repacking (NULL: copied). */
+ * read; the bytes 32 elements take in the quant plane, those a block takes
+ * in the scale plane after it (0: none), and the repacking (NULL: copied).
+ * On the GPU Q4_K and Q5_K take their file's 4.5 and 5.5 bits a weight,
+ * Q6_K 6.625 (6.5625 in the file: its scale plane pads 18 bytes to 20). */
 #define CPU(id, name, be, bb, dq) {id, name, be, bb, dq, -1, NULL, 0, 0, NULL}
 #define NONE(id, name, be, bb) CPU(id, name, be, bb, NULL)
 static const dtype_info dtypes[] = {
     {0, "f32", 1, 4, dq_f32, 0, "wfmt_f32.wgsl", 128, 0, NULL},
     {1, "f16", 1, 2, dq_f16, 1, "wfmt_f16.wgsl", 64, 0, NULL},
-    {8, "q8_0", 32, 34, dq_q8_0_n, 2, "wfmt_q8_0.wgsl", 32, 1, repack_f16_scale},
-    {2, "q4_0", 32, 18, dq_q4_0_n, 3, "wfmt_q4_0.wgsl", 16, 1, repack_f16_scale},
+    {8, "q8_0", 32, 34, dq_q8_0_n, 2, "wfmt_q8_0.wgsl", 32, 2, repack_f16_scale},
+    {2, "q4_0", 32, 18, dq_q4_0_n, 3, "wfmt_q4_0.wgsl", 16, 2, repack_f16_scale},
     {30, "bf16", 1, 2, dq_bf16, 4, "wfmt_bf16.wgsl", 64, 0, NULL},
+    {12, "q4_K", 256, 144, dq_q4_K_n, 5, "wfmt_q4_K.wgsl", 16, 16, repack_q45_K},
+    {13, "q5_K", 256, 176, dq_q5_K_n, 6, "wfmt_q5_K.wgsl", 20, 16, repack_q45_K},
+    {14, "q6_K", 256, 210, dq_q6_K_n, 7, "wfmt_q6_K.wgsl", 24, 20, repack_q6_K},
     CPU(3, "q4_1", 32, 20, dq_q4_1_n),      CPU(6, "q5_0", 32, 22, dq_q5_0_n),
     CPU(7, "q5_1", 32, 24, dq_q5_1_n),      CPU(9, "q8_1", 32, 36, dq_q8_1_n),
     CPU(10, "q2_K", 256, 84, dq_q2_K_n),    CPU(11, "q3_K", 256, 110, dq_q3_K_n),
-    CPU(12, "q4_K", 256, 144, dq_q4_K_n),   CPU(13, "q5_K", 256, 176, dq_q5_K_n),
-    CPU(14, "q6_K", 256, 210, dq_q6_K_n),   CPU(15, "q8_K", 256, 292, dq_q8_K_n),
+    CPU(15, "q8_K", 256, 292, dq_q8_K_n),
     NONE(16, "iq2_xxs", 256, 66), NONE(17, "iq2_xs", 256, 74),  NONE(18, "iq3_xxs", 256, 98),
     NONE(19, "iq1_s", 256, 50),   NONE(20, "iq4_nl", 32, 18),   NONE(21, "iq3_s", 256, 110),
     NONE(22, "iq2_s", 256, 82),   NONE(23, "iq4_xs", 256, 136), NONE(24, "i8", 1, 1),
@@ -304,7 +373,7 @@ int dtype_gpu_slot(uint32_t id) {
 }
 
 const char *dtype_gpu_names(void) {
-    static char list[64];
+    static char list[96];
     if (!list[0])
         for (int i = 0; i < DTYPE_GPU_SLOTS; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", dtypes[i].name);
@@ -317,7 +386,7 @@ dtype_gpu_layout dtype_gpu_layout_of(const dtype_info *t, uint64_t rows, uint64_
     dtype_gpu_layout l;
     l.row_bytes = cols / 32 * t->gpu_bytes;
     l.scales_at = rows * l.row_bytes;
-    l.scale_row_bytes = t->gpu_scales ? cols / 32 * 2 : 0;
+    l.scale_row_bytes = cols / t->block_elems * t->gpu_scales;
     l.bytes = l.scales_at + (rows * l.scale_row_bytes + 15) / 16 * 16;
     return l;
 }

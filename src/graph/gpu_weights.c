@@ -19,8 +19,10 @@ wgpt_status gpu_matrix_upload(gpu_device *d, const gguf_tensor *t, gpu_matrix *m
                 ggml_type_name(t->type), dtype_gpu_names());
         return WGPT_ERR_UNSUPPORTED;
     }
-    if (t->ne[0] % 32 != 0) {
-        set_err(err, errlen, "tensor '%s': row length %llu is not a multiple of 32", name, (unsigned long long)t->ne[0]);
+    uint32_t unit = dt->block_elems > 32 ? dt->block_elems : 32;
+    if (t->ne[0] % unit != 0) {
+        set_err(err, errlen, "tensor '%s': row length %llu is not a multiple of %u (%s)", name,
+                (unsigned long long)t->ne[0], unit, dt->name);
         return WGPT_ERR_UNSUPPORTED;
     }
     if (!t->data) { set_err(err, errlen, "tensor '%s' has no data", name); return WGPT_ERR_ARG; }

@@ -17,9 +17,11 @@ static const char *embedded(const char *name) {
 
 /* What each kernel is made of. A per-format kernel takes its weight type's
  * snippet: the batched kernels dtype.c's wfmt_*.wgsl, the one-token ones
- * mvfmt_<type>.wgsl (and mvfmt2_, mvfmt3_<type>.wgsl for a second and third matrix). A kernel
- * with variant snippets takes one or two of them (the first declares the
- * step uniform's binding, which comes last). */
+ * mvfmt_<type>.wgsl (and mvfmt2_, mvfmt3_<type>.wgsl for a second and third
+ * matrix), after the snippet its format family shares, if any
+ * (kernels_format_shared). A kernel with variant snippets takes one or two
+ * of them (the first declares the step uniform's binding, which comes
+ * last). */
 enum { FMT_NONE, FMT_W, FMT_MV, FMT_MV2, FMT_MV3 };
 static const struct {
     const char *body;
@@ -157,6 +159,11 @@ static void mmi8_snippet(const dtype_info *t, char *out, size_t cap) {
     if (!quant_int8_matmul(t->id) || !embedded(out)) out[0] = 0;
 }
 
+const char *kernels_format_shared(int slot) {
+    const dtype_info *t = dtype_gpu(slot);
+    return t && t->block_elems == 256 ? "kquant.wgsl" : NULL;
+}
+
 int kernels_matmul_i8(int slot) {
     char f[40];
     if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return 0;
@@ -265,12 +272,13 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     }
     if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
     /* The reduction snippet goes first: it may carry `enable` directives. */
-    const char *files[8] = {kernel_parts[id].reduces ? reduce : NULL, "common.wgsl", fmt[0] ? fmt : NULL,
-                            fmt2[0] ? fmt2 : NULL, fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
+    const char *files[9] = {kernel_parts[id].reduces ? reduce : NULL, "common.wgsl",
+                            pf ? kernels_format_shared(slot) : NULL, fmt[0] ? fmt : NULL, fmt2[0] ? fmt2 : NULL,
+                            fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
                             kernel_parts[id].variant[variant][1], body};
-    const char *parts[8];
+    const char *parts[9];
     size_t len = strlen(shape) + 2;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         parts[i] = files[i] ? embedded(files[i]) : "";
         if (!parts[i]) { set_err(err, errlen, "kernel source %s missing", files[i]); return NULL; }
         len += strlen(parts[i]) + 1;
@@ -278,12 +286,12 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
     p += sprintf(p, "%s\n%s\n", parts[0], shape);
-    for (int i = 1; i < 8; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 1; i < 9; i++) p += sprintf(p, "%s\n", parts[i]);
     char label[128] = "";
-    label_part(label, sizeof label, files[7], 0);
+    label_part(label, sizeof label, files[8], 0);
     label_part(label, sizeof label, pf ? t->name : NULL, 0);
     const char *vlabel = kernel_parts[id].variant[variant][2]; /* else "bias", "norm", from the snippet */
-    if (variant) label_part(label, sizeof label, vlabel ? vlabel : files[5], vlabel ? 0 : strcspn(files[5], "_") + 1);
+    if (variant) label_part(label, sizeof label, vlabel ? vlabel : files[6], vlabel ? 0 : strcspn(files[6], "_") + 1);
     label_part(label, sizeof label, files[0], strlen("reduce_"));
     *k = gpu_kernel_create(r->dev, src, label, err, errlen);
     free(src);

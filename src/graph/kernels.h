@@ -70,6 +70,10 @@ uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot,
  * reductions go by subgroups; 0 where they do not (attention_split.wgsl then). */
 uint32_t kernels_attention_sg_keys(const kernel_registry *r);
 
+/* The snippet every per-format kernel of this slot takes before the
+ * format's own (kquant.wgsl for the K-quants), NULL for none. */
+const char *kernels_format_shared(int slot);
+
 /* 1 where the batched kernel for weights of this slot is matmul_i8.wgsl,
  * which reads x as KERNEL_QUANT_ACT leaves it. */
 int kernels_matmul_i8(int slot);

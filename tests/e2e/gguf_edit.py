@@ -5,6 +5,7 @@ library only.
 
     gguf_edit.py IN OUT [--rename-key OLD NEW] [--rename-tensor OLD NEW] [--copy-tensor OLD NEW]
                         [--set-str KEY VALUE] [--token ID TEXT] [--nan TENSOR]
+                        [--set-dims TENSOR D0,D1,...]
     TEXT and NEW take escapes (\\x1b, \\u202e, \\n) or @FILE; each option may repeat.
 """
 import argparse
@@ -14,7 +15,7 @@ U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = range(13)
 FMT = {U8: '<B', I8: '<b', U16: '<H', I16: '<h', U32: '<I', I32: '<i', F32: '<f', BOOL: '<B',
        U64: '<Q', I64: '<q', F64: '<d'}
 # bytes per block, elements per block of the tensor types the tests use
-BLOCK = {0: (4, 1), 1: (2, 1), 8: (34, 32), 2: (18, 32)}
+BLOCK = {0: (4, 1), 1: (2, 1), 8: (34, 32), 2: (18, 32), 12: (144, 256), 13: (176, 256), 14: (210, 256)}
 
 
 def s(x):
@@ -130,6 +131,9 @@ def main():
     ap.add_argument('--set-str', nargs=2, action='append', default=[])
     ap.add_argument('--token', nargs=2, action='append', default=[])
     ap.add_argument('--nan', action='append', default=[])
+    # New dims for a tensor, its data kept: keep the element count, or the
+    # data no longer fits the shape.
+    ap.add_argument('--set-dims', nargs=2, action='append', default=[])
     a = ap.parse_args()
     g = Gguf(a.inp)
     for old, new in a.rename_key:
@@ -150,6 +154,8 @@ def main():
         t = next(t for t in g.tensors if t[0] == name.encode())
         assert t[2] == 0, '--nan needs an f32 tensor'
         t[3] = struct.pack('<f', float('nan')) * (len(t[3]) // 4)
+    for name, dims in a.set_dims:
+        next(t for t in g.tensors if t[0] == name.encode())[1] = [int(d) for d in dims.split(',')]
     g.save(a.out)
 
 

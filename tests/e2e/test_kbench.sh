@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The kernel harness (tools/kbench.c, built by `make`) in --quick mode on
-# the CPU adapter: every matrix kernel the engine has for each weight type
-# (the batched f32 and 8-bit products, x's quantization bit for bit, the
-# split-K path, the one-token matvec variants), the versions kept in
-# tools/matmul/, and prompt attention, each checked against a CPU loop in
-# double precision; kbench exits 1 if any is wrong or does not compile.
+# the CPU adapter: every matrix kernel the engine has for each weight type,
+# the K-quants' included (the batched f32 and 8-bit products, x's
+# quantization bit for bit, the split-K path, the one-token matvec
+# variants), the versions kept in tools/matmul/, and prompt attention, each
+# checked against a CPU loop in double precision; kbench exits 1 if any is
+# wrong or does not compile.
 # Its timings mean nothing here and are not looked at.
 set -u
 . tests/e2e/lib.sh
@@ -22,5 +23,10 @@ check "70 tokens, every type (8-bit products for Q8_0/Q4_0, split-K)" $K --quick
 check "70 tokens, Q8_0/Q4_0 by the f32 tiles" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t q8_0,q4_0 -s 200x96
 ks=(); for f in tools/matmul/*.wgsl; do ks+=(-k "$f"); done
 check "the kernel versions in tools/matmul/" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t f16,q4_0 -s 200x96 "${ks[@]}"
+# The K-quants: rows of whole super-blocks (256), and more of them than a
+# lane takes; their batched product is always the f32 tiles.
+kq=q4_K,q5_K,q6_K
+check "one token, K-quants" $K --quick -n 1 -t $kq -s 37x256,96x512,5x2304
+check "70 tokens, K-quants (split-K)" $K --quick -n 70 -t $kq -s 200x256,96x2304
 check "prompt attention, head sizes 64, 128, 256" $K --quick --attn 4,2,64,70 --attn 2,1,128,33,40 --attn 2,1,256,20
 exit $fail

@@ -2,7 +2,7 @@
 """Compares two little-endian f32 logit files [positions][vocab]: REF (the
 oracle, llama.cpp) and GOT (the implementation under test).
 
-  compare_logits.py REF GOT --vocab V --type {f32,f16,bf16,q8_0,q4_0} [--label NAME]
+  compare_logits.py REF GOT --vocab V --type {f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K} [--label NAME]
 
 With scale = max |REF| and spread = std(REF), it passes when
   max |GOT - REF| <= tol_max * scale,
@@ -19,9 +19,14 @@ against a float64 forward pass on the same dequantized weights):
                      ~2e-3 of scale, ~2.8e-3 of spread.
   q8_0  3e-2  3e-2   llama.cpp quantizes activations to q8_0 blocks before
   q4_0  3e-2  3e-2   q8_0/q4_0 matmuls: ~9e-3 of scale, ~1.1e-2 of spread.
+  q4_K  3e-2  3e-2   (llama.cpp's Q4_K_M, Q5_K_M, Q6_K mixes, named by their
+  q5_K  3e-2  3e-2   main type) llama.cpp quantizes activations to q8_K
+  q6_K  3e-2  3e-2   blocks (8 bits, one scale amax/127 per 256) before
+                     q4_K/q5_K/q6_K matmuls: the same 8-bit rounding as for
+                     q8_0/q4_0, so the same tolerance and --exact rule.
 A wrong RoPE pairing, GQA head mapping or missing RoPE gives errors of
 0.2-1.3 of scale on these models; ignoring rope_freqs ~8e-3 (caught on f16).
-With --exact EXACT (the float64 forward's logits), the q8_0 and q4_0
+With --exact EXACT (the float64 forward's logits), the q8_0, q4_0 and K-quant
 tolerances grow to 3x REF's own distance from EXACT where that is larger:
 both engines quantize the activations of those products to 8 bits, llama.cpp
 with a scale of amax/127, wgpt with the next power of two (a step up to
@@ -38,7 +43,10 @@ import sys
 
 import numpy as np
 
-TOLERANCES = {"f32": (1e-3, 1e-3), "f16": (2e-3, 2e-3), "bf16": (1e-2, 1e-2), "q8_0": (3e-2, 3e-2), "q4_0": (3e-2, 3e-2)}
+TOLERANCES = {"f32": (1e-3, 1e-3), "f16": (2e-3, 2e-3), "bf16": (1e-2, 1e-2), "q8_0": (3e-2, 3e-2), "q4_0": (3e-2, 3e-2),
+              "q4_K": (3e-2, 3e-2), "q5_K": (3e-2, 3e-2), "q6_K": (3e-2, 3e-2)}
+# Types whose matmuls llama.cpp feeds 8-bit activations (see --exact).
+EIGHT_BIT_ACTIVATIONS = ("q8_0", "q4_0", "q4_K", "q5_K", "q6_K")
 
 
 def load(path, vocab):
@@ -85,11 +93,12 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("--tol-max", type=float, help="override the type's max tolerance")
     ap.add_argument("--tol-rms", type=float, help="override the type's rms tolerance")
-    ap.add_argument("--exact", help="the exact forward's logits: q8_0/q4_0 get 3x REF's distance from them")
+    ap.add_argument("--exact", help="the exact forward's logits: 8-bit-activation types (q8_0, q4_0, K-quants) "
+                    "get 3x REF's distance from them")
     a = ap.parse_args()
     ref = load(a.ref, a.vocab)
     tol_max, tol_rms = a.tol_max, a.tol_rms
-    if a.exact and a.type in ("q8_0", "q4_0"):
+    if a.exact and a.type in EIGHT_BIT_ACTIVATIONS:
         exact = load(a.exact, a.vocab)
         if exact.shape != ref.shape:
             raise SystemExit(f"{a.exact}: shape {exact.shape} != reference {ref.shape}")

@@ -37,6 +37,11 @@
  *   Q8_0/Q4_0's upload planes       test_quant_planes (the bytes of each
  *     (dtype.h) x every kernel       chunk, then matvec, matmul, norm, embed,
  *     reading them                   glu and qkv on awkward chunk sizes)
+ *   wfmt_/mvfmt_/mvfmt2_/mvfmt3_   test_kquant_matmul, test_kquant_matvec (with
+ *     q4_K/q5_K/q6_K.wgsl and        norm, split-K), test_kquant_fused (glu, qkv,
+ *     kquant.wgsl (the K-quants,     lnorm), test_kquant_embed, test_kquant_planes
+ *     random blocks, dtype.c's       (each chunk's length and scale plane, then the
+ *     dequantizers the reference)    kernels on split chunks), test_kquant_bad_rows
  *   rmsnorm.wgsl                   test_rmsnorm, test_rmsnorm_out_rows,
  *                                    test_rmsnorm_add (post-norm into the residual)
  *   layernorm.wgsl                 test_layernorm (offsets, out rows)
@@ -89,7 +94,8 @@
  *
  * Tolerances (why each is what it is) sit beside each check. Run with
  * KERNEL_TEST_VERBOSE=1 to see, for each check, the passing drift nearest
- * its tolerance. */
+ * its tolerance, and with KERNEL_TEST_FILTER=PATTERN (cmocka's, e.g.
+ * "test_kquant*") to run only the tests it matches. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -261,10 +267,14 @@ typedef struct {
     float *w; /* [rows][cols], dequantized */
 } test_weight;
 
+static uint8_t *random_k(uint32_t type, int rows, int cols, uint64_t *nbytes);
+
 static void make_weight(test_weight *tw, uint32_t type, int rows, int cols) {
+    uint32_t be;
+    ggml_type_block(type, &be, NULL);
     float *src = rand_floats((size_t)rows * cols, 1.0f);
     uint64_t nbytes;
-    tw->raw = encode(type, src, rows, cols, &nbytes);
+    tw->raw = be == 256 ? random_k(type, rows, cols, &nbytes) : encode(type, src, rows, cols, &nbytes);
     free(src);
     memset(&tw->t, 0, sizeof tw->t);
     tw->t.name = (gguf_str){"w", 1};
@@ -277,7 +287,9 @@ static void make_weight(test_weight *tw, uint32_t type, int rows, int cols) {
     tw->w = malloc((size_t)rows * cols * sizeof *tw->w);
     float *lib = malloc((size_t)cols * sizeof *lib);
     uint64_t row_bytes = nbytes / (uint64_t)rows;
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < rows && be == 256; r++) /* the K-quants: dtype.c's ports of ggml's dequantizers */
+        assert_int_equal(dequantize_row(type, tw->raw + r * row_bytes, tw->w + (size_t)r * cols, cols), 0);
+    for (int r = 0; r < rows && be != 256; r++) {
         ref_dequant_row(type, tw->raw + r * row_bytes, tw->w + (size_t)r * cols, cols);
         assert_int_equal(dequantize_row(type, tw->raw + r * row_bytes, lib, cols), 0);
         if (memcmp(lib, tw->w + (size_t)r * cols, (size_t)cols * sizeof *lib))
@@ -486,7 +498,8 @@ static void check_matmul(const mm_case *c) {
 
     char err[512];
     gpu_matrix m;
-    assert_int_equal(gpu_matrix_upload(ctx->dev, &tw.t, &m, err, sizeof err), 0);
+    if (gpu_matrix_upload(ctx->dev, &tw.t, &m, err, sizeof err) != 0)
+        fail_msg("matmul upload (%s, %d x %d): %s", ggml_type_name(c->type), c->rows, c->cols, err);
     if (c->split && m.n_chunks < 2) fail_msg("matmul split case: %d rows came out in one buffer", c->rows);
     rig r = rig_open(ctx);
     gpu_buffer *part = give_scratch(&r, 2 * n_tok + 40, c->rows);
@@ -1337,6 +1350,204 @@ static void test_quant_planes(void **state) {
         check_matvec_qkv(qt[i], 42, 6, 224);
         check_qkv(&(qkv_case){qt[i], 42, 6, 224, 0, 0, 0, 1, 1, 1}); /* a stack of 54 rows, LayerNorm */
         check_matvec_lnorm(qt[i], 45, 224, 1, 1, 0);
+    }
+}
+
+/* ---- the K-quants (Q4_K, Q5_K, Q6_K) ----
+ * Their super-blocks reach the GPU repacked (dtype.c: Q4_0's nibble order,
+ * the high bits in words of their own, the scales in a plane after the
+ * quants) and are dequantized inside the kernels. The weights here are
+ * random bytes, so every quant and every packed 6-bit scale and min occur
+ * (and Q6_K's negative scales), with d and dmin set to small f16s; what
+ * they hold is what dtype.c's ports of ggml's dequantizers say, which the
+ * CPU reference model uses too. Every kernel that reads a weight runs on
+ * them with the tolerances above (embed.wgsl exactly: a K-quant value's
+ * products are exact in f32, kernels/kquant.wgsl), over row counts that
+ * leave the super-blocks of a buffer at each remainder mod 4 (Q6_K's scale
+ * plane pads 20 bytes a super-block to 16), whole and split. */
+static const uint32_t ktypes[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K};
+#define N_KTYPES (int)(sizeof ktypes / sizeof *ktypes)
+
+/* These tests draw from a generator of their own, swapped in at their start
+ * and out at their end, so that the draws of the tests after them (some
+ * tuned so that a mutant is told apart) stay what they were. */
+static uint64_t k_rng = 0x2545f4914f6cdd1dull;
+static void k_swap_rng(void) {
+    uint64_t t = rng;
+    rng = k_rng;
+    k_rng = t;
+}
+
+static uint8_t *random_k(uint32_t type, int rows, int cols, uint64_t *nbytes) {
+    uint32_t be, bb;
+    ggml_type_block(type, &be, &bb);
+    size_t n = (size_t)rows * (size_t)(cols / (int)be);
+    uint8_t *out = malloc(n * bb);
+    assert_non_null(out);
+    for (size_t b = 0; b < n; b++) {
+        uint8_t *p = out + b * bb;
+        for (uint32_t i = 0; i < bb; i++) p[i] = (uint8_t)irand(256);
+        uint16_t d = f32_to_f16(frand() * 0.001f), dmin = f32_to_f16(frand() * 0.001f);
+        memcpy(p + (type == GGML_TYPE_Q6_K ? 208 : 0), &d, 2);
+        if (type != GGML_TYPE_Q6_K) memcpy(p + 2, &dmin, 2);
+    }
+    *nbytes = n * bb;
+    return out;
+}
+
+static void test_kquant_matmul(void **state) {
+    (void)state;
+    k_swap_rng();
+    /* as matmul_format's, a super-block's columns at least: one, odd
+     * counts, more than a workgroup's lanes take in a stage */
+    const int shapes[][3] = {{1, 256, 1}, {3, 512, 2}, {37, 256, 8}, {70, 768, 9}, {5, 2304, 3}, {130, 256, 70}};
+    for (int i = 0; i < N_KTYPES; i++)
+        for (size_t j = 0; j < sizeof shapes / sizeof *shapes; j++) {
+            mm_case c = {ktypes[i], shapes[j][0], shapes[j][1], shapes[j][2], 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            check_matmul(&c);
+        }
+    k_swap_rng();
+}
+
+/* test_matvec's cases on a super-block's columns, and the split-K of a
+ * several-token step. */
+static void test_kquant_matvec(void **state) {
+    (void)state;
+    k_swap_rng();
+    for (int i = 0; i < N_KTYPES; i++) {
+        uint32_t t = ktypes[i];
+        const mm_case cases[] = {
+            {t, 1, 256, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},   {t, 3, 512, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+            {t, 37, 256, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  {t, 203, 1024, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+            {t, 5, 2304, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  {t, 19, 256, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+            {t, 40, 512, 1, 0, 56, 1, 0, 0, 0, 0, 0, 0}, {t, 37, 256, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0},
+            {t, 61, 256, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0},  {t, 24, 256, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0},
+            {t, 96, 256, 1, 0, 0, 0, 0, 1, 1, 32, 32, 0}, {t, 60, 256, 1, 0, 0, 0, 1, 1, 0, 3, 40, 0},
+            {t, 45, 256, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},  {t, 130, 512, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+            {t, 96, 2304, 40, 0, 0, 0, 0, 0, 0, 0, 0, 4}, /* split-K */
+        };
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) check_matmul(&cases[j]);
+        check_matvec_norm(t, 37, 256, 0, 0, 0);
+        check_matvec_norm(t, 5, 2304, 1, 0, 0);
+        check_matvec_norm(t, 70, 512, 0, 1, 0);
+        check_matvec_norm(t, 61, 256, 1, 0, 1);
+    }
+    k_swap_rng();
+}
+
+static void test_kquant_fused(void **state) {
+    (void)state;
+    k_swap_rng();
+    for (int i = 0; i < N_KTYPES; i++) {
+        uint32_t t = ktypes[i];
+        check_matvec_glu(t, 1, 256, 0);
+        check_matvec_glu(t, 37, 512, 0);
+        check_matvec_glu(t, 70, 1280, 1);
+        check_matvec_glu(t, 129, 256, 0);
+        const qkv_case cases[] = {
+            {t, 64, 32, 256, 0, 0, 0, 0, 0, 0},     {t, 128, 32, 2304, 0, 0, 0, 0, 0, 0},
+            {t, 36, 4, 512, 0, 0, 0, 0, 0, 0},
+            {t, 64, 32, 256, 16, 8, 1, 0, 0, 0},    {t, 128, 64, 256, 32, 12, 0, 0, 0, 0},
+            {t, 64, 32, 256, 16, 8, 1, 1, 0, 0},    {t, 36, 4, 1280, 0, 0, 0, 1, 0, 0},
+            {t, 64, 64, 256, 0, 0, 0, 1, 1, 1},     {t, 42, 6, 512, 0, 0, 0, 1, 1, 1},
+        };
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) check_qkv(&cases[j]);
+        check_matvec_lnorm(t, 256, 256, 1, 1, 0);
+        check_matvec_lnorm(t, 37, 1280, 1, 1, 0);
+        check_matvec_lnorm(t, 129, 256, 0, 0, 1);
+        check_matvec_lnorm(t, 1, 256, 0, 1, 0);
+    }
+    k_swap_rng();
+}
+
+static void test_kquant_embed(void **state) {
+    (void)state;
+    k_swap_rng();
+    for (int i = 0; i < N_KTYPES; i++) {
+        check_embed(ktypes[i], 1, 256, 1, 0);
+        check_embed(ktypes[i], 50, 512, 7, 0);
+        check_embed(ktypes[i], 23, 2304, 13, 0);
+        check_embed(ktypes[i], 100, 256, 40, 1);
+        check_embed_mode(ktypes[i], 30, 256, 9, 0, 8.0f, 0, 0);
+        check_embed_mode(ktypes[i], 30, 256, 5, 0, 1.0f, 1, 7);
+    }
+    k_swap_rng();
+}
+
+/* The chunks of a split upload: each exactly its quant plane (a block of 32
+ * in gpu_bytes) and its scale plane, padded to 16 bytes, long, and that
+ * plane the blocks' own scale bytes (Q4_K, Q5_K: their first 16; Q6_K: its
+ * 16 scales and d, then two zero bytes) in order. */
+static void check_kplanes(uint32_t type, int rows, int cols) {
+    test_weight tw;
+    make_weight(&tw, type, rows, cols);
+    char err[512];
+    gpu_matrix m;
+    assert_int_equal(gpu_matrix_upload(split_ctx.dev, &tw.t, &m, err, sizeof err), 0);
+    if (m.n_chunks < 2) fail_msg("planes case: %d rows came out in one buffer", rows);
+    int q6 = type == GGML_TYPE_Q6_K;
+    size_t sb = (size_t)cols / 256, qb = type == GGML_TYPE_Q4_K ? 128 : type == GGML_TYPE_Q5_K ? 160 : 192;
+    size_t bb = type == GGML_TYPE_Q4_K ? 144 : type == GGML_TYPE_Q5_K ? 176 : 210, sbytes = q6 ? 20 : 16;
+    for (int c = 0; c < m.n_chunks; c++) {
+        size_t r0 = (size_t)c * m.chunk_rows, nr = (size_t)rows - r0 < (size_t)m.chunk_rows ? rows - r0 : (size_t)m.chunk_rows;
+        size_t n = nr * sb, len = n * qb + (n * sbytes + 15) / 16 * 16;
+        if (gpu_buffer_size(m.chunk[c]) != len)
+            fail_msg("%s rows %d cols %d chunk %d: %llu bytes, want %zu", ggml_type_name(type), rows, cols, c,
+                     (unsigned long long)gpu_buffer_size(m.chunk[c]), len);
+        uint8_t *got = (uint8_t *)download(split_ctx.dev, m.chunk[c], len / 4);
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *blk = tw.raw + (r0 * sb + i) * bb, *want = q6 ? blk + 192 : blk;
+            const uint8_t zero[2] = {0, 0}, *at = got + n * qb + i * sbytes;
+            if (memcmp(at, want, q6 ? 18 : 16) || (q6 && memcmp(at + 18, zero, 2)))
+                fail_msg("%s rows %d cols %d chunk %d: the scale plane's super-block %zu is not the file's scales",
+                         ggml_type_name(type), rows, cols, c, i);
+        }
+        free(got);
+    }
+    gpu_matrix_free(&m);
+    free_weight(&tw);
+    const mm_case cases[] = {
+        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},        /* matvec */
+        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9, 0}, /* matvec, a part across chunks */
+        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0, 0},       /* matmul */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_matmul(&cases[i]);
+    check_matvec_norm(type, rows, cols, 1, 0, 1);
+    check_embed(type, rows, cols, 16, 1);
+}
+
+static void test_kquant_planes(void **state) {
+    (void)state;
+    k_swap_rng();
+    for (int i = 0; i < N_KTYPES; i++) {
+        check_kplanes(ktypes[i], 45, 256);
+        check_kplanes(ktypes[i], 57, 256);
+        check_kplanes(ktypes[i], 130, 512);
+    }
+    k_swap_rng();
+}
+
+/* A K-quant matrix whose rows are not whole super-blocks: refused with a
+ * reason, nothing allocated. */
+static void test_kquant_bad_rows(void **state) {
+    (void)state;
+    for (int i = 0; i < N_KTYPES; i++) {
+        uint8_t raw[210 * 4] = {0};
+        gguf_tensor t;
+        memset(&t, 0, sizeof t);
+        t.name = (gguf_str){"blk.0.ffn_up.weight", 19};
+        t.n_dims = 2;
+        t.ne[0] = 128;
+        t.ne[1] = 2;
+        t.type = ktypes[i];
+        t.nbytes = sizeof raw;
+        t.data = raw;
+        char err[512] = "";
+        gpu_matrix m;
+        assert_int_equal(gpu_matrix_upload(main_ctx.dev, &t, &m, err, sizeof err), WGPT_ERR_UNSUPPORTED);
+        if (!strstr(err, "not a multiple of 256") || strchr(err, '\n'))
+            fail_msg("%s: the refusal says '%s'", ggml_type_name(ktypes[i]), err);
+        assert_int_equal(m.n_chunks, 0);
     }
 }
 
@@ -2222,6 +2433,8 @@ static int teardown_paths(void **state) {
 }
 
 int main(void) {
+    /* KERNEL_TEST_FILTER="test_kquant*": only the tests it matches, in every group */
+    if (getenv("KERNEL_TEST_FILTER")) cmocka_set_test_filter(getenv("KERNEL_TEST_FILTER"));
     const struct CMUnitTest path_tests[] = {
         cmocka_unit_test(test_quant_act),
         cmocka_unit_test(test_matmul_q8_0),       cmocka_unit_test(test_matmul_q4_0),
@@ -2255,6 +2468,12 @@ int main(void) {
         cmocka_unit_test(test_embed_split),
         cmocka_unit_test(test_embed_scaled),
         cmocka_unit_test(test_quant_planes),
+        cmocka_unit_test(test_kquant_matmul),
+        cmocka_unit_test(test_kquant_matvec),
+        cmocka_unit_test(test_kquant_fused),
+        cmocka_unit_test(test_kquant_embed),
+        cmocka_unit_test(test_kquant_planes),
+        cmocka_unit_test(test_kquant_bad_rows),
         cmocka_unit_test(test_pos_embed),
         cmocka_unit_test(test_embed_2d_grid),
         cmocka_unit_test(test_rmsnorm),

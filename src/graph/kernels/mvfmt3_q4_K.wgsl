@@ -1,0 +1,6 @@
+// Matrix 3 of matvec_glu.wgsl / matvec_qkv.wgsl, read as mvfmt_q4_K.wgsl reads W.
+@group(0) @binding(6) var<storage, read> W3: array<vec2<u32>>;
+fn mv_w3(u: u32) -> WU {
+  let g = k4_scales_at(arrayLength(&W3), u);
+  return k4_unit(W3[u], W3[g], W3[g + 1u], u);
+}
