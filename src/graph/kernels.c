@@ -89,6 +89,10 @@ static const struct {
  *   head (-0.7%) and the Q8_0/Q4_0 QKV (-1%); and with them the loads in
  *   flight stay as above: the Q8_0/Q4_0 products lost 7% at eight, F16's
  *   output and down 3% at four;
+ * - two subgroups in the K-quants' QKV too: tg128 on the H200
+ *   (2026-11-30, one run each) Q4_K_M 660 to 673, Q6_K 689 to 718; their
+ *   other shapes are Q8_0/Q4_0's, as eight loads, one subgroup or one row
+ *   were slower (550-670 and 576-682 against 660 and 689);
  * - at most two rows in matvec_glu.wgsl, which keeps two of each matrix in
  *   one vec4.
  * WGPT_MV_TUNE overrides these (mv_shape_tune), to measure others end to
@@ -133,7 +137,7 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && q4) s.unroll = 8;
     if (id == KERNEL_MATVEC && t->gpu_scales && norm) s.rows = 4;
     if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
-        (id == KERNEL_MATVEC_QKV && !t->gpu_scales))
+        (id == KERNEL_MATVEC_QKV && (!t->gpu_scales || t->block_elems == 256)))
         s.ks = 2;
     mv_shape_tune(&s, id, t, variant);
     if (s.rows > 4) s.rows = 4;

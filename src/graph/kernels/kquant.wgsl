@@ -20,7 +20,10 @@ fn k4_dm(s: vec4<u32>, b: u32) -> vec2<f32> {
   let sc = select(a & 63u, (e & 15u) | ((a >> 6u) << 4u), hi);
   let m = select(c & 63u, (e >> 4u) | ((c >> 6u) << 4u), hi);
   let dm = unpack2x16float(s.x);
-  return vec2<f32>(dm.x * f32(sc), dm.y * f32(m));
+  // sc and m to floats under f16's exponent of 1024, as kq_pair's quants:
+  // no integer conversions (a quarter of the rate of other arithmetic on
+  // NVIDIA), the same exact values.
+  return dm * (unpack2x16float(sc | (m << 16u) | 0x64006400u) - vec2<f32>(1024.0));
 }
 
 // matmul.wgsl's vec4 j of a block, unsigned: from quant word q (word j % 4:

@@ -12,8 +12,11 @@ fn k6_scales_at(len: u32, u: u32) -> u32 { return 48u * q6_supers(len) + 5u * (u
 fn k6_unit(q0: u32, q1: u32, h: u32, sw: u32, dw: u32, u: u32) -> WU {
   let o = 16u * ((u >> 1u) & 1u);
   let d = unpack2x16float(dw).x;
-  let s = bitcast<i32>(sw);
-  return WU(vec2<f32>(d * f32(extractBits(s, o, 8u)), d * f32(extractBits(s, o + 8u, 8u))), vec2<u32>(q0, q1), h);
+  // The two signed scales plus 128, under f16's exponent of 1024 (as
+  // kquant.wgsl's k4_dm): exact, with no integer conversions.
+  let b = sw >> o;
+  let v = ((b & 255u) | (((b >> 8u) & 255u) << 16u)) ^ 0x00800080u;
+  return WU(d * (unpack2x16float(v | 0x64006400u) - vec2<f32>(1152.0)), vec2<u32>(q0, q1), h);
 }
 fn mv_w(u: u32) -> WU {
   let b = 6u * (u >> 1u);
