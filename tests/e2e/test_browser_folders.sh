@@ -12,6 +12,7 @@
 #    again (the Cache API has every range);
 #  - Gemma 3 in chat mode (&chat=1), with Gemma 3's real template: the
 #    prompt rendered exactly as native `wgpt template -m DIR` renders it;
+#  - a Q4_K_M GGUF made by llama.cpp's quantizer: native's 16 greedy ids;
 #  - a folder missing a shard its index names, one with a malformed
 #    config.json, and a URL with no folder behind it: one clear error each
 #    in the page, not a hang.
@@ -69,6 +70,21 @@ for spec in "${SPECS[@]}"; do
     "n": int(sys.argv[3]), "expectIds": sys.argv[4], "reload": sys.argv[5] == "true"}) + ",")' \
     "$name" "$prompt" $n "$ids" $reload >>"$cases"
 done
+# A Q4_K_M GGUF as llama.cpp's own quantizer writes it (q4_K, and q6_K for
+# the LM head and the last layer's V and down projections): the page's
+# greedy ids equal native's.
+. tests/e2e/kquant_lib.sh
+have_llamacpp_quantize || { echo "llama.cpp's libllama or its source is missing (node-llama-cpp)"; exit 77; }
+build_llamacpp_quantize || { echo "FAIL could not build llama.cpp's quantizer"; exit 1; }
+kq_src=$(tiny_model vk_d256_f512_f32 --type f32 --seed 31 --dim 256 --ffn 512 --heads 4 --kv-heads 2) || exit 1
+kq=$(kquant_model "$kq_src" q4_K_M) || { echo "FAIL could not quantize to Q4_K_M"; exit 1; }
+kq_prompt="The capital of France is"
+ids=$(build/wgpt run -m "$kq" -p "$kq_prompt" -n $n --temp 0 --print-ids 2>"$tmp/err" | tr -d '\000' | head -n 1)
+[ -n "$ids" ] || { echo "FAIL native wgpt run -m $kq gave no ids:"; cat "$tmp/err"; exit 1; }
+echo "native q4_K_M: $ids"
+cp "$kq" "$root/q4_K_M.gguf"
+$PY -c 'import json,sys; print(json.dumps({"name": "q4_K_M gguf", "model": "/q4_K_M.gguf", "prompt": sys.argv[1],
+  "n": int(sys.argv[2]), "expectIds": sys.argv[3]}) + ",")' "$kq_prompt" $n "$ids" >>"$cases"
 # Chat mode (&chat=1): the page renders the prompt as a user message with
 # the folder's own chat template, as `wgpt template -m DIR` does, and
 # generates from it (the template's special tokens parsed, no BOS added).
