@@ -51,3 +51,16 @@ web_root() {
   root=$tmp/root; mkdir -p "$root"
   cp -r "$WGPT_WEB/." "$root/"
 }
+# verify_check LABEL MODEL [wgpt args]: `wgpt verify` (GPU against the CPU
+# reference, layer by layer) at the layer tests' tolerance; prints ok or
+# FAIL with the first activation out of it, and sets fail=1 on a failure.
+verify_check() {
+  local label=$1 model=$2; shift 2
+  local out
+  out=$(build/wgpt verify -m "$model" -p "Hello world, this is a test of the layers." --atol 1e-4 --rtol 1e-3 "$@" 2>&1)
+  if [ $? -ne 0 ]; then
+    echo "FAIL $label"; echo "$out" | grep -E "FAIL|first|wgpt:" ; fail=1
+  else
+    echo "ok   $label: $(echo "$out" | tail -n1)"
+  fi
+}

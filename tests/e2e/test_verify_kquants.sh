@@ -18,16 +18,6 @@ need_wgpt
 have_llamacpp_quantize || { echo "$LC_BINS/libllama.v*.so or cc missing (run make deps)"; exit 77; }
 build_llamacpp_quantize >/dev/null 2>&1 || { echo "FAIL: building tools/llamacpp_quantize.c"; exit 1; }
 fail=0
-check() { # label, model, extra wgpt args
-  local label=$1 model=$2; shift 2
-  local out
-  out=$(build/wgpt verify -m "$model" -p "Hello world, this is a test of the layers." --atol 1e-4 --rtol 1e-3 "$@" 2>&1)
-  if [ $? -ne 0 ]; then
-    echo "FAIL $label"; echo "$out" | grep -E "FAIL|first|wgpt:" ; fail=1
-  else
-    echo "ok   $label: $(echo "$out" | tail -n1)"
-  fi
-}
 LONG=$(for i in 0 1 2 3 4; do printf 'The quick brown fox jumps over the lazy dog, and then it runs away %d. ' $i; done)
 src=$(tiny_model vk_d256_f512_f32 --type f32 --seed 31 --dim 256 --ffn 512 --heads 4 --kv-heads 2) || exit 1
 for q in q4_K_M:q4_K q5_K_M:q5_K q6_K:q6_K; do
@@ -36,9 +26,9 @@ for q in q4_K_M:q4_K q5_K_M:q5_K q6_K:q6_K; do
   for t in $kt q6_K; do
     grep -q "converting to $t" "$m.log" || { echo "FAIL $qt: the quantizer's log shows no $t tensor"; fail=1; }
   done
-  check "$qt" "$m"
-  check "$qt split" "$m" --max-binding 4096
-  check "$qt prompt in tiles" "$m" -p "$LONG" --batch 100
-  WGPT_NO_SUBGROUPS=1 check "$qt tree reductions" "$m"
+  verify_check "$qt" "$m"
+  verify_check "$qt split" "$m" --max-binding 4096
+  verify_check "$qt prompt in tiles" "$m" -p "$LONG" --batch 100
+  WGPT_NO_SUBGROUPS=1 verify_check "$qt tree reductions" "$m"
 done
 exit $fail

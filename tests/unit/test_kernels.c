@@ -1287,6 +1287,20 @@ static void test_embed_split(void **state) {
     for (int i = 0; i < N_TYPES; i++) check_embed(types[i], 100, 96, 40, 1);
 }
 
+/* Every kernel kind on a matrix the planes tests split over chunks: one
+ * token, a part of the rows across chunks, a batch; the norm variant and
+ * the embedding. */
+static void check_split_kernels(uint32_t type, int rows, int cols) {
+    const mm_case cases[] = {
+        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},        /* matvec */
+        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9, 0}, /* matvec, a part across chunks */
+        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0, 0},       /* matmul */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_matmul(&cases[i]);
+    check_matvec_norm(type, rows, cols, 1, 0, 1);
+    check_embed(type, rows, cols, 16, 1);
+}
+
 /* ---- Q8_0 and Q4_0's planes (dtype.h) ----
  * These reach the GPU as two planes a chunk, the quants, then the f16
  * scales, and the kernels find where the scale plane starts from the
@@ -1298,6 +1312,7 @@ static void test_embed_split(void **state) {
  * last chunk is shorter than the others, and between them the chunks' block
  * counts leave most remainders mod 8 (the scale plane's padding, which moves
  * where a kernel thinks the plane starts). */
+
 static void check_planes(uint32_t type, int rows, int cols) {
     test_weight tw;
     make_weight(&tw, type, rows, cols);
@@ -1329,14 +1344,7 @@ static void check_planes(uint32_t type, int rows, int cols) {
     }
     gpu_matrix_free(&m);
     free_weight(&tw);
-    const mm_case cases[] = {
-        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},        /* matvec */
-        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9, 0}, /* matvec, a part across chunks */
-        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0, 0},       /* matmul */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_matmul(&cases[i]);
-    check_matvec_norm(type, rows, cols, 1, 0, 1);
-    check_embed(type, rows, cols, 16, 1);
+    check_split_kernels(type, rows, cols);
 }
 
 static void test_quant_planes(void **state) {
@@ -1506,14 +1514,7 @@ static void check_kplanes(uint32_t type, int rows, int cols) {
     }
     gpu_matrix_free(&m);
     free_weight(&tw);
-    const mm_case cases[] = {
-        {type, rows, cols, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0},        /* matvec */
-        {type, rows, cols, 1, 1, 0, 0, 1, 1, 0, 5, rows - 9, 0}, /* matvec, a part across chunks */
-        {type, rows, cols, 11, 1, 0, 0, 1, 0, 0, 0, 0, 0},       /* matmul */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_matmul(&cases[i]);
-    check_matvec_norm(type, rows, cols, 1, 0, 1);
-    check_embed(type, rows, cols, 16, 1);
+    check_split_kernels(type, rows, cols);
 }
 
 static void test_kquant_planes(void **state) {
