@@ -70,6 +70,7 @@
 #include <string.h>
 
 #include "formats/dtype.h"
+#include "formats/onnx.h"
 #include "formats/gguf.h"
 #include "formats/quant.h"
 #include "gpu/gpu.h"
@@ -110,6 +111,11 @@ static void random_row(uint32_t type, uint8_t *dst, int cols) {
             uint16_t d = f32_to_f16(frand() * 0.002f), dmin = f32_to_f16(frand() * 0.002f);
             memcpy(p + (type == GGML_TYPE_Q6_K ? 208 : 0), &d, 2);
             if (type != GGML_TYPE_Q6_K) memcpy(p + 2, &dmin, 2);
+        } else if (type == ONNX_WGPT_Q4) { /* an f32 scale, a zero point of 0..15, 3 bytes unused, the nibbles */
+            for (uint32_t i = 0; i < t->block_bytes; i++) p[i] = (uint8_t)rnd32();
+            float d = frand() * 0.1f;
+            memcpy(p, &d, 4);
+            p[4] &= 15;
         } else { /* Q8_0, Q4_0: an f16 scale, then the quants */
             uint16_t h = f32_to_f16(frand() * (type == GGML_TYPE_Q8_0 ? 0.01f : 0.1f));
             memcpy(p, &h, 2);
@@ -890,7 +896,7 @@ static uint32_t type_by_name(const char *s, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    const char *types = "f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K", *shapes = NULL;
+    const char *types = "f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K,onnx_q4", *shapes = NULL;
     static bench B;
     B.reps = 0; /* 100; 3 with --quick (SwiftShader takes most of a second a matmul dispatch) */
     B.tokens = 1;
@@ -929,7 +935,7 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K] [-s ROWSxCOLS,...] [-n TOKENS] [-k MATMUL.wgsl]... "
+            fprintf(stderr, "usage: wgpt-kbench [-t f32,f16,bf16,q8_0,q4_0,q4_K,q5_K,q6_K,onnx_q4] [-s ROWSxCOLS,...] [-n TOKENS] [-k MATMUL.wgsl]... "
                             "[-r REPS] [--quick] [--bw GBPS] [--tflops TFLOPS] [--attn H,KV,D,T[,POS0]]...\n");
             return 2;
         }

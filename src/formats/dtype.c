@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "formats/onnx.h"
 #include "formats/quant.h"
 #include "util/util.h"
 
@@ -326,6 +327,34 @@ static void repack_q6_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uin
     }
 }
 
+/* wgpt's onnx_q4 (formats/onnx.h: MatMulNBits' blocks of 32 with an f32
+ * scale and a zero point): { f32 d; u8 z; u8 pad[3]; u8 qs[16] }, the
+ * nibbles in Q4_0's order; (q - z) * d, as onnxruntime computes it. */
+static void dq_onnx_q4(const uint8_t *b, float *y) {
+    uint32_t bits = rd32(b);
+    float d;
+    memcpy(&d, &bits, 4);
+    const int z = b[4];
+    const uint8_t *qs = b + 8;
+    for (int j = 0; j < 16; j++) {
+        y[j] = (float)((qs[j] & 0x0F) - z) * d;
+        y[j + 16] = (float)((qs[j] >> 4) - z) * d;
+    }
+}
+BLOCKS(dq_onnx_q4, ONNX_WGPT_Q4_BLOCK, 32)
+
+/* onnx_q4 for the GPU: the quants as they are, then d and z as two f32 in
+ * the scale plane (kernels/wfmt_onnx_q4.wgsl). */
+static void repack_onnx_q4(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
+    (void)t;
+    for (int64_t b = 0; b < n; b++, src += ONNX_WGPT_Q4_BLOCK, q += 16, s += 8) {
+        float z = (float)src[4];
+        memcpy(s, src, 4);
+        memcpy(s + 4, &z, 4);
+        memcpy(q, src + 8, 16);
+    }
+}
+
 /* ---- the table ----
  * ggml's numbering, names and block geometry (ggml.c type_traits). Types
  * wgpt cannot compute with are listed all the same, so that files using
@@ -334,7 +363,9 @@ static void repack_q6_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uin
  * read; the bytes 32 elements take in the quant plane, those a block takes
  * in the scale plane after it (0: none), and the repacking (NULL: copied).
  * On the GPU Q4_K and Q5_K take their file's 4.5 and 5.5 bits a weight,
- * Q6_K 6.625 (6.5625 in the file: its scale plane pads 18 bytes to 20). */
+ * Q6_K 6.625 (6.5625 in the file: its scale plane pads 18 bytes to 20).
+ * onnx_q4 is wgpt's own, numbered past ggml's (ONNX_WGPT_Q4): 6 bits a
+ * weight in memory, 4 + 2 of f32 scale and zero point on the GPU. */
 #define CPU(id, name, be, bb, dq) {id, name, be, bb, dq, -1, NULL, 0, 0, NULL}
 #define NONE(id, name, be, bb) CPU(id, name, be, bb, NULL)
 static const dtype_info dtypes[] = {
@@ -346,6 +377,7 @@ static const dtype_info dtypes[] = {
     {12, "q4_K", 256, 144, dq_q4_K_n, 5, "wfmt_q4_K.wgsl", 16, 16, repack_q45_K},
     {13, "q5_K", 256, 176, dq_q5_K_n, 6, "wfmt_q5_K.wgsl", 20, 16, repack_q45_K},
     {14, "q6_K", 256, 210, dq_q6_K_n, 7, "wfmt_q6_K.wgsl", 24, 20, repack_q6_K},
+    {ONNX_WGPT_Q4, "onnx_q4", 32, ONNX_WGPT_Q4_BLOCK, dq_onnx_q4_n, 8, "wfmt_onnx_q4.wgsl", 16, 8, repack_onnx_q4},
     CPU(3, "q4_1", 32, 20, dq_q4_1_n),      CPU(6, "q5_0", 32, 22, dq_q5_0_n),
     CPU(7, "q5_1", 32, 24, dq_q5_1_n),      CPU(9, "q8_1", 32, 36, dq_q8_1_n),
     CPU(10, "q2_K", 256, 84, dq_q2_K_n),    CPU(11, "q3_K", 256, 110, dq_q3_K_n),

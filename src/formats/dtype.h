@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Types the kernels read; their rows come first in the table. */
-#define DTYPE_GPU_SLOTS 8
+#define DTYPE_GPU_SLOTS 9
 
 typedef struct dtype_info dtype_info;
 struct dtype_info {
@@ -32,7 +32,8 @@ struct dtype_info {
  * every 32 elements' quants sit at a multiple of gpu_bytes, whole words:
  * first the quant plane, [rows][cols / 32] of gpu_bytes each, then the
  * scale plane, [rows][blocks] of gpu_scales bytes each (Q8_0, Q4_0: the
- * block's f16 scale; the K-quants: a super-block's scales, dtype.c),
+ * block's f16 scale; the K-quants: a super-block's scales, dtype.c;
+ * onnx_q4: its f32 scale and zero point),
  * padded to 16 bytes. Nothing in the buffer says where the scales start:
  * the kernels work it out from the buffer's size (kernels/wfmt_q4_0.wgsl),
  * so a chunk must be bound whole and be exactly `bytes` long. Other types

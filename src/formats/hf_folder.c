@@ -20,6 +20,7 @@
 
 #include "formats/dtype.h"
 #include "formats/hf_names.h"
+#include "formats/onnx.h"
 #include "formats/safetensors.h"
 #include "util/json.h"
 #include "util/text.h"
@@ -55,13 +56,15 @@ static char *join(const model_dir *d, const char *name) {
  * first such name is recorded for the caller to fetch. What follows in this
  * open takes NAME as absent and is thrown away. A name that is not a plain
  * file name (index.json names shards) is absent, never fetched: as a URL
- * it could lead out of the folder. */
+ * it could lead out of the folder. The one subfolder fetched is onnx/
+ * (transformers.js keeps its weights there), and only plain names in it. */
 static const dir_mem_file *mem_find(model_dir *d, const char *name) {
     static const dir_mem_file none = {"", NULL, 0, 1};
     for (size_t i = 0; i < d->n_mem; i++)
         if (!strcmp(d->mem[i].name, name)) return &d->mem[i];
-    if (!*name || strlen(name) >= sizeof d->need || strchr(name, '/') || strchr(name, '\\') || !strcmp(name, ".") ||
-        !strcmp(name, ".."))
+    const char *plain = !strncmp(name, "onnx/", 5) ? name + 5 : name;
+    if (!*plain || strlen(name) >= sizeof d->need || strchr(plain, '/') || strchr(plain, '\\') ||
+        !strcmp(plain, ".") || !strcmp(plain, ".."))
         return &none;
     if (!d->need[0]) snprintf(d->need, sizeof d->need, "%s", name);
     return NULL;
@@ -768,6 +771,395 @@ static int read_weights(model_dir *d, const hparams *h, char *err, size_t errlen
     return rc;
 }
 
+/* ---- ONNX q4 folders (transformers.js: onnx/model_q4.onnx) ---- */
+
+/* The graph is not run: its initializers are the weights, and the nodes
+ * that use them say what they are. Optimum's exports keep the Hugging Face
+ * parameter names on the float initializers (norms, biases, an unquantized
+ * embedding) and the module path on every node ("/model/layers.0/self_attn/
+ * q_proj/MatMul_Q4"), while a quantized matrix's initializers are named
+ * after its MatMul's constant ("onnx::MatMul_123_Q4"): a weight's HF name
+ * is its initializer's name with the quantizer's suffix taken off when that
+ * is a parameter of the family, else its node's module path + ".weight".
+ * The matrices hold HF's layout ([out][in] once MatMulNBits has transposed
+ * them), so the converter's transforms apply as for safetensors, GPT-2's
+ * transpose excepted: MatMulNBits already stores [out][in]. */
+
+typedef struct {
+    model_dir *d;
+    const hparams *h;
+    const char *file;          /* "onnx/model_q4.onnx" */
+    const onnx_model *m;
+    const uint8_t *base;       /* the .onnx file's bytes */
+    int fi;
+    uint8_t *used;             /* per initializer: taken under its own name */
+    char *err;
+    size_t errlen;
+} onnx_map;
+
+static void strip_suffix(char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    if (n > m && !strcmp(s + n - m, suffix)) s[n - m] = 0;
+}
+
+/* The family's GGUF name for a weight used by node n through initializer
+ * init: 1 with gguf, *xf and the HF name it came from (hf, 512 bytes); 0
+ * when neither name is the family's. */
+static int onnx_role(const onnx_map *o, const onnx_node *n, const char *init, char *hf, char *gguf, size_t cap,
+                     hf_xform *xf) {
+    snprintf(hf, 512, "%s", init);
+    strip_suffix(hf, "_Q4");
+    if (hf_map_name(o->h->arch, hf, gguf, cap, xf) == 1) return 1;
+    /* "/a/b.0/c/Op" -> "a.b.0.c.weight" */
+    const char *nm = n->name, *last = strrchr(nm, '/');
+    if (nm[0] != '/' || !last || last == nm) return 0;
+    size_t len = (size_t)(last - nm - 1);
+    if (len + 8 >= 512) return 0;
+    for (size_t i = 0; i < len; i++) hf[i] = nm[1 + i] == '/' ? '.' : nm[1 + i];
+    snprintf(hf + len, 512 - len, ".weight");
+    return hf_map_name(o->h->arch, hf, gguf, cap, xf) == 1;
+}
+
+static const onnx_tensor *onnx_init(const onnx_map *o, const onnx_node *n, size_t i) {
+    if (i >= n->n_inputs || !n->inputs[i][0]) return NULL;
+    return onnx_find_tensor(o->m, n->inputs[i]);
+}
+
+static size_t onnx_index(const onnx_map *o, const onnx_tensor *t) { return (size_t)(t - o->m->tensors); }
+
+/* A float initializer as it is (or transformed, as take_tensor does). */
+static int onnx_float(onnx_map *o, const onnx_tensor *t, const char *hf_name) {
+    st_tensor st;
+    memset(&st, 0, sizeof st);
+    st.ggml_type = t->data_type == ONNX_FLOAT ? ST_GGML_F32 : t->data_type == ONNX_FLOAT16 ? ST_GGML_F16
+                 : t->data_type == ONNX_BFLOAT16 ? ST_GGML_BF16 : 99;
+    if (st.ggml_type == 99) {
+        failf(o->err, o->errlen, "%s: initializer '%s' (%s) is %s, not a float weight", o->file, text_show_z(t->name),
+              hf_name, onnx_type_name(t->data_type));
+        return -1;
+    }
+    if (t->n_dims < 1 || !t->data) {
+        failf(o->err, o->errlen, "%s: initializer '%s' (%s) is %s", o->file, text_show_z(t->name), hf_name,
+              t->n_dims < 1 ? "a scalar" : "empty");
+        return -1;
+    }
+    st.name = (char *)hf_name;
+    st.name_len = strlen(hf_name);
+    st.n_dims = t->n_dims;
+    for (int i = 0; i < t->n_dims; i++) st.ne[i] = (uint64_t)t->dims[t->n_dims - 1 - i];
+    st.nbytes = t->nbytes;
+    int in_file = !t->location && !t->owned;
+    st.offset = in_file ? (uint64_t)(t->data - o->base) : 0;
+    return take_tensor(o->d, o->h, &st, in_file ? o->base : t->data, o->file, in_file ? o->fi : -1, o->err, o->errlen);
+}
+
+/* Scale b of a block run: f32 or f16. */
+static float onnx_scale(const onnx_tensor *s, uint64_t b) {
+    const uint8_t *p = s->data + b * (s->data_type == ONNX_FLOAT ? 4 : 2);
+    if (s->data_type == ONNX_FLOAT16) return f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+    uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static int nibble(const uint8_t *p, uint64_t i) { return i & 1 ? p[i >> 1] >> 4 : p[i >> 1] & 15; }
+
+/* rows x cols 4-bit weights into wgpt's blocks of 32 (dtype.h's ONNX_WGPT_Q4
+ * row): q(r, k) the unsigned nibble of element k of row r, scale and zero
+ * point per block of bs along the row. Q/K rows are reordered here as
+ * take_tensor does for float rows. */
+typedef struct {
+    const uint8_t *q; uint64_t q_row;  /* nibbles: row r starts at nibble r * q_row */
+    const onnx_tensor *scales, *zp;    /* zp: packed 4-bit, NULL: zero_default */
+    int zero_default, zp_signed, q_signed;
+    uint64_t rows, cols, bs;
+} q4_src;
+
+static int onnx_q4_tensor(onnx_map *o, const q4_src *s, const char *gguf, hf_xform xf, const char *what) {
+    uint64_t nb = s->cols / 32, blocks_per_row = (s->cols + s->bs - 1) / s->bs;
+    uint64_t row_bytes = nb * ONNX_WGPT_Q4_BLOCK;
+    uint8_t *dst = gb_alloc(&o->d->b, s->rows && row_bytes ? (size_t)(s->rows * row_bytes) : 1);
+    if (!dst) { failf(o->err, o->errlen, "out of memory"); return -1; }
+    int64_t heads = xf == HF_PERMUTE_Q ? o->h->n_head : xf == HF_PERMUTE_K ? o->h->n_head_kv : 0;
+    if (heads && (heads <= 0 || s->rows % (uint64_t)(2 * heads))) {
+        failf(o->err, o->errlen, "%s: %s has %llu rows, not a whole number of %lld heads of pairs", o->file, what,
+              (unsigned long long)s->rows, (long long)heads);
+        return -1;
+    }
+    uint64_t hd = heads ? s->rows / (uint64_t)heads : 0, half = hd / 2;
+    for (uint64_t r = 0; r < s->rows; r++) {
+        /* destination row r holds source row sr */
+        uint64_t sr = r;
+        if (heads) {
+            uint64_t hh = r / hd, w = r % hd;
+            sr = hh * hd + (w & 1) * half + w / 2;
+        }
+        for (uint64_t b = 0; b < nb; b++) {
+            uint8_t *blk = dst + r * row_bytes + b * ONNX_WGPT_Q4_BLOCK;
+            uint64_t sb = sr * blocks_per_row + b * 32 / s->bs;
+            float d = onnx_scale(s->scales, sb);
+            int z = s->zero_default;
+            if (s->zp) {
+                z = nibble(s->zp->data, sb);
+                if (s->zp_signed) z ^= 8; /* a signed nibble, offset by 8 as the quants are */
+            }
+            memcpy(blk, &d, 4); /* little-endian hosts only, as the rest of wgpt */
+            blk[4] = (uint8_t)z;
+            blk[5] = blk[6] = blk[7] = 0;
+            const uint64_t at = sr * s->q_row + b * 32;
+            for (int j = 0; j < 16; j++) {
+                int lo = nibble(s->q, at + (uint64_t)j), hi = nibble(s->q, at + (uint64_t)j + 16);
+                if (s->q_signed) { lo ^= 8; hi ^= 8; } /* -8..7 -> 0..15, the zero point moved with them */
+                blk[8 + j] = (uint8_t)(lo | hi << 4);
+            }
+        }
+    }
+    uint64_t ne[2] = {s->cols, s->rows};
+    return dir_tensor(o->d, gguf, ONNX_WGPT_Q4, 2, ne, dst, s->rows * row_bytes, -1, 0, o->err, o->errlen);
+}
+
+/* Zero points stored as bytes of two nibbles, each row of kb padded to a
+ * whole byte (MatMulNBits, and GatherBlockQuantized over UINT8 data), as
+ * one dense run of nibbles, row r's block b at r * kb + b; checked first to
+ * be UINT8 [rows * ceil(kb / 2)]. */
+static int onnx_dense_zp(onnx_map *o, const onnx_node *n, const onnx_tensor *zp, uint64_t rows, uint64_t kb,
+                         onnx_tensor *out) {
+    uint64_t zrow = (kb + 1) / 2, bytes = (rows * kb + 1) / 2;
+    if (zp->data_type != ONNX_UINT8 || zp->nbytes != rows * zrow || !zp->data) {
+        failf(o->err, o->errlen, "%s: node %s: zero points are not UINT8 [%llu * %llu]", o->file, text_show_z(n->name),
+              (unsigned long long)rows, (unsigned long long)zrow);
+        return -1;
+    }
+    uint8_t *z = gb_alloc(&o->d->b, bytes ? (size_t)bytes : 1);
+    if (!z) { failf(o->err, o->errlen, "out of memory"); return -1; }
+    memset(z, 0, bytes ? (size_t)bytes : 1);
+    for (uint64_t r = 0; r < rows; r++)
+        for (uint64_t b = 0; b < kb; b++) {
+            uint64_t i = r * kb + b;
+            z[i >> 1] |= (uint8_t)(nibble(zp->data + r * zrow, b) << (i & 1 ? 4 : 0));
+        }
+    *out = *zp;
+    out->data = z;
+    return 0;
+}
+
+static int onnx_check_scales(onnx_map *o, const onnx_tensor *sc, const onnx_tensor *zp, uint64_t n_blocks,
+                             const char *what) {
+    if (!sc || (sc->data_type != ONNX_FLOAT && sc->data_type != ONNX_FLOAT16) || sc->n_elems != n_blocks || !sc->data) {
+        failf(o->err, o->errlen, "%s: %s: scales are not %llu FLOAT or FLOAT16 values", o->file, what,
+              (unsigned long long)n_blocks);
+        return -1;
+    }
+    if (zp && (zp->n_elems != n_blocks || !zp->data || (zp->data_type != ONNX_UINT4 && zp->data_type != ONNX_INT4))) {
+        failf(o->err, o->errlen, "%s: %s: zero points are not %llu INT4 or UINT4 values", o->file, what,
+              (unsigned long long)n_blocks);
+        return -1;
+    }
+    return 0;
+}
+
+static int onnx_block_size(onnx_map *o, const onnx_node *n, uint64_t cols, uint64_t *bs) {
+    int64_t bits = 4, b = 0;
+    onnx_attr_int(n, "bits", &bits);
+    if (!onnx_attr_int(n, "block_size", &b)) b = 0;
+    if (bits != 4 || b < 32 || b > 4096 || b % 32 || !cols || cols % 32) {
+        failf(o->err, o->errlen, "%s: node %s: %lld-bit blocks of %lld over rows of %llu: wgpt reads 4-bit blocks of "
+              "a multiple of 32 over rows of a multiple of 32", o->file, text_show_z(n->name), (long long)bits,
+              (long long)b, (unsigned long long)cols);
+        return -1;
+    }
+    *bs = (uint64_t)b;
+    return 0;
+}
+
+/* MatMulNBits: B uint8 [N][K/bs][bs/2], scales [N * K/bs], zero points
+ * uint8 packed two a byte, [N][ceil(K/bs / 2)] (absent: 8). */
+static int onnx_matmul_nbits(onnx_map *o, const onnx_node *n) {
+    const onnx_tensor *B = onnx_init(o, n, 1), *sc = onnx_init(o, n, 2), *zp = onnx_init(o, n, 3);
+    char gguf[256], hf[512];
+    hf_xform xf;
+    if (!B) {
+        failf(o->err, o->errlen, "%s: node %s: its weight is not an initializer", o->file, text_show_z(n->name));
+        return -1;
+    }
+    if (!onnx_role(o, n, B->name, hf, gguf, sizeof gguf, &xf)) return 0;
+    int64_t K, N;
+    if (!onnx_attr_int(n, "K", &K) || !onnx_attr_int(n, "N", &N) || K < 1 || N < 1 || K > (1 << 20) || N > (1 << 24)) {
+        failf(o->err, o->errlen, "%s: node %s: no valid K and N", o->file, text_show_z(n->name));
+        return -1;
+    }
+    uint64_t bs;
+    if (onnx_block_size(o, n, (uint64_t)K, &bs)) return -1;
+    uint64_t kb = ((uint64_t)K + bs - 1) / bs;
+    if (B->data_type != ONNX_UINT8 || B->nbytes != (uint64_t)N * kb * (bs / 2) || !B->data) {
+        failf(o->err, o->errlen, "%s: node %s: weight '%s' is not UINT8 [%lld][%llu][%llu]", o->file,
+              text_show_z(n->name), text_show_z(B->name), (long long)N, (unsigned long long)kb,
+              (unsigned long long)(bs / 2));
+        return -1;
+    }
+    if (n->n_inputs > 4 && n->inputs[4][0]) {
+        failf(o->err, o->errlen, "%s: node %s: g_idx (act-order) weights are not supported", o->file,
+              text_show_z(n->name));
+        return -1;
+    }
+    if (onnx_check_scales(o, sc, NULL, (uint64_t)N * kb, n->name)) return -1;
+    onnx_tensor dense;
+    if (zp && onnx_dense_zp(o, n, zp, (uint64_t)N, kb, &dense)) return -1;
+    q4_src s = {B->data, kb * bs, sc, zp ? &dense : NULL, 8, 0, 0, (uint64_t)N, (uint64_t)K, bs};
+    if (onnx_q4_tensor(o, &s, gguf, xf, n->name)) return -1;
+    const onnx_tensor *bias = onnx_init(o, n, 5);
+    if (bias) {
+        /* GGUF names the bias as the weight, ".bias" for ".weight" */
+        size_t l = strlen(gguf);
+        if (xf == HF_PERMUTE_Q || xf == HF_PERMUTE_K) {
+            failf(o->err, o->errlen, "%s: node %s: a bias on a permuted projection is not supported", o->file,
+                  text_show_z(n->name));
+            return -1;
+        }
+        if (l > 7 && !strcmp(gguf + l - 7, ".weight")) {
+            snprintf(hf, sizeof hf, "%.*s.bias", (int)(l - 7), gguf);
+            uint64_t ne[1] = {(uint64_t)N};
+            if (bias->data_type != ONNX_FLOAT || bias->n_elems != (uint64_t)N) {
+                failf(o->err, o->errlen, "%s: node %s: bias is not FLOAT [%lld]", o->file, text_show_z(n->name),
+                      (long long)N);
+                return -1;
+            }
+            return dir_tensor(o->d, hf, GGML_TYPE_F32, 1, ne, bias->data, (uint64_t)N * 4, -1, 0, o->err, o->errlen);
+        }
+    }
+    return 0;
+}
+
+/* GatherBlockQuantized over the embedding: data [vocab][hidden] INT4 or
+ * UINT4, or UINT8 [vocab][hidden / 2] holding two nibbles a byte; scales
+ * [vocab][hidden / bs]; zero points of the data's type, [vocab][hidden / bs]
+ * (UINT8: two a byte, rows padded, as MatMulNBits keeps them). */
+static int onnx_gather_q(onnx_map *o, const onnx_node *n) {
+    const onnx_tensor *D = onnx_init(o, n, 0), *sc = onnx_init(o, n, 2), *zp = onnx_init(o, n, 3);
+    char gguf[256], hf[512];
+    hf_xform xf;
+    if (!D || !onnx_role(o, n, D->name, hf, gguf, sizeof gguf, &xf)) return 0;
+    int64_t ga = 0, qa = 1;
+    onnx_attr_int(n, "gather_axis", &ga);
+    onnx_attr_int(n, "quantize_axis", &qa);
+    int u8 = D->data_type == ONNX_UINT8;
+    if (D->n_dims != 2 || ga != 0 || (qa != 1 && qa != -1) ||
+        (D->data_type != ONNX_INT4 && D->data_type != ONNX_UINT4 && !u8)) {
+        failf(o->err, o->errlen, "%s: node %s: wgpt reads a 2-D INT4, UINT4 or UINT8 embedding gathered on axis 0 and "
+              "quantized along axis 1", o->file, text_show_z(n->name));
+        return -1;
+    }
+    uint64_t rows = (uint64_t)D->dims[0], cols = (uint64_t)D->dims[1] * (u8 ? 2 : 1), bs;
+    if (!D->data) {
+        failf(o->err, o->errlen, "%s: node %s: the embedding '%s' is empty", o->file, text_show_z(n->name),
+              text_show_z(D->name));
+        return -1;
+    }
+    if (onnx_block_size(o, n, cols, &bs)) return -1;
+    uint64_t kb = cols / bs + (cols % bs != 0);
+    onnx_tensor dense;
+    if (onnx_check_scales(o, sc, u8 ? NULL : zp, rows * kb, n->name) ||
+        (u8 && zp && onnx_dense_zp(o, n, zp, rows, kb, &dense)))
+        return -1;
+    if (zp && zp->data_type != D->data_type) {
+        failf(o->err, o->errlen, "%s: node %s: zero points are %s, the data %s", o->file, text_show_z(n->name),
+              onnx_type_name(zp->data_type), onnx_type_name(D->data_type));
+        return -1;
+    }
+    /* Without zero points: 0 for INT4 (8 once its quants are offset by 8) and UINT4; UINT8 follows MatMulNBits, 8. */
+    int sgn = D->data_type == ONNX_INT4;
+    q4_src s = {D->data, cols, sc, u8 && zp ? &dense : zp, D->data_type == ONNX_UINT4 ? 0 : 8, sgn, sgn,
+                rows, cols, bs};
+    return onnx_q4_tensor(o, &s, gguf, xf, n->name);
+}
+
+/* An unquantized MatMul on a constant: B is [in][out]; GGUF wants [out][in]. */
+static int onnx_matmul_float(onnx_map *o, const onnx_node *n) {
+    const onnx_tensor *B = onnx_init(o, n, 1);
+    char gguf[256], hf[512];
+    hf_xform xf;
+    if (!B || !onnx_role(o, n, B->name, hf, gguf, sizeof gguf, &xf)) return 0;
+    if (B->n_dims != 2 || B->data_type != ONNX_FLOAT || xf == HF_TRANSPOSE) {
+        failf(o->err, o->errlen, "%s: node %s: weight '%s' is not a FLOAT matrix of [in][out]", o->file,
+              text_show_z(n->name), text_show_z(B->name));
+        return -1;
+    }
+    uint64_t in = (uint64_t)B->dims[0], out = (uint64_t)B->dims[1];
+    uint8_t *t = gb_alloc(&o->d->b, B->nbytes ? (size_t)B->nbytes : 1);
+    if (!t) { failf(o->err, o->errlen, "out of memory"); return -1; }
+    for (uint64_t i = 0; i < in; i++)
+        for (uint64_t j = 0; j < out; j++) memcpy(t + (j * in + i) * 4, B->data + (i * out + j) * 4, 4);
+    onnx_tensor T = *B;
+    T.dims[0] = (int64_t)out;
+    T.dims[1] = (int64_t)in;
+    T.data = t;
+    T.owned = t; /* computed, not in the file */
+    return onnx_float(o, &T, hf);
+}
+
+static int read_onnx(model_dir *d, const hparams *h, const char *file, char *err, size_t errlen) {
+    const uint8_t *data;
+    uint64_t size;
+    int fi = dir_map(d, file, &data, &size, err, errlen);
+    if (fi < 0) return -1;
+    onnx_model m;
+    char e[600];
+    if (onnx_parse(&m, data, (size_t)size, e, sizeof e)) {
+        failf(err, errlen, "%s: %s", file, e);
+        return -1;
+    }
+    onnx_map o = {d, h, file, &m, data, fi, calloc(m.n_tensors + 1, 1), err, errlen};
+    int rc = -1;
+    if (!o.used) { failf(err, errlen, "out of memory"); goto out; }
+    /* External data lives beside the .onnx file. */
+    const char *slash = strrchr(file, '/');
+    int dir_len = slash ? (int)(slash - file + 1) : 0;
+    for (size_t i = 0; i < m.n_tensors; i++) {
+        onnx_tensor *t = &m.tensors[i];
+        if (!t->location) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%.*s%s", dir_len, file, t->location);
+        const uint8_t *xd = NULL;
+        uint64_t xs = 0;
+        for (size_t f = 0; f < d->n_files; f++)
+            if (!strcmp(d->files[f].name, path)) { xd = d->files[f].map; xs = d->files[f].size; break; }
+        if (!xd && (dir_map(d, path, &xd, &xs, err, errlen) < 0)) goto out;
+        if (onnx_external_bind(t, xd, xs, e, sizeof e)) { failf(err, errlen, "%s: %s", file, e); goto out; }
+    }
+    for (size_t i = 0; i < m.n_nodes; i++) {
+        const onnx_node *n = &m.nodes[i];
+        int r = 0;
+        if (!strcmp(n->op_type, "MatMulNBits")) r = onnx_matmul_nbits(&o, n);
+        else if (!strcmp(n->op_type, "GatherBlockQuantized")) r = onnx_gather_q(&o, n);
+        else if (!strcmp(n->op_type, "MatMul")) r = onnx_matmul_float(&o, n);
+        if (r) goto out;
+        if (!strcmp(n->op_type, "MatMulNBits") || !strcmp(n->op_type, "GatherBlockQuantized") ||
+            !strcmp(n->op_type, "MatMul"))
+            continue;
+        /* Any other node's float initializers that are the family's
+         * parameters by name: norms, biases, a float embedding. */
+        for (size_t k = 0; k < n->n_inputs; k++) {
+            const onnx_tensor *t = onnx_init(&o, n, k);
+            char gguf[256], hf[512];
+            hf_xform xf;
+            if (!t || o.used[onnx_index(&o, t)]) continue;
+            snprintf(hf, sizeof hf, "%s", t->name);
+            if (hf_map_name(h->arch, hf, gguf, sizeof gguf, &xf) != 1) continue;
+            o.used[onnx_index(&o, t)] = 1;
+            if (onnx_float(&o, t, hf)) goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(o.used);
+    onnx_free(&m);
+    return rc;
+}
+
+/* The ONNX weights of a transformers.js folder, the 4-bit ones first. */
+static const char *const onnx_files[] = {"onnx/model_q4.onnx", "onnx/model_q4f16.onnx", NULL};
+
 /* ---- tokenizer files ---- */
 
 static int json_file(model_dir *d, const char *name, json_doc **doc, const char **text, size_t *len, char *err,
@@ -941,12 +1333,21 @@ static int hf_open(model_dir *d, char *err, size_t errlen) {
     if (dir_tokenizer(d, err, errlen)) goto out;
     /* generation_config.json's ids first, then config.json's. */
     if (special_ids(d, c.root, "config.json", 0, err, errlen)) goto out;
+    const char *onnx = NULL;
     if (!dir_has(d, "model.safetensors") && !dir_has(d, "model.safetensors.index.json")) {
-        d->no_weights = "the folder has no weights (no model.safetensors or model.safetensors.index.json)";
-        rc = 0;
-        goto out;
+        for (const char *const *f = onnx_files; *f && !onnx; f++)
+            if (dir_has(d, *f)) onnx = *f;
+        if (!onnx) {
+            d->no_weights = "the folder has no weights (no model.safetensors, model.safetensors.index.json or "
+                            "onnx/model_q4.onnx)";
+            rc = 0;
+            goto out;
+        }
+        d->format = "transformers.js ONNX folder";
     }
-    if (llama3_rope_freqs(d, &c, &h, err, errlen) || read_weights(d, &h, err, errlen)) goto out;
+    if (llama3_rope_freqs(d, &c, &h, err, errlen) ||
+        (onnx ? read_onnx(d, &h, onnx, err, errlen) : read_weights(d, &h, err, errlen)))
+        goto out;
     rc = 0;
 out:
     json_free(doc);

@@ -728,7 +728,8 @@ export class WGPT {
       given.add(file);
       const namePtr = this._copyIn(enc.encode(`${file}\0`));
       try {
-        const src = new UrlSource(new URL(encodeURIComponent(file), base).href);
+        // Names with a folder (onnx/model_q4.onnx) keep their slashes.
+        const src = new UrlSource(new URL(file.split('/').map(encodeURIComponent).join('/'), base).href);
         await src.open();
         let r;
         const t1 = performance.now();

@@ -12,7 +12,8 @@
 #    again (the Cache API has every range);
 #  - Gemma 3 in chat mode (&chat=1), with Gemma 3's real template: the
 #    prompt rendered exactly as native `wgpt template -m DIR` renders it;
-#  - a Q4_K_M GGUF made by llama.cpp's quantizer: native's 16 greedy ids;
+#  - a Q4_K_M GGUF made by llama.cpp's quantizer and a transformers.js ONNX
+#    q4 folder: native's 16 greedy ids;
 #  - a folder missing a shard its index names, one with a malformed
 #    config.json, and a URL with no folder behind it: one clear error each
 #    in the page, not a hang.
@@ -85,6 +86,16 @@ echo "native q4_K_M: $ids"
 cp "$kq" "$root/q4_K_M.gguf"
 $PY -c 'import json,sys; print(json.dumps({"name": "q4_K_M gguf", "model": "/q4_K_M.gguf", "prompt": sys.argv[1],
   "n": int(sys.argv[2]), "expectIds": sys.argv[3]}) + ",")' "$kq_prompt" $n "$ids" >>"$cases"
+# A transformers.js ONNX q4 folder (onnx/model_q4.onnx, MatMulNBits and a
+# GatherBlockQuantized embedding; tests/fixtures/onnx, made by
+# scripts/make_tiny_onnx.py): native's greedy ids.
+ox=tests/fixtures/onnx/tiny-llama-q4 ox_prompt="The capital of France is"
+ids=$(build/wgpt run -m "$ox" -p "$ox_prompt" -n $n --temp 0 --print-ids 2>"$tmp/err" | tr -d '\000' | head -n 1)
+[ -n "$ids" ] || { echo "FAIL native wgpt run -m $ox gave no ids:"; cat "$tmp/err"; exit 1; }
+echo "native onnx q4: $ids"
+cp -r "$ox" "$root/onnxq4"
+$PY -c 'import json,sys; print(json.dumps({"name": "onnx q4 folder", "model": "/onnxq4/", "prompt": sys.argv[1],
+  "n": int(sys.argv[2]), "expectIds": sys.argv[3]}) + ",")' "$ox_prompt" $n "$ids" >>"$cases"
 # Chat mode (&chat=1): the page renders the prompt as a user message with
 # the folder's own chat template, as `wgpt template -m DIR` does, and
 # generates from it (the template's special tokens parsed, no BOS added).

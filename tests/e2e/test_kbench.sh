@@ -17,7 +17,7 @@ check() { # label, command...
   if out=$("$@" 2>&1); then echo "ok   $label"
   else echo "FAIL $label"; echo "$out" | grep -vE " ok " | tail -n 8; fail=1; fi
 }
-all=f32,f16,bf16,q8_0,q4_0
+all=f32,f16,bf16,q8_0,q4_0,onnx_q4  # onnx_q4: transformers.js MatMulNBits blocks (formats/onnx.h)
 check "one token, every type" $K --quick -n 1 -t $all -s 96x64,200x96
 check "70 tokens, every type (8-bit products for Q8_0/Q4_0, split-K)" $K --quick -n 70 -t $all -s 200x96,96x2080
 check "70 tokens, Q8_0/Q4_0 by the f32 tiles" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t q8_0,q4_0 -s 200x96

