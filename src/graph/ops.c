@@ -235,12 +235,13 @@ int op_matvec_lnorm(graph *g, const gpu_matrix *w, gpu_buffer *x, const fused_no
 }
 
 /* op_matvec_qkv's work: m[0..2] the matrices of Q, K and V, or with stacked
- * one matrix three times. */
-static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv_rows, int stacked, gpu_buffer *x,
-                      const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
+ * one matrix three times; without with_v only Q's and K's rows (m[2] is
+ * bound all the same, unread). */
+static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv_rows, int stacked, int with_v,
+                      gpu_buffer *x, const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
                       const qkv_rope *rope) {
     uint32_t rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, KV_PLAIN);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < (with_v ? 3 : 2); i++)
         if (m[i]->n_chunks != 1 || m[i]->gpu_slot != m[0]->gpu_slot || m[i]->cols != m[0]->cols) return 0;
     if (q_rows % (int)rows || kv_rows % (int)rows) return 0;
     /* a group turns the two rows of a pair: two rows a group, heads of whole pairs */
@@ -248,16 +249,16 @@ static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv
                2 * rope->rope_pairs <= rope->head_dim && q_rows % rope->head_dim == 0 &&
                kv_rows % rope->head_dim == 0 && gpu_get_limits(graph_device(g))->max_storage_buffers >= 9;
     struct { uint32_t q_rows, cols, kv_rows, rope_pairs, neox, head_dim, stacked, bias_at; float eps;
-             uint32_t pad5, pad6, pad7; } p = {
+             uint32_t no_v, pad6, pad7; } p = {
         (uint32_t)q_rows, (uint32_t)m[0]->cols, (uint32_t)kv_rows, turn ? (uint32_t)rope->rope_pairs : 0,
         turn ? (uint32_t)(rope->neox != 0) : 0, turn ? (uint32_t)rope->head_dim : 1, (uint32_t)(stacked != 0),
-        n->biased ? (uint32_t)m[0]->cols * (n->layer_norm ? 2 : 1) : 0, n->eps, 0, 0, 0};
+        n->biased ? (uint32_t)m[0]->cols * (n->layer_norm ? 2 : 1) : 0, n->eps, (uint32_t)!with_v, 0, 0};
     gpu_binding b[9] = {{m[0]->chunk[0], 0, 0}, {x, 0, 0},           {q, 0, 0},       {n->vecs, 0, 0},
-                        {m[1]->chunk[0], 0, 0}, {m[2]->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
+                        {m[1]->chunk[0], 0, 0}, {m[with_v ? 2 : 1]->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
                         {turn ? rope->cs : NULL, 0, 0}};
     int variant = n->layer_norm ? KV_LNORM : turn ? KV_QKV_ROPE : KV_PLAIN;
     graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant), &p, sizeof p, b, turn ? 9 : 8,
-                   (grid_rule){p.q_rows + 2 * p.kv_rows, 0, 0,
+                   (grid_rule){p.q_rows + (with_v ? 2 : 1) * p.kv_rows, 0, 0,
                                kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant),
                                WHEN_ONE_TOKEN});
     return turn ? 2 : 1;
@@ -267,7 +268,14 @@ int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gp
                   const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache, const qkv_rope *rope) {
     if (wk->rows != wv->rows) return 0;
     const gpu_matrix *const m[3] = {wq, wk, wv};
-    return matvec_qkv(g, m, wq->rows, wk->rows, 0, x, n, q, k_cache, v_cache, rope);
+    int r = matvec_qkv(g, m, wq->rows, wk->rows, 0, 1, x, n, q, k_cache, v_cache, rope);
+    if (r || wv->gpu_slot == wq->gpu_slot) return r;
+    /* Q and K alone: on the H200 (2026-11-30) the 1B Q4_K_M's eight layers
+     * whose V is q6_K took 0.39 ms a token as three products and a RoPE
+     * pass, its eight others 0.18 fused; fusing their Q and K took tg128
+     * from 681 to 705. */
+    r = matvec_qkv(g, m, wq->rows, wk->rows, 0, 0, x, n, q, k_cache, v_cache, rope);
+    return r ? r | QKV_NO_V : 0;
 }
 
 int op_matvec_qkv_stacked(graph *g, const gpu_matrix *wqkv, int q_rows, gpu_buffer *x, const fused_norm *n,
@@ -275,7 +283,7 @@ int op_matvec_qkv_stacked(graph *g, const gpu_matrix *wqkv, int q_rows, gpu_buff
     int kv_rows = (wqkv->rows - q_rows) / 2;
     if (q_rows <= 0 || kv_rows <= 0 || q_rows + 2 * kv_rows != wqkv->rows) return 0;
     const gpu_matrix *const m[3] = {wqkv, wqkv, wqkv};
-    return matvec_qkv(g, m, q_rows, kv_rows, 1, x, n, q, k_cache, v_cache, rope);
+    return matvec_qkv(g, m, q_rows, kv_rows, 1, 1, x, n, q, k_cache, v_cache, rope);
 }
 
 static void embed(graph *g, const gpu_matrix *w, gpu_buffer *ids, gpu_buffer *x, float scale, int by_pos) {

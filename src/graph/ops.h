@@ -99,7 +99,10 @@ typedef struct { int rope_pairs, neox, head_dim; gpu_buffer *cs; } qkv_rope;
  * multiples of its rows per group): nothing is recorded then and the caller
  * records the separate products; 1 if recorded without RoPE (the caller
  * records op_rope); 2 if recorded with it (the caller records op_rope_many
- * for longer steps). */
+ * for longer steps); either with QKV_NO_V added where only Q and K fit the
+ * kernel and V is another type (Q4_K_M's q6_K V in some layers): then the
+ * caller records V's product. */
+#define QKV_NO_V 4
 int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gpu_matrix *wv, gpu_buffer *x,
                   const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache, const qkv_rope *rope);
 /* op_matvec_qkv over one matrix of Q's q_rows rows, then K's and V's (as

@@ -313,9 +313,10 @@ static gpu_buffer *quantized(decoder_state *s, gpu_buffer *x, int cols, int from
 
 /* The Q, K and V products as op_matmul, with their biases (the parts of a
  * stacked matrix, or three matrices): for steps of several tokens, and
- * unless many_only (a fused kernel took them) for one-token steps too, with
+ * unless many_only (a fused kernel took them; V all the same with v_apart:
+ * it took Q and K only) for one-token steps too, with
  * an RMSNorm folded in. */
-static void qkv_products(decoder_state *s, int l, int many_only) {
+static void qkv_products(decoder_state *s, int l, int many_only, int v_apart) {
     const decoder_config *c = &s->w->c;
     const gpu_layer *L = &s->w->layers[l];
     int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim, stacked = L->wqkv.n_chunks != 0;
@@ -329,7 +330,7 @@ static void qkv_products(decoder_state *s, int l, int many_only) {
         op_matmul(s->g, stacked ? &L->wqkv : m[i], s->xn, out[i],
                   &(matmul_opts){.bias = bias[i], .rows = i ? ROWS_POS : ROWS_STEP, .w_first = stacked ? first[i] : 0,
                                  .w_rows = stacked ? rows[i] : 0, .norm = nw, .norm_x = nw ? s->x : NULL,
-                                 .norm_eps = c->norm_eps, .many_only = many_only, .xq = xq});
+                                 .norm_eps = c->norm_eps, .many_only = many_only && !(i == 2 && v_apart), .xq = xq});
 }
 
 /* x += Wo attention(...) of xn = norm(x): llama.cpp's build_attn with the
@@ -355,8 +356,10 @@ static void build_attn(decoder_state *s, int l) {
                            L->attn_vecs && (L->bq || L->bk || L->bv), c->norm_eps};
     int fused = L->wqkv.n_chunks ? op_matvec_qkv_stacked(g, &L->wqkv, q_dim, s->x, &fn, s->q, kc, vc, turn)
                                  : op_matvec_qkv(g, &L->wq, &L->wk, &L->wv, s->x, &fn, s->q, kc, vc, turn);
+    int v_apart = fused & QKV_NO_V;
+    fused &= ~QKV_NO_V;
     build_norm(s, L->attn_norm, L->attn_norm_b, 0, "attn_norm", l, fused);
-    qkv_products(s, l, fused);
+    qkv_products(s, l, fused, v_apart);
     /* The head norm turns q and k too, so its normed values before RoPE
      * never reach memory: verify checks them only as q and k. */
     int pairs = c->rope != ROPE_NONE ? c->rope_dim / 2 : 0;

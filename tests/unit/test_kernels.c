@@ -1020,13 +1020,17 @@ static void qkv_ref(const qkv_case *c, ref_norm *n, const float *x, const float 
     free(xn);
 }
 
-static void check_qkv(const qkv_case *c) {
+/* With v_type other than c->type (not stacked), V cannot share the kernel:
+ * op_matvec_qkv takes Q and K alone (QKV_NO_V) and must leave the V cache
+ * as it was. */
+static void check_qkv_v(const qkv_case *c, uint32_t v_type) {
     const float eps = 1e-5f;
+    const int v_apart = v_type != c->type;
     const int n_ctx = 5, pos0 = 3, all_rows = c->q_rows + 2 * c->kv_rows;
     const int rows_of[3] = {c->q_rows, c->kv_rows, c->kv_rows};
     int nm = c->stacked ? 1 : 3;
     test_weight tw[3];
-    for (int m = 0; m < nm; m++) make_weight(&tw[m], c->type, c->stacked ? all_rows : rows_of[m], c->cols);
+    for (int m = 0; m < nm; m++) make_weight(&tw[m], m == 2 ? v_type : c->type, c->stacked ? all_rows : rows_of[m], c->cols);
     const float *w[3] = {tw[0].w, c->stacked ? tw[0].w + (size_t)c->q_rows * c->cols : tw[1].w,
                          c->stacked ? tw[0].w + (size_t)(c->q_rows + c->kv_rows) * c->cols : tw[2].w};
     ref_norm n = ref_norm_make(c->ln, c->cols, eps);
@@ -1042,6 +1046,7 @@ static void check_qkv(const qkv_case *c) {
         untouched(mut[m], mtol[m], before[m], 0, len[m]);
     }
     qkv_ref(c, &n, x, w, bias, cs, pos0, 0, want, tol);
+    if (v_apart) untouched(want[2], tol[2], before[2], 0, len[2]);
 
     char err[512];
     gpu_matrix mm[3];
@@ -1056,15 +1061,17 @@ static void check_qkv(const qkv_case *c) {
     const qkv_rope *rp = c->pairs > 0 ? &rope : NULL;
     int rec = c->stacked ? op_matvec_qkv_stacked(rg.g, &mm[0], c->q_rows, xb, &fn, out[0], out[1], out[2], rp)
                          : op_matvec_qkv(rg.g, &mm[0], &mm[1], &mm[2], xb, &fn, out[0], out[1], out[2], rp);
-    if (rec != (c->pairs > 0 ? 2 : 1))
-        fail_msg("matvec_qkv recorded %d for %d/%d rows, %d pairs", rec, c->q_rows, c->kv_rows, c->pairs);
+    if (rec != ((c->pairs > 0 ? 2 : 1) | (v_apart ? QKV_NO_V : 0)))
+        fail_msg("matvec_qkv recorded %d for %d/%d rows, %d pairs, V %s", rec, c->q_rows, c->kv_rows, c->pairs,
+                 ggml_type_name(v_type));
     rig_run(&rg, (uint32_t)pos0, 1, 0, 1);
     float *got[3];
     for (int m = 0; m < 3; m++) got[m] = download(d, out[m], len[m]);
     char what[200];
-    snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d rope %d%s%s%s%s", ggml_type_name(c->type), c->q_rows,
-             c->kv_rows, c->cols, c->pairs, c->neox ? " neox" : "", c->bias ? " bias" : "",
-             c->ln ? " layernorm" : "", c->stacked ? " stacked" : "");
+    snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d rope %d%s%s%s%s%s%s", ggml_type_name(c->type),
+             c->q_rows, c->kv_rows, c->cols, c->pairs, c->neox ? " neox" : "", c->bias ? " bias" : "",
+             c->ln ? " layernorm" : "", c->stacked ? " stacked" : "", v_apart ? " V apart, " : "",
+             v_apart ? ggml_type_name(v_type) : "");
     const char *names[3] = {"Q", "K cache", "V cache"};
     for (int m = 0; m < 3; m++) expect_close(what, names[m], got[m], want[m], tol[m], len[m], m ? (size_t)c->kv_rows : nq);
     const int has[4] = {0, c->bias, c->ln, c->stacked};
@@ -1086,6 +1093,8 @@ static void check_qkv(const qkv_case *c) {
     ref_norm_free(&n);
     free(x); free(bias); free(q0); free(c0[0]); free(c0[1]); free(cs);
 }
+
+static void check_qkv(const qkv_case *c) { check_qkv_v(c, c->type); }
 
 static void check_matvec_qkv(uint32_t type, int q_rows, int kv_rows, int cols) {
     qkv_case c = {type, q_rows, kv_rows, cols, 0, 0, 0, 0, 0, 0};
@@ -1466,6 +1475,22 @@ static void test_kquant_fused(void **state) {
         check_matvec_lnorm(t, 1, 256, 0, 1, 0);
     }
     k_swap_rng();
+}
+
+/* Q4_K_M's layers with a q6_K V: Q and K in the fused kernel, V not. On a
+ * generator state of its own, restored after, so that the other tests'
+ * random draws stay as they were. */
+static void test_kquant_qk_v_apart(void **state) {
+    (void)state;
+    uint64_t saved = rng;
+    rng = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < N_KTYPES; i++) {
+        uint32_t t = ktypes[i];
+        const qkv_case rope = {t, 64, 32, 256, 16, 8, 1, 0, 0, 0}, plain = {t, 36, 4, 512, 0, 0, 0, 0, 0, 0};
+        check_qkv_v(&rope, t == GGML_TYPE_Q6_K ? GGML_TYPE_Q4_K : GGML_TYPE_Q6_K);
+        check_qkv_v(&plain, GGML_TYPE_Q8_0);
+    }
+    rng = saved;
 }
 
 static void test_kquant_embed(void **state) {
@@ -2472,6 +2497,7 @@ int main(void) {
         cmocka_unit_test(test_kquant_matmul),
         cmocka_unit_test(test_kquant_matvec),
         cmocka_unit_test(test_kquant_fused),
+        cmocka_unit_test(test_kquant_qk_v_apart),
         cmocka_unit_test(test_kquant_embed),
         cmocka_unit_test(test_kquant_planes),
         cmocka_unit_test(test_kquant_bad_rows),

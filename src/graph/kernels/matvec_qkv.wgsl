@@ -2,7 +2,8 @@
 // attention norm folded in (RMSNorm: mv_norm_common.wgsl; LayerNorm:
 // mv_lnorm_common.wgsl): rows 0..q_rows-1 from W into Y, the next kv_rows
 // from W2 (mvfmt2_*.wgsl) into the K cache's row pos0, the last kv_rows from
-// W3 (mvfmt3_*.wgsl) into the V cache's. With stacked set, W, W2 and W3 are
+// W3 (mvfmt3_*.wgsl) into the V cache's (with no_v, none: V is another
+// type, its product the caller's). With stacked set, W, W2 and W3 are
 // one matrix of all three (GPT-2's attn_qkv, bound three times): each reads
 // its part's rows where they lie. With bias_at set, NW holds the Q, K and V
 // biases stacked from float bias_at on (after the norm's vectors: a binding
@@ -20,7 +21,7 @@
 // is rotated in registers and rope.wgsl's dispatch is saved. Rows past the
 // rotated part of a head (partial rotary) go two by two, unturned.
 struct Params { q_rows: u32, cols: u32, kv_rows: u32, rope_pairs: u32, neox: u32, head_dim: u32, stacked: u32, bias_at: u32,
-                eps: f32, pad5: u32, pad6: u32, pad7: u32 }
+                eps: f32, no_v: u32, pad6: u32, pad7: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
@@ -37,7 +38,7 @@ fn qkv_w(m: u32, i: u32) -> WU {
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   if (step.n_tokens != 1u) { return; } // a decode step's kernel only (the graph dispatches it so)
-  let total = p.q_rows + 2u * p.kv_rows;
+  let total = p.q_rows + select(2u, 1u, p.no_v != 0u) * p.kv_rows;
   let grow0 = min((wg * slots + slot) * MV_ROWS, total - MV_ROWS);
   let m = select(select(2u, 1u, grow0 < p.q_rows + p.kv_rows), 0u, grow0 < p.q_rows);
   let first = select(select(p.q_rows + p.kv_rows, p.q_rows, m == 1u), 0u, m == 0u);
