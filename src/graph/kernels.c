@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/gguf.h"
+#include "formats/onnx.h"
 #include "formats/quant.h"
 #include "util/util.h"
 
@@ -165,7 +167,9 @@ static void mmi8_snippet(const dtype_info *t, char *out, size_t cap) {
 
 const char *kernels_format_shared(int slot) {
     const dtype_info *t = dtype_gpu(slot);
-    return t && t->block_elems == 256 ? "kquant.wgsl" : NULL;
+    if (!t) return NULL;
+    if (t->block_elems == 256) return "kquant.wgsl";
+    return t->id == GGML_TYPE_Q4_0 || t->id == ONNX_WGPT_Q4 ? "q4_nibbles.wgsl" : NULL;
 }
 
 int kernels_matmul_i8(int slot) {

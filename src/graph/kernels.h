@@ -71,7 +71,8 @@ uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot,
 uint32_t kernels_attention_sg_keys(const kernel_registry *r);
 
 /* The snippet every per-format kernel of this slot takes before the
- * format's own (kquant.wgsl for the K-quants), NULL for none. */
+ * format's own (kquant.wgsl for the K-quants, q4_nibbles.wgsl for Q4_0 and
+ * onnx_q4), NULL for none. */
 const char *kernels_format_shared(int slot);
 
 /* 1 where the batched kernel for weights of this slot is matmul_i8.wgsl,

@@ -16,16 +16,7 @@ fn mv_x(u: u32) -> XU {
   let o = (u >> 1u) * 8u + 2u * (u & 1u);
   return XU(xin(o), xin(o + 1u), xin(o + 4u), xin(o + 5u));
 }
-// As mvfmt_q4_0.wgsl: two nibbles at a time under the f16 exponent of 1024,
-// less 1024 + 8 exactly in f32.
-fn q4h(w: u32, s: u32) -> vec2<f32> { return unpack2x16float(((w >> s) & 0x000F000Fu) | 0x64006400u) - vec2<f32>(1032.0); }
-fn q4d(w: u32, x0: vec4<f32>, x1: vec4<f32>) -> f32 {
-  let a = q4h(w, 0u);
-  let b = q4h(w, 8u);
-  let c = q4h(w, 4u);
-  let d = q4h(w, 12u);
-  return dot(vec4<f32>(a.x, b.x, a.y, b.y), x0) + dot(vec4<f32>(c.x, d.x, c.y, d.y), x1);
-}
+// q4d: q4_nibbles.wgsl's, the nibbles less 8.
 fn mv_dot(w: WU, x: XU) -> f32 {
   let sx = dot((x.a + x.b) + (x.c + x.d), vec4<f32>(1.0));
   return (q4d(w.q.x, x.a, x.c) + q4d(w.q.y, x.b, x.d) + (8.0 - w.s.y) * sx) * w.s.x;
