@@ -582,6 +582,65 @@ wgpt_status wgpt_model_chat_template(const wgpt_model *m, char **tmpl, char **bo
  * step is in flight. */
 wgpt_status wgpt_rewind(wgpt_context *c, int n_keep);
 
+/* ---- several sequences stepped together (a server's slots) ----
+ *
+ * A batch holds n_seq sequences of one model, each with its own KV cache of
+ * n_ctx positions and its own sampler, and steps any set of them together:
+ * one forward pass reads the weights once for a token of every sequence in
+ * the step, so that N streams decode at close to the cost of one
+ * (continuous batching: a sequence joins or leaves between steps). Prompts
+ * run first, each sequence's in passes of up to n_batch tokens. The calls
+ * block until the GPU is done (not in the browser). Like a context, a batch
+ * keeps its model (which must outlive it) and shares its device: one
+ * thread at a time for the model and all its contexts and batches. A
+ * sequence's tokens, sampled alone or in any batch, are the same (the
+ * products of a token never depend on the other tokens of its step). */
+typedef struct wgpt_batch wgpt_batch;
+
+typedef struct {
+    int n_seq;   /* sequences (slots), 1..256; 0: 1 */
+    int n_ctx;   /* positions of each sequence's cache; 0: min(training context, 4096) */
+    int n_batch; /* tokens of a prompt pass; 0: 512 (or n_ctx if smaller) */
+} wgpt_batch_params;
+
+void wgpt_batch_params_default(wgpt_batch_params *p);
+/* p NULL: the defaults. WGPT_ERR_ARG: m or out NULL, or a value out of
+ * range (the message names it). WGPT_ERR_GPU: the device cannot hold the
+ * caches (the message says which buffer and the device's limit).
+ * WGPT_ERR_NOMEM. Every sequence starts empty, greedy (the sampling of
+ * wgpt_context_params_default but temperature 0). */
+wgpt_status wgpt_batch_create(wgpt_model *m, const wgpt_batch_params *p, wgpt_batch **out, char *err,
+                              size_t errlen);
+void wgpt_batch_free(wgpt_batch *b);   /* NULL: nothing */
+/* As wgpt_errmsg, for a batch ("no batch" for NULL). */
+const char *wgpt_batch_errmsg(const wgpt_batch *b);
+int wgpt_batch_n_seq(const wgpt_batch *b);
+int wgpt_batch_n_ctx(const wgpt_batch *b);
+/* Tokens in sequence seq's cache; -1 for seq out of range. */
+int wgpt_batch_seq_pos(const wgpt_batch *b, int seq);
+/* Keeps the first n_keep tokens of seq's cache and forgets the rest (0:
+ * empties it), for a conversation that continues a prefix already there.
+ * The sampler's history keeps only tokens still in the cache.
+ * WGPT_ERR_ARG: seq out of range, n_keep negative or past the cache. */
+wgpt_status wgpt_batch_seq_keep(wgpt_batch *b, int seq, int n_keep);
+/* seq's sampling from now on (the values wgpt_context_create takes; on_cpu
+ * is ignored), its random stream restarted from s->seed. WGPT_ERR_ARG: seq
+ * out of range or a value out of range (the message names it). */
+wgpt_status wgpt_batch_seq_sampling(wgpt_batch *b, int seq, const wgpt_sampling *s);
+/* One step. For each i < n: tokens[i][0 .. n_tokens[i]) (n_tokens[i] >= 1)
+ * go into sequence seqs[i] (each sequence at most once a step), then a
+ * token is sampled from the logits of its last one into out[i] (never
+ * queued: the caller feeds it back, or not, in a later step). The
+ * sequences with one token share one forward pass. out may be NULL (a
+ * prompt whose continuation is not wanted yet). WGPT_ERR_ARG: NULL arrays,
+ * n < 0, a sequence out of range or twice, an id outside the vocabulary.
+ * WGPT_ERR_CONTEXT_FULL: a sequence would pass n_ctx (the message names
+ * it). On these nothing is done. WGPT_ERR_NOT_FINITE: a sequence's logits
+ * hold NaN or an infinity: its out[i] is -1, the others are sampled.
+ * WGPT_ERR_GPU: the device failed. */
+wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32_t *const *tokens,
+                              const int *n_tokens, int32_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -489,7 +489,7 @@ static void free_split(split_run *s, int copies) {
  * dispatches summed (split-K's product and its reduction). */
 static double time_graphs(bench *B, graph **g, int copies, int T) {
     char err[512];
-    step_params run = {0, (uint32_t)T, 0, (uint32_t)T};
+    step_params run = {.n_tokens = (uint32_t)T, .n_out = (uint32_t)T};
     int reps = B->reps, warm = copies < 8 ? copies : 8, per;
     for (int i = 0; i < warm; i++) graph_replay(g[i % copies], &run, 0);
     graph_last_dispatches(g[(warm - 1) % copies], &per);
@@ -671,7 +671,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
     gpu_buffer *nb = gpu_buffer_create(B->dev, (uint64_t)cols * 4, GPU_STORAGE, "norm");
     gpu_buffer *pb = gpu_buffer_create(B->dev, 48, GPU_UNIFORM, "params");
     gpu_buffer *mpb = gpu_buffer_create(B->dev, 48, GPU_UNIFORM, "matmul params");
-    gpu_buffer *sb = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
+    gpu_buffer *sb = gpu_buffer_create(B->dev, STEP_UNIFORM_BYTES, GPU_UNIFORM, "step");
     if (!xb || !yb || !nb || !pb || !mpb || !sb) { fprintf(stderr, "cannot allocate X, Y or the uniforms\n"); exit(1); }
     gpu_buffer_write(B->dev, nb, 0, nw, (size_t)cols * 4);
     gpu_buffer_write(B->dev, xb, 0, x_gpu, (size_t)T * cols * 4);
@@ -737,7 +737,7 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         for (size_t i = 0; i < ny; i++) y[i] = NAN;
         gpu_buffer_write(B->dev, yb, 0, y, ny * 4);
         if (SP) {
-            step_params run = {0, (uint32_t)T, 0, (uint32_t)T};
+            step_params run = {.n_tokens = (uint32_t)T, .n_out = (uint32_t)T};
             if (graph_replay(sp.g[0], &run, 0) != 0) { fprintf(stderr, "split-K: %s\n", graph_error(sp.g[0])); exit(1); }
         } else {
             gpu_begin(B->dev);
@@ -827,7 +827,7 @@ static void run_attn(bench *B, int H, int KV, int D, int T, int pos0) {
                *kb = gpu_buffer_create(B->dev, (uint64_t)n_ctx * kvd * 4, GPU_STORAGE, "k"),
                *vb = gpu_buffer_create(B->dev, (uint64_t)n_ctx * kvd * 4, GPU_STORAGE, "v"),
                *ob = gpu_buffer_create(B->dev, (uint64_t)T * qd * 4, GPU_STORAGE, "o"),
-               *step = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "step");
+               *step = gpu_buffer_create(B->dev, STEP_UNIFORM_BYTES, GPU_UNIFORM, "step");
     if (!qb || !kb || !vb || !ob || !step) { fprintf(stderr, "cannot allocate the attention buffers\n"); exit(1); }
     gpu_buffer_write(B->dev, qb, 0, q, (size_t)T * qd * 4);
     gpu_buffer_write(B->dev, kb, 0, kc, (size_t)n_ctx * kvd * 4);
@@ -835,7 +835,7 @@ static void run_attn(bench *B, int H, int KV, int D, int T, int pos0) {
     graph *g = graph_create(B->dev, &B->ks, step);
     attn_shape a = {H, KV, D};
     op_attention(g, &a, n_ctx, scale, 0, qb, kb, vb, NULL, ob);
-    step_params sp = {(uint32_t)pos0, (uint32_t)T, 0, (uint32_t)T};
+    step_params sp = {.pos0 = (uint32_t)pos0, .n_tokens = (uint32_t)T, .n_out = (uint32_t)T};
     gpu_buffer_write(B->dev, step, 0, &sp, sizeof sp);
     if (graph_error(g) || graph_replay(g, &sp, 0) != 0 || read_floats(B->dev, ob, o, (size_t)T * qd, err, sizeof err)) {
         fprintf(stderr, "attention: %s\n", graph_error(g) ? graph_error(g) : err);

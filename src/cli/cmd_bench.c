@@ -113,6 +113,53 @@ static int print_step_split(wgpt_context *c, int32_t bos, int steps) {
     return 0;
 }
 
+/* Aggregate generation of P sequences decoded together (a wgpt_batch, as
+ * `wgpt serve` runs its slots): each starts from a token of its own, then
+ * every step gives all P their next token in one forward pass; tok/s
+ * counts the tokens of all of them. Sampling is greedy, on the CPU from the
+ * logits read back (the batch's way). */
+static int bench_parallel(wgpt_model *m, const cli_model_opts *o, int P, long n_gen, long reps, const int32_t *first,
+                          double *mean, double *sd) {
+    wgpt_batch_params bp;
+    wgpt_batch_params_default(&bp);
+    bp.n_seq = P;
+    bp.n_ctx = o->cp.n_ctx;
+    bp.n_batch = 1;
+    wgpt_batch *b = NULL;
+    char err[1024];
+    int rc = 1;
+    int *seqs = malloc((size_t)P * sizeof *seqs), *ones = malloc((size_t)P * sizeof *ones);
+    int32_t *toks = malloc((size_t)P * sizeof *toks), *picked = malloc((size_t)P * sizeof *picked);
+    const int32_t **tp = malloc((size_t)P * sizeof *tp);
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!seqs || !ones || !toks || !picked || !tp || !t) { cli_error("out of memory"); goto out; }
+    if (wgpt_batch_create(m, &bp, &b, err, sizeof err) != WGPT_OK) { cli_error("%s", err); goto out; }
+    for (int i = 0; i < P; i++) { seqs[i] = i; ones[i] = 1; tp[i] = &toks[i]; }
+    for (long r = -1; r < reps; r++) { /* r -1: the warm-up */
+        for (int i = 0; i < P; i++) {
+            toks[i] = first[i];
+            if (wgpt_batch_seq_keep(b, i, 0) != WGPT_OK) { cli_error("%s", wgpt_batch_errmsg(b)); goto out; }
+        }
+        double t0 = cli_now();
+        for (long g = 0; g < n_gen; g++) {
+            if (wgpt_batch_decode(b, P, seqs, tp, ones, picked) != WGPT_OK) { cli_error("%s", wgpt_batch_errmsg(b)); goto out; }
+            memcpy(toks, picked, (size_t)P * sizeof *toks);
+        }
+        if (r >= 0) t[r] = (double)P * n_gen / (cli_now() - t0);
+    }
+    *mean = mean_of(t, (int)reps, sd);
+    rc = 0;
+out:
+    wgpt_batch_free(b);
+    free(seqs);
+    free(ones);
+    free(toks);
+    free(picked);
+    free(tp);
+    free(t);
+    return rc;
+}
+
 /* "720.28 ± 0.00" */
 static void print_row(const char *test, int width, double mean, double sd) {
     char v[64];
@@ -126,7 +173,7 @@ int cmd_bench(int argc, char **argv) {
     cli_model_opts o;
     cli_opts_init(&o);
     long n_prompt = -1, n_gen = -1, reps = 3, depth = 0; /* -1: not given, fit the defaults to the model */
-    int json = 0, prof = 0;
+    int json = 0, prof = 0, parallel = 0;
     const cli_opt opts[] = {
         {"-p,--n-prompt", CLI_LONG, &n_prompt, 0, 1 << 20, "N",
          "prompt tokens processed in one go (default 512, or the model's context if smaller; 0 skips)", 0},
@@ -138,14 +185,19 @@ int cmd_bench(int argc, char **argv) {
         {"-r,--repetitions", CLI_LONG, &reps, 1, 1000, "N", "repetitions, averaged, after one warm-up (default 3)", 0},
         {"--json", CLI_FLAG, &json, 0, 0, NULL, "one JSON object on stdout instead of the table", 0},
         {"--profile", CLI_FLAG, &prof, 0, 0, NULL, "then print the GPU time of each kernel (timestamp queries)", 0},
+        {"--parallel", CLI_INT, &parallel, 1, 256, "N",
+         "measure generation of N sequences decoded together instead (tgN xP: all P's tokens a second; "
+         "no prompt test)", 0},
         {0},
     };
-    cli_command cmd = {"bench", "[-m FILE] [-p N] [-n N] [-d N] [-r N] [--json | --profile]",
+    cli_command cmd = {"bench", "[-m FILE] [-p N] [-n N] [-d N] [-r N] [--parallel N] [--json | --profile]",
                        "Prompt processing (ppN) and generation (tgN) speed, as llama-bench measures them.\n",
                        opts, &o, 0, NULL, 0, NULL};
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr < 0 ? 0 : pr;
     if (json && prof) return cli_usage_error("bench", "--profile prints a table: it cannot go with --json");
+    if (parallel && (prof || depth)) return cli_usage_error("bench", "--parallel goes without --profile and -d");
+    if (parallel) n_prompt = 0;
     o.cp.sampling.temperature = 0; /* greedy: no sampling cost to speak of */
     o.cp.sampling.repeat_penalty = 1;
     double t_load = cli_now();
@@ -177,7 +229,7 @@ int cmd_bench(int argc, char **argv) {
     wgpt_context *c = NULL;
     char err[1024];
     int rc = 1;
-    long n_ids = n_prompt > depth ? n_prompt : depth;
+    long n_ids = (n_prompt > depth ? n_prompt : depth) + 1;
     int32_t *ids = malloc((size_t)n_ids * sizeof *ids);
     double *t = malloc((size_t)reps * sizeof *t);
     if (!ids || !t) { cli_error("out of memory"); goto out; }
@@ -197,7 +249,13 @@ int cmd_bench(int argc, char **argv) {
         }
         pp = mean_of(t, (int)reps, &pp_sd);
     }
-    if (n_gen > 0) {
+    if (n_gen > 0 && parallel) {
+        int32_t *first = malloc((size_t)parallel * sizeof *first);
+        for (int i = 0; first && i < parallel; i++) { x = x * 1664525u + 1013904223u; first[i] = (int32_t)(x % (uint32_t)V); }
+        int bad = !first ? cli_error("out of memory") : bench_parallel(m, &o, parallel, n_gen, reps, first, &tg, &tg_sd);
+        free(first);
+        if (bad) goto out;
+    } else if (n_gen > 0) {
         if (run_tokens(c, gen_from, (int)depth, !depth, (int)n_gen, &s)) goto out;
         for (long r = 0; r < reps; r++) {
             if (run_tokens(c, gen_from, (int)depth, !depth, (int)n_gen, &s)) goto out;
@@ -220,14 +278,16 @@ int cmd_bench(int argc, char **argv) {
         printf(",\"load_s\":%.2f,\"n_prompt\":%ld,\"pp_tok_s\":%.2f,\"n_gen\":%ld,\"tg_tok_s\":%.2f", t_load,
                n_prompt, pp, n_gen, tg);
         if (depth) printf(",\"depth\":%ld,\"tg_test\":\"tg%ld @ d%ld\"", depth, n_gen, depth);
+        if (parallel) printf(",\"parallel\":%d,\"tg_test\":\"tg%ld x%d\"", parallel, n_gen, parallel);
         printf("}\n");
     } else {
         printf("model: %s (%s)\ndevice: %s\n", text_show_z(path), wgpt_model_desc(m), text_show_z(wgpt_model_adapter(m)));
         if (n_prompt > 0) printf("prompt steps: %s\n", wgpt_model_prompt_path(m));
         char test[48], tg_test[48];
         if (depth) snprintf(tg_test, sizeof tg_test, "tg%ld @ d%ld", n_gen, depth);
+        else if (parallel) snprintf(tg_test, sizeof tg_test, "tg%ld x%d", n_gen, parallel);
         else snprintf(tg_test, sizeof tg_test, "tg%ld", n_gen);
-        int w = depth ? (int)strlen(tg_test) : 8; /* llama-bench's column, wider for "tgN @ dD" */
+        int w = depth || parallel ? (int)strlen(tg_test) : 8; /* llama-bench's column, wider for "tgN @ dD" */
         printf("| %-*s | %16s |\n|%.*s|------------------|\n", w, "test", "tok/s", w + 2,
                "------------------------------------------------");
         if (n_prompt > 0) { snprintf(test, sizeof test, "pp%ld", n_prompt); print_row(test, w, pp, pp_sd); }

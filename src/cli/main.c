@@ -18,6 +18,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     {"verify", cmd_verify, "compare every layer's activations on the GPU with the CPU reference"},
     {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)"},
     {"devices", cmd_devices, "list the GPU adapters WebGPU offers"},
+    {"parallel", cmd_parallel, "continue many prompts (one a line) at once, decoded together in each step"},
     {"serve-web", cmd_serve_web, "serve the browser build and a model on localhost (HTTP, Range requests)"},
 };
 

@@ -19,10 +19,15 @@ void wgpt_context_params_default(wgpt_context_params *p) {
     p->sampling = (wgpt_sampling){sp.temperature, sp.top_k, sp.top_p, sp.min_p, sp.repeat_penalty, sp.repeat_last_n, sp.seed, 0};
 }
 
+wgpt_sampler_params sampler_params_of(const wgpt_sampling *s) {
+    return (wgpt_sampler_params){s->temperature, s->top_k, s->top_p, s->min_p, s->repeat_penalty, s->repeat_last_n,
+                                 s->seed};
+}
+
 /* Out-of-range values would not fail later: they would quietly sample
  * something else (a NaN temperature picks the least likely token, a
  * repeat penalty of 0 repeats one token forever), so they are refused. */
-static int check_sampling(const wgpt_sampling *s, char *err, size_t errlen) {
+int check_sampling(const wgpt_sampling *s, char *err, size_t errlen) {
     const char *field = NULL, *range = NULL;
     double v = 0;
     if (!(s->temperature >= 0)) field = "temperature", v = s->temperature, range = "0 or more; 0 is greedy";
@@ -66,8 +71,7 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
     c->logits = malloc((size_t)rows * m->c.n_vocab * sizeof(float));
     c->pending = malloc((size_t)n_ctx * sizeof(int32_t));
     c->ids = malloc((size_t)n_batch * sizeof(uint32_t));
-    wgpt_sampler_params sp = {p->sampling.temperature, p->sampling.top_k, p->sampling.top_p, p->sampling.min_p,
-                              p->sampling.repeat_penalty, p->sampling.repeat_last_n, p->sampling.seed};
+    wgpt_sampler_params sp = sampler_params_of(&p->sampling);
     c->smp = sampler_create(&sp, m->c.n_vocab);
     if (!c->logits || !c->pending || !c->ids || !c->smp) {
         set_err(err, errlen, "out of memory");
@@ -77,7 +81,7 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
     /* Rows past the tokenizer's tokens (a padded embedding) have no text. */
     sampler_allow_only(c->smp, tokenizer_n_vocab(m->tok));
     char e[512];
-    wgpt_status st = build_decoder_state(m->dev, &m->kernels, m->w, n_ctx, n_batch, rows, &c->s, e, sizeof e);
+    wgpt_status st = build_decoder_state(m->dev, &m->kernels, m->w, n_ctx, 1, n_batch, rows, &c->s, e, sizeof e);
     if (st != WGPT_OK) {
         set_err(err, errlen, "%s", e);
         wgpt_context_free(c);
@@ -201,7 +205,7 @@ static wgpt_status submit_pending(wgpt_context *c, int capture, int gpu_pick) {
         int last = done + n == c->n_pending;
         for (uint32_t i = 0; i < n; i++) c->ids[i] = (uint32_t)c->pending[done + i];
         gpu_buffer_write(d, decoder_state_ids(c->s), 0, c->ids, n * sizeof *c->ids);
-        step_params sp = {(uint32_t)c->pos, n, c->logits_all ? 0 : n - 1, c->logits_all ? n : 1};
+        step_params sp = {.pos0 = (uint32_t)c->pos, .n_tokens = n, .out_first = c->logits_all ? 0 : n - 1, .n_out = c->logits_all ? n : 1};
         int ok = decoder_encode_forward(c->s, &sp, capture, last && !gpu_pick, e, sizeof e) == 0;
         if (ok && last && gpu_pick) encode_sampling(c, slot);
         if (!ok || gpu_submit(d, e, sizeof e) != 0) {
@@ -234,7 +238,7 @@ static void queue_ahead(wgpt_context *c) {
     while (c->n_ahead < CONTEXT_AHEAD && c->pos + c->n_ahead < c->n_ctx) {
         char e[512];
         int slot = free_slot(c), pos = c->pos + c->n_ahead;
-        step_params sp = {(uint32_t)pos, 1, 0, 1};
+        step_params sp = {.pos0 = (uint32_t)pos, .n_tokens = 1, .n_out = 1};
         if (decoder_encode_forward(c->s, &sp, 0, 0, e, sizeof e) != 0) return;
         encode_sampling(c, slot);
         if (gpu_submit(c->m->dev, e, sizeof e) != 0 || gpu_sampler_read_begin(c->gs, slot, e, sizeof e) != 0) return;
@@ -299,13 +303,13 @@ static wgpt_status collect_token(wgpt_context *c, int wait, int32_t *token, int 
 /* NaN or an infinity among the logits means the weights or an activation
  * were not finite; sampling would still pick something (NaN ranks last,
  * so all-NaN picks token 0), a plausible answer to a broken computation. */
-static int all_finite(const float *l, int n) {
+int logits_finite(const float *l, int n) {
     for (int i = 0; i < n; i++)
         if (!isfinite(l[i])) return 0;
     return 1;
 }
 
-static const char not_finite_msg[] = "the logits are not finite (NaN/Inf): the model's weights or an activation overflowed";
+const char not_finite_msg[] = "the logits are not finite (NaN/Inf): the model's weights or an activation overflowed";
 
 wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token) {
     if (!c) return WGPT_ERR_ARG;
@@ -322,7 +326,7 @@ wgpt_status wgpt_step_collect(wgpt_context *c, int wait, int32_t *token) {
         wgpt_status st = collect_logits(c, wait);
         if (st != WGPT_OK) return st;
         const float *row = c->logits + (size_t)(c->last_rows - 1) * c->m->c.n_vocab;
-        if (!all_finite(row, c->m->c.n_vocab)) return fail(c, WGPT_ERR_NOT_FINITE, "%s", not_finite_msg);
+        if (!logits_finite(row, c->m->c.n_vocab)) return fail(c, WGPT_ERR_NOT_FINITE, "%s", not_finite_msg);
         t = sampler_sample(c->smp, row);
     }
     sampler_accept(c->smp, t);

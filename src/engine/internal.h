@@ -57,6 +57,16 @@ struct wgpt_context {
 /* The weights of m, whose header m->gguf is read (from a GGUF file or a
  * folder), loaded onto the GPU: wgpt_model_load's steps after the open.
  * Takes m (freed on failure); e gets the reason, without a file name. */
+/* 0, or -1 with the field and its range in err: a sampling value out of
+ * range (wgpt_context_create's and wgpt_batch_seq_sampling's check). */
+int check_sampling(const wgpt_sampling *s, char *err, size_t errlen);
+/* The sampler settings of a public wgpt_sampling. */
+wgpt_sampler_params sampler_params_of(const wgpt_sampling *s);
+
+/* 1: every one of l[0..n) is finite. The message for a row that is not. */
+int logits_finite(const float *l, int n);
+extern const char not_finite_msg[];
+
 /* Drops a step queued ahead (its work is done and forgotten). */
 void context_drop_ahead(wgpt_context *c);
 

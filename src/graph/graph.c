@@ -193,7 +193,7 @@ static int graph_bind(graph *g) {
         gpu_binding all[12];
         all[0] = (gpu_binding){g->param_buf, (uint64_t)pb->slot * PARAM_SLOT, pb->params_size};
         memcpy(all + 1, pb->b, (size_t)pb->n * sizeof *all);
-        all[pb->n + 1] = (gpu_binding){g->step, 0, 16};
+        all[pb->n + 1] = (gpu_binding){g->step, 0, STEP_UNIFORM_BYTES};
         char err[400];
         op->bindings = gpu_bindings_create(g->dev, op->kernel, all, pb->n + 2, err, sizeof err);
         if (!op->bindings) { graph_fail(g, err); return -1; }
@@ -210,6 +210,9 @@ static int runs_in(step_when w, const step_params *s) {
     case WHEN_TOKENS: return s->n_tokens > 1;
     case WHEN_ONE_OUT: return s->n_out == 1;
     case WHEN_OUTS: return s->n_out > 1;
+    case WHEN_SEQ: return !s->multi;
+    case WHEN_SEQ_TOKENS: return !s->multi && s->n_tokens > 1;
+    case WHEN_MULTI: return s->multi != 0;
     default: return 1;
     }
 }
@@ -218,8 +221,17 @@ static uint64_t capture_rows(const graph_op *op, const step_params *s) {
     return op->rows == ROWS_OUT ? s->n_out : s->n_tokens;
 }
 
+uint64_t step_params_bytes(const step_params *p) {
+    return offsetof(step_params, tok) + (p->multi ? (uint64_t)p->n_tokens * 2 * sizeof(uint32_t) : 0);
+}
+
 int graph_replay(graph *g, const step_params *s, int capture) {
     if (g->error[0] || graph_bind(g) != 0) return -1;
+    if (s->multi && (capture || s->n_tokens > STEP_MULTI_MAX)) {
+        graph_fail(g, s->n_tokens > STEP_MULTI_MAX ? "a multi step of more tokens than its table holds"
+                                                   : "captures are of one sequence's steps");
+        return -1;
+    }
     uint64_t cap_off = 0;
     if (capture) {
         uint64_t need = 0;
@@ -246,7 +258,7 @@ int graph_replay(graph *g, const step_params *s, int capture) {
         if (op->is_capture) {
             if (!capture) continue;
             uint64_t bytes = (uint64_t)op->width * capture_rows(op, s) * 4;
-            uint64_t from = op->rows == ROWS_POS ? (uint64_t)op->width * s->pos0 * 4 : 0;
+            uint64_t from = op->rows == ROWS_POS ? (uint64_t)op->width * (s->row0 + s->pos0) * 4 : 0;
             gpu_copy(g->dev, op->src, from, g->cap_buf, cap_off, bytes);
             cap_off += bytes;
             continue;

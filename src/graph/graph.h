@@ -17,8 +17,19 @@
 typedef struct graph graph;
 
 /* Per-forward values, written into the step uniform before each replay
- * (common.wgsl's Step). */
-typedef struct { uint32_t pos0, n_tokens, out_first, n_out; } step_params;
+ * (common.wgsl's Step): one sequence's tokens from pos0, its cache rows
+ * from row0 + pos0; or with multi, one token of each of several sequences
+ * (a batch's decode step), token t at position tok[2t] and cache row
+ * tok[2t + 1]. */
+#define STEP_MULTI_MAX 256
+typedef struct {
+    uint32_t pos0, n_tokens, out_first, n_out, row0, multi, pad0, pad1;
+    uint32_t tok[2 * STEP_MULTI_MAX];
+} step_params;
+/* The step uniform's size, and the bytes of p a replay writes into it (the
+ * table only for a multi step). */
+#define STEP_UNIFORM_BYTES ((uint64_t)sizeof(step_params))
+uint64_t step_params_bytes(const step_params *p);
 
 /* Which rows of a [rows][width] buffer hold this step's values: rows
  * 0..n_tokens-1, only the rows whose logits are wanted (0..n_out-1), or the
@@ -28,8 +39,11 @@ typedef enum { ROWS_STEP, ROWS_OUT, ROWS_POS } row_span;
 /* Which steps a dispatch or capture belongs to: all, or by the step's token
  * count (or n_out) being one or more than one. A decode step (one token, one
  * row of logits) takes kernels of its own, recorded beside the batched ones
- * they replace. */
-typedef enum { WHEN_ALWAYS = 0, WHEN_ONE_TOKEN, WHEN_TOKENS, WHEN_ONE_OUT, WHEN_OUTS } step_when;
+ * they replace. SEQ: steps of one sequence (any count; SEQ_TOKENS: more
+ * than one token), MULTI: steps of several (a batch's decode step, which
+ * runs the TOKENS kernels too). */
+typedef enum { WHEN_ALWAYS = 0, WHEN_ONE_TOKEN, WHEN_TOKENS, WHEN_ONE_OUT, WHEN_OUTS, WHEN_SEQ, WHEN_SEQ_TOKENS,
+               WHEN_MULTI } step_when;
 
 /* How many workgroups a dispatch needs: units = fixed + per_token*n_tokens +
  * per_out*n_out, packed per_wg units to a workgroup (0 counts as 1); when:

@@ -284,17 +284,22 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
                             pf ? kernels_format_shared(slot) : NULL, fmt[0] ? fmt : NULL, fmt2[0] ? fmt2 : NULL,
                             fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
                             kernel_parts[id].variant[variant][1], body};
-    const char *parts[9];
+    const char *parts[10];
     size_t len = strlen(shape) + 2;
+    int binds_step = 0;
     for (int i = 0; i < 9; i++) {
         parts[i] = files[i] ? embedded(files[i]) : "";
         if (!parts[i]) { set_err(err, errlen, "kernel source %s missing", files[i]); return NULL; }
+        binds_step |= strstr(parts[i], "var<uniform> step: Step") != NULL;
         len += strlen(parts[i]) + 1;
     }
+    parts[9] = binds_step ? embedded("step_rows.wgsl") : "";
+    if (!parts[9]) { set_err(err, errlen, "kernel source step_rows.wgsl missing"); return NULL; }
+    len += strlen(parts[9]) + 1;
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
     p += sprintf(p, "%s\n%s\n", parts[0], shape);
-    for (int i = 1; i < 9; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 1; i < 10; i++) p += sprintf(p, "%s\n", parts[i]);
     char label[128] = "";
     label_part(label, sizeof label, files[8], 0);
     label_part(label, sizeof label, pf ? t->name : NULL, 0);

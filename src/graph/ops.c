@@ -430,8 +430,13 @@ void op_attention(graph *g, const attn_shape *a, int n_ctx, float scale, int win
         t.heads, t.tokens};
     gpu_binding b[4] = {{q, 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0}, {out, 0, 0}};
     graph_dispatch_tiled(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &pp, sizeof pp, b, 4,
-                         (grid_rule){0, 0, 0, 1, split ? WHEN_TOKENS : WHEN_ALWAYS}, (uint32_t)a->n_heads / t.heads,
+                         (grid_rule){0, 0, 0, 1, split ? WHEN_SEQ_TOKENS : WHEN_SEQ}, (uint32_t)a->n_heads / t.heads,
                          t.tokens, 0);
+    /* A batch's decode step: each token sees its own sequence's keys, so a
+     * tile is one token (by the heads of its KV group). */
+    pp.tokens = 1;
+    graph_dispatch_tiled(g, kernel(g, KERNEL_ATTENTION, 0, KV_PLAIN), &pp, sizeof pp, b, 4,
+                         (grid_rule){0, 0, 0, 1, WHEN_MULTI}, (uint32_t)a->n_heads / t.heads, 1, 0);
     if (!split) return;
     /* Where reductions go by subgroups, a subgroup takes a chunk of its
      * own (attention_split_sg.wgsl): on the H200 the workgroup version's

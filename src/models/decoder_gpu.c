@@ -54,11 +54,11 @@ struct decoder_weights {
     float *rope_freqs;           /* per-pair divisors (Llama 3), or NULL */
 };
 
-/* Activations are rows of f32: [n_batch][width]; the caches [n_ctx][kv_dim]. */
+/* Activations are rows of f32: [n_batch][width]; the caches [n_seq][n_ctx][kv_dim]. */
 struct decoder_state {
     gpu_device *dev;
     const decoder_weights *w;
-    int n_ctx, n_batch, n_out_max;
+    int n_ctx, n_seq, n_batch, n_out_max;
     gpu_buffer *step, *ids;      /* the Step uniform; [n_batch] token ids */
     gpu_buffer *x, *xn;          /* the residual stream and a block's normed input: [n_batch][dim] */
     gpu_buffer *q, *att;         /* [n_batch][q_dim] */
@@ -484,8 +484,8 @@ static uint64_t mm_part_bytes(const decoder_config *c, int n_batch, int n_out_ma
     return most > 1 ? op_matmul_partials_bytes(most, rows) : 0;
 }
 
-static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch, int n_out_max,
-                         uint64_t xq_bytes, state_buffer *out) {
+static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_seq, int n_batch,
+                         int n_out_max, uint64_t xq_bytes, state_buffer *out) {
     uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
              kv_dim = (uint64_t)c->n_kv_heads * c->head_dim, logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
     const state_buffer list[] = {
@@ -501,8 +501,8 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
         {"xq", xq_bytes, 1},
         {"mm_part", mm_part_bytes(c, n_batch, n_out_max), 1},
-        {"k_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
-        {"v_cache", (uint64_t)n_ctx * kv_dim * 4, 1},
+        {"k_cache", (uint64_t)n_seq * n_ctx * kv_dim * 4, 1},
+        {"v_cache", (uint64_t)n_seq * n_ctx * kv_dim * 4, 1},
         {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},
     };
     memcpy(out, list, sizeof list);
@@ -511,20 +511,23 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
 
 static unsigned long long mb(uint64_t bytes) { return (unsigned long long)((bytes + (1 << 20) - 1) >> 20); }
 
-static int check_state_limits(gpu_device *d, const kernel_registry *k, const decoder_config *c, int n_ctx, int n_batch,
-                              int n_out_max, uint64_t xq_bytes, char *err, size_t errlen) {
+static int check_state_limits(gpu_device *d, const kernel_registry *k, const decoder_config *c, int n_ctx, int n_seq,
+                              int n_batch, int n_out_max, uint64_t xq_bytes, char *err, size_t errlen) {
     const gpu_limits *L = gpu_get_limits(d);
     state_buffer b[16];
-    int n = state_buffers(k, c, n_ctx, n_batch, n_out_max, xq_bytes, b);
+    int n = state_buffers(k, c, n_ctx, n_seq, n_batch, n_out_max, xq_bytes, b);
     for (int i = 0; i < n; i++) {
         /* gpu_buffer_create rounds sizes up to 16 bytes */
         uint64_t bytes = (b[i].bytes + 15) & ~(uint64_t)15, lim = L->max_buffer_size;
         const char *verb = "makes";
         if (b[i].bound && L->max_storage_binding <= lim) lim = L->max_storage_binding, verb = "binds";
         if (bytes > lim) {
-            set_err(err, errlen, "context of %d tokens with batch %d needs buffers larger than this device %s "
-                    "(%llu MB; %s needs %llu MB); use a smaller -c or --batch",
-                    n_ctx, n_batch, verb, (unsigned long long)(lim >> 20), b[i].name, mb(bytes));
+            char seqs[48] = "";
+            if (n_seq > 1) snprintf(seqs, sizeof seqs, " for each of %d sequences", n_seq);
+            set_err(err, errlen, "context of %d tokens%s with batch %d needs buffers larger than this device %s "
+                    "(%llu MB; %s needs %llu MB); use a smaller -c or --batch%s",
+                    n_ctx, seqs, n_batch, verb, (unsigned long long)(lim >> 20), b[i].name, mb(bytes),
+                    n_seq > 1 ? " or fewer sequences" : "");
             return -1;
         }
     }
@@ -563,8 +566,8 @@ static uint64_t xq_bytes(const decoder_weights *w, int n_batch, int n_out_max) {
     return op_quant_act_bytes(n_batch > n_out_max ? n_batch : n_out_max, width);
 }
 
-wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_batch,
-                        int n_out_max, decoder_state **out, char *err, size_t errlen) {
+wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_seq,
+                                int n_batch, int n_out_max, decoder_state **out, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     *out = NULL;
     if ((uint32_t)c->head_dim > kernels_attention_max_head(k)) {
@@ -574,21 +577,23 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     }
     if (decoder_check_supported(c, err, errlen) != WGPT_OK) return WGPT_ERR_UNSUPPORTED;
     uint64_t xqb = xq_bytes(w, n_batch, n_out_max);
-    if (check_state_limits(d, k, c, n_ctx, n_batch, n_out_max, xqb, err, errlen) != 0) return WGPT_ERR_GPU;
+    if (check_state_limits(d, k, c, n_ctx, n_seq, n_batch, n_out_max, xqb, err, errlen) != 0) return WGPT_ERR_GPU;
     decoder_state *s = calloc(1, sizeof *s);
     if (!s) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     *out = s;
     s->dev = d;
     s->w = w;
     s->n_ctx = n_ctx;
+    s->n_seq = n_seq;
     s->n_batch = n_batch;
     s->n_out_max = n_out_max;
     state_buffer sb[16];
-    int nb = state_buffers(k, c, n_ctx, n_batch, n_out_max, xqb, sb);
+    int nb = state_buffers(k, c, n_ctx, n_seq, n_batch, n_out_max, xqb, sb);
     /* in the order of state_buffers */
     gpu_buffer **field[] = {&s->ids, &s->x, &s->xn, &s->q, &s->att, &s->gate, &s->up, &s->attn_part,
                             &s->logits, &s->logits_rb};
-    if (!(s->step = state_buffer_create(d, 16, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
+    if (!(s->step = state_buffer_create(d, STEP_UNIFORM_BYTES, GPU_UNIFORM, "step", n_ctx, n_batch, err, errlen)))
+        return WGPT_ERR_GPU;
     for (size_t i = 0; i < sizeof field / sizeof *field; i++) {
         unsigned usage = sb[i].bound ? GPU_STORAGE : GPU_READBACK;
         if (!(*field[i] = state_buffer_create(d, sb[i].bytes, usage, sb[i].name, n_ctx, n_batch, err, errlen))) return WGPT_ERR_GPU;
@@ -643,12 +648,20 @@ void free_decoder_state(decoder_state *s) {
 
 int decoder_encode_forward(decoder_state *s, const step_params *p, int capture, int read_logits, char *err,
                            size_t errlen) {
-    if (p->n_tokens == 0 || p->n_tokens > (uint32_t)s->n_batch || p->n_out > (uint32_t)s->n_out_max ||
-        p->pos0 + p->n_tokens > (uint32_t)s->n_ctx) {
+    int bad = p->n_tokens == 0 || p->n_tokens > (uint32_t)s->n_batch || p->n_out > (uint32_t)s->n_out_max;
+    uint64_t rows = (uint64_t)s->n_seq * s->n_ctx;
+    if (p->multi) {
+        bad |= p->n_tokens > STEP_MULTI_MAX;
+        for (uint32_t t = 0; !bad && t < p->n_tokens; t++)
+            bad |= p->tok[2 * t] >= (uint32_t)s->n_ctx || p->tok[2 * t + 1] >= rows;
+    } else {
+        bad |= p->pos0 + (uint64_t)p->n_tokens > (uint64_t)s->n_ctx || p->row0 % s->n_ctx != 0 || p->row0 >= rows;
+    }
+    if (bad) {
         set_err(err, errlen, "forward pass out of range (pos %u + %u tokens, context %d)", p->pos0, p->n_tokens, s->n_ctx);
         return -1;
     }
-    gpu_buffer_write(s->dev, s->step, 0, p, sizeof *p);
+    gpu_buffer_write(s->dev, s->step, 0, p, step_params_bytes(p));
     if (graph_replay(s->g, p, capture) != 0) { set_err(err, errlen, "%s", graph_error(s->g)); return -1; }
     if (read_logits) gpu_copy(s->dev, s->logits, 0, s->logits_rb, 0, (uint64_t)p->n_out * s->w->c.n_vocab * 4);
     return 0;

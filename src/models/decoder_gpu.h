@@ -22,12 +22,14 @@ void free_decoder_weights(decoder_weights *w);
 /* The ggml type of the attention's Q projection (for the description). */
 uint32_t decoder_weights_type(const decoder_weights *w);
 
-/* n_out_max: rows of logits kept per forward (1, or n_batch for all).
+/* n_seq: sequences whose caches of n_ctx rows each the state holds (a
+ * context's one, a batch's slots; step_params says whose a pass is).
+ * n_out_max: rows of logits kept per forward (1, or n_batch for all).
  * WGPT_ERR_GPU: the device cannot hold it (the reason names the buffer);
  * WGPT_ERR_UNSUPPORTED: a head size or switch the kernels do not take;
  * WGPT_ERR_NOMEM. */
-wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_batch,
-                        int n_out_max, decoder_state **out, char *err, size_t errlen);
+wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder_weights *w, int n_ctx, int n_seq,
+                                int n_batch, int n_out_max, decoder_state **out, char *err, size_t errlen);
 void free_decoder_state(decoder_state *s);
 
 /* Encodes one forward pass of n tokens at pos0 (ids already written to the

@@ -335,7 +335,7 @@ typedef struct {
 } rig;
 
 static rig rig_open(gpu_ctx *c) {
-    rig r = {c, gpu_buffer_create(c->dev, 16, GPU_UNIFORM, "step"), NULL};
+    rig r = {c, gpu_buffer_create(c->dev, STEP_UNIFORM_BYTES, GPU_UNIFORM, "step"), NULL};
     assert_non_null(r.step);
     r.g = graph_create(c->dev, &c->ks, r.step);
     assert_non_null(r.g);
@@ -344,9 +344,9 @@ static rig rig_open(gpu_ctx *c) {
 
 static void rig_run(rig *r, uint32_t pos0, uint32_t n_tokens, uint32_t out_first, uint32_t n_out) {
     char err[512];
-    step_params sp = {pos0, n_tokens, out_first, n_out};
+    step_params sp = {.pos0 = pos0, .n_tokens = n_tokens, .out_first = out_first, .n_out = n_out};
     if (graph_error(r->g)) fail_msg("recording: %s", graph_error(r->g));
-    gpu_buffer_write(r->c->dev, r->step, 0, &sp, sizeof sp);
+    gpu_buffer_write(r->c->dev, r->step, 0, &sp, step_params_bytes(&sp));
     if (graph_replay(r->g, &sp, 0) != 0) fail_msg("replay: %s", graph_error(r->g));
     if (gpu_submit(r->c->dev, err, sizeof err) != 0) fail_msg("submit: %s", err);
     const char *e = gpu_take_error(r->c->dev);

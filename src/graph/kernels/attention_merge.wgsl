@@ -20,7 +20,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = lid.x;
   let h = linear_wg(wid, nwg);
   if (h >= p.n_heads) { return; }
-  let n_keys = step.pos0 + 1u;
+  let n_keys = step_pos(0u) + 1u;
   var first = 0u;
   if (p.window != 0u && n_keys > p.window) { first = n_keys - p.window; }
   let c0 = first / p.chunk_keys;

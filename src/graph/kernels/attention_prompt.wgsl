@@ -123,8 +123,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let BK = min(32u, (REGION / (RQ + KQ)) & ~3u); // dims a stage of Q and K, a multiple of 4
   let NB4 = BK / 4u;
   let vk = REGION / (DV + RQ); // keys a stage of V and weights
-  let ko = p.cache_off + (h0 / (p.n_heads / p.n_kv_heads)) * D;
-  let pos_first = step.pos0 + t0;
+  // The sequence's cache from its row of position 0 (one sequence a tile:
+  // a multi step's tiles are one token each, ops.c).
+  let pos_first = step_pos(t0);
+  let ko = p.cache_off + (step_row(t0) - pos_first) * p.kv_dim + (h0 / (p.n_heads / p.n_kv_heads)) * D;
   let key_end = pos_first + nr / hs;
   var key_begin = 0u;
   if (p.window != 0u && pos_first + 1u > p.window) { key_begin = pos_first + 1u - p.window; }

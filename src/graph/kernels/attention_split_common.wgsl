@@ -21,7 +21,7 @@ struct Block { live: bool, first: u32, n_keys: u32, c: u32, h0: u32, ng: u32, nv
 
 fn block_of(wg: u32) -> Block {
   var b: Block;
-  b.n_keys = step.pos0 + 1u;
+  b.n_keys = step_pos(0u) + 1u;
   if (p.window != 0u && b.n_keys > p.window) { b.first = b.n_keys - p.window; }
   let nc = (b.n_keys + CH - 1u) / CH;
   let group = p.n_heads / p.n_kv_heads;
@@ -33,7 +33,7 @@ fn block_of(wg: u32) -> Block {
   b.h0 = kvh * group + hb * MAXG;
   b.ng = min(MAXG, group - hb * MAXG);
   b.nv = p.head_dim / 4u;
-  b.ko = p.cache_off / 4u + kvh * b.nv;
+  b.ko = (p.cache_off + (step_row(0u) - step_pos(0u)) * p.kv_dim) / 4u + kvh * b.nv;
   b.kvv = p.kv_dim / 4u;
   return b;
 }

@@ -15,7 +15,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = linear_wg(wid, nwg);
   if (t >= step.n_tokens) { return; }
   var id = ids[t];
-  if (p.by_pos != 0u) { id = step.pos0 + t; }
+  if (p.by_pos != 0u) { id = step_pos(t); }
   if (id < p.row_offset || id >= p.row_offset + p.rows) { return; }
   let nblocks = p.cols / 32u;
   let wrow = (id - p.row_offset) * nblocks * WBLOCK_WORDS;

@@ -42,9 +42,9 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   let t = g / heads;
   let h = g % heads;
   let is_q = h < p.n_heads;
-  let pos = step.pos0 + t;
+  let pos = step_pos(t);
   var o = t * p.q_dim + h * p.head_dim;
-  if (!is_q) { o = pos * p.kv_dim + (h - p.n_heads) * p.head_dim; }
+  if (!is_q) { o = step_row(t) * p.kv_dim + (h - p.n_heads) * p.head_dim; }
   var ss = 0.0;
   for (var i = lane; i < p.head_dim; i += G) {
     let x = head_load(is_q, o + i);

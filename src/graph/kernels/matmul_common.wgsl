@@ -5,7 +5,7 @@
 // tile_of), row tiles varying fastest.
 // rows_mode says which rows: 0 this step's tokens (base 0), 1 only the
 // n_out rows whose logits are wanted (base 0), 2 this step's tokens written
-// at their positions (base pos0: the K and V projections store straight
+// at their cache rows (step_row: the K and V projections store straight
 // into the KV cache). accumulate adds into Y: the residual add of a block's
 // output projection, fused. The bias, and the step uniform's binding after
 // it, come from matmul_bias.wgsl or matmul_nobias.wgsl. w_first skips rows
@@ -40,13 +40,13 @@ fn tile_of(wid: vec3<u32>, nwg: vec3<u32>, tr: u32, tt: u32) -> Tile {
   let row_tiles = (p.rows + tr - 1u) / tr;
   if (!MM_SPLIT) {
     return Tile((wg % row_tiles) * tr, (wg / row_tiles) * tt, select(step.n_tokens, step.n_out, p.rows_mode == 1u),
-                select(0u, step.pos0, p.rows_mode == 2u), 0u, p.cols);
+                0u, 0u, p.cols);
   }
   let parts = max(p.k_splits, 1u);
   let part = (wg / row_tiles) % parts;
   let n = select(step.n_tokens, step.n_out, p.rows_mode == 1u);
   let span = select(p.cols, p.k_span, parts > 1u);
-  let base = select(select(0u, step.pos0, p.rows_mode == 2u), part * n, parts > 1u);
+  let base = select(0u, part * n, parts > 1u);
   return Tile((wg % row_tiles) * tr, (wg / (row_tiles * parts)) * tt, n, base, part * span,
               min(part * span + span, p.cols));
 }
@@ -59,7 +59,7 @@ fn put(t: u32, r: u32, v: f32, n: u32, base: u32) {
   }
   var y = v;
   if (HAS_BIAS) { y += out_bias(p.row_offset + r); }
-  let o = (base + t) * p.out_stride + p.row_offset + r;
+  let o = select(base + t, step_row(t), p.rows_mode == 2u) * p.out_stride + p.row_offset + r;
   if (p.accumulate != 0u) { y += Y[o]; }
   Y[o] = y;
 }

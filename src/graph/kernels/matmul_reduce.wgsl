@@ -24,7 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var y = 0.0;
   for (var s = 0u; s < p.splits; s++) { y += P[(s * n + t) * p.rows + r]; }
   if (p.has_bias != 0u) { y += B[p.row_offset + r]; }
-  let o = (select(0u, step.pos0, p.rows_mode == 2u) + t) * p.out_stride + p.row_offset + r;
+  let o = select(t, step_row(t), p.rows_mode == 2u) * p.out_stride + p.row_offset + r;
   if (p.accumulate != 0u) { y += Y[o]; }
   Y[o] = y;
 }

@@ -53,7 +53,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   if (lane < MV_ROWS && row < p.rows) {
     var v = tot[lane];
     if (HAS_BIAS) { v += out_bias(p.row_offset + row); }
-    let o = select(0u, step.pos0, p.rows_mode == 2u) * p.out_stride + p.row_offset + row;
+    let o = select(0u, step_row(0u), p.rows_mode == 2u) * p.out_stride + p.row_offset + row;
     if (p.accumulate != 0u) { v += Y[o]; }
     Y[o] = v;
   }

@@ -92,7 +92,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     }
   }
   if (turn) {
-    let c = rope_cs(step.pos0 * p.rope_pairs + pair);
+    let c = rope_cs(step_pos(0u) * p.rope_pairs + pair);
     let x0 = tot[0];
     let x1 = tot[1];
     tot[0] = x0 * c.x - x1 * c.y;
@@ -103,7 +103,7 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     let row = rows[lane];
     let v = tot[lane];
     if (m == 0u) { Y[row] = v; }
-    else if (m == 1u) { KC[step.pos0 * p.kv_rows + row] = v; }
-    else { VC[step.pos0 * p.kv_rows + row] = v; }
+    else if (m == 1u) { KC[step_row(0u) * p.kv_rows + row] = v; }
+    else { VC[step_row(0u) * p.kv_rows + row] = v; }
   }
 }

@@ -1,5 +1,5 @@
 // RoPE, in place, on this step's queries (rows t of Q) and keys, which the K
-// projection has already stored in the cache (rows pos0 + t of Kc). Pairs
+// projection has already stored in the cache (rows step_row(t) of Kc). Pairs
 // are llama.cpp's NORMAL mode, (2i, 2i+1), or with neox set its NEOX mode,
 // (i, i + rope_pairs); values past the first 2 * rope_pairs of a head are
 // left alone (partial rotary). cos/sin come from a table computed on the CPU
@@ -19,7 +19,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = g / heads;
   let h = g % heads;
   if (t >= step.n_tokens) { return; }
-  let pos = step.pos0 + t;
+  let pos = step_pos(t);
   for (var i = lid.x; i < p.rope_pairs; i += WG) {
     let c = cs[pos * p.rope_pairs + i];
     let i0 = select(2u * i, i, p.neox != 0u);
@@ -30,7 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       Q[o + i0] = x0 * c.x - x1 * c.y;
       Q[o + i1] = x0 * c.y + x1 * c.x;
     } else {
-      let o = pos * p.kv_dim + (h - p.n_heads) * p.head_dim;
+      let o = step_row(t) * p.kv_dim + (h - p.n_heads) * p.head_dim;
       let x0 = Kc[o + i0]; let x1 = Kc[o + i1];
       Kc[o + i0] = x0 * c.x - x1 * c.y;
       Kc[o + i1] = x0 * c.y + x1 * c.x;
