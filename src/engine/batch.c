@@ -216,10 +216,10 @@ wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32
     size_t V = (size_t)b->m->c.n_vocab;
     int n_one = 0, bad = 0;
     for (int i = 0; i < n; i++) n_one += n_tokens[i] == 1;
-    /* A sequence alone in its pass: a prompt's, in chunks of n_batch (also
-     * the one token of a step that has no other). */
+    /* A sequence of several tokens (a prompt) alone in its passes, in
+     * chunks of n_batch. */
     for (int i = 0; i < n; i++) {
-        if (n_tokens[i] == 1 && n_one > 1) continue;
+        if (n_tokens[i] == 1) continue;
         int s = seqs[i];
         for (int done = 0; done < n_tokens[i];) {
             int k = n_tokens[i] - done < b->n_batch ? n_tokens[i] - done : b->n_batch;
@@ -233,7 +233,8 @@ wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32
         }
         if (out) out[i] = pick(b, s, b->logits, &bad);
     }
-    if (n_one > 1) { /* every one-token sequence in one pass */
+    if (n_one) { /* every one-token sequence in one pass: a multi step, even alone, so that a token's
+                    arithmetic never depends on which others share its step */
         int k = 0;
         memset(&b->sp, 0, sizeof b->sp);
         for (int i = 0; i < n; i++) {

@@ -81,7 +81,7 @@ wgpt_status wgpt_context_create(wgpt_model *m, const wgpt_context_params *p, wgp
     /* Rows past the tokenizer's tokens (a padded embedding) have no text. */
     sampler_allow_only(c->smp, tokenizer_n_vocab(m->tok));
     char e[512];
-    wgpt_status st = build_decoder_state(m->dev, &m->kernels, m->w, n_ctx, 1, n_batch, rows, &c->s, e, sizeof e);
+    wgpt_status st = build_decoder_state(m->dev, &m->kernels, m->w, n_ctx, 0, n_batch, rows, &c->s, e, sizeof e);
     if (st != WGPT_OK) {
         set_err(err, errlen, "%s", e);
         wgpt_context_free(c);

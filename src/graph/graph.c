@@ -51,6 +51,7 @@ struct graph {
     gpu_buffer *scratch;      /* graph_set_scratch's, not owned */
     uint64_t scratch_bytes;
     uint32_t scratch_rows;
+    uint32_t multi_rows;      /* graph_set_multi's */
 };
 
 graph *graph_create(gpu_device *d, kernel_registry *k, gpu_buffer *step_uniform) {
@@ -83,6 +84,9 @@ void graph_set_scratch(graph *g, gpu_buffer *buf, uint64_t bytes, uint32_t max_r
     g->scratch_bytes = buf ? bytes : 0;
     g->scratch_rows = buf ? max_rows : 0;
 }
+
+void graph_set_multi(graph *g, uint32_t max_tokens) { g->multi_rows = max_tokens; }
+uint32_t graph_multi(const graph *g) { return g->multi_rows; }
 
 gpu_buffer *graph_scratch(const graph *g, uint64_t *bytes, uint32_t *max_rows) {
     *bytes = g->scratch_bytes;
@@ -206,12 +210,13 @@ static int graph_bind(graph *g) {
 
 static int runs_in(step_when w, const step_params *s) {
     switch (w) {
-    case WHEN_ONE_TOKEN: return s->n_tokens == 1;
-    case WHEN_TOKENS: return s->n_tokens > 1;
-    case WHEN_ONE_OUT: return s->n_out == 1;
-    case WHEN_OUTS: return s->n_out > 1;
+    case WHEN_ONE_TOKEN: return s->n_tokens == 1 && !s->multi;
+    case WHEN_TOKENS: return s->n_tokens > 1 || s->multi;
+    case WHEN_ONE_OUT: return s->n_out == 1 && !s->multi;
+    case WHEN_OUTS: return s->n_out > 1 || s->multi;
     case WHEN_SEQ: return !s->multi;
     case WHEN_SEQ_TOKENS: return !s->multi && s->n_tokens > 1;
+    case WHEN_SEQ_OUTS: return !s->multi && s->n_out > 1;
     case WHEN_MULTI: return s->multi != 0;
     default: return 1;
     }

@@ -39,11 +39,13 @@ typedef enum { ROWS_STEP, ROWS_OUT, ROWS_POS } row_span;
 /* Which steps a dispatch or capture belongs to: all, or by the step's token
  * count (or n_out) being one or more than one. A decode step (one token, one
  * row of logits) takes kernels of its own, recorded beside the batched ones
- * they replace. SEQ: steps of one sequence (any count; SEQ_TOKENS: more
- * than one token), MULTI: steps of several (a batch's decode step, which
- * runs the TOKENS kernels too). */
+ * they replace. SEQ: steps of one sequence (any count; SEQ_TOKENS, SEQ_OUTS:
+ * more than one token, row of logits), MULTI: a batch's decode steps, of
+ * any count, which run the TOKENS and OUTS kernels (never the one-token
+ * ones, so that a token's arithmetic is the same whatever else shares its
+ * step) and products of their own (op_matmul). */
 typedef enum { WHEN_ALWAYS = 0, WHEN_ONE_TOKEN, WHEN_TOKENS, WHEN_ONE_OUT, WHEN_OUTS, WHEN_SEQ, WHEN_SEQ_TOKENS,
-               WHEN_MULTI } step_when;
+               WHEN_SEQ_OUTS, WHEN_MULTI } step_when;
 
 /* How many workgroups a dispatch needs: units = fixed + per_token*n_tokens +
  * per_out*n_out, packed per_wg units to a workgroup (0 counts as 1); when:
@@ -81,6 +83,10 @@ void graph_dispatch_tiled(graph *g, gpu_kernel *k, const void *params, size_t pa
  * they size their use of it. Without it (NULL) they do without. */
 void graph_set_scratch(graph *g, gpu_buffer *buf, uint64_t bytes, uint32_t max_rows);
 gpu_buffer *graph_scratch(const graph *g, uint64_t *bytes, uint32_t *max_rows);
+/* Multi steps of up to max_tokens the graph will replay (a batch's
+ * sequences; 0, the default: none, and the ops record nothing for them). */
+void graph_set_multi(graph *g, uint32_t max_tokens);
+uint32_t graph_multi(const graph *g);
 /* A named activation to copy out when capturing (verify): rows of width
  * floats of buf. */
 void graph_capture(graph *g, const char *name, int layer, gpu_buffer *buf, int width, row_span rows);

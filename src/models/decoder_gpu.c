@@ -570,6 +570,8 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
                                 int n_batch, int n_out_max, decoder_state **out, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     *out = NULL;
+    int n_seq_multi = n_seq; /* 0: a context's one sequence, which takes no multi steps */
+    if (n_seq < 1) n_seq = 1;
     if ((uint32_t)c->head_dim > kernels_attention_max_head(k)) {
         set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
                 c->head_dim, kernels_attention_max_head(k));
@@ -628,6 +630,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     s->g = graph_create(d, k, s->step);
     if (!s->g) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     graph_set_scratch(s->g, s->mm_part, part->bytes, (uint32_t)(n_batch > n_out_max ? n_batch : n_out_max));
+    graph_set_multi(s->g, (uint32_t)n_seq_multi);
     forward(s);
     if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return WGPT_ERR_GPU; }
     return WGPT_OK;

@@ -22,8 +22,9 @@ void free_decoder_weights(decoder_weights *w);
 /* The ggml type of the attention's Q projection (for the description). */
 uint32_t decoder_weights_type(const decoder_weights *w);
 
-/* n_seq: sequences whose caches of n_ctx rows each the state holds (a
- * context's one, a batch's slots; step_params says whose a pass is).
+/* n_seq: sequences whose caches of n_ctx rows each the state holds, a
+ * batch's slots, whose one-token steps are multi steps (step_params says
+ * whose a pass is); 0: a context's one sequence, no multi steps.
  * n_out_max: rows of logits kept per forward (1, or n_batch for all).
  * WGPT_ERR_GPU: the device cannot hold it (the reason names the buffer);
  * WGPT_ERR_UNSUPPORTED: a head size or switch the kernels do not take;
