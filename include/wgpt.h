@@ -640,6 +640,12 @@ wgpt_status wgpt_batch_seq_sampling(wgpt_batch *b, int seq, const wgpt_sampling 
  * WGPT_ERR_GPU: the device failed. */
 wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32_t *const *tokens,
                               const int *n_tokens, int32_t *out);
+/* wgpt_batch_decode of one token for each listed sequence (a decode step,
+ * tokens[i] its one token), timed by kernel as wgpt_eval_profile does: fn
+ * gets each dispatch's label and GPU time. The tokens go into the caches as
+ * in any step; nothing is sampled. WGPT_ERR_GPU: no timestamp queries. */
+wgpt_status wgpt_batch_profile(wgpt_batch *b, int n, const int *seqs, const int32_t *tokens, wgpt_profile_fn fn,
+                               void *user);
 
 #ifdef __cplusplus
 }

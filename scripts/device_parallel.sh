@@ -43,3 +43,7 @@ $W bench -m "$m" -p 0 -n 128 -r 3 --json | tee -a "$OUT/parallel_bench_$t.jsonl"
 for P in 1 4 16 64; do
   $W bench -m "$m" -n 128 -r 3 --parallel $P -c 160 --json | tee -a "$OUT/parallel_bench_$t.jsonl"
 done
+# where a batched step's GPU time goes
+for P in 4 64; do
+  $W bench -m "$m" -n 8 -r 1 --parallel $P -c 160 --profile | tee "$OUT/parallel_profile_x${P}_$t.txt"
+done

@@ -23,6 +23,7 @@ static double mean_of(const double *v, int n, double *sd) {
 
 typedef struct { char kernel[128]; int calls; double ns; } kernel_time;
 typedef struct { kernel_time k[64]; int n; double total; } profile;
+static void print_profile_table(profile *p, const char *what, int n);
 
 static void add_time(void *user, const char *kernel, double ns) {
     profile *p = user;
@@ -47,6 +48,12 @@ static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char 
     wgpt_reset(c);
     profile p = {0};
     if (wgpt_eval_profile(c, ids, (size_t)n, add_time, &p) != WGPT_OK) return cli_error("%s", wgpt_errmsg(c));
+    print_profile_table(&p, what, n);
+    return 0;
+}
+
+static void print_profile_table(profile *pp, const char *what, int n) {
+    profile p = *pp;
     qsort(p.k, (size_t)p.n, sizeof *p.k, by_time);
     printf("\nGPU time of one %s pass (%d token%s), by kernel:\n", what, n, n > 1 ? "s" : "");
     int w = 28; /* the widest kernel label sets the column */
@@ -61,7 +68,6 @@ static int print_profile(wgpt_context *c, const int32_t *ids, int n, const char 
         printf("| %-*s | %5d | %10.1f | %5.1f |\n", w, p.k[i].kernel, p.k[i].calls, p.k[i].ns / 1e3,
                100 * p.k[i].ns / p.total);
     printf("| %-*s | %5s | %10.1f |       |\n", w, "total", "", p.total / 1e3);
-    return 0;
 }
 
 /* depth > 0: ids are first processed untimed (n is then 0: the token they
@@ -119,7 +125,7 @@ static int print_step_split(wgpt_context *c, int32_t bos, int steps) {
  * counts the tokens of all of them. Sampling is greedy, on the CPU from the
  * logits read back (the batch's way). */
 static int bench_parallel(wgpt_model *m, const cli_model_opts *o, int P, long n_gen, long reps, const int32_t *first,
-                          double *mean, double *sd) {
+                          int prof, double *mean, double *sd) {
     wgpt_batch_params bp;
     wgpt_batch_params_default(&bp);
     bp.n_seq = P;
@@ -148,6 +154,13 @@ static int bench_parallel(wgpt_model *m, const cli_model_opts *o, int P, long n_
         if (r >= 0) t[r] = (double)P * n_gen / (cli_now() - t0);
     }
     *mean = mean_of(t, (int)reps, sd);
+    if (prof) { /* one more step of all P, timed by kernel */
+        profile p = {0};
+        if (wgpt_batch_profile(b, P, seqs, toks, add_time, &p) != WGPT_OK) { cli_error("%s", wgpt_batch_errmsg(b)); goto out; }
+        char what[48];
+        snprintf(what, sizeof what, "batched decode (%d sequences)", P);
+        print_profile_table(&p, what, P);
+    }
     rc = 0;
 out:
     wgpt_batch_free(b);
@@ -196,7 +209,7 @@ int cmd_bench(int argc, char **argv) {
     int pr = cli_parse(&cmd, argc, argv);
     if (pr) return pr < 0 ? 0 : pr;
     if (json && prof) return cli_usage_error("bench", "--profile prints a table: it cannot go with --json");
-    if (parallel && (prof || depth)) return cli_usage_error("bench", "--parallel goes without --profile and -d");
+    if (parallel && depth) return cli_usage_error("bench", "--parallel goes without -d");
     if (parallel) n_prompt = 0;
     o.cp.sampling.temperature = 0; /* greedy: no sampling cost to speak of */
     o.cp.sampling.repeat_penalty = 1;
@@ -252,7 +265,7 @@ int cmd_bench(int argc, char **argv) {
     if (n_gen > 0 && parallel) {
         int32_t *first = malloc((size_t)parallel * sizeof *first);
         for (int i = 0; first && i < parallel; i++) { x = x * 1664525u + 1013904223u; first[i] = (int32_t)(x % (uint32_t)V); }
-        int bad = !first ? cli_error("out of memory") : bench_parallel(m, &o, parallel, n_gen, reps, first, &tg, &tg_sd);
+        int bad = !first ? cli_error("out of memory") : bench_parallel(m, &o, parallel, n_gen, reps, first, prof, &tg, &tg_sd);
         free(first);
         if (bad) goto out;
     } else if (n_gen > 0) {
@@ -293,7 +306,7 @@ int cmd_bench(int argc, char **argv) {
         if (n_prompt > 0) { snprintf(test, sizeof test, "pp%ld", n_prompt); print_row(test, w, pp, pp_sd); }
         if (n_gen > 0) print_row(tg_test, w, tg, tg_sd);
     }
-    if (prof) {
+    if (prof && !parallel) {
         if (n_gen > 0 && print_profile(c, &bos, 1, "generation")) goto out; /* ids is unset without a prompt */
         if (n_prompt > 0 && print_profile(c, ids, (int)(n_prompt < o.cp.n_batch ? n_prompt : o.cp.n_batch), "prompt"))
             goto out;

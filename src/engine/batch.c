@@ -163,6 +163,32 @@ static wgpt_status run_pass(wgpt_batch *b, int read) {
     return WGPT_OK;
 }
 
+wgpt_status wgpt_batch_profile(wgpt_batch *b, int n, const int *seqs, const int32_t *tokens, wgpt_profile_fn fn,
+                               void *user) {
+    if (!b) return WGPT_ERR_ARG;
+    if (n < 1 || !tokens || !fn) return fail(b, WGPT_ERR_ARG, "wgpt_batch_profile: no tokens or no callback");
+    int *ones = malloc((size_t)n * sizeof *ones);
+    const int32_t **tp = malloc((size_t)n * sizeof *tp);
+    double *ns = malloc(2048 * sizeof *ns);
+    wgpt_status st = ones && tp && ns ? WGPT_OK : fail(b, WGPT_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == WGPT_OK && i < n; i++) { ones[i] = 1; tp[i] = tokens + i; }
+    char e[512];
+    gpu_device *d = b->m->dev;
+    if (st == WGPT_OK && gpu_profile_begin(d, 2048, e, sizeof e) != 0) st = fail(b, WGPT_ERR_GPU, "%s", e);
+    else if (st == WGPT_OK) {
+        st = wgpt_batch_decode(b, n, seqs, tp, ones, NULL);
+        int k = gpu_profile_end(d, ns, 2048, e, sizeof e);
+        if (st == WGPT_OK && k < 0) st = fail(b, WGPT_ERR_GPU, "%s", e);
+        int nd;
+        gpu_kernel *const *kernels = graph_last_dispatches(decoder_state_graph(b->s), &nd);
+        for (int i = 0; st == WGPT_OK && i < k && i < nd; i++) fn(user, gpu_kernel_label(kernels[i]), ns[i]);
+    }
+    free(ones);
+    free(tp);
+    free(ns);
+    return st;
+}
+
 /* Tokens fed to seq: into its history and its sampler's. */
 static void took(wgpt_batch *b, int seq, const int32_t *t, int n) {
     int32_t *h = b->hist + (size_t)seq * b->n_ctx;

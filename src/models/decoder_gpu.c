@@ -476,16 +476,17 @@ typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
 /* Bytes of s->mm_part: for the most rows a step has, and the longest
  * column of outputs a product writes (the LM head's, or a layer's); 0
  * where no step has several (only those split). */
-static uint64_t mm_part_bytes(const decoder_config *c, int n_batch, int n_out_max) {
+static uint64_t mm_part_bytes(const decoder_config *c, int n_batch, int n_out_max, int multi) {
     int rows = c->n_vocab, q_dim = c->n_heads * c->head_dim, most = n_batch > n_out_max ? n_batch : n_out_max;
     if (c->dim > rows) rows = c->dim;
     if (q_dim > rows) rows = q_dim;
     if (c->hidden_dim > rows) rows = c->hidden_dim;
-    return most > 1 ? op_matmul_partials_bytes(most, rows) : 0;
+    return most > 1 || multi ? op_matmul_partials_bytes(most, rows) : 0;
 }
 
 static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_seq, int n_batch,
                          int n_out_max, uint64_t xq_bytes, state_buffer *out) {
+    uint64_t seqs = n_seq > 0 ? (uint64_t)n_seq : 1; /* n_seq 0: a context's one sequence */
     uint64_t B = (uint64_t)n_batch, q_dim = (uint64_t)c->n_heads * c->head_dim,
              kv_dim = (uint64_t)c->n_kv_heads * c->head_dim, logit_bytes = (uint64_t)n_out_max * c->n_vocab * 4;
     const state_buffer list[] = {
@@ -500,9 +501,9 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
         {"logits", logit_bytes, 1},
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
         {"xq", xq_bytes, 1},
-        {"mm_part", mm_part_bytes(c, n_batch, n_out_max), 1},
-        {"k_cache", (uint64_t)n_seq * n_ctx * kv_dim * 4, 1},
-        {"v_cache", (uint64_t)n_seq * n_ctx * kv_dim * 4, 1},
+        {"mm_part", mm_part_bytes(c, n_batch, n_out_max, n_seq > 0), 1},
+        {"k_cache", (uint64_t)seqs * n_ctx * kv_dim * 4, 1},
+        {"v_cache", (uint64_t)seqs * n_ctx * kv_dim * 4, 1},
         {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},
     };
     memcpy(out, list, sizeof list);
@@ -570,8 +571,6 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
                                 int n_batch, int n_out_max, decoder_state **out, char *err, size_t errlen) {
     const decoder_config *c = &w->c;
     *out = NULL;
-    int n_seq_multi = n_seq; /* 0: a context's one sequence, which takes no multi steps */
-    if (n_seq < 1) n_seq = 1;
     if ((uint32_t)c->head_dim > kernels_attention_max_head(k)) {
         set_err(err, errlen, "head size %d is larger than the attention kernel handles on this adapter (%u)",
                 c->head_dim, kernels_attention_max_head(k));
@@ -586,7 +585,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     s->dev = d;
     s->w = w;
     s->n_ctx = n_ctx;
-    s->n_seq = n_seq;
+    s->n_seq = n_seq > 0 ? n_seq : 1;
     s->n_batch = n_batch;
     s->n_out_max = n_out_max;
     state_buffer sb[16];
@@ -630,7 +629,7 @@ wgpt_status build_decoder_state(gpu_device *d, kernel_registry *k, const decoder
     s->g = graph_create(d, k, s->step);
     if (!s->g) { set_err(err, errlen, "out of memory"); return WGPT_ERR_NOMEM; }
     graph_set_scratch(s->g, s->mm_part, part->bytes, (uint32_t)(n_batch > n_out_max ? n_batch : n_out_max));
-    graph_set_multi(s->g, (uint32_t)n_seq_multi);
+    graph_set_multi(s->g, (uint32_t)n_seq); /* 0: a context's one sequence, which takes no multi steps */
     forward(s);
     if (graph_error(s->g)) { set_err(err, errlen, "%s", graph_error(s->g)); return WGPT_ERR_GPU; }
     return WGPT_OK;
