@@ -2,8 +2,9 @@
  * their caches side by side (sequence s's from row s * n_ctx), stepped
  * together. A step runs each sequence's prompt tokens as passes of its own,
  * then every one-token sequence in one pass (step_params.multi): the
- * weights are read once for all of them. Sampling is on the CPU from the
- * logits read back, one sampler a sequence, in the order the rows come. */
+ * weights are read once for all of them. Greedy sequences take their
+ * token from argmax_rows.wgsl, reading back only it; the others sample on
+ * the CPU from their logits read back, one sampler a sequence. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,6 +24,11 @@ struct wgpt_batch {
     uint32_t *ids;     /* staging for a pass's ids: the state's batch */
     float *logits;     /* one pass's rows read back: [n_seq][n_vocab] */
     step_params sp;
+    /* argmax_rows.wgsl: its parameters, its picks [n_seq] of (id, not finite), their read-back */
+    gpu_kernel *argmax;
+    gpu_bindings *am_b;
+    gpu_buffer *am_params, *am_out, *am_rb;
+    int32_t *picks;    /* [n_seq]: the last pass's, read back; -1 where not finite */
     char err[512];
 };
 
@@ -30,6 +36,11 @@ void wgpt_batch_params_default(wgpt_batch_params *p) { memset(p, 0, sizeof *p); 
 
 void wgpt_batch_free(wgpt_batch *b) {
     if (!b) return;
+    gpu_bindings_free(b->am_b);
+    gpu_buffer_free(b->am_params);
+    gpu_buffer_free(b->am_out);
+    gpu_buffer_free(b->am_rb);
+    free(b->picks);
     free_decoder_state(b->s);
     for (int i = 0; b->smp && i < b->n_seq; i++) sampler_free(b->smp[i]);
     free(b->smp);
@@ -72,7 +83,8 @@ wgpt_status wgpt_batch_create(wgpt_model *m, const wgpt_batch_params *p, wgpt_ba
     b->smp = calloc((size_t)b->n_seq, sizeof *b->smp);
     b->ids = malloc((size_t)state_batch * sizeof *b->ids);
     b->logits = malloc((size_t)b->n_seq * V * sizeof *b->logits);
-    int ok = b->pos && b->hist && b->smp && b->ids && b->logits;
+    b->picks = malloc((size_t)b->n_seq * sizeof *b->picks);
+    int ok = b->pos && b->hist && b->smp && b->ids && b->logits && b->picks;
     wgpt_context_params cp;
     wgpt_context_params_default(&cp);
     cp.sampling.temperature = 0;
@@ -89,6 +101,22 @@ wgpt_status wgpt_batch_create(wgpt_model *m, const wgpt_batch_params *p, wgpt_ba
     char e[512];
     wgpt_status st = build_decoder_state(m->dev, &m->kernels, m->w, n_ctx, b->n_seq, state_batch, b->n_seq, &b->s, e,
                                          sizeof e);
+    if (st == WGPT_OK) {
+        gpu_device *d = m->dev;
+        uint32_t params[4] = {(uint32_t)V, (uint32_t)tokenizer_n_vocab(m->tok), 0, 0};
+        if (params[1] < 1 || params[1] > params[0]) params[1] = params[0];
+        b->am_params = gpu_buffer_create(d, sizeof params, GPU_UNIFORM, "argmax params");
+        b->am_out = gpu_buffer_create(d, (uint64_t)b->n_seq * 8, GPU_STORAGE | GPU_COPY_SRC, "argmax picks");
+        b->am_rb = gpu_buffer_create(d, (uint64_t)b->n_seq * 8, GPU_READBACK, "argmax read-back");
+        st = b->am_params && b->am_out && b->am_rb ? WGPT_OK : WGPT_ERR_GPU;
+        if (st != WGPT_OK) snprintf(e, sizeof e, "cannot make the argmax buffers");
+        if (st == WGPT_OK && !(b->argmax = kernels_get(&m->kernels, KERNEL_ARGMAX_ROWS, 0, 0, e, sizeof e))) st = WGPT_ERR_GPU;
+        if (st == WGPT_OK) {
+            gpu_buffer_write(d, b->am_params, 0, params, sizeof params);
+            gpu_binding bb[3] = {{b->am_params, 0, 0}, {decoder_state_logits(b->s), 0, 0}, {b->am_out, 0, 0}};
+            if (!(b->am_b = gpu_bindings_create(d, b->argmax, bb, 3, e, sizeof e))) st = WGPT_ERR_GPU;
+        }
+    }
     if (st != WGPT_OK) {
         set_err(err, errlen, "%s", e);
         wgpt_batch_free(b);
@@ -145,22 +173,46 @@ wgpt_status wgpt_batch_seq_sampling(wgpt_batch *b, int seq, const wgpt_sampling 
     return WGPT_OK;
 }
 
-/* One forward pass of the tokens staged in b->ids as b->sp says, its n_out
- * rows of logits read back into b->logits when read. */
-static wgpt_status run_pass(wgpt_batch *b, int read) {
+static wgpt_status read_back(wgpt_batch *b, gpu_buffer *rb, void *dst, size_t bytes) {
     char e[512];
-    gpu_device *d = b->m->dev;
-    gpu_buffer_write(d, decoder_state_ids(b->s), 0, b->ids, b->sp.n_tokens * sizeof *b->ids);
-    if (decoder_encode_forward(b->s, &b->sp, 0, read, e, sizeof e) != 0 || gpu_submit(d, e, sizeof e) != 0)
-        return fail(b, WGPT_ERR_GPU, "%s", e);
-    if (!read) return WGPT_OK;
-    gpu_buffer *rb = decoder_state_logits_readback(b->s);
     const void *data;
+    gpu_device *d = b->m->dev;
     if (gpu_read_begin(d, rb, e, sizeof e) != 0 || gpu_read_poll(d, rb, 1, &data, e, sizeof e) != 1)
         return fail(b, WGPT_ERR_GPU, "%s", e);
-    memcpy(b->logits, data, (size_t)b->sp.n_out * b->m->c.n_vocab * sizeof(float));
+    memcpy(dst, data, bytes);
     gpu_read_end(d, rb);
     return WGPT_OK;
+}
+
+/* One forward pass of the tokens staged in b->ids as b->sp says. With
+ * picks, each of its n_out rows' greedy pick into b->picks; with logits,
+ * the rows themselves into b->logits. */
+static wgpt_status run_pass(wgpt_batch *b, int picks, int logits) {
+    char e[512];
+    gpu_device *d = b->m->dev;
+    uint32_t rows = b->sp.n_out;
+    gpu_buffer_write(d, decoder_state_ids(b->s), 0, b->ids, b->sp.n_tokens * sizeof *b->ids);
+    if (decoder_encode_forward(b->s, &b->sp, 0, logits, e, sizeof e) != 0) return fail(b, WGPT_ERR_GPU, "%s", e);
+    if (picks) {
+        gpu_dispatch_1d(d, b->argmax, b->am_b, rows);
+        gpu_copy(d, b->am_out, 0, b->am_rb, 0, (uint64_t)rows * 8);
+    }
+    if (gpu_submit(d, e, sizeof e) != 0) return fail(b, WGPT_ERR_GPU, "%s", e);
+    wgpt_status st = WGPT_OK;
+    if (picks) {
+        uint32_t pk[2 * STEP_MULTI_MAX];
+        st = read_back(b, b->am_rb, pk, (size_t)rows * 8);
+        for (uint32_t i = 0; st == WGPT_OK && i < rows; i++) b->picks[i] = pk[2 * i + 1] ? -1 : (int32_t)pk[2 * i];
+    }
+    if (st == WGPT_OK && logits)
+        st = read_back(b, decoder_state_logits_readback(b->s), b->logits, (size_t)rows * b->m->c.n_vocab * sizeof(float));
+    return st;
+}
+
+/* Whether seq's next token is the greedy pick: no temperature, no penalty. */
+static int greedy(const wgpt_batch *b, int seq) {
+    const wgpt_sampler_params *p = sampler_params(b->smp[seq]);
+    return p->temperature <= 0 && !sampler_penalises(p);
 }
 
 wgpt_status wgpt_batch_profile(wgpt_batch *b, int n, const int *seqs, const int32_t *tokens, wgpt_profile_fn fn,
@@ -199,13 +251,17 @@ static void took(wgpt_batch *b, int seq, const int32_t *t, int n) {
     b->pos[seq] += n;
 }
 
-/* Samples sequence seq's token from logits row; -1 where they are not finite. */
-static int32_t pick(wgpt_batch *b, int seq, const float *row, int *bad) {
-    if (!logits_finite(row, b->m->c.n_vocab)) {
-        *bad = 1;
-        return -1;
+/* Sequence seq's token from the pass's row k: its greedy pick, or sampled
+ * from its logits; -1 where they are not finite. */
+static int32_t pick(wgpt_batch *b, int seq, int k, int *bad) {
+    int32_t t;
+    if (greedy(b, seq)) t = b->picks[k];
+    else {
+        const float *row = b->logits + (size_t)k * b->m->c.n_vocab;
+        t = logits_finite(row, b->m->c.n_vocab) ? sampler_sample(b->smp[seq], row) : -1;
     }
-    return sampler_sample(b->smp[seq], row);
+    if (t < 0) *bad = 1;
+    return t;
 }
 
 static wgpt_status check_step(wgpt_batch *b, int n, const int *seqs, const int32_t *const *tokens,
@@ -239,7 +295,6 @@ wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32
     if (!b) return WGPT_ERR_ARG;
     wgpt_status st = check_step(b, n, seqs, tokens, n_tokens);
     if (st != WGPT_OK) return st;
-    size_t V = (size_t)b->m->c.n_vocab;
     int n_one = 0, bad = 0;
     for (int i = 0; i < n; i++) n_one += n_tokens[i] == 1;
     /* A sequence of several tokens (a prompt) alone in its passes, in
@@ -253,11 +308,12 @@ wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32
             for (int j = 0; j < k; j++) b->ids[j] = (uint32_t)tokens[i][done + j];
             b->sp = (step_params){.pos0 = (uint32_t)b->pos[s], .n_tokens = (uint32_t)k, .out_first = (uint32_t)k - 1, .n_out = 1,
                                   .row0 = (uint32_t)(s * b->n_ctx)};
-            if ((st = run_pass(b, last && out)) != WGPT_OK) return st;
+            int want = last && out;
+            if ((st = run_pass(b, want && greedy(b, s), want && !greedy(b, s))) != WGPT_OK) return st;
             took(b, s, tokens[i] + done, k);
             done += k;
         }
-        if (out) out[i] = pick(b, s, b->logits, &bad);
+        if (out) out[i] = pick(b, s, 0, &bad);
     }
     if (n_one) { /* every one-token sequence in one pass: a multi step, even alone, so that a token's
                     arithmetic never depends on which others share its step */
@@ -273,12 +329,18 @@ wgpt_status wgpt_batch_decode(wgpt_batch *b, int n, const int *seqs, const int32
         }
         b->sp.n_tokens = b->sp.n_out = (uint32_t)k;
         b->sp.multi = 1;
-        if ((st = run_pass(b, out != NULL)) != WGPT_OK) return st;
+        int any_greedy = 0, any_sampled = 0;
+        for (int i = 0; out && i < n; i++)
+            if (n_tokens[i] == 1) {
+                any_greedy |= greedy(b, seqs[i]);
+                any_sampled |= !greedy(b, seqs[i]);
+            }
+        if ((st = run_pass(b, any_greedy, any_sampled)) != WGPT_OK) return st;
         k = 0;
         for (int i = 0; i < n; i++) {
             if (n_tokens[i] != 1) continue;
             took(b, seqs[i], tokens[i], 1);
-            if (out) out[i] = pick(b, seqs[i], b->logits + (size_t)k * V, &bad);
+            if (out) out[i] = pick(b, seqs[i], k, &bad);
             k++;
         }
     }

@@ -64,6 +64,7 @@ static const struct {
     [KERNEL_QUANT_ACT] = {"quant_act.wgsl", 0, FMT_NONE,
                           {[KV_PLAIN] = {"quant_act_plain.wgsl"}, [KV_QA_SWIGLU] = {"quant_act_swiglu.wgsl"}}},
     [KERNEL_MATMUL_REDUCE] = {"matmul_reduce.wgsl", 0, FMT_NONE, {{NULL}}},
+    [KERNEL_ARGMAX_ROWS] = {"argmax_rows.wgsl", 0, FMT_NONE, {{NULL}}},
 };
 
 /* matvec.wgsl's rows per group and loads in flight per lane (MV_ROWS,

@@ -38,6 +38,7 @@ typedef enum {
     KERNEL_ATTENTION_SPLIT_SG, /* KERNEL_ATTENTION_SPLIT by subgroups, a chunk each (kernels_attention_sg_keys) */
     KERNEL_QUANT_ACT,    /* x quantized per block of 32 for the 8-bit products (kernels_matmul_i8) */
     KERNEL_MATMUL_REDUCE, /* a split MATMUL's partial sums added up (matmul_reduce.wgsl) */
+    KERNEL_ARGMAX_ROWS,   /* each row's greedy pick, for a batch (sampling/argmax_rows.wgsl) */
     KERNEL_COUNT
 } kernel_id;
 
