@@ -39,7 +39,8 @@ static const struct {
                         [KV_T32_SPLIT] = {"matmul_nobias.wgsl", NULL, "t32 split"}}},
     [KERNEL_MATVEC] = {"matvec.wgsl", 1, FMT_MV,
                        {{"mv_plain.wgsl"}, {"mv_bias.wgsl"}, {"mv_norm.wgsl", "mv_norm_common.wgsl"},
-                        {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}}},
+                        {"mv_norm_bias.wgsl", "mv_norm_common.wgsl"}, [KV_MULTI] = {"mv_plain.wgsl", NULL, "multi"},
+                        [KV_MULTI_BIAS] = {"mv_bias.wgsl", NULL, "bias multi"}}},
     [KERNEL_MATVEC_GLU] = {"matvec_glu.wgsl", 1, FMT_MV2,
                            {[KV_PLAIN] = {"mv_glu_gated.wgsl", "mv_norm_common.wgsl"},
                             [KV_LNORM] = {"mv_glu_up.wgsl", "mv_lnorm_common.wgsl", "up_lnorm"}}},
@@ -255,8 +256,9 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
     if (pf >= FMT_MV) {
         mv_shape ms = mv_shape_of(r, id, slot, variant);
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
-        snprintf(shape, sizeof shape, "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\nconst KS: u32 = %uu;\n",
-                 ms.rows, ms.unroll, ms.ks);
+        snprintf(shape, sizeof shape,
+                 "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\nconst KS: u32 = %uu;\nconst MV_TOKENS: u32 = %uu;\n",
+                 ms.rows, ms.unroll, ms.ks, variant == KV_MULTI || variant == KV_MULTI_BIAS ? MV_MULTI_TOKENS : 1u);
         if (ms.ks > 1) reduce = "reduce_subgroup_ks.wgsl";
     }
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)

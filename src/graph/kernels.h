@@ -45,7 +45,10 @@ typedef enum {
 enum { KV_PLAIN = 0, KV_BIAS = 1, KV_NORM = 2, KV_NORM_BIAS = 3, KV_LNORM = 4,
        KV_T32 = 5, KV_T32_BIAS = 6, /* matmul.wgsl in tiles of 32 tokens (kernels_matmul_tokens) */
        KV_SPLIT = 7, KV_T32_SPLIT = 8, /* a part of a split product (matmul_common.wgsl's MM_SPLIT) */
+       KV_MULTI = 9, KV_MULTI_BIAS = 10, /* matvec.wgsl for a batch's decode steps, MV_MULTI_TOKENS tokens a group */
        KV_COUNT }; /* kernel variants */
+/* Tokens a group of matvec.wgsl's multi variants takes (MV_TOKENS). */
+#define MV_MULTI_TOKENS 8u
 enum { KV_QA_SWIGLU = 1 }; /* KERNEL_QUANT_ACT's: SwiGLU's activation made, written and quantized */
 enum { KV_QKV_ROPE = 1 };                                                  /* KERNEL_MATVEC_QKV's */
 

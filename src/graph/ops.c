@@ -37,11 +37,6 @@ static int chunk_rows(const gpu_matrix *w, int c) {
  * from 94 to 129 and the down projection (2048 x 8192) from 335 to 405. */
 #define SPLITK_TARGET 264u
 #define SPLITK_MAX 8u
-/* A batch's decode steps (a few tokens, often one) split every product
- * whose tiles do not fill the GPU, in up to this many parts: otherwise a
- * 2048-row product of a 1B runs as 16 workgroups, each walking every
- * column. */
-#define SPLITK_MULTI_MAX 32u
 #define SPLITK_MIN_COLS 256u
 #define SPLITK_TILE_OUTPUTS (128u * 64u) /* the largest tile: matmul_i8.wgsl's rows by tokens */
 
@@ -68,19 +63,17 @@ static uint32_t splitk_forced(void) {
  * are chosen for the largest step the scratch is sized for; shorter steps
  * split alike (fewer tiles: they need it no less). */
 typedef struct { uint32_t parts, span; } k_split;
-static k_split matmul_split(graph *g, int slot, uint32_t rows, uint32_t cols, uint32_t row_tiles, uint32_t tile_tokens,
-                            int multi) {
+static k_split matmul_split(graph *g, int slot, uint32_t rows, uint32_t cols, uint32_t row_tiles, uint32_t tile_tokens) {
     k_split none = {1, cols};
     uint64_t bytes;
-    uint32_t max_rows, forced = multi ? 0 : splitk_forced();
-    if (!graph_scratch(g, &bytes, &max_rows) || !max_rows || forced == 1 || (!forced && !multi && rows > FEW_ROWS))
+    uint32_t max_rows, forced = splitk_forced();
+    if (!graph_scratch(g, &bytes, &max_rows) || !max_rows || forced == 1 || (!forced && rows > FEW_ROWS))
         return none;
-    if (multi) max_rows = graph_multi(g);
     uint32_t stage = kernels_matmul_stage_cols(slot), stages = (cols + stage - 1) / stage;
     uint32_t tiles = row_tiles * ((max_rows + tile_tokens - 1) / tile_tokens);
     uint32_t parts = forced ? forced : tiles < SPLITK_TARGET ? (SPLITK_TARGET + tiles - 1) / tiles : 1;
     uint32_t most = forced ? stages : cols / SPLITK_MIN_COLS;
-    if (parts > (multi ? SPLITK_MULTI_MAX : SPLITK_MAX)) parts = multi ? SPLITK_MULTI_MAX : SPLITK_MAX;
+    if (parts > SPLITK_MAX) parts = SPLITK_MAX;
     if (parts > most) parts = most;
     while (parts > 1 && (uint64_t)parts * max_rows * rows * 4 > bytes) parts--;
     if (parts < 2) return none;
@@ -91,15 +84,15 @@ static k_split matmul_split(graph *g, int slot, uint32_t rows, uint32_t cols, ui
 /* How the batched kernel takes rows x cols of weights of a slot: row tiles,
  * tokens a tile (32 with t32), and the split of the columns. */
 typedef struct { uint32_t row_tiles, tile_tokens; k_split ks; } mm_plan;
-static mm_plan matmul_plan(graph *g, int slot, uint32_t rows, uint32_t cols, int t32, int multi) {
+static mm_plan matmul_plan(graph *g, int slot, uint32_t rows, uint32_t cols, int t32) {
     uint32_t tile_rows = kernels_matmul_rows(slot);
     mm_plan pl = {(rows + tile_rows - 1) / tile_rows, kernels_matmul_tokens(slot, t32 ? KV_T32 : KV_PLAIN), {1, cols}};
-    pl.ks = matmul_split(g, slot, rows, cols, pl.row_tiles, pl.tile_tokens, multi);
+    pl.ks = matmul_split(g, slot, rows, cols, pl.row_tiles, pl.tile_tokens);
     return pl;
 }
 
 int op_matmul_k_parts(graph *g, const gpu_matrix *w, int rows) {
-    return (int)matmul_plan(g, w->gpu_slot, (uint32_t)rows, (uint32_t)w->cols, (uint32_t)rows <= FEW_ROWS, 0).ks.parts;
+    return (int)matmul_plan(g, w->gpu_slot, (uint32_t)rows, (uint32_t)w->cols, (uint32_t)rows <= FEW_ROWS).ks.parts;
 }
 
 /* matmul.wgsl's Params begin with these; matvec.wgsl's too. */
@@ -125,7 +118,7 @@ static void matmul_tiles(graph *g, const gpu_matrix *w, int c, mm_params *p, gpu
                          const matmul_opts *o, int t32, step_when many) {
     int split_variant = t32 ? KV_T32_SPLIT : KV_SPLIT; /* parts add no bias: their reduction does */
     int variant = t32 ? (o->bias ? KV_T32_BIAS : KV_T32) : (o->bias ? KV_BIAS : KV_PLAIN);
-    mm_plan pl = matmul_plan(g, w->gpu_slot, p->h.rows, p->h.cols, t32, many == WHEN_MULTI);
+    mm_plan pl = matmul_plan(g, w->gpu_slot, p->h.rows, p->h.cols, t32);
     k_split ks = pl.ks;
     uint64_t bytes;
     uint32_t max_rows;
@@ -170,11 +163,18 @@ void op_matmul(graph *g, const gpu_matrix *w, gpu_buffer *x, gpu_buffer *y, cons
         p.h.row_offset = (uint32_t)(r0 - first);
         p.h.w_first = (uint32_t)(r0 - c0);
         matmul_tiles(g, w, c, &p, x, y, o, t32, many);
-        /* a batch's decode steps: in tiles of 32 tokens, split to fill the GPU */
-        if (graph_multi(g)) matmul_tiles(g, w, c, &p, x, y, o, 1, WHEN_MULTI);
-        if (o->many_only) continue;
         memset(&pv, 0, sizeof pv);
         pv.h = p.h;
+        if (graph_multi(g)) { /* a batch's decode steps: matvec.wgsl, MV_MULTI_TOKENS tokens a group, on x as it is */
+            int mvm = o->bias ? KV_MULTI_BIAS : KV_MULTI;
+            kernel_registry *r = graph_kernels(g);
+            uint32_t group_rows = kernels_matvec_rows(r, KERNEL_MATVEC, w->gpu_slot, mvm);
+            gpu_binding bm[4] = {{w->chunk[c], 0, 0}, {x, 0, 0}, {y, 0, 0}, {o->bias, 0, 0}};
+            graph_dispatch_tiled(g, kernel(g, KERNEL_MATVEC, w->gpu_slot, mvm), &pv, sizeof pv, bm, o->bias ? 4 : 3,
+                                 (grid_rule){0, 0, 0, kernels_matvec_per_wg(r, KERNEL_MATVEC, w->gpu_slot, mvm), WHEN_MULTI},
+                                 (p.h.rows + group_rows - 1) / group_rows * group_rows, MV_MULTI_TOKENS, out);
+        }
+        if (o->many_only) continue;
         pv.eps = o->norm_eps;
         pv.x_row = (uint32_t)(fold && out); /* the residual stream's row out_first, not a packed row 0 */
         gpu_binding bv[5] = {{w->chunk[c], 0, 0}, {fold ? o->norm_x : x, 0, 0}, {y, 0, 0}};
@@ -193,8 +193,11 @@ static void quant_act(graph *g, gpu_buffer *x, gpu_buffer *up, gpu_buffer *xq, i
                                                              0};
     uint32_t blocks = (uint32_t)cols / 32;
     gpu_binding b[3] = {{x, 0, 0}, {xq, 0, 0}, {up, 0, 0}};
+    /* Not in a batch's decode steps, whose products read x as it is; but the
+     * SwiGLU variant makes the activation they read. */
+    step_when when = from_out ? (up ? WHEN_OUTS : WHEN_SEQ_OUTS) : (up ? WHEN_TOKENS : WHEN_SEQ_TOKENS);
     graph_dispatch(g, kernel(g, KERNEL_QUANT_ACT, 0, up ? KV_QA_SWIGLU : KV_PLAIN), &p, sizeof p, b, up ? 3 : 2,
-                   from_out ? (grid_rule){0, 0, blocks, 64, WHEN_OUTS} : (grid_rule){0, blocks, 0, 64, WHEN_TOKENS});
+                   from_out ? (grid_rule){0, 0, blocks, 64, when} : (grid_rule){0, blocks, 0, 64, when});
 }
 
 void op_quant_act(graph *g, gpu_buffer *x, gpu_buffer *xq, int cols, int from_out) {

@@ -476,12 +476,12 @@ typedef struct { const char *name; uint64_t bytes; int bound; } state_buffer;
 /* Bytes of s->mm_part: for the most rows a step has, and the longest
  * column of outputs a product writes (the LM head's, or a layer's); 0
  * where no step has several (only those split). */
-static uint64_t mm_part_bytes(const decoder_config *c, int n_batch, int n_out_max, int multi) {
+static uint64_t mm_part_bytes(const decoder_config *c, int n_batch, int n_out_max) {
     int rows = c->n_vocab, q_dim = c->n_heads * c->head_dim, most = n_batch > n_out_max ? n_batch : n_out_max;
     if (c->dim > rows) rows = c->dim;
     if (q_dim > rows) rows = q_dim;
     if (c->hidden_dim > rows) rows = c->hidden_dim;
-    return most > 1 || multi ? op_matmul_partials_bytes(most, rows) : 0;
+    return most > 1 ? op_matmul_partials_bytes(most, rows) : 0;
 }
 
 static int state_buffers(const kernel_registry *k, const decoder_config *c, int n_ctx, int n_seq, int n_batch,
@@ -501,7 +501,7 @@ static int state_buffers(const kernel_registry *k, const decoder_config *c, int 
         {"logits", logit_bytes, 1},
         {"logits_rb", logit_bytes, 0}, /* read back, never bound */
         {"xq", xq_bytes, 1},
-        {"mm_part", mm_part_bytes(c, n_batch, n_out_max, n_seq > 0), 1},
+        {"mm_part", mm_part_bytes(c, n_batch, n_out_max), 1},
         {"k_cache", (uint64_t)seqs * n_ctx * kv_dim * 4, 1},
         {"v_cache", (uint64_t)seqs * n_ctx * kv_dim * 4, 1},
         {"rope_cs", (uint64_t)n_ctx * (c->rope_dim / 2) * 8, 1},

@@ -12,6 +12,12 @@
 // variant (mv_plain, mv_bias, mv_norm, mv_norm_bias) the bias, xin (x as the
 // product reads it) and norm_scale (1, or the folded RMSNorm's 1/rms, known
 // once every unit of x has been read).
+// With MV_TOKENS > 1 (the multi variants: a batch's decode steps, whose
+// tokens are each a sequence's, at their cache rows) a group takes its rows
+// for MV_TOKENS tokens of the step, rows x token groups over the grid: each
+// unit of weights is loaded once for them all, and each token's sums are
+// made exactly as a lone token's (the same units a lane, the same order), so
+// that a token's result does not depend on the others in its step.
 struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32,
                 eps: f32, x_row: u32, pad0: u32, pad1: u32 }
 // x's first vec4: row 0, or with x_row set the row of the first wanted logits
@@ -22,39 +28,57 @@ var<private> xoff: u32;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
-  xoff = select(0u, step.out_first * (p.cols / 4u), p.x_row != 0u);
-  let row0 = (wg * slots + slot) * MV_ROWS;
+  let x0 = select(0u, step.out_first * (p.cols / 4u), p.x_row != 0u);
+  var row0 = (wg * slots + slot) * MV_ROWS;
+  var t0 = 0u;  // the group's first token
+  var nt = 1u;  // and how many of its MV_TOKENS the step has
+  if (MV_TOKENS > 1u) {
+    let groups = (p.rows + MV_ROWS - 1u) / MV_ROWS;
+    let n = select(step.n_tokens, step.n_out, p.rows_mode == 1u);
+    t0 = (row0 / MV_ROWS) / groups * MV_TOKENS;
+    row0 = (row0 / MV_ROWS) % groups * MV_ROWS;
+    nt = select(0u, min(MV_TOKENS, n - t0), t0 < n); // no early return: the reductions' barriers are the workgroup's
+  }
   let nu = p.cols / MV_UNIT;
   var rb: array<u32, MV_ROWS>;
   for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (p.w_first + min(row0 + r, p.rows - 1u)) * nu; }
-  var acc = vec4<f32>(0.0);
+  var acc: array<vec4<f32>, MV_TOKENS>;
+  for (var t = 0u; t < MV_TOKENS; t++) { acc[t] = vec4<f32>(0.0); }
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
-    var xs: array<XU, MV_UNROLL>;
     var ws: array<WU, MV_ROWS * MV_UNROLL>;
-    for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
     for (var r = 0u; r < MV_ROWS; r++) {
       for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = mv_w(rb[r] + u + k * G); }
     }
-    for (var r = 0u; r < MV_ROWS; r++) {
-      var s = 0.0;
-      for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
-      acc[r] += s;
+    for (var t = 0u; t < nt; t++) {
+      xoff = x0 + (t0 + t) * (p.cols / 4u);
+      var xs: array<XU, MV_UNROLL>;
+      for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
+      for (var r = 0u; r < MV_ROWS; r++) {
+        var s = 0.0;
+        for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
+        acc[t][r] += s;
+      }
     }
   }
   for (; u < nu; u += G) {
-    let x = mv_x(u);
-    for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(mv_w(rb[r] + u), x); }
+    for (var t = 0u; t < nt; t++) {
+      xoff = x0 + (t0 + t) * (p.cols / 4u);
+      let x = mv_x(u);
+      for (var r = 0u; r < MV_ROWS; r++) { acc[t][r] += mv_dot(mv_w(rb[r] + u), x); }
+    }
   }
   var scale = 1.0;
   if (HAS_NORM) { scale = norm_scale(lane, G); } // after the product: it sums x's squares from the product's loads
-  let tot = group_sum4(acc, lane) * scale;
-  let row = row0 + lane;
-  if (lane < MV_ROWS && row < p.rows) {
-    var v = tot[lane];
-    if (HAS_BIAS) { v += out_bias(p.row_offset + row); }
-    let o = select(0u, step_row(0u), p.rows_mode == 2u) * p.out_stride + p.row_offset + row;
-    if (p.accumulate != 0u) { v += Y[o]; }
-    Y[o] = v;
+  for (var t = 0u; t < MV_TOKENS; t++) {
+    let tot = group_sum4(acc[t], lane) * scale;
+    let row = row0 + lane;
+    if (t < nt && lane < MV_ROWS && row < p.rows) {
+      var v = tot[lane];
+      if (HAS_BIAS) { v += out_bias(p.row_offset + row); }
+      let o = select(t0 + t, step_row(t0 + t), p.rows_mode == 2u) * p.out_stride + p.row_offset + row;
+      if (p.accumulate != 0u) { v += Y[o]; }
+      Y[o] = v;
+    }
   }
 }
