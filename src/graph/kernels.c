@@ -143,6 +143,13 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
         (id == KERNEL_MATVEC_QKV && (!t->gpu_scales || t->block_elems == 256)))
         s.ks = 2;
+    /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
+     * unit a token loads serves four rows, in one subgroup, two loads in
+     * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,
+     * WGPT_MV_TUNE sweeps in results/2026-11-30-h200/issue13/): 279 / 846 /
+     * 1967 / 2961 tok/s against 234 / 731 / 1368 / 1700 with the one-token
+     * shape (two rows, two subgroups, four loads). */
+    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1};
     mv_shape_tune(&s, id, t, variant);
     if (s.rows > 4) s.rows = 4;
     if (id == KERNEL_MATVEC_GLU && s.rows > 2) s.rows = 2;

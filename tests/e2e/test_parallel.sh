@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Batched decoding is exact: `wgpt parallel` (one wgpt_batch, --parallel 3
-# slots for 7 prompts, so that finished slots take waiting prompts between
+# slots for 6 prompts, so that finished slots take waiting prompts between
 # steps and prompts run beside other slots' one-token steps) gives each
 # prompt the same greedy ids as with --parallel 1 (each prompt alone in the
 # batch), and as `wgpt run` gives it (a context of its own, sampled on the
-# GPU, whose one-token steps take other kernels: equal on these models,
-# whose greedy paths are decisive, not bit for bit in general). Over the
-# families' paths a batched step takes:
-# Llama in F32, Q8_0 and Q4_0 (8-bit prompt products), Qwen 3 (head norm
-# with RoPE), Gemma 3 (a 16-token window that 40 tokens pass), GPT-2
+# GPU, whose one-token steps fuse the norms and RoPE into their products:
+# not bit for bit in general). Over the families' paths a batched step
+# takes: Llama in Q8_0 and Q4_0 (8-bit prompt products), Qwen 3 (head norm
+# with RoPE), Gemma 3 (a 16-token window that 32 tokens pass), GPT-2
 # (learned positions, LayerNorm) and the default model. Prompts from 1 to
 # ~90 tokens: more than one 64-token tile of the prompt kernels, and slots
 # far apart in position.
@@ -37,12 +36,11 @@ The quick brown fox jumps over the lazy dog, and the dog does not seem to mind a
 a
 In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters. And God said, Let there be light: and there was light.
 Once upon a time
-What is the capital of France? The capital of France is
 1 2 3 4 5 6 7 8 9 10
 P
 
 check() { # TAG MODEL [N]
-  local tag=$1 model=$2 n=${3:-40} i=0 line want got
+  local tag=$1 model=$2 n=${3:-32} i=0 line want got
   local p
   for p in 3 1; do
     if ! "$WGPT" parallel -m "$model" -f "$tmp/prompts" -n "$n" --temp 0 --ignore-eos --parallel $p \
@@ -61,10 +59,9 @@ check() { # TAG MODEL [N]
     else fail "$tag prompt $i: alone [$want], batched [$got]"; fi
     i=$((i+1))
   done <"$tmp/prompts"
-  [ $i -eq 7 ] || fail "$tag: $i prompts checked"
+  [ $i -eq 6 ] || fail "$tag: $i prompts checked"
 }
 
-m=$(made llama_f32 scripts/make_tiny_llama.py --no-check --type f32 --seed 5) && check llama_f32 "$m" || fail "llama_f32: model"
 m=$(made llama_q8_0 scripts/make_tiny_llama.py --no-check --type q8_0 --seed 6) && check llama_q8_0 "$m" || fail "llama_q8_0: model"
 m=$(made llama_q4_0 scripts/make_tiny_llama.py --no-check --type q4_0 --seed 7) && check llama_q4_0 "$m" || fail "llama_q4_0: model"
 m=$(made qwen3 scripts/make_tiny_qwen.py --arch qwen3 --type f32 --seed 2) && check qwen3 "$m" || fail "qwen3: model"

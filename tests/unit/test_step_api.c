@@ -405,6 +405,112 @@ static void test_gpu_sampler_matches_cpu(void **state) {
 }
 
 /* step-API misuse: the NULL handles the API allows. */
+/* ---- wgpt_batch ---------------------------------------------------------- */
+
+/* Misuse of a batch is refused whole, naming the fault, and leaves it usable. */
+static void test_batch_errors(void **state) {
+    (void)state;
+    wgpt_batch *b = NULL;
+    char err[256];
+    wgpt_batch_params bp = {.n_seq = 3, .n_ctx = 16};
+    assert_int_equal(wgpt_batch_create(NULL, &bp, &b, err, sizeof err), WGPT_ERR_ARG);
+    bp.n_seq = 257;
+    assert_int_equal(wgpt_batch_create(shared, &bp, &b, err, sizeof err), WGPT_ERR_ARG);
+    assert_non_null(strstr(err, "n_seq"));
+    bp.n_seq = 3;
+    bp.n_ctx = 65; /* the tiny model's training context is 64 */
+    assert_int_equal(wgpt_batch_create(shared, &bp, &b, err, sizeof err), WGPT_ERR_ARG);
+    bp.n_ctx = 16;
+    assert_int_equal(wgpt_batch_create(shared, &bp, &b, err, sizeof err), WGPT_OK);
+    int32_t t5[5] = {1, 5, 6, 7, 8}, big[17] = {0}, bad[1] = {64}, out[3];
+    const int32_t *tp[3] = {t5, t5, t5};
+    int seqs[3] = {0, 1, 0}, n1[3] = {1, 1, 1}, n5[3] = {5, 5, 5};
+    assert_int_equal(wgpt_batch_decode(b, 3, seqs, tp, n1, out), WGPT_ERR_ARG); /* sequence 0 twice */
+    assert_non_null(strstr(wgpt_batch_errmsg(b), "twice"));
+    seqs[2] = 3;
+    assert_int_equal(wgpt_batch_decode(b, 3, seqs, tp, n1, out), WGPT_ERR_ARG); /* out of range */
+    seqs[2] = 2;
+    const int32_t *bp1[1] = {bad};
+    assert_int_equal(wgpt_batch_decode(b, 1, seqs, bp1, n1, out), WGPT_ERR_ARG); /* id past the vocabulary */
+    const int32_t *bg[1] = {big};
+    int n17[1] = {17};
+    assert_int_equal(wgpt_batch_decode(b, 1, seqs, bg, n17, out), WGPT_ERR_CONTEXT_FULL);
+    assert_non_null(strstr(wgpt_batch_errmsg(b), "sequence 0"));
+    for (int s = 0; s < 3; s++) assert_int_equal(wgpt_batch_seq_pos(b, s), 0); /* nothing was done */
+    assert_int_equal(wgpt_batch_decode(b, 3, seqs, tp, n5, out), WGPT_OK);
+    for (int s = 0; s < 3; s++) assert_int_equal(wgpt_batch_seq_pos(b, s), 5);
+    assert_int_equal(wgpt_batch_seq_keep(b, 1, 6), WGPT_ERR_ARG);
+    assert_int_equal(wgpt_batch_seq_keep(b, 1, 2), WGPT_OK);
+    assert_int_equal(wgpt_batch_seq_pos(b, 1), 2);
+    wgpt_sampling s = {.temperature = -1};
+    assert_int_equal(wgpt_batch_seq_sampling(b, 0, &s), WGPT_ERR_ARG);
+    assert_non_null(strstr(wgpt_batch_errmsg(b), "temperature"));
+    assert_int_equal(wgpt_batch_seq_pos(b, 9), -1);
+    assert_string_equal(wgpt_batch_errmsg(NULL), "no batch");
+    wgpt_batch_free(b);
+    wgpt_batch_free(NULL);
+}
+
+/* Three sequences stepped together, prompts of different lengths, each
+ * greedy token equal to the same sequence's alone in a batch of one (a
+ * multi step of one token), and to a context's (the one-token kernels:
+ * equal on this model, whose greedy path is decisive). */
+static void test_batch_matches_alone(void **state) {
+    (void)state;
+    const int32_t prompts[3][6] = {{1, 9, 10, 11, 12, 13}, {1, 20}, {1, 30, 31, 32}};
+    const int len[3] = {6, 2, 4};
+    enum { STEPS = 12 };
+    int32_t together[3][STEPS], alone[3][STEPS];
+    char err[256];
+    for (int mode = 0; mode < 2; mode++) {
+        wgpt_batch *b = NULL;
+        wgpt_batch_params bp = {.n_seq = mode ? 1 : 3, .n_ctx = 32};
+        assert_int_equal(wgpt_batch_create(shared, &bp, &b, err, sizeof err), WGPT_OK);
+        for (int q = 0; q < 3; q++) {
+            if (mode == 1 && q) assert_int_equal(wgpt_batch_seq_keep(b, 0, 0), WGPT_OK);
+            if (mode == 1 || q == 0) { /* alone: one sequence at a time; together: all three each step */
+                int32_t last[3];
+                int k = mode ? 1 : 3;
+                for (int step = 0; step < STEPS; step++) {
+                    int seqs[3], n[3];
+                    int32_t out[3];
+                    const int32_t *tp[3];
+                    for (int i = 0; i < k; i++) {
+                        int p = mode ? q : i;
+                        seqs[i] = i;
+                        tp[i] = step ? &last[i] : prompts[p];
+                        n[i] = step ? 1 : len[p];
+                    }
+                    assert_int_equal(wgpt_batch_decode(b, k, seqs, tp, n, out), WGPT_OK);
+                    for (int i = 0; i < k; i++) {
+                        int p = mode ? q : i;
+                        last[i] = out[i];
+                        (mode ? alone : together)[p][step] = out[i];
+                    }
+                }
+            }
+        }
+        wgpt_batch_free(b);
+    }
+    for (int q = 0; q < 3; q++) {
+        assert_memory_equal(together[q], alone[q], sizeof alone[q]);
+        wgpt_context *c = NULL;
+        wgpt_context_params cp;
+        wgpt_context_params_default(&cp);
+        cp.sampling.temperature = 0;
+        cp.n_ctx = 32;
+        assert_int_equal(wgpt_context_create(shared, &cp, &c, err, sizeof err), WGPT_OK);
+        assert_int_equal(wgpt_feed(c, prompts[q], (size_t)len[q]), WGPT_OK);
+        for (int step = 0; step < STEPS; step++) {
+            int32_t t;
+            assert_int_equal(wgpt_step_submit(c), WGPT_OK);
+            assert_int_equal(wgpt_step_collect(c, 1, &t), WGPT_OK);
+            assert_int_equal(t, alone[q][step]);
+        }
+        wgpt_context_free(c);
+    }
+}
+
 static void test_null_handles(void **state) {
     (void)state;
     wgpt_context_free(NULL);
@@ -808,6 +914,8 @@ int main(void) {
         cmocka_unit_test(test_missing_file_is_io),
         cmocka_unit_test(test_gpu_errors_do_not_blame_the_file),
         cmocka_unit_test(test_file_strings_escaped),
+        cmocka_unit_test(test_batch_errors),
+        cmocka_unit_test(test_batch_matches_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

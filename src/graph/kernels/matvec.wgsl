@@ -16,8 +16,9 @@
 // tokens are each a sequence's, at their cache rows) a group takes its rows
 // for MV_TOKENS tokens of the step, rows x token groups over the grid: each
 // unit of weights is loaded once for them all, and each token's sums are
-// made exactly as a lone token's (the same units a lane, the same order), so
-// that a token's result does not depend on the others in its step.
+// made the same way whichever tokens share its group (the same units a
+// lane, the same order), so that a token's result does not depend on the
+// others in its step.
 struct Params { rows: u32, cols: u32, row_offset: u32, out_stride: u32, in_stride: u32, accumulate: u32, rows_mode: u32, w_first: u32,
                 eps: f32, x_row: u32, pad0: u32, pad1: u32 }
 // x's first vec4: row 0, or with x_row set the row of the first wanted logits
