@@ -153,23 +153,24 @@ static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dt
     char fmt[64], fmt2[64], head[128];
     snprintf(fmt, sizeof fmt, "mvfmt_%s%s.wgsl", t->name, v->fmt);
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
-    snprintf(head, sizeof head, "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\n",
+    snprintf(head, sizeof head,
+             "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\nconst MV_TOKENS: u32 = 1u;\n",
              v->rows, v->unroll, v->ks ? v->ks : 1);
     const char *shared = kernels_format_shared(t->gpu_slot);
-    const char *parts[9] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"),
+    const char *parts[10] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"),
                             shared ? embedded(shared) : "", embedded(fmt),
                             embedded(v->fused == 2 ? fmt2 : v->fused ? "mv_norm.wgsl" : "mv_plain.wgsl"),
                             v->fused == 2 ? embedded("mv_glu_gated.wgsl") : "",
                             v->fused ? embedded("mv_norm_common.wgsl") : "",
-                            embedded(v->fused == 2 ? "matvec_glu.wgsl" : "matvec.wgsl")};
+                            embedded(v->fused == 2 ? "matvec_glu.wgsl" : "matvec.wgsl"), embedded("step_rows.wgsl")};
     size_t len = 1;
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", fmt); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    for (int i = 0; i < 9; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 0; i < 10; i++) p += sprintf(p, "%s\n", parts[i]);
     gpu_kernel *kr = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return kr;
@@ -424,7 +425,7 @@ static double run_quant(bench *B, const dtype_info *t, gpu_buffer *xb, gpu_buffe
     if (!k) { printf("%-5s %6dx%-5d %-18s does not compile: %s\n", t->name, rows, cols, "quant_act", err); exit(1); }
     if (!pb || !*xq || !w) { fprintf(stderr, "cannot allocate the quantized x\n"); exit(1); }
     gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
-    gpu_binding b[4] = {{pb, 0, 16}, {xb, 0, 0}, {*xq, 0, 0}, {sb, 0, 16}};
+    gpu_binding b[4] = {{pb, 0, 16}, {xb, 0, 0}, {*xq, 0, 0}, {sb, 0, STEP_UNIFORM_BYTES}};
     gpu_bindings *bg = gpu_bindings_create(B->dev, k, b, 4, err, sizeof err);
     if (!bg) { fprintf(stderr, "quant_act: %s\n", err); exit(1); }
     gpu_begin(B->dev);
@@ -727,9 +728,9 @@ static void run_case(bench *B, uint32_t type, int rows, int cols) {
         gpu_bindings **bg = calloc((size_t)copies, sizeof *bg);
         for (int i = 0; !SP && i < copies; i++) {
             gpu_buffer *xin = M && reads_xq(M, t, T) ? xqb : xb;
-            gpu_binding plain[5] = {{M ? mpb : pb, 0, 48}, {w[i], 0, 0}, {xin, 0, 0}, {yb, 0, 0}, {sb, 0, 16}};
-            gpu_binding norm[6] = {{pb, 0, 48}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, 16}};
-            gpu_binding glu[7] = {{pb, 0, 48}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, 16}};
+            gpu_binding plain[5] = {{M ? mpb : pb, 0, 48}, {w[i], 0, 0}, {xin, 0, 0}, {yb, 0, 0}, {sb, 0, STEP_UNIFORM_BYTES}};
+            gpu_binding norm[6] = {{pb, 0, 48}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {sb, 0, STEP_UNIFORM_BYTES}};
+            gpu_binding glu[7] = {{pb, 0, 48}, {w[i], 0, 0}, {xb, 0, 0}, {yb, 0, 0}, {nb, 0, 0}, {w[i], 0, 0}, {sb, 0, STEP_UNIFORM_BYTES}};
             gpu_binding *b = fused == 2 ? glu : fused ? norm : plain;
             if (!(bg[i] = gpu_bindings_create(B->dev, k, b, 5 + fused, err, sizeof err))) { fprintf(stderr, "%s: %s\n", name, err); exit(1); }
         }
