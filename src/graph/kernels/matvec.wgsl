@@ -51,7 +51,9 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     for (var r = 0u; r < MV_ROWS; r++) {
       for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = mv_w(rb[r] + u + k * G); }
     }
-    for (var t = 0u; t < nt; t++) {
+    // to the constant MV_TOKENS, so that the loop unrolls and acc stays in registers
+    for (var t = 0u; t < MV_TOKENS; t++) {
+      if (t >= nt) { break; }
       xoff = x0 + (t0 + t) * (p.cols / 4u);
       var xs: array<XU, MV_UNROLL>;
       for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
@@ -63,7 +65,8 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
     }
   }
   for (; u < nu; u += G) {
-    for (var t = 0u; t < nt; t++) {
+    for (var t = 0u; t < MV_TOKENS; t++) {
+      if (t >= nt) { break; }
       xoff = x0 + (t0 + t) * (p.cols / 4u);
       let x = mv_x(u);
       for (var r = 0u; r < MV_ROWS; r++) { acc[t][r] += mv_dot(mv_w(rb[r] + u), x); }
