@@ -17,11 +17,7 @@
 # q4_K_M, q5_K_M, q6_K: quantized there by llama.cpp from the F16 file)
 set -u
 cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
-export WGPT_WEBGPU_LIB=$PWD/.devcarry/libwebgpu_wrapper.so
-W=.devcarry/wgpt
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+. scripts/device_env.sh
 types=("$@"); [ ${#types[@]} -gt 0 ] || types=(f16 q8_0 q4_0)
 LONG="Once upon a time there was a little girl who lived in a village near the forest. Whenever she went out, the little girl wore a red riding cloak, so everyone in the village called her Little Red Riding Hood. One morning she asked her mother if she could go to visit her grandmother."
 nvidia-smi -L

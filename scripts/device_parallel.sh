@@ -10,11 +10,7 @@
 # usage: scripts/device_parallel.sh [TYPE]   (default q4_0)
 set -u
 cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
-export WGPT_WEBGPU_LIB=$PWD/.devcarry/libwebgpu_wrapper.so
-W=.devcarry/wgpt
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+. scripts/device_env.sh
 t=${1:-q4_0}
 m=/tmp/llama1b_$t.gguf
 nvidia-smi -L
