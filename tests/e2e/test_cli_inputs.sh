@@ -71,6 +71,15 @@ expect "S5 -n LONG_MAX" 2 "\-n expects an integer" $W run -m "$base" -p hi -n 92
 expect "S5 -n past LONG_MAX (ERANGE)" 2 "\-n expects an integer" $W run -m "$base" -p hi -n 99999999999999999999
 expect "S5 -n past the context" 1 "exceed the context" $W run -m "$base" -p hi -n 1000
 
+# ---- wgpt parallel: its prompts file ----
+expect "PL parallel: missing prompts file" 1 "cannot open" $W parallel -m "$base" -f /nonexistent/prompts.txt
+IN=<(printf '\n\r\n') expect "PL parallel: no prompts" 1 "no prompts" $W parallel -m "$base"
+IN=<(printf 'a\0b\n') expect "PL parallel: a NUL byte" 1 "NUL" $W parallel -m "$base"
+IN=<(printf 'ok\n\xff\xfe\n') expect "PL parallel: invalid UTF-8 names its line" 1 "prompt 2: .*UTF-8" $W parallel -m "$base" -n 2
+IN=<(printf 'hi\n') expect "PL parallel: -n past the context" 1 "exceed the context" $W parallel -m "$base" -n 100000
+IN=<(printf 'hi\n') expect "PL parallel: --parallel 0" 2 "\-\-parallel expects" $W parallel -m "$base" --parallel 0
+IN=<(printf 'hi\n') expect "PL bench --parallel with -d" 2 "\-\-parallel" $W bench -m "$base" --parallel 2 -d 4
+
 # ---- S6: inspect with no file and no default model ----
 mkdir -p "$tmp/bin" && cp $W "$tmp/bin/wgpt"
 for bin in "$tmp/bin/wgpt" build-san/wgpt; do
