@@ -6,7 +6,8 @@
 # batch), and as `wgpt run` gives it (a context of its own, sampled on the
 # GPU, whose one-token steps fuse the norms and RoPE into their products:
 # not bit for bit in general). Over the families' paths a batched step
-# takes: Llama in Q8_0 and Q4_0 (8-bit prompt products), Qwen 3 (head norm
+# takes: Llama in Q8_0, Q4_0 (8-bit prompt products), F16, Q4_K_M (llama.cpp's
+# quantizer) and a transformers.js ONNX q4 folder, Qwen 3 (head norm
 # with RoPE), Gemma 3 (a 16-token window that 32 tokens pass), GPT-2
 # (learned positions, LayerNorm) and the default model. Prompts from 1 to
 # ~90 tokens: more than one 64-token tile of the prompt kernels, and slots
@@ -64,6 +65,18 @@ check() { # TAG MODEL [N]
 
 m=$(made llama_q8_0 scripts/make_tiny_llama.py --no-check --type q8_0 --seed 6) && check llama_q8_0 "$m" || fail "llama_q8_0: model"
 m=$(made llama_q4_0 scripts/make_tiny_llama.py --no-check --type q4_0 --seed 7) && check llama_q4_0 "$m" || fail "llama_q4_0: model"
+m=$(made llama_f16 scripts/make_tiny_llama.py --no-check --type f16 --seed 8) && check llama_f16 "$m" || fail "llama_f16: model"
+# Q4_K_M (q4_K with q6_K V and down projections) by llama.cpp's own quantizer
+. tests/e2e/kquant_lib.sh
+if build_llamacpp_quantize >"$tmp/q.log" 2>&1 \
+   && src=$(made llama256_f32 scripts/make_tiny_llama.py --no-check --type f32 --seed 9 --dim 256 --ffn 512 \
+            --heads 4 --kv-heads 2 --layers 2 --vocab 512) \
+   && m=$(kquant_model "$src" q4_K_M); then
+  check llama_q4_K_M "$m"
+else
+  cat "$tmp/q.log"; fail "llama_q4_K_M: model"
+fi
+check onnx_q4 tests/fixtures/onnx/tiny-llama-q4 24
 m=$(made qwen3 scripts/make_tiny_qwen.py --arch qwen3 --type f32 --seed 2) && check qwen3 "$m" || fail "qwen3: model"
 m=$(made gemma3 scripts/make_tiny_gpt2_gemma3.py --arch gemma3 --type f32 --seed 3 --softcap 30) && check gemma3 "$m" || fail "gemma3: model"
 m=$(made gpt2 scripts/make_tiny_gpt2_gemma3.py --arch gpt2 --type f32 --seed 4) && check gpt2 "$m" || fail "gpt2: model"
