@@ -3,18 +3,13 @@
  * text/javascript) and single-range requests, which the page's loader uses to
  * read a GGUF header first and then one tensor at a time.
  *
- * libmicrohttpd does the HTTP. It is opened with dlopen when this command runs
- * rather than linked: Debian's static libmicrohttpd.a needs GnuTLS and its
- * half-dozen libraries, and linking the shared one would make every wgpt
- * command (and the binary carried to the GPU machine) need it. Only this
- * command does.
+ * libmicrohttpd does the HTTP, opened with dlopen (cli/mhd.h says why).
  *
  * Everything in a request is hostile: any web page the user visits can send
  * requests to 127.0.0.1. So the log escapes what it prints, nothing but a
  * regular file is ever opened (a FIFO or a device could block a thread
  * forever), idle connections are dropped after a few seconds, and a stop
  * signal ends the process even if a request is stuck. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -38,50 +32,10 @@
 #include <linux/openat2.h>
 #endif
 
-#include <microhttpd.h>
-
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/mhd.h"
 #include "util/text.h"
-
-/* ---- libmicrohttpd, opened at run time ---- */
-static struct {
-    struct MHD_Daemon *(*start_daemon)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *, MHD_AccessHandlerCallback,
-                                       void *, ...);
-    void (*stop_daemon)(struct MHD_Daemon *);
-    const union MHD_DaemonInfo *(*get_daemon_info)(struct MHD_Daemon *, enum MHD_DaemonInfoType, ...);
-    const union MHD_ConnectionInfo *(*get_connection_info)(struct MHD_Connection *, enum MHD_ConnectionInfoType, ...);
-    struct MHD_Response *(*create_response_from_buffer)(size_t, void *, enum MHD_ResponseMemoryMode);
-    struct MHD_Response *(*create_response_from_fd_at_offset64)(uint64_t, int, uint64_t);
-    enum MHD_Result (*add_response_header)(struct MHD_Response *, const char *, const char *);
-    enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
-    void (*destroy_response)(struct MHD_Response *);
-    const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind, const char *);
-} mhd;
-
-static int mhd_open(void) {
-    static const char *const names[] = {"libmicrohttpd.so.12", "libmicrohttpd.so", NULL};
-    void *h = NULL;
-    for (int i = 0; names[i] && !h; i++) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (!h) return cli_error("serve-web needs libmicrohttpd (Debian: apt-get install libmicrohttpd12): %s", dlerror());
-#define SYM(field, name)                                                                 \
-    do {                                                                                 \
-        *(void **)&mhd.field = dlsym(h, name);                                           \
-        if (!mhd.field) return cli_error("libmicrohttpd has no %s (too old?)", name);     \
-    } while (0)
-    SYM(start_daemon, "MHD_start_daemon");
-    SYM(stop_daemon, "MHD_stop_daemon");
-    SYM(get_daemon_info, "MHD_get_daemon_info");
-    SYM(get_connection_info, "MHD_get_connection_info");
-    SYM(create_response_from_buffer, "MHD_create_response_from_buffer");
-    SYM(create_response_from_fd_at_offset64, "MHD_create_response_from_fd_at_offset64");
-    SYM(add_response_header, "MHD_add_response_header");
-    SYM(queue_response, "MHD_queue_response");
-    SYM(destroy_response, "MHD_destroy_response");
-    SYM(lookup_connection_value, "MHD_lookup_connection_value");
-#undef SYM
-    return 0;
-}
 
 /* ---- configuration ---- */
 static char g_root[PATH_MAX];  /* realpath of --root */
@@ -447,25 +401,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return ret;
 }
 
-/* Every connection holds a descriptor, and one serving a file a second: the
- * soft limit (often 1024) would cap the server near 500 connections, so it
- * is raised to the hard one. Returns how many connections to allow. */
-static unsigned connection_budget(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl)) return 256;
-    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
-    if (rl.rlim_cur < want) {
-        rl.rlim_cur = want;
-        if (setrlimit(RLIMIT_NOFILE, &rl)) getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    rlim_t fds = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
-    /* 64 for the listen socket, MHD's epoll and wake-up descriptors, the
-     * root, stdio and the dynamic loader; capped where memory (up to 32 KB a
-     * connection) starts to matter more than slots. */
-    rlim_t n = fds > 128 ? (fds - 64) / 2 : 32;
-    return n > 8192 ? 8192u : (unsigned)n;
-}
-
 /* Runs once a stop signal has come: if stopping takes longer than
  * STOP_GRACE_S, or a second signal comes, the process ends here. */
 static void *stop_watchdog(void *arg) {
@@ -558,7 +493,7 @@ int cmd_serve_web(int argc, char **argv) {
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         return cli_usage_error("serve-web", "--host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
 
-    if (mhd_open()) return 1;
+    if (cli_mhd_open("serve-web")) return 1;
     /* SIGINT/SIGTERM stop the server: blocked here (MHD's threads inherit
      * the mask) and taken with sigwait below. */
     sigset_t stop_set;
@@ -575,7 +510,7 @@ int cmd_serve_web(int argc, char **argv) {
      * 1020). One address may hold half of the slots, so a single remote host
      * cannot take them all; on loopback every client shares 127.0.0.1, and
      * thousands of idle connections still leave room for the page. */
-    unsigned conn_limit = connection_budget();
+    unsigned conn_limit = cli_mhd_connection_budget();
     unsigned per_ip = conn_limit / 2 ? conn_limit / 2 : 1;
     struct MHD_Daemon *d = mhd.start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, NULL,

@@ -12,6 +12,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_serve_web(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_parallel(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 /* --chat-template-file of template and chat: a Jinja file, or a

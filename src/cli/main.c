@@ -19,6 +19,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *wha
     {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)"},
     {"devices", cmd_devices, "list the GPU adapters WebGPU offers"},
     {"parallel", cmd_parallel, "continue many prompts (one a line) at once, decoded together in each step"},
+    {"serve", cmd_serve, "an OpenAI-compatible HTTP server (chat, completions, streaming; parallel slots)"},
     {"serve-web", cmd_serve_web, "serve the browser build and a model on localhost (HTTP, Range requests)"},
 };
 
