@@ -779,13 +779,8 @@ int cmd_serve(int argc, char **argv) {
     mallopt(M_ARENA_MAX, 2);
     S.keepalive_ticks = timeout_s * 5 / 2 < 15 ? (timeout_s * 5 / 2 ? timeout_s * 5 / 2 : 1) : 15;
 
-    if (!strcasecmp(host, "localhost")) host = "127.0.0.1";
     struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return cli_usage_error("serve", "--host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
+    if (cli_mhd_address("serve", host, port, &sa)) return CLI_EXIT_USAGE;
     if (cli_mhd_open("serve")) return 1;
 
     const char *path = cli_model_path(&o);

@@ -483,15 +483,8 @@ int cmd_serve_web(int argc, char **argv) {
         if (access(g_model, R_OK)) return cli_error("cannot read model %s: %s", text_show_z(g_model), strerror(errno));
     }
 
-    /* "localhost" is what people type; it is loopback, and resolving it
-     * could give ::1, which this IPv4 server does not listen on. */
-    if (!strcasecmp(host, "localhost")) host = "127.0.0.1";
     struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return cli_usage_error("serve-web", "--host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
+    if (cli_mhd_address("serve-web", host, port, &sa)) return CLI_EXIT_USAGE;
 
     if (cli_mhd_open("serve-web")) return 1;
     /* SIGINT/SIGTERM stop the server: blocked here (MHD's threads inherit

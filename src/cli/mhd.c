@@ -1,10 +1,15 @@
 /* libmicrohttpd opened at run time: see mhd.h. */
 #include <dlfcn.h>
 #include <stddef.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "cli/mhd.h"
+#include "util/text.h"
 
 cli_mhd_api mhd;
 
@@ -53,4 +58,14 @@ unsigned cli_mhd_connection_budget(void) {
      * connection) starts to matter more than slots. */
     rlim_t n = fds > 128 ? (fds - 64) / 2 : 32;
     return n > 8192 ? 8192u : (unsigned)n;
+}
+
+int cli_mhd_address(const char *who, const char *host, int port, struct sockaddr_in *sa) {
+    if (!strcasecmp(host, "localhost")) host = "127.0.0.1";
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return cli_usage_error(who, "--host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
+    return 0;
 }

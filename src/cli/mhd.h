@@ -34,4 +34,10 @@ int cli_mhd_open(const char *who);
  * connections it leaves room for (each may hold two descriptors). */
 unsigned cli_mhd_connection_budget(void);
 
+struct sockaddr_in;
+/* The address to listen on: host an IPv4 address, or "localhost" (which is
+ * loopback, and resolving it could give ::1, where these IPv4 servers do not
+ * listen). 0, or CLI_EXIT_USAGE after saying (as `who`) what host was. */
+int cli_mhd_address(const char *who, const char *host, int port, struct sockaddr_in *sa);
+
 #endif
