@@ -285,18 +285,19 @@ static gpu_kernel *make_matmul(gpu_device *d, const dtype_info *t, const mm_vari
     if (*shared) strcat(kb, "\nconst MM_SPLIT: bool = false;");
     const char *xf32 = strstr(v->src, "binding(2)") ? "" : embedded("matmul_x_f32.wgsl");
     const char *fshared = kernels_format_shared(t->gpu_slot);
-    const char *parts[8] = {embedded("common.wgsl"), fshared ? embedded(fshared) : "", embedded(t->wgsl), embedded(i8),
-                            xf32, shared, embedded("matmul_nobias.wgsl"), v->src};
+    /* step_rows.wgsl where matmul_common.wgsl is (its put names step_row) */
+    const char *parts[9] = {embedded("common.wgsl"), fshared ? embedded(fshared) : "", embedded(t->wgsl), embedded(i8),
+                            xf32, shared, embedded("matmul_nobias.wgsl"), v->src, *shared ? embedded("step_rows.wgsl") : ""};
     if (!parts[3]) parts[3] = "";
     size_t len = 16 + strlen(kb);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         if (!parts[i]) { set_err(err, errlen, "kernel source missing (%s)", i == 2 ? t->wgsl : "common/nobias"); return NULL; }
         len += strlen(parts[i]) + 1;
     }
     char *src = malloc(len);
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
-    sprintf(src, "\n\n%s\n\n%s\n%s\n%s\n%s\n%s%s\n%s\n\n%s\n", kb, parts[0], parts[1], parts[2], parts[3], parts[4],
-            parts[5], parts[6], parts[7]);
+    sprintf(src, "\n\n%s\n\n%s\n%s\n%s\n%s\n%s%s\n%s\n\n%s\n%s\n", kb, parts[0], parts[1], parts[2], parts[3], parts[4],
+            parts[5], parts[6], parts[7], parts[8]);
     gpu_kernel *k = gpu_kernel_create(d, src, v->name, err, errlen);
     free(src);
     return k;
@@ -406,6 +407,67 @@ static double time_kernel(bench *B, gpu_kernel *k, gpu_bindings **bg, int copies
     }
     free(ns);
     return med;
+}
+
+/* --peak: the arithmetic rates the matmul kernels are held to, measured
+ * through this WebGPU rather than taken from the GPU's data sheet: f32
+ * fma, and dot4I8Packed (four 8-bit multiply-adds, the 8-bit product's
+ * instruction), each lane running 16 independent chains so that latency
+ * hides behind the others, over enough workgroups to fill any GPU. A chain
+ * feeds its own result back as an operand, so nothing is invariant in the
+ * loop, and the sums are stored, so nothing is dead. */
+static const char peak_src[] =
+    "@group(0) @binding(0) var<storage, read_write> O: array<u32>;\n"
+    "@group(0) @binding(1) var<uniform> P: vec4<u32>; // iterations, operand bits\n"
+    "@compute @workgroup_size(256)\n"
+    "fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,\n"
+    "        @builtin(num_workgroups) nwg: vec3<u32>) {\n"
+    "  let i = (wid.x + wid.y * nwg.x) * 256u + li;\n"
+    "  var a: array<T, 16>;\n"
+    "  for (var c = 0u; c < 16u; c++) { a[c] = T(i + c); }\n"
+    "  for (var k = 0u; k < P.x; k++) {\n"
+    "    for (var c = 0u; c < 16u; c++) { a[c] = STEP; }\n"
+    "  }\n"
+    "  var s = T(0);\n"
+    "  for (var c = 0u; c < 16u; c++) { s += a[c]; }\n"
+    "  O[i] = bitcast<u32>(s);\n"
+    "}\n";
+
+static void run_peak(bench *B) {
+    const struct { const char *name, *type, *step; double ops; } kinds[2] = {
+        {"f32 fma", "f32", "fma(a[c], bitcast<f32>(P.y), bitcast<f32>(P.z))", 2},
+        {"dot4I8Packed", "i32", "a[c] + dot4I8Packed(bitcast<u32>(a[c]), P.y)", 8},
+    };
+    const uint32_t wgs = 8192, iters = B->quick ? 16 : 2048;
+    char err[512];
+    gpu_buffer *ob = gpu_buffer_create(B->dev, (uint64_t)wgs * 256 * 4, GPU_STORAGE, "peak out");
+    gpu_buffer *pb = gpu_buffer_create(B->dev, 16, GPU_UNIFORM, "peak params");
+    float one = 0.999f, tiny = 1e-7f;
+    uint32_t params[4] = {iters, 0, 0, 0};
+    memcpy(&params[1], &one, 4);
+    memcpy(&params[2], &tiny, 4);
+    if (!ob || !pb) { fprintf(stderr, "cannot allocate the peak buffers\n"); exit(1); }
+    gpu_buffer_write(B->dev, pb, 0, params, sizeof params);
+    for (int i = 0; i < 2; i++) {
+        char src[2048];
+        snprintf(src, sizeof src, "alias T = %s;\n%s", kinds[i].type, peak_src);
+        char *at = strstr(src, "STEP"), rest[1024];
+        snprintf(rest, sizeof rest, "%s", at + 4);
+        snprintf(at, sizeof src - (size_t)(at - src), "%s%s", kinds[i].step, rest);
+        gpu_kernel *k = gpu_kernel_create(B->dev, src, kinds[i].name, err, sizeof err);
+        gpu_binding b[2] = {{ob, 0, 0}, {pb, 0, 0}};
+        gpu_bindings *bg = k ? gpu_bindings_create(B->dev, k, b, 2, err, sizeof err) : NULL;
+        if (!bg) { fprintf(stderr, "%s: %s\n", kinds[i].name, err); exit(1); }
+        double ns = time_kernel(B, k, &bg, 1, wgs);
+        double ops = (double)wgs * 256 * iters * 16 * kinds[i].ops;
+        printf("peak %-13s %9.1f us  %8.1f T%s/s (%.0f%% of --tflops %.1f)\n", kinds[i].name, ns / 1e3,
+               ns > 0 ? ops / ns / 1e3 : 0.0, i ? "OP" : "FLOP", ns > 0 ? 100 * ops / ns / 1e3 / B->tflops : 0.0,
+               B->tflops);
+        gpu_bindings_free(bg);
+        gpu_kernel_free(k);
+    }
+    gpu_buffer_free(ob);
+    gpu_buffer_free(pb);
 }
 
 /* x (T rows of cols floats in xb) quantized into a new *xq by the engine's
@@ -915,7 +977,7 @@ int main(int argc, char **argv) {
     snprintf(other_kb, sizeof other_kb, "matmul_i8 kb%u", kb);
     char *i8_body = body ? strdup(embedded("matmul_i8.wgsl")) : NULL;
     if (i8_body) B.mm[B.n_mm++] = (mm_variant){other_kb, i8_body, 128, KERNELS_MATMUL_TOKENS, 256, kb};
-    int attn[8][5], n_attn = 0;
+    int attn[8][5], n_attn = 0, peak = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) types = argv[++i];
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) shapes = argv[++i];
@@ -927,6 +989,7 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--bw") && i + 1 < argc) B.bw = atof(argv[++i]);
         else if (!strcmp(argv[i], "--tflops") && i + 1 < argc) B.tflops = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) B.quick = 1;
+        else if (!strcmp(argv[i], "--peak")) peak = 1;
         else if (!strcmp(argv[i], "--attn") && i + 1 < argc && n_attn < 8) {
             int *v = attn[n_attn++];
             v[4] = 0;
@@ -957,6 +1020,13 @@ int main(int argc, char **argv) {
     printf("adapter: %s (%s); reductions: %s, %u groups of %u lanes a workgroup; subgroups %u..%u\n",
            gpu_adapter(B.dev)->name, gpu_adapter(B.dev)->backend, B.ks.reduce, B.ks.group_slots, B.ks.group_lanes,
            L->subgroup_min, L->subgroup_max);
+    if (peak) { /* the arithmetic rates only */
+        if (!B.reps || B.quick) B.reps = B.quick ? 3 : 20;
+        run_peak(&B);
+        kernels_free(&B.ks);
+        gpu_close(B.dev);
+        return 0;
+    }
     if (n_attn) { /* attention only */
         printf("attention: err: worst |gpu - cpu| / (1e-5 sum |p v| + 1e-6), ok <= 1; TFLOP/s, %% of %.1f\n", B.tflops);
         for (int i = 0; i < n_attn; i++) run_attn(&B, attn[i][0], attn[i][1], attn[i][2], attn[i][3], attn[i][4]);
