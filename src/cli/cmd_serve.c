@@ -780,7 +780,7 @@ int cmd_serve(int argc, char **argv) {
     S.keepalive_ticks = timeout_s * 5 / 2 < 15 ? (timeout_s * 5 / 2 ? timeout_s * 5 / 2 : 1) : 15;
 
     struct sockaddr_in sa;
-    if (cli_mhd_address("serve", host, port, &sa)) return CLI_EXIT_USAGE;
+    if (cli_mhd_address("serve", &host, port, &sa)) return CLI_EXIT_USAGE;
     if (cli_mhd_open("serve")) return 1;
 
     const char *path = cli_model_path(&o);

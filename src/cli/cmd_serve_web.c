@@ -484,7 +484,7 @@ int cmd_serve_web(int argc, char **argv) {
     }
 
     struct sockaddr_in sa;
-    if (cli_mhd_address("serve-web", host, port, &sa)) return CLI_EXIT_USAGE;
+    if (cli_mhd_address("serve-web", &host, port, &sa)) return CLI_EXIT_USAGE;
 
     if (cli_mhd_open("serve-web")) return 1;
     /* SIGINT/SIGTERM stop the server: blocked here (MHD's threads inherit

@@ -60,8 +60,9 @@ unsigned cli_mhd_connection_budget(void) {
     return n > 8192 ? 8192u : (unsigned)n;
 }
 
-int cli_mhd_address(const char *who, const char *host, int port, struct sockaddr_in *sa) {
-    if (!strcasecmp(host, "localhost")) host = "127.0.0.1";
+int cli_mhd_address(const char *who, const char **hostp, int port, struct sockaddr_in *sa) {
+    if (!strcasecmp(*hostp, "localhost")) *hostp = "127.0.0.1";
+    const char *host = *hostp;
     memset(sa, 0, sizeof *sa);
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);

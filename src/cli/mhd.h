@@ -37,7 +37,7 @@ unsigned cli_mhd_connection_budget(void);
 struct sockaddr_in;
 /* The address to listen on: host an IPv4 address, or "localhost" (which is
  * loopback, and resolving it could give ::1, where these IPv4 servers do not
- * listen). 0, or CLI_EXIT_USAGE after saying (as `who`) what host was. */
-int cli_mhd_address(const char *who, const char *host, int port, struct sockaddr_in *sa);
+ * listen; *host becomes "127.0.0.1", the address the servers then print). 0, or CLI_EXIT_USAGE after saying (as `who`) what host was. */
+int cli_mhd_address(const char *who, const char **host, int port, struct sockaddr_in *sa);
 
 #endif
