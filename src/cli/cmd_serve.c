@@ -834,11 +834,7 @@ int cmd_serve(int argc, char **argv) {
     if (wgpt_batch_seq_sampling(b, 0, &S.defaults) != WGPT_OK) { cli_error("%s", wgpt_batch_errmsg(b)); goto out; }
 
     sigset_t stop_set;
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_mhd_block_stop_signals(&stop_set);
 
     serve_engine_cfg ec = {.m = m, .b = b, .queue_max = queue, .verbose = o.verbose};
     if (serve_engine_start(&ec)) goto out;

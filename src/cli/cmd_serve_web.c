@@ -490,11 +490,7 @@ int cmd_serve_web(int argc, char **argv) {
     /* SIGINT/SIGTERM stop the server: blocked here (MHD's threads inherit
      * the mask) and taken with sigwait below. */
     sigset_t stop_set;
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_mhd_block_stop_signals(&stop_set);
 
     /* Slowloris: connections that send a header a byte at a time hold a
      * slot each. MHD_USE_AUTO picks epoll, so an idle connection costs a

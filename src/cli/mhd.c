@@ -1,5 +1,7 @@
 /* libmicrohttpd opened at run time: see mhd.h. */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,4 +71,12 @@ int cli_mhd_address(const char *who, const char **hostp, int port, struct sockad
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
         return cli_usage_error(who, "--host expects an IPv4 address or localhost, got '%s'", text_show_z(host));
     return 0;
+}
+
+void cli_mhd_block_stop_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }

@@ -34,6 +34,12 @@ int cli_mhd_open(const char *who);
  * connections it leaves room for (each may hold two descriptors). */
 unsigned cli_mhd_connection_budget(void);
 
+#include <signal.h>
+/* SIGINT and SIGTERM blocked (the server's threads inherit the mask; the
+ * caller takes them with sigwait on *set), SIGPIPE ignored (a client that
+ * went away must not end the server). */
+void cli_mhd_block_stop_signals(sigset_t *set);
+
 struct sockaddr_in;
 /* The address to listen on: host an IPv4 address, or "localhost" (which is
  * loopback, and resolving it could give ::1, where these IPv4 servers do not
