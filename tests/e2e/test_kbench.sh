@@ -21,8 +21,11 @@ all=f32,f16,bf16,q8_0,q4_0,onnx_q4  # onnx_q4: transformers.js MatMulNBits block
 check "one token, every type" $K --quick -n 1 -t $all -s 96x64,200x96
 check "70 tokens, every type (8-bit products for Q8_0/Q4_0, split-K)" $K --quick -n 70 -t $all -s 200x96,96x2080
 check "70 tokens, Q8_0/Q4_0 by the f32 tiles" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t q8_0,q4_0 -s 200x96
-ks=(); for f in tools/matmul/*.wgsl; do ks+=(-k "$f"); done
+# f32 versions (on f32 rows of x) and 8-bit ones (i8_*, on quant_act.wgsl's blocks)
+ks=(); k8=()
+for f in tools/matmul/*.wgsl; do case $f in */i8_*) k8+=(-k "$f") ;; *) ks+=(-k "$f") ;; esac; done
 check "the kernel versions in tools/matmul/" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t f16,q4_0 -s 200x96 "${ks[@]}"
+check "the 8-bit kernel versions in tools/matmul/" $K --quick -n 70 -t q8_0,q4_0 -s 200x96,130x160 "${k8[@]}"
 # The K-quants: rows of whole super-blocks (256), and more of them than a
 # lane takes; their batched product is always the f32 tiles.
 kq=q4_K,q5_K,q6_K

@@ -15,16 +15,31 @@
 # None is kept: more sums a lane (less workgroup-memory traffic a dot
 # product) lost everywhere, most on the 2048-row products, whose 128 tiles
 # then hold fewer warps an SM; 4 blocks a stage gained 3% on the down
-# projection only.
+# projection only. i8_v3_t8r8_pf.wgsl is here; the others are patches in
+# results/2026-12-01-h200/issue11/i8-variants/ (against it, or against
+# matmul_i8.wgsl for i8_e_*), which this script applies into a scratch
+# folder before timing them all.
 #   tools/matmul/run_i8_variants.sh [TOKENS] [TYPES]
 # Correctness only, on a CPU adapter:
-#   build/wgpt-kbench -n 140 -t q8_0,q4_0 --quick -s 200x96,130x160,130x320 -k tools/matmul/i8_e_kb4.wgsl ...
+#   tools/matmul/run_i8_variants.sh 140 q8_0,q4_0 --quick   (small shapes)
 set -e
 cd "$(dirname "$0")/../.."
 N=${1:-512}
 T=${2:-q8_0,q4_0}
-ks=""
-for f in tools/matmul/i8_*.wgsl; do ks="$ks -k $f"; done
+P=results/2026-12-01-h200/issue11/i8-variants
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ks="-k tools/matmul/i8_v3_t8r8_pf.wgsl"
+for f in "$P"/*.patch; do
+    v=$(basename "$f" .patch)
+    case $v in i8_e_*) from=src/graph/kernels/matmul_i8.wgsl ;; *) from=tools/matmul/i8_v3_t8r8_pf.wgsl ;; esac
+    patch -s -o "$tmp/$v.wgsl" "$from" <"$f"
+    ks="$ks -k $tmp/$v.wgsl"
+done
+if [ "${3:-}" = --quick ]; then
+    build/wgpt-kbench -n "$N" -t "$T" --quick -s 200x96,130x160,130x320 $ks
+    exit
+fi
 for s in 8192x2048 2048x8192 2048x2048; do
     build/wgpt-kbench -n "$N" -t "$T" -s "$s" -r 30 $ks
 done
