@@ -10,7 +10,11 @@
 // with the next stage's loads in flight during the sums. A stage past the
 // last block (the blocks of the tile's columns not a multiple of MMI8_KB)
 // stages a repeat of it and skips it. The format snippet (mmi8_TYPE) says how a half block of
-// weights becomes 4 words of signed bytes. On the H200 (2026-11-30,
+// weights becomes 4 words of signed bytes, and gives each block's scale and
+// one more word (i8_meta), and which of three ways the block's sum is made:
+// less 8 times the sum of x's quants (I8_OFFSET: Q4_0's nibbles less 8),
+// less that sum times a float min (I8_MIN: Q4_K), or each half times its
+// own integer scale (I8_HALVES: Q6_K). On the H200 (2026-11-30,
 // wgpt-kbench -n 512), quantizing in the product itself: 38-50 TFLOP/s
 // against the f32 kernel's 26-31 on the 1B's large matrices; a probe
 // without that quantization ran 50-64, the reason for quant_act.wgsl.
@@ -28,6 +32,21 @@ var<workgroup> wq: array<vec4<u32>, TR * WS>;
 var<workgroup> xd: array<f32, TT * KB>; // x's block scales
 var<workgroup> xo: array<i32, TT * KB>; // Q4_0's offset: 8 times the sum of x's quants
 var<workgroup> wd: array<f32, TR * KB>; // the weights' block scales
+var<workgroup> wm: array<u32, TR * KB>; // and i8_meta's other word
+
+fn dot16(a: vec4<u32>, c: vec4<u32>) -> i32 {
+  return dot4I8Packed(a.x, c.x) + dot4I8Packed(a.y, c.y) + dot4I8Packed(a.z, c.z) + dot4I8Packed(a.w, c.w);
+}
+
+// Block sum of quant products: halves a, b of x against c, d of a row's
+// weights, with I8_HALVES each half times its scale (byte 0, 1 of m).
+fn dot_block(a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>, m: u32) -> i32 {
+  if (I8_HALVES) {
+    let sc = bitcast<i32>(m);
+    return extractBits(sc, 0u, 8u) * dot16(a, c) + extractBits(sc, 8u, 8u) * dot16(b, d);
+  }
+  return dot8(a, b, c, d);
+}
 
 fn dot8(a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>) -> i32 {
   return dot4I8Packed(a.x, c.x) + dot4I8Packed(a.y, c.y) + dot4I8Packed(a.z, c.z) + dot4I8Packed(a.w, c.w) +
@@ -75,7 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var xv = vec4<u32>();
   var dv = vec2<u32>();
   var wr: array<vec4<u32>, KB>;
-  var wsw: array<f32, KB>; // the weights' block scales
+  var wsw: array<vec2<u32>, KB>; // the weights' i8_meta
   // The first stage's loads; then each stage loads the next's (the last
   // again at the end) before its sums.
   if (li < TT * XS) { xv = X[2u * (xblk + min(b0 + xj / 2u, be - 1u)) + xj % 2u]; }
@@ -83,17 +102,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var j = 0u; j < KB; j++) {
     let wb = wblk + min(b0 + j, be - 1u);
     wr[j] = i8_load(wb, h);
-    wsw[j] = unpack2x16float(i8_scale_word(wb) >> (16u * (wb & 1u))).x;
+    wsw[j] = i8_meta(wb);
   }
   for (var b = b0; b < be; b += KB) {
     if (li < TT * XS) { xq[li] = xv; }
     if (li < TT * KB) {
       xd[li] = bitcast<f32>(dv.x);
       if (I8_OFFSET) { xo[li] = 8 * bitcast<i32>(dv.y); }
+      if (I8_MIN) { xo[li] = bitcast<i32>(dv.y); }
     }
     for (var j = 0u; j < KB; j++) {
       wq[r * WS + 2u * j + h] = i8_words(wr[j], h);
-      if (h == 0u) { wd[r * KB + j] = wsw[j]; }
+      if (h == 0u) {
+        wd[r * KB + j] = bitcast<f32>(wsw[j].x);
+        if (I8_MIN || I8_HALVES) { wm[r * KB + j] = wsw[j].y; }
+      }
     }
     workgroupBarrier();
     let nb = min(b + KB, be - 1u);
@@ -102,7 +125,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var j = 0u; j < KB; j++) {
       let wb = wblk + min(nb + j, be - 1u);
       wr[j] = i8_load(wb, h);
-      wsw[j] = unpack2x16float(i8_scale_word(wb) >> (16u * (wb & 1u))).x;
+      wsw[j] = i8_meta(wb);
     }
     for (var j = 0u; j < KB; j++) {
       if (b + j >= be) { break; }
@@ -115,7 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       let dx = vec4<f32>(xd[tq * KB + j], xd[(tq + 16u) * KB + j], xd[(tq + 32u) * KB + j], xd[(tq + 48u) * KB + j]);
       var off = vec4<i32>();
-      if (I8_OFFSET) {
+      if (I8_OFFSET || I8_MIN) {
         off = vec4<i32>(xo[tq * KB + j], xo[(tq + 16u) * KB + j], xo[(tq + 32u) * KB + j], xo[(tq + 48u) * KB + j]);
       }
       for (var k = 0u; k < 4u; k++) {
@@ -125,13 +148,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let wa1 = wq[ra * WS + 2u * j + 1u];
         let wb0 = wq[rb * WS + 2u * j];
         let wb1 = wq[rb * WS + 2u * j + 1u];
-        var sa = vec4<i32>(dot8(xa[0], xb[0], wa0, wa1), dot8(xa[1], xb[1], wa0, wa1), dot8(xa[2], xb[2], wa0, wa1),
-                           dot8(xa[3], xb[3], wa0, wa1));
-        var sb = vec4<i32>(dot8(xa[0], xb[0], wb0, wb1), dot8(xa[1], xb[1], wb0, wb1), dot8(xa[2], xb[2], wb0, wb1),
-                           dot8(xa[3], xb[3], wb0, wb1));
+        var ma = 0u;
+        var mb = 0u;
+        if (I8_MIN || I8_HALVES) { ma = wm[ra * KB + j]; mb = wm[rb * KB + j]; }
+        var sa = vec4<i32>(dot_block(xa[0], xb[0], wa0, wa1, ma), dot_block(xa[1], xb[1], wa0, wa1, ma),
+                           dot_block(xa[2], xb[2], wa0, wa1, ma), dot_block(xa[3], xb[3], wa0, wa1, ma));
+        var sb = vec4<i32>(dot_block(xa[0], xb[0], wb0, wb1, mb), dot_block(xa[1], xb[1], wb0, wb1, mb),
+                           dot_block(xa[2], xb[2], wb0, wb1, mb), dot_block(xa[3], xb[3], wb0, wb1, mb));
         if (I8_OFFSET) { sa -= off; sb -= off; }
-        let fa = vec4<f32>(sa) * dx * wd[ra * KB + j];
-        let fb = vec4<f32>(sb) * dx * wd[rb * KB + j];
+        var fa = vec4<f32>(sa) * dx * wd[ra * KB + j];
+        var fb = vec4<f32>(sb) * dx * wd[rb * KB + j];
+        if (I8_MIN) {
+          fa = (vec4<f32>(sa) * wd[ra * KB + j] - vec4<f32>(off) * bitcast<f32>(ma)) * dx;
+          fb = (vec4<f32>(sb) * wd[rb * KB + j] - vec4<f32>(off) * bitcast<f32>(mb)) * dx;
+        }
         a0[0][k] += fa.x; a0[1][k] += fa.y; a0[2][k] += fa.z; a0[3][k] += fa.w;
         a1[0][k] += fb.x; a1[1][k] += fb.y; a1[2][k] += fb.z; a1[3][k] += fb.w;
       }

@@ -5,6 +5,8 @@
 // quants are those bytes less 8, which the kernel takes off once a block as
 // 8 times the sum of x's quants.
 const I8_OFFSET: bool = true;
+const I8_MIN: bool = false;
+const I8_HALVES: bool = false;
 fn i8_load(blk: u32, h: u32) -> vec4<u32> {
   let o = 4u * blk;
   return vec4<u32>(W[o], W[o + 1u], W[o + 2u], W[o + 3u]);
@@ -14,4 +16,8 @@ fn i8_scale_word(blk: u32) -> u32 {
   let len = arrayLength(&W) / 4u;
   let n = len - (len + 8u) / 9u;
   return W[4u * n + (blk >> 1u)];
+}
+// (the block's f16 scale as f32 bits, nothing)
+fn i8_meta(blk: u32) -> vec2<u32> {
+  return vec2<u32>(bitcast<u32>(unpack2x16float(i8_scale_word(blk) >> (16u * (blk & 1u))).x), 0u);
 }
