@@ -48,6 +48,14 @@ fn dot_block(a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>, m: u32) -> 
   return dot8(a, b, c, d);
 }
 
+// Four tokens' block sums s as floats: times x's scales dx and the row's
+// scale d, with I8_MIN less the sums of x's quants (off) times the row's
+// min (m's bits).
+fn block_value(s: vec4<i32>, off: vec4<i32>, d: f32, m: u32, dx: vec4<f32>) -> vec4<f32> {
+  if (I8_MIN) { return (vec4<f32>(s) * d - vec4<f32>(off) * bitcast<f32>(m)) * dx; }
+  return vec4<f32>(s) * dx * d;
+}
+
 fn dot8(a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>) -> i32 {
   return dot4I8Packed(a.x, c.x) + dot4I8Packed(a.y, c.y) + dot4I8Packed(a.z, c.z) + dot4I8Packed(a.w, c.w) +
          dot4I8Packed(b.x, d.x) + dot4I8Packed(b.y, d.y) + dot4I8Packed(b.z, d.z) + dot4I8Packed(b.w, d.w);
@@ -156,12 +164,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var sb = vec4<i32>(dot_block(xa[0], xb[0], wb0, wb1, mb), dot_block(xa[1], xb[1], wb0, wb1, mb),
                            dot_block(xa[2], xb[2], wb0, wb1, mb), dot_block(xa[3], xb[3], wb0, wb1, mb));
         if (I8_OFFSET) { sa -= off; sb -= off; }
-        var fa = vec4<f32>(sa) * dx * wd[ra * KB + j];
-        var fb = vec4<f32>(sb) * dx * wd[rb * KB + j];
-        if (I8_MIN) {
-          fa = (vec4<f32>(sa) * wd[ra * KB + j] - vec4<f32>(off) * bitcast<f32>(ma)) * dx;
-          fb = (vec4<f32>(sb) * wd[rb * KB + j] - vec4<f32>(off) * bitcast<f32>(mb)) * dx;
-        }
+        let fa = block_value(sa, off, wd[ra * KB + j], ma, dx);
+        let fb = block_value(sb, off, wd[rb * KB + j], mb, dx);
         a0[0][k] += fa.x; a0[1][k] += fa.y; a0[2][k] += fa.z; a0[3][k] += fa.w;
         a1[0][k] += fb.x; a1[1][k] += fb.y; a1[2][k] += fb.z; a1[3][k] += fb.w;
       }
