@@ -236,6 +236,9 @@ void kernels_free(kernel_registry *r) {
     for (int i = 0; i < KERNEL_COUNT; i++)
         for (int f = 0; f < DTYPE_GPU_SLOTS; f++)
             for (int v = 0; v < KV_COUNT; v++) gpu_kernel_free(r->k[i][f][v]);
+    for (int f = 0; f < DTYPE_GPU_SLOTS; f++)
+        for (int f3 = 0; f3 < DTYPE_GPU_SLOTS; f3++)
+            for (int v = 0; v < KV_COUNT; v++) gpu_kernel_free(r->qkv_v_own[f][f3][v]);
     memset(r, 0, sizeof *r);
 }
 
@@ -247,13 +250,21 @@ static void label_part(char *label, size_t cap, const char *file, size_t skip) {
     snprintf(label + n, cap - n, "%s%.*s", n ? " " : "", (int)strcspn(file + skip, "."), file + skip);
 }
 
-gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant, char *err, size_t errlen) {
+int kernels_qkv_v_own(int slot, int v_slot) {
+    const dtype_info *t = dtype_gpu(slot), *v = dtype_gpu(v_slot);
+    return t && v && slot != v_slot && t->block_elems == 256 && v->block_elems == 256;
+}
+
+/* v_slot: V's format where it is not slot's (kernels_qkv_v_own), else -1. */
+static gpu_kernel *get_kernel(kernel_registry *r, kernel_id id, int slot, int v_slot, int variant, char *err,
+                              size_t errlen) {
     if (id < 0 || id >= KERNEL_COUNT || slot < 0 || slot >= DTYPE_GPU_SLOTS || variant < 0 || variant >= KV_COUNT ||
-        (!kernel_parts[id].per_format && slot) || (!kernel_parts[id].variant[variant][0] && variant)) {
-        set_err(err, errlen, "no such kernel (%d, format %d, variant %d)", (int)id, slot, variant);
+        (!kernel_parts[id].per_format && slot) || (!kernel_parts[id].variant[variant][0] && variant) ||
+        (v_slot >= 0 && (id != KERNEL_MATVEC_QKV || !kernels_qkv_v_own(slot, v_slot)))) {
+        set_err(err, errlen, "no such kernel (%d, format %d, variant %d, V format %d)", (int)id, slot, variant, v_slot);
         return NULL;
     }
-    gpu_kernel **k = &r->k[id][slot][variant];
+    gpu_kernel **k = v_slot >= 0 ? &r->qkv_v_own[slot][v_slot][variant] : &r->k[id][slot][variant];
     if (*k) return *k;
     const dtype_info *t = dtype_gpu(slot);
     int pf = kernel_parts[id].per_format;
@@ -288,35 +299,52 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
                  kernels_matmul_tokens(slot, variant), kernels_mmi8_blocks(),
                  variant == KV_SPLIT || variant == KV_T32_SPLIT ? "true" : "false");
     }
-    if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", t->name);
+    if (pf >= FMT_MV3) snprintf(fmt3, sizeof fmt3, "mvfmt3_%s.wgsl", dtype_gpu(v_slot >= 0 ? v_slot : slot)->name);
+    const char *v_part = id != KERNEL_MATVEC_QKV ? NULL : v_slot >= 0 ? "mv_qkv_v_own.wgsl" : "mv_qkv_v_same.wgsl";
     /* The reduction snippet goes first: it may carry `enable` directives. */
-    const char *files[9] = {kernel_parts[id].reduces ? reduce : NULL, "common.wgsl",
-                            pf ? kernels_format_shared(slot) : NULL, fmt[0] ? fmt : NULL, fmt2[0] ? fmt2 : NULL,
-                            fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
-                            kernel_parts[id].variant[variant][1], body};
-    const char *parts[10];
+    const char *files[10] = {kernel_parts[id].reduces ? reduce : NULL, "common.wgsl",
+                             pf ? kernels_format_shared(slot) : NULL, fmt[0] ? fmt : NULL, fmt2[0] ? fmt2 : NULL,
+                             fmt3[0] ? fmt3 : NULL, kernel_parts[id].variant[variant][0],
+                             kernel_parts[id].variant[variant][1], v_part, body};
+    const char *parts[11];
     size_t len = strlen(shape) + 2;
     int binds_step = 0;
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         parts[i] = files[i] ? embedded(files[i]) : "";
         if (!parts[i]) { set_err(err, errlen, "kernel source %s missing", files[i]); return NULL; }
         binds_step |= strstr(parts[i], "var<uniform> step: Step") != NULL;
         len += strlen(parts[i]) + 1;
     }
-    parts[9] = binds_step ? embedded("step_rows.wgsl") : "";
-    if (!parts[9]) { set_err(err, errlen, "kernel source step_rows.wgsl missing"); return NULL; }
-    len += strlen(parts[9]) + 1;
+    parts[10] = binds_step ? embedded("step_rows.wgsl") : "";
+    if (!parts[10]) { set_err(err, errlen, "kernel source step_rows.wgsl missing"); return NULL; }
+    len += strlen(parts[10]) + 1;
     char *src = malloc(len), *p = src;
     if (!src) { set_err(err, errlen, "out of memory"); return NULL; }
     p += sprintf(p, "%s\n%s\n", parts[0], shape);
-    for (int i = 1; i < 10; i++) p += sprintf(p, "%s\n", parts[i]);
+    for (int i = 1; i < 11; i++) p += sprintf(p, "%s\n", parts[i]);
     char label[128] = "";
-    label_part(label, sizeof label, files[8], 0);
+    label_part(label, sizeof label, files[9], 0);
     label_part(label, sizeof label, pf ? t->name : NULL, 0);
     const char *vlabel = kernel_parts[id].variant[variant][2]; /* else "bias", "norm", from the snippet */
     if (variant) label_part(label, sizeof label, vlabel ? vlabel : files[6], vlabel ? 0 : strcspn(files[6], "_") + 1);
+    if (v_slot >= 0) {
+        label_part(label, sizeof label, "v", 0);
+        label_part(label, sizeof label, dtype_gpu(v_slot)->name, 0);
+    }
     label_part(label, sizeof label, files[0], strlen("reduce_"));
     *k = gpu_kernel_create(r->dev, src, label, err, errlen);
     free(src);
     return *k;
+}
+
+gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant, char *err, size_t errlen) {
+    return get_kernel(r, id, slot, -1, variant, err, errlen);
+}
+
+gpu_kernel *kernels_get_qkv_v_own(kernel_registry *r, int slot, int v_slot, int variant, char *err, size_t errlen) {
+    if (v_slot < 0) {
+        set_err(err, errlen, "no such kernel (V format %d)", v_slot);
+        return NULL;
+    }
+    return get_kernel(r, KERNEL_MATVEC_QKV, slot, v_slot, variant, err, errlen);
 }

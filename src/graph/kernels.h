@@ -55,6 +55,7 @@ enum { KV_QKV_ROPE = 1 };                                                  /* KE
 typedef struct {
     gpu_device *dev;
     gpu_kernel *k[KERNEL_COUNT][DTYPE_GPU_SLOTS][KV_COUNT];
+    gpu_kernel *qkv_v_own[DTYPE_GPU_SLOTS][DTYPE_GPU_SLOTS][KV_COUNT]; /* matvec_qkv.wgsl, V of its own K-quant */
     const char *reduce; /* the reduction snippet chosen for this adapter */
     /* Kernels that reduce run one group of lanes per output unit: a whole
      * workgroup, or, where the adapter's subgroup size is fixed, one
@@ -118,5 +119,10 @@ void kernels_free(kernel_registry *r);
  * (dtype.h) for per-format kernels, else 0. NULL with a reason in err if
  * it does not compile. */
 gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant, char *err, size_t errlen);
+/* Whether matvec_qkv.wgsl can read V in format v_slot where Q and K are
+ * slot: two different K-quants (llama.cpp's Q4_K_M and Q5_K_M files). */
+int kernels_qkv_v_own(int slot, int v_slot);
+/* That kernel (KERNEL_MATVEC_QKV, its variant), as kernels_get. */
+gpu_kernel *kernels_get_qkv_v_own(kernel_registry *r, int slot, int v_slot, int variant, char *err, size_t errlen);
 
 #endif

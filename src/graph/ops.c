@@ -253,8 +253,10 @@ static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv
                       gpu_buffer *x, const fused_norm *n, gpu_buffer *q, gpu_buffer *k_cache, gpu_buffer *v_cache,
                       const qkv_rope *rope) {
     uint32_t rows = kernels_matvec_rows(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, KV_PLAIN);
+    int v_slot = with_v && m[2]->gpu_slot != m[0]->gpu_slot ? m[2]->gpu_slot : -1; /* V of its own format */
+    if (v_slot >= 0 && !kernels_qkv_v_own(m[0]->gpu_slot, v_slot)) return 0;
     for (int i = 0; i < (with_v ? 3 : 2); i++)
-        if (m[i]->n_chunks != 1 || m[i]->gpu_slot != m[0]->gpu_slot || m[i]->cols != m[0]->cols) return 0;
+        if (m[i]->n_chunks != 1 || (m[i]->gpu_slot != m[0]->gpu_slot && i < 2) || m[i]->cols != m[0]->cols) return 0;
     if (q_rows % (int)rows || kv_rows % (int)rows) return 0;
     /* a group turns the two rows of a pair: two rows a group, heads of whole pairs */
     int turn = rope && !n->layer_norm && rope->rope_pairs > 0 && rows == 2 && rope->head_dim % 2 == 0 &&
@@ -269,7 +271,14 @@ static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv
                         {m[1]->chunk[0], 0, 0}, {m[with_v ? 2 : 1]->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
                         {turn ? rope->cs : NULL, 0, 0}};
     int variant = n->layer_norm ? KV_LNORM : turn ? KV_QKV_ROPE : KV_PLAIN;
-    graph_dispatch(g, kernel(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant), &p, sizeof p, b, turn ? 9 : 8,
+    gpu_kernel *k;
+    if (v_slot < 0) k = kernel(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant);
+    else {
+        char err[512];
+        k = kernels_get_qkv_v_own(graph_kernels(g), m[0]->gpu_slot, v_slot, variant, err, sizeof err);
+        if (!k) graph_fail(g, err);
+    }
+    graph_dispatch(g, k, &p, sizeof p, b, turn ? 9 : 8,
                    (grid_rule){p.q_rows + (with_v ? 2 : 1) * p.kv_rows, 0, 0,
                                kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant),
                                WHEN_ONE_TOKEN});
@@ -282,10 +291,11 @@ int op_matvec_qkv(graph *g, const gpu_matrix *wq, const gpu_matrix *wk, const gp
     const gpu_matrix *const m[3] = {wq, wk, wv};
     int r = matvec_qkv(g, m, wq->rows, wk->rows, 0, 1, x, n, q, k_cache, v_cache, rope);
     if (r || wv->gpu_slot == wq->gpu_slot) return r;
-    /* Q and K alone: on the H200 (2026-11-30) the 1B Q4_K_M's eight layers
-     * whose V is q6_K took 0.39 ms a token as three products and a RoPE
-     * pass, its eight others 0.18 fused; fusing their Q and K took tg128
-     * from 681 to 705. */
+    /* Q and K alone, V the caller's (V of a type no kernel pairs with Q's):
+     * on the H200 (2026-11-30) the 1B Q4_K_M's eight layers whose V is
+     * q6_K took 0.39 ms a token as three products and a RoPE pass, its
+     * eight others 0.18 fused; fusing their Q and K took tg128 from 681 to
+     * 705 (V now joins them: mv_qkv_v_own.wgsl). */
     r = matvec_qkv(g, m, wq->rows, wk->rows, 0, 0, x, n, q, k_cache, v_cache, rope);
     return r ? r | QKV_NO_V : 0;
 }

@@ -6,7 +6,8 @@
 # prompts in tiles of the batched kernel, and the workgroup-tree
 # reductions. The files are test_kquants_llamacpp.sh's kind: tiny Llamas
 # 256 wide quantized by llama.cpp's own quantizer (kquant_lib.sh), Q4_K_M
-# and Q5_K_M mixing q4_K/q5_K with q6_K, and Q6_K; its log must show the
+# and Q5_K_M mixing q4_K/q5_K with q6_K (V too, in Q's and K's dispatch),
+# and Q6_K; its log must show the
 # types, so that no check runs on other weights. That test compares with
 # llama.cpp; this one only with the CPU reference, which dequantizes as
 # ggml does (src/formats/dtype.c).
@@ -30,5 +31,11 @@ for q in q4_K_M:q4_K q5_K_M:q5_K q6_K:q6_K; do
   verify_check "$qt split" "$m" --max-binding 4096
   verify_check "$qt prompt in tiles" "$m" -p "$LONG" --batch 100
   WGPT_NO_SUBGROUPS=1 verify_check "$qt tree reductions" "$m"
+  # Q4_K_M's and Q5_K_M's q6_K V (layer 1 here) goes in the dispatch of
+  # their Q and K (mv_qkv_v_own.wgsl), which the checks above then covered
+  if [ "$kt" != q6_K ]; then
+    build/wgpt bench -m "$m" -p 0 -n 2 -r 1 --profile 2>&1 | grep -q "matvec_qkv $kt .*v q6_K" ||
+      { echo "FAIL $qt: no Q, K and V product reading a q6_K V"; fail=1; }
+  fi
 done
 exit $fail

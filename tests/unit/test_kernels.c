@@ -1020,12 +1020,13 @@ static void qkv_ref(const qkv_case *c, ref_norm *n, const float *x, const float 
     free(xn);
 }
 
-/* With v_type other than c->type (not stacked), V cannot share the kernel:
+/* With v_type other than c->type (not stacked), V shares the kernel only
+ * where both are K-quants (mv_qkv_v_own.wgsl: Q4_K_M's q6_K V); otherwise
  * op_matvec_qkv takes Q and K alone (QKV_NO_V) and must leave the V cache
  * as it was. */
 static void check_qkv_v(const qkv_case *c, uint32_t v_type) {
     const float eps = 1e-5f;
-    const int v_apart = v_type != c->type;
+    const int v_apart = v_type != c->type && !kernels_qkv_v_own(dtype_gpu_slot(c->type), dtype_gpu_slot(v_type));
     const int n_ctx = 5, pos0 = 3, all_rows = c->q_rows + 2 * c->kv_rows;
     const int rows_of[3] = {c->q_rows, c->kv_rows, c->kv_rows};
     int nm = c->stacked ? 1 : 3;
@@ -1070,8 +1071,8 @@ static void check_qkv_v(const qkv_case *c, uint32_t v_type) {
     char what[200];
     snprintf(what, sizeof what, "matvec_qkv %s q %d kv %d cols %d rope %d%s%s%s%s%s%s", ggml_type_name(c->type),
              c->q_rows, c->kv_rows, c->cols, c->pairs, c->neox ? " neox" : "", c->bias ? " bias" : "",
-             c->ln ? " layernorm" : "", c->stacked ? " stacked" : "", v_apart ? " V apart, " : "",
-             v_apart ? ggml_type_name(v_type) : "");
+             c->ln ? " layernorm" : "", c->stacked ? " stacked" : "",
+             v_type == c->type ? "" : v_apart ? " V apart, " : " V in, ", v_type == c->type ? "" : ggml_type_name(v_type));
     const char *names[3] = {"Q", "K cache", "V cache"};
     for (int m = 0; m < 3; m++) expect_close(what, names[m], got[m], want[m], tol[m], len[m], m ? (size_t)c->kv_rows : nq);
     const int has[4] = {0, c->bias, c->ln, c->stacked};
@@ -1477,9 +1478,10 @@ static void test_kquant_fused(void **state) {
     k_swap_rng();
 }
 
-/* Q4_K_M's layers with a q6_K V: Q and K in the fused kernel, V not. On a
- * generator state of its own, restored after, so that the other tests'
- * random draws stay as they were. */
+/* Q4_K_M's layers with a q6_K V: V read in Q's and K's kernel in its own
+ * unit type (and each K-quant with another's V); with a V no kernel pairs
+ * (q8_0), Q and K alone. On a generator state of its own, restored after,
+ * so that the other tests' random draws stay as they were. */
 static void test_kquant_qk_v_apart(void **state) {
     (void)state;
     uint64_t saved = rng;

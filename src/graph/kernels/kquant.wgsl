@@ -1,11 +1,12 @@
-// What the K-quant snippets (wfmt_, mvfmt_, mvfmt2_, mvfmt3_q4_K/q5_K/q6_K)
-// share: a super-block's eight blocks of 32 as dtype.c's pack_k lays them
-// out, Q4_0's nibbles (mvfmt_q4_0.wgsl) with the element's high bits (Q5_K
-// one, Q6_K two) in a high word at the nibble's own shift, and Q4_K/Q5_K's
-// scales. Values are ggml's: d * scale, times q, less dmin * min (Q6_K:
-// d * scale times q - 32). Each product is exact in f32, an f16's 11
-// significant bits by a scale's 7 at most, then by a quant's 5 at most
-// (Q6_K's -128 and -32 are powers of two), so the one rounding, the
+// What the K-quant snippets (wfmt_, mmi8_, mvfmt_, mvfmt2_, mvfmt3_q4_K/
+// q5_K/q6_K) share: a super-block's eight blocks of 32 as dtype.c's pack_k
+// lays them out, Q4_0's nibbles (mvfmt_q4_0.wgsl) with the element's high
+// bits (Q5_K one, Q6_K two) in a high word at the nibble's own shift, and
+// Q4_K/Q5_K's scales; and each type's one-token unit. Values are ggml's:
+// d * scale, times q, less dmin * min (Q6_K: d * scale times q - 32). Each
+// product is exact in f32, an f16's 11 significant bits by a scale's 7 at
+// most, then by a quant's 5 at most (Q6_K's -128 and -32 are powers of
+// two), so where a kernel makes elements (kq_vec4) the one rounding, the
 // subtraction's, is the CPU's, fused into a multiply-add or not.
 
 // Block b (0..7) of a Q4_K/Q5_K super-block: (d * scale, dmin * min); s its
@@ -45,12 +46,69 @@ fn kq_pair(w: u32, h: u32, hm: u32, s: u32, off: f32) -> vec2<f32> {
   return unpack2x16float(((w >> s) & 0x000F000Fu) | (((h >> s) & hm) << 4u) | 0x64006400u) - vec2<f32>(1024.0 + off);
 }
 
-// A quant word of a unit: its low nibbles dequantized by lo (scale, min)
-// against x0, its high ones by hi against x1.
-fn kq_dot(w: u32, h: u32, hm: u32, off: f32, x0: vec4<f32>, x1: vec4<f32>, lo: vec2<f32>, hi: vec2<f32>) -> f32 {
+// A quant word of a unit, unscaled: its low nibbles dotted with x0, its
+// high ones with x1. The one-token snippets scale the sums, not each
+// element (with Q4_K/Q5_K's min times the sum of x, XU's s): on NVIDIA
+// those kernels are bound by their arithmetic as much as by their bytes.
+fn kq_dots(w: u32, h: u32, hm: u32, off: f32, x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
   let a = kq_pair(w, h, hm, 0u, off);  // bytes 0 and 2, low nibbles
   let b = kq_pair(w, h, hm, 8u, off);  // bytes 1 and 3
   let c = kq_pair(w, h, hm, 4u, off);  // bytes 0 and 2, high nibbles
   let d = kq_pair(w, h, hm, 12u, off); // bytes 1 and 3
-  return dot(vec4<f32>(a.x, b.x, a.y, b.y) * lo.x - lo.y, x0) + dot(vec4<f32>(c.x, d.x, c.y, d.y) * hi.x - hi.y, x1);
+  return vec2<f32>(dot(vec4<f32>(a.x, b.x, a.y, b.y), x0), dot(vec4<f32>(c.x, d.x, c.y, d.y), x1));
+}
+
+// The one-token snippets' x unit (the same for the three K-quants, so that
+// a Q4_K or Q5_K projection can read a Q6_K matrix in the same kernel:
+// mvfmtv_q6_K.wgsl): sixteen elements, as Q4_0's, and their sum.
+struct KXU { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, s: f32 }
+fn kx_unit(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> KXU {
+  return KXU(a, b, c, d, dot(a + b + c + d, vec4<f32>(1.0)));
+}
+
+// Q4_K's one-token unit (mvfmt_q4_K.wgsl): half a block's quant bytes, as
+// Q4_0's (the same nibble order, so the same x), with its block's scale
+// and min; the 16 units of a super-block read its scales' two vec2s, n
+// super-blocks' after 16n vec2s of quants, 18n vec2s in all.
+struct K4U { dm: vec2<f32>, q: vec2<u32> }
+fn k4_scales_at(len: u32, u: u32) -> u32 { return 16u * (len / 18u) + 2u * (u >> 4u); }
+fn k4_unit(q: vec2<u32>, s0: vec2<u32>, s1: vec2<u32>, u: u32) -> K4U {
+  return K4U(k4_dm(vec4<u32>(s0, s1), (u >> 1u) & 7u), q);
+}
+fn k4_dot(w: K4U, x: KXU) -> f32 {
+  let s = kq_dots(w.q.x, 0u, 0u, 0.0, x.a, x.c) + kq_dots(w.q.y, 0u, 0u, 0.0, x.b, x.d);
+  return w.dm.x * (s.x + s.y) - w.dm.y * x.s;
+}
+
+// Q5_K's (mvfmt_q5_K.wgsl): Q4_K's with the block's word of fifth bits,
+// shifted to the unit's quant words (2 and 3 for the second half); n
+// super-blocks' scales after 40n words of quants, 44n words in all.
+struct K5U { dm: vec2<f32>, q: vec2<u32>, h: u32 }
+fn k5_scales_at(len: u32, u: u32) -> u32 { return 40u * (len / 44u) + 4u * (u >> 4u); }
+fn k5_unit(q0: u32, q1: u32, h: u32, s: vec4<u32>, u: u32) -> K5U {
+  return K5U(k4_dm(s, (u >> 1u) & 7u), vec2<u32>(q0, q1), h >> (2u * (u & 1u)));
+}
+fn k5_dot(w: K5U, x: KXU) -> f32 {
+  let s = kq_dots(w.q.x, w.h, 0x00010001u, 0.0, x.a, x.c) + kq_dots(w.q.y, w.h >> 1u, 0x00010001u, 0.0, x.b, x.d);
+  return w.dm.x * (s.x + s.y) - w.dm.y * x.s;
+}
+
+// Q6_K's one-token unit (mvfmt_q6_K.wgsl): two words of nibbles, the high
+// word with their top bits, d times the block's two scales (its low
+// nibbles' and its high ones'); n super-blocks' scales after 48n words of
+// quants.
+struct K6U { d: vec2<f32>, q: vec2<u32>, h: u32 }
+fn q6_supers(len: u32) -> u32 { return 4u * (len / 212u) + (len % 212u) / 53u; }
+fn k6_scales_at(len: u32, u: u32) -> u32 { return 48u * q6_supers(len) + 5u * (u >> 4u); }
+fn k6_unit(q0: u32, q1: u32, h: u32, sw: u32, dw: u32, u: u32) -> K6U {
+  let o = 16u * ((u >> 1u) & 1u);
+  let d = unpack2x16float(dw).x;
+  // The two signed scales plus 128, under f16's exponent of 1024 (as
+  // k4_dm): exact, with no integer conversions.
+  let b = sw >> o;
+  let v = ((b & 255u) | (((b >> 8u) & 255u) << 16u)) ^ 0x00800080u;
+  return K6U(d * (unpack2x16float(v | 0x64006400u) - vec2<f32>(1152.0)), vec2<u32>(q0, q1), h);
+}
+fn k6_dot(w: K6U, x: KXU) -> f32 {
+  return dot(kq_dots(w.q.x, w.h, 0x00030003u, 32.0, x.a, x.c) + kq_dots(w.q.y, w.h >> 2u, 0x00030003u, 32.0, x.b, x.d), w.d);
 }

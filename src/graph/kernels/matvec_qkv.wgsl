@@ -3,7 +3,8 @@
 // mv_lnorm_common.wgsl): rows 0..q_rows-1 from W into Y, the next kv_rows
 // from W2 (mvfmt2_*.wgsl) into the K cache's row pos0, the last kv_rows from
 // W3 (mvfmt3_*.wgsl) into the V cache's (with no_v, none: V is another
-// type, its product the caller's). With stacked set, W, W2 and W3 are
+// type, its product the caller's; or, with the mv_qkv_v_own.wgsl snippet,
+// another K-quant read in its own unit type by v_rows). With stacked set, W, W2 and W3 are
 // one matrix of all three (GPT-2's attn_qkv, bound three times): each reads
 // its part's rows where they lie. With bias_at set, NW holds the Q, K and V
 // biases stacked from float bias_at on (after the norm's vectors: a binding
@@ -29,12 +30,6 @@ struct Params { q_rows: u32, cols: u32, kv_rows: u32, rope_pairs: u32, neox: u32
 @group(0) @binding(7) var<storage, read_write> KC: array<f32>;
 @group(0) @binding(8) var<storage, read_write> VC: array<f32>;
 var<private> xoff: u32; // x is row 0 (mv_norm_common.wgsl reads from xoff)
-
-fn qkv_w(m: u32, i: u32) -> WU {
-  if (m == 0u) { return mv_w(i); }
-  if (m == 1u) { return mv_w2(i); }
-  return mv_w3(i);
-}
 
 fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   if (step.n_tokens != 1u) { return; } // a decode step's kernel only (the graph dispatches it so)
@@ -65,23 +60,27 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   for (var r = 0u; r < MV_ROWS; r++) { rb[r] = (wfirst + rows[r]) * nu; }
   norm_begin(lane, G);
   var acc = vec4<f32>(0.0);
-  var u = lane;
-  for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
-    var xs: array<XU, MV_UNROLL>;
-    var ws: array<WU, MV_ROWS * MV_UNROLL>;
-    for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
-    for (var r = 0u; r < MV_ROWS; r++) {
-      for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = qkv_w(m, rb[r] + u + k * G); }
+  if (V_OWN && m == 2u) {
+    acc = v_rows(rb, lane, G);
+  } else {
+    var u = lane;
+    for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
+      var xs: array<XU, MV_UNROLL>;
+      var ws: array<WU, MV_ROWS * MV_UNROLL>;
+      for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
+      for (var r = 0u; r < MV_ROWS; r++) {
+        for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = qkv_w(m, rb[r] + u + k * G); }
+      }
+      for (var r = 0u; r < MV_ROWS; r++) {
+        var s = 0.0;
+        for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
+        acc[r] += s;
+      }
     }
-    for (var r = 0u; r < MV_ROWS; r++) {
-      var s = 0.0;
-      for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
-      acc[r] += s;
+    for (; u < nu; u += G) {
+      let x = mv_x(u);
+      for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(qkv_w(m, rb[r] + u), x); }
     }
-  }
-  for (; u < nu; u += G) {
-    let x = mv_x(u);
-    for (var r = 0u; r < MV_ROWS; r++) { acc[r] += mv_dot(qkv_w(m, rb[r] + u), x); }
   }
   let scale = norm_scale(lane, G); // after the product, whose loads gave x's squares
   var tot = group_sum4(acc, lane) * scale;

@@ -7,7 +7,6 @@
 // take 48n + 4 ceil(5n / 4) words, 212 for every 4.
 const WBLOCK_WORDS: u32 = 6u;
 struct WRAW { q: vec2<u32>, s: vec2<u32> }
-fn q6_supers(len: u32) -> u32 { return 4u * (len / 212u) + (len % 212u) / 53u; }
 fn wload(base: u32, j: u32) -> WRAW {
   let g = 48u * q6_supers(arrayLength(&W)) + 5u * (base / 48u);
   let b = (base / 6u) & 7u;
