@@ -255,7 +255,7 @@ int kernels_qkv_v_own(int slot, int v_slot) {
     return t && v && slot != v_slot && t->block_elems == 256 && v->block_elems == 256;
 }
 
-/* v_slot: V's format where it is not slot's (kernels_qkv_v_own), else -1. */
+/* v_slot: V's format where it is not slot's (kernels_qkv_v_own), else negative. */
 static gpu_kernel *get_kernel(kernel_registry *r, kernel_id id, int slot, int v_slot, int variant, char *err,
                               size_t errlen) {
     if (id < 0 || id >= KERNEL_COUNT || slot < 0 || slot >= DTYPE_GPU_SLOTS || variant < 0 || variant >= KV_COUNT ||
@@ -342,9 +342,5 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
 }
 
 gpu_kernel *kernels_get_qkv_v_own(kernel_registry *r, int slot, int v_slot, int variant, char *err, size_t errlen) {
-    if (v_slot < 0) {
-        set_err(err, errlen, "no such kernel (V format %d)", v_slot);
-        return NULL;
-    }
     return get_kernel(r, KERNEL_MATVEC_QKV, slot, v_slot, variant, err, errlen);
 }

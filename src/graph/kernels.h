@@ -122,7 +122,8 @@ gpu_kernel *kernels_get(kernel_registry *r, kernel_id id, int slot, int variant,
 /* Whether matvec_qkv.wgsl can read V in format v_slot where Q and K are
  * slot: two different K-quants (llama.cpp's Q4_K_M and Q5_K_M files). */
 int kernels_qkv_v_own(int slot, int v_slot);
-/* That kernel (KERNEL_MATVEC_QKV, its variant), as kernels_get. */
+/* That kernel (KERNEL_MATVEC_QKV, its variant), as kernels_get; v_slot -1:
+ * the kernel with V of slot's type. */
 gpu_kernel *kernels_get_qkv_v_own(kernel_registry *r, int slot, int v_slot, int variant, char *err, size_t errlen);
 
 #endif

@@ -6,13 +6,17 @@
 #include <string.h>
 
 
-/* The kernel, or NULL with the reason recorded in the graph. */
-static gpu_kernel *kernel(graph *g, kernel_id id, int slot, int variant) {
+/* The kernel, or NULL with the reason recorded in the graph; v_slot: V's
+ * own format for KERNEL_MATVEC_QKV (kernels_get_qkv_v_own), else -1. */
+static gpu_kernel *kernel_v(graph *g, kernel_id id, int slot, int v_slot, int variant) {
     char err[512];
-    gpu_kernel *k = kernels_get(graph_kernels(g), id, slot, variant, err, sizeof err);
+    gpu_kernel *k = v_slot < 0 ? kernels_get(graph_kernels(g), id, slot, variant, err, sizeof err)
+                               : kernels_get_qkv_v_own(graph_kernels(g), slot, v_slot, variant, err, sizeof err);
     if (!k) graph_fail(g, err);
     return k;
 }
+
+static gpu_kernel *kernel(graph *g, kernel_id id, int slot, int variant) { return kernel_v(g, id, slot, -1, variant); }
 
 static uint32_t slots(graph *g) { return graph_kernels(g)->group_slots; }
 
@@ -271,14 +275,7 @@ static int matvec_qkv(graph *g, const gpu_matrix *const m[3], int q_rows, int kv
                         {m[1]->chunk[0], 0, 0}, {m[with_v ? 2 : 1]->chunk[0], 0, 0}, {k_cache, 0, 0}, {v_cache, 0, 0},
                         {turn ? rope->cs : NULL, 0, 0}};
     int variant = n->layer_norm ? KV_LNORM : turn ? KV_QKV_ROPE : KV_PLAIN;
-    gpu_kernel *k;
-    if (v_slot < 0) k = kernel(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant);
-    else {
-        char err[512];
-        k = kernels_get_qkv_v_own(graph_kernels(g), m[0]->gpu_slot, v_slot, variant, err, sizeof err);
-        if (!k) graph_fail(g, err);
-    }
-    graph_dispatch(g, k, &p, sizeof p, b, turn ? 9 : 8,
+    graph_dispatch(g, kernel_v(g, KERNEL_MATVEC_QKV, m[0]->gpu_slot, v_slot, variant), &p, sizeof p, b, turn ? 9 : 8,
                    (grid_rule){p.q_rows + (with_v ? 2 : 1) * p.kv_rows, 0, 0,
                                kernels_matvec_per_wg(graph_kernels(g), KERNEL_MATVEC_QKV, m[0]->gpu_slot, variant),
                                WHEN_ONE_TOKEN});
