@@ -93,6 +93,9 @@ static const struct {
  *   head (-0.7%) and the Q8_0/Q4_0 QKV (-1%); and with them the loads in
  *   flight stay as above: the Q8_0/Q4_0 products lost 7% at eight, F16's
  *   output and down 3% at four;
+ * - four subgroups in the K-quants' LM head (a Q6_K one in llama.cpp's
+ *   Q4_K_M and Q6_K files): tg128 on the H200 (2026-12-01) Q4_K_M 787 to
+ *   797, Q6_K 761 to 771;
  * - two subgroups in the K-quants' QKV too: tg128 on the H200
  *   (2026-11-30, one run each) Q4_K_M 660 to 673, Q6_K 689 to 718; their
  *   other shapes are Q8_0/Q4_0's, as eight loads, one subgroup or one row
@@ -143,6 +146,7 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
         (id == KERNEL_MATVEC_QKV && (!t->gpu_scales || t->block_elems == 256)))
         s.ks = 2;
+    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s.ks = 4;
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,

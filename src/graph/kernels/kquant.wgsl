@@ -39,31 +39,40 @@ fn kq_vec4(q: u32, h: u32, j: u32, hbits: u32) -> vec4<f32> {
   return vec4<f32>(vec4<u32>(v & 255u, (v >> 8u) & 255u, (v >> 16u) & 255u, v >> 24u));
 }
 
-// The one-token kernels' unpacking, as mvfmt_q4_0.wgsl's q4h: the nibbles of
-// bytes 0 and 2 (or 1 and 3) of quant word w at shift s, with their high
-// bits from h (shifted to w's place in it) under mask hm, less off, exactly.
-fn kq_pair(w: u32, h: u32, hm: u32, s: u32, off: f32) -> vec2<f32> {
-  return unpack2x16float(((w >> s) & 0x000F000Fu) | (((h >> s) & hm) << 4u) | 0x64006400u) - vec2<f32>(1024.0 + off);
+// The one-token kernels' unpacking: the quants q (hb high bits each from h,
+// shifted to w's place in it, under mask hm) of bytes 0 and 2 (or 1 and 3)
+// of quant word w at shift s, as 1 + q / 2^(4 + hb): q in the top of an
+// f16's mantissa under exponent 0, exact, widened by unpack2x16float, with
+// no integer conversions (a quarter of the rate of other arithmetic on
+// NVIDIA) and no subtraction an element (the unit's dot takes x's sums off
+// once). A bias of 1024 (mvfmt_q4_0.wgsl's q4h, unsubtracted) would cancel
+// 1024 times x's sum, ten bits of the result; 1 + q / 16 cancels x's sum.
+fn kq_pair(w: u32, h: u32, hm: u32, s: u32, hb: u32) -> vec2<f32> {
+  return unpack2x16float((((w >> s) & 0x000F000Fu) << (6u - hb)) | (((h >> s) & hm) << (10u - hb)) | 0x3C003C00u);
 }
 
-// A quant word of a unit, unscaled: its low nibbles dotted with x0, its
-// high ones with x1. The one-token snippets scale the sums, not each
-// element (with Q4_K/Q5_K's min times the sum of x, XU's s): on NVIDIA
-// those kernels are bound by their arithmetic as much as by their bytes.
-fn kq_dots(w: u32, h: u32, hm: u32, off: f32, x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
-  let a = kq_pair(w, h, hm, 0u, off);  // bytes 0 and 2, low nibbles
-  let b = kq_pair(w, h, hm, 8u, off);  // bytes 1 and 3
-  let c = kq_pair(w, h, hm, 4u, off);  // bytes 0 and 2, high nibbles
-  let d = kq_pair(w, h, hm, 12u, off); // bytes 1 and 3
+// A quant word of a unit, unscaled and biased (kq_pair): its low nibbles
+// dotted with x0, its high ones with x1. The one-token snippets scale the
+// sums, not each element: on NVIDIA those kernels are bound by their
+// arithmetic as much as by their bytes. On the H200 (2026-12-01, tg128,
+// with mvfmt_q6_K.wgsl's 8-byte loads) the bias took Q4_K_M from 772 to
+// 787 and Q6_K from 751 to 761 against subtracting an element.
+fn kq_dots(w: u32, h: u32, hm: u32, hb: u32, x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
+  let a = kq_pair(w, h, hm, 0u, hb);  // bytes 0 and 2, low nibbles
+  let b = kq_pair(w, h, hm, 8u, hb);  // bytes 1 and 3
+  let c = kq_pair(w, h, hm, 4u, hb);  // bytes 0 and 2, high nibbles
+  let d = kq_pair(w, h, hm, 12u, hb); // bytes 1 and 3
   return vec2<f32>(dot(vec4<f32>(a.x, b.x, a.y, b.y), x0), dot(vec4<f32>(c.x, d.x, c.y, d.y), x1));
 }
 
 // The one-token snippets' x unit (the same for the three K-quants, so that
 // a Q4_K or Q5_K projection can read a Q6_K matrix in the same kernel:
-// mvfmtv_q6_K.wgsl): sixteen elements, as Q4_0's, and their sum.
-struct KXU { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, s: f32 }
+// mv_qkv_v_own.wgsl): sixteen elements, as Q4_0's, their sum, and the sum
+// of the eight a unit's low nibbles meet (a and b: Q6_K's first scale).
+struct KXU { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, s: f32, lo: f32 }
 fn kx_unit(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> KXU {
-  return KXU(a, b, c, d, dot(a + b + c + d, vec4<f32>(1.0)));
+  let lo = dot(a + b, vec4<f32>(1.0));
+  return KXU(a, b, c, d, lo + dot(c + d, vec4<f32>(1.0)), lo);
 }
 
 // Q4_K's one-token unit (mvfmt_q4_K.wgsl): half a block's quant bytes, as
@@ -76,8 +85,8 @@ fn k4_unit(q: vec2<u32>, s0: vec2<u32>, s1: vec2<u32>, u: u32) -> K4U {
   return K4U(k4_dm(vec4<u32>(s0, s1), (u >> 1u) & 7u), q);
 }
 fn k4_dot(w: K4U, x: KXU) -> f32 {
-  let s = kq_dots(w.q.x, 0u, 0u, 0.0, x.a, x.c) + kq_dots(w.q.y, 0u, 0u, 0.0, x.b, x.d);
-  return w.dm.x * (s.x + s.y) - w.dm.y * x.s;
+  let t = kq_dots(w.q.x, 0u, 0u, 0u, x.a, x.c) + kq_dots(w.q.y, 0u, 0u, 0u, x.b, x.d);
+  return 16.0 * w.dm.x * (t.x + t.y - x.s) - w.dm.y * x.s;
 }
 
 // Q5_K's (mvfmt_q5_K.wgsl): Q4_K's with the block's word of fifth bits,
@@ -89,8 +98,8 @@ fn k5_unit(q0: u32, q1: u32, h: u32, s: vec4<u32>, u: u32) -> K5U {
   return K5U(k4_dm(s, (u >> 1u) & 7u), vec2<u32>(q0, q1), h >> (2u * (u & 1u)));
 }
 fn k5_dot(w: K5U, x: KXU) -> f32 {
-  let s = kq_dots(w.q.x, w.h, 0x00010001u, 0.0, x.a, x.c) + kq_dots(w.q.y, w.h >> 1u, 0x00010001u, 0.0, x.b, x.d);
-  return w.dm.x * (s.x + s.y) - w.dm.y * x.s;
+  let t = kq_dots(w.q.x, w.h, 0x00010001u, 1u, x.a, x.c) + kq_dots(w.q.y, w.h >> 1u, 0x00010001u, 1u, x.b, x.d);
+  return 32.0 * w.dm.x * (t.x + t.y - x.s) - w.dm.y * x.s;
 }
 
 // Q6_K's one-token unit (mvfmt_q6_K.wgsl): two words of nibbles, the high
@@ -110,5 +119,7 @@ fn k6_unit(q0: u32, q1: u32, h: u32, sw: u32, dw: u32, u: u32) -> K6U {
   return K6U(d * (unpack2x16float(v | 0x64006400u) - vec2<f32>(1152.0)), vec2<u32>(q0, q1), h);
 }
 fn k6_dot(w: K6U, x: KXU) -> f32 {
-  return dot(kq_dots(w.q.x, w.h, 0x00030003u, 32.0, x.a, x.c) + kq_dots(w.q.y, w.h >> 2u, 0x00030003u, 32.0, x.b, x.d), w.d);
+  // q - 32 summed: 64 (t - x's sum), less 32 x's sum, for each scale's half
+  let t = kq_dots(w.q.x, w.h, 0x00030003u, 2u, x.a, x.c) + kq_dots(w.q.y, w.h >> 2u, 0x00030003u, 2u, x.b, x.d);
+  return dot(64.0 * t - 96.0 * vec2<f32>(x.lo, x.s - x.lo), w.d);
 }
