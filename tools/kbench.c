@@ -150,12 +150,13 @@ static const variant variants[] = {
 /* matvec.wgsl as the engine composes it, with this variant's shape. */
 static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dtype_info *t, const variant *v,
                                char *err, size_t errlen) {
-    char fmt[64], fmt2[64], head[128];
+    char fmt[64], fmt2[64], head[160];
     snprintf(fmt, sizeof fmt, "mvfmt_%s%s.wgsl", t->name, v->fmt);
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     snprintf(head, sizeof head,
-             "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\nconst MV_TOKENS: u32 = 1u;\n",
-             v->rows, v->unroll, v->ks ? v->ks : 1);
+             "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\nconst MV_TOKENS: u32 = 1u;\n"
+             "const MV_XJIT: bool = %s;\n",
+             v->rows, v->unroll, v->ks ? v->ks : 1, kernels_matvec_xjit(t->gpu_slot) ? "true" : "false");
     const char *shared = kernels_format_shared(t->gpu_slot);
     const char *parts[10] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"),
                             shared ? embedded(shared) : "", embedded(fmt),

@@ -93,9 +93,14 @@ static const struct {
  *   head (-0.7%) and the Q8_0/Q4_0 QKV (-1%); and with them the loads in
  *   flight stay as above: the Q8_0/Q4_0 products lost 7% at eight, F16's
  *   output and down 3% at four;
- * - four subgroups in the K-quants' LM head (a Q6_K one in llama.cpp's
+ * - one subgroup in the K-quants' LM head (a Q6_K one in llama.cpp's
  *   Q4_K_M and Q6_K files): tg128 on the H200 (2026-12-01) Q4_K_M 787 to
- *   797, Q6_K 761 to 771;
+ *   797, Q6_K 761 to 771 (measured as "k4", which this adapter's two
+ *   subgroups a workgroup turn into one); and with x loaded unit by unit
+ *   (MV_XJIT, below) two loads in flight there: 827 to 832 and 830 to 838;
+ * - with MV_XJIT, in Q4_0: two loads in flight in the output and down
+ *   projections (884 to 927) and in the gate/up, and two subgroups in the
+ *   QKV (933 to 970 with both);
  * - two subgroups in the K-quants' QKV too: tg128 on the H200
  *   (2026-11-30, one run each) Q4_K_M 660 to 673, Q6_K 689 to 718; their
  *   other shapes are Q8_0/Q4_0's, as eight loads, one subgroup or one row
@@ -105,7 +110,7 @@ static const struct {
  * WGPT_MV_TUNE overrides these (mv_shape_tune), to measure others end to
  * end without a rebuild (scripts/device_mvtune.sh); wgpt-kbench times
  * single kernels. */
-typedef struct { uint32_t rows, unroll, ks; } mv_shape;
+typedef struct { uint32_t rows, unroll, ks, xjit; } mv_shape;
 
 /* WGPT_MV_TUNE="mv.q4_0=r2u4k2;glu.f16.0=u8": kernel (mv, glu or qkv),
  * weight type, optionally the variant's number, then r rows, u loads in
@@ -124,10 +129,11 @@ static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int va
         while (c < e + n) {
             char *end;
             unsigned long v = strtoul(c + 1, &end, 10);
-            if (end == c + 1 || v < 1 || v > 16) break;
+            if (end == c + 1 || v < 1 || v > 16) break; /* x: 1 off, 2 on */
             if (*c == 'r') s->rows = (uint32_t)v;
             else if (*c == 'u') s->unroll = (uint32_t)v;
             else if (*c == 'k') s->ks = (uint32_t)v;
+            else if (*c == 'x') s->xjit = v > 1;
             else break;
             c = end;
         }
@@ -137,28 +143,41 @@ static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int va
 }
 
 static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, int variant) {
-    mv_shape s = {2, 4, 1};
+    mv_shape s = {2, 4, 1, (uint32_t)kernels_matvec_xjit(slot)};
     const dtype_info *t = dtype_gpu(slot);
     int norm = variant == KV_NORM || variant == KV_NORM_BIAS, q4 = !strcmp(t->name, "q4_0");
     if (id == KERNEL_MATVEC && !t->gpu_scales && !norm) s.unroll = 8;
-    if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && q4) s.unroll = 8;
+    if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && q4 && !s.xjit) s.unroll = 8;
     if (id == KERNEL_MATVEC && t->gpu_scales && norm) s.rows = 4;
     if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
         (id == KERNEL_MATVEC_QKV && (!t->gpu_scales || t->block_elems == 256)))
         s.ks = 2;
-    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s.ks = 4;
+    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s = (mv_shape){4, 2, 1, s.xjit};
+    if (q4 && s.xjit && variant == KV_PLAIN && id != KERNEL_MATVEC_QKV) s.unroll = 2;
+    if (q4 && s.xjit && id == KERNEL_MATVEC_QKV) s.ks = 2;
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,
      * WGPT_MV_TUNE sweeps in results/2026-11-30-h200/issue13/): 279 / 846 /
      * 1967 / 2961 tok/s against 234 / 731 / 1368 / 1700 with the one-token
      * shape (two rows, two subgroups, four loads). */
-    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1};
+    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1, 0};
     mv_shape_tune(&s, id, t, variant);
     if (s.rows > 4) s.rows = 4;
     if (id == KERNEL_MATVEC_GLU && s.rows > 2) s.rows = 2;
     if (s.ks > 1 && (strcmp(r->reduce, "reduce_subgroup.wgsl") || r->group_slots % s.ks)) s.ks = 1;
     return s;
+}
+
+/* x's units loaded one by one, just before their products (matvec.wgsl's
+ * MV_XJIT), in the one-token kernels of Q4_0 and the K-quants: on the H200
+ * (2026-12-01, tg128, the 1B shape, results/2026-12-01-h200/issue12-xjit/)
+ * Q4_K_M 799 to 835, Q6_K 772 to 838, and Q4_0 866 to 895 with four loads
+ * in flight in its gate/up (760 with its eight then). The other formats,
+ * whose shapes were tuned with x loaded first, keep it so until measured. */
+int kernels_matvec_xjit(int slot) {
+    const dtype_info *t = dtype_gpu(slot);
+    return t && (t->block_elems == 256 || !strcmp(t->name, "q4_0"));
 }
 
 uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant) {
@@ -272,15 +291,17 @@ static gpu_kernel *get_kernel(kernel_registry *r, kernel_id id, int slot, int v_
     if (*k) return *k;
     const dtype_info *t = dtype_gpu(slot);
     int pf = kernel_parts[id].per_format;
-    char fmt[40] = "", fmt2[40] = "", fmt3[40] = "", shape[128] = "";
+    char fmt[40] = "", fmt2[40] = "", fmt3[40] = "", shape[192] = "";
     const char *reduce = r->reduce;
     if (pf == FMT_W) snprintf(fmt, sizeof fmt, "%s", t->wgsl);
     if (pf >= FMT_MV) {
         mv_shape ms = mv_shape_of(r, id, slot, variant);
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
         snprintf(shape, sizeof shape,
-                 "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\nconst KS: u32 = %uu;\nconst MV_TOKENS: u32 = %uu;\n",
-                 ms.rows, ms.unroll, ms.ks, variant == KV_MULTI || variant == KV_MULTI_BIAS ? MV_MULTI_TOKENS : 1u);
+                 "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\nconst KS: u32 = %uu;\nconst MV_TOKENS: u32 = %uu;\n"
+                 "const MV_XJIT: bool = %s;\n",
+                 ms.rows, ms.unroll, ms.ks, variant == KV_MULTI || variant == KV_MULTI_BIAS ? MV_MULTI_TOKENS : 1u,
+                 ms.xjit ? "true" : "false");
         if (ms.ks > 1) reduce = "reduce_subgroup_ks.wgsl";
     }
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)

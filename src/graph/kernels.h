@@ -66,6 +66,9 @@ typedef struct {
 /* Rows of W each group of lanes of a one-token product (id KERNEL_MATVEC,
  * KERNEL_MATVEC_GLU or KERNEL_MATVEC_QKV, its variant) takes for weight
  * type slot. */
+/* Whether the one-token kernels of format slot load x's units one by one
+ * (matvec.wgsl's MV_XJIT) rather than all of a step's first. */
+int kernels_matvec_xjit(int slot);
 uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant);
 /* Rows a workgroup of that product takes: a dispatch needs rows / this
  * workgroups (groups of several subgroups take fewer). */

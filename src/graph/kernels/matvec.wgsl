@@ -6,7 +6,10 @@
 // one 16-byte load for F32/F16/BF16, a block for Q8_0/Q4_0), so a subgroup's
 // loads are contiguous, and each lane issues MV_UNROLL units' loads for every
 // row before it uses any. The x vector is read once per unit for all MV_ROWS
-// rows. MV_ROWS (at most 4) and MV_UNROLL are set per format by whoever
+// rows, loaded before the weights' products or, with MV_XJIT, each unit
+// just before its products (what a lane holds then is one x unit, not
+// MV_UNROLL: more lanes fit a multiprocessor). MV_ROWS (at most 4),
+// MV_UNROLL and MV_XJIT are set per format by whoever
 // composes the kernel (kernels.c; tools/kbench.c tries others); the
 // mvfmt_*.wgsl snippet supplies W, the unit types and mv_w/mv_x/mv_dot, the
 // variant (mv_plain, mv_bias, mv_norm, mv_norm_bias) the bias, xin (x as the
@@ -56,12 +59,16 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
       if (t >= nt) { break; }
       xoff = x0 + (t0 + t) * (p.cols / 4u);
       var xs: array<XU, MV_UNROLL>;
-      for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
-      for (var r = 0u; r < MV_ROWS; r++) {
-        var s = 0.0;
-        for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot(ws[r * MV_UNROLL + k], xs[k]); }
-        acc[t][r] += s;
+      if (!MV_XJIT) {
+        for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
       }
+      var s = vec4<f32>(0.0);
+      for (var k = 0u; k < MV_UNROLL; k++) {
+        var x: XU;
+        if (MV_XJIT) { x = mv_x(u + k * G); } else { x = xs[k]; }
+        for (var r = 0u; r < MV_ROWS; r++) { s[r] += mv_dot(ws[r * MV_UNROLL + k], x); }
+      }
+      acc[t] += s;
     }
   }
   for (; u < nu; u += G) {

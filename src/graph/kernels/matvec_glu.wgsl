@@ -30,26 +30,28 @@ fn kernel(wg: u32, slot: u32, slots: u32, lane: u32, G: u32) {
   var acc = vec4<f32>(0.0); // gate rows in .xy, up rows in .zw
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
-    var xs: array<XU, MV_UNROLL>;
+    var xs: array<XU, MV_UNROLL>; // loaded first, or one by one with MV_XJIT (matvec.wgsl)
+    if (!MV_XJIT) {
+      for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
+    }
     var wg_: array<WU, MV_ROWS * MV_UNROLL>;
     var wu_: array<WU, MV_ROWS * MV_UNROLL>;
-    for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
     for (var r = 0u; r < MV_ROWS; r++) {
       for (var k = 0u; k < MV_UNROLL; k++) {
         wg_[r * MV_UNROLL + k] = mv_w(rb[r] + u + k * G);
         if (GLU_GATED) { wu_[r * MV_UNROLL + k] = mv_w2(rb[r] + u + k * G); }
       }
     }
-    for (var r = 0u; r < MV_ROWS; r++) {
-      var sg = 0.0;
-      var su = 0.0;
-      for (var k = 0u; k < MV_UNROLL; k++) {
-        sg += mv_dot(wg_[r * MV_UNROLL + k], xs[k]);
-        if (GLU_GATED) { su += mv_dot(wu_[r * MV_UNROLL + k], xs[k]); }
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < MV_UNROLL; k++) {
+      var x: XU;
+      if (MV_XJIT) { x = mv_x(u + k * G); } else { x = xs[k]; }
+      for (var r = 0u; r < MV_ROWS; r++) {
+        s[r] += mv_dot(wg_[r * MV_UNROLL + k], x);
+        if (GLU_GATED) { s[2u + r] += mv_dot(wu_[r * MV_UNROLL + k], x); }
       }
-      acc[r] += sg;
-      acc[2u + r] += su;
     }
+    acc += s;
   }
   for (; u < nu; u += G) {
     let x = mv_x(u);

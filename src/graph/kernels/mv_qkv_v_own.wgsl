@@ -14,17 +14,21 @@ fn v_rows(rb: array<u32, MV_ROWS>, lane: u32, G: u32) -> vec4<f32> {
   var acc = vec4<f32>(0.0);
   var u = lane;
   for (; u + (MV_UNROLL - 1u) * G < nu; u += MV_UNROLL * G) {
-    var xs: array<XU, MV_UNROLL>;
+    var xs: array<XU, MV_UNROLL>; // loaded first, or one by one with MV_XJIT (matvec.wgsl)
+    if (!MV_XJIT) {
+      for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
+    }
     var ws: array<WU3, MV_ROWS * MV_UNROLL>;
-    for (var k = 0u; k < MV_UNROLL; k++) { xs[k] = mv_x(u + k * G); }
     for (var r = 0u; r < MV_ROWS; r++) {
       for (var k = 0u; k < MV_UNROLL; k++) { ws[r * MV_UNROLL + k] = mv_w3(rb[r] + u + k * G); }
     }
-    for (var r = 0u; r < MV_ROWS; r++) {
-      var s = 0.0;
-      for (var k = 0u; k < MV_UNROLL; k++) { s += mv_dot3(ws[r * MV_UNROLL + k], xs[k]); }
-      acc[r] += s;
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < MV_UNROLL; k++) {
+      var x: XU;
+      if (MV_XJIT) { x = mv_x(u + k * G); } else { x = xs[k]; }
+      for (var r = 0u; r < MV_ROWS; r++) { s[r] += mv_dot3(ws[r * MV_UNROLL + k], x); }
     }
+    acc += s;
   }
   for (; u < nu; u += G) {
     let x = mv_x(u);
