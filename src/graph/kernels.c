@@ -114,7 +114,8 @@ typedef struct { uint32_t rows, unroll, ks, xjit; } mv_shape;
 
 /* WGPT_MV_TUNE="mv.q4_0=r2u4k2;glu.f16.0=u8": kernel (mv, glu or qkv),
  * weight type, optionally the variant's number, then r rows, u loads in
- * flight, k subgroups a group. Later entries win. */
+ * flight, k subgroups a group, x1 / x2 x loaded first / unit by unit
+ * (MV_XJIT). Later entries win. */
 static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int variant) {
     const char *e = getenv("WGPT_MV_TUNE");
     const char *kname = id == KERNEL_MATVEC ? "mv" : id == KERNEL_MATVEC_GLU ? "glu" : "qkv";
@@ -129,7 +130,7 @@ static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int va
         while (c < e + n) {
             char *end;
             unsigned long v = strtoul(c + 1, &end, 10);
-            if (end == c + 1 || v < 1 || v > 16) break; /* x: 1 off, 2 on */
+            if (end == c + 1 || v < 1 || v > 16) break;
             if (*c == 'r') s->rows = (uint32_t)v;
             else if (*c == 'u') s->unroll = (uint32_t)v;
             else if (*c == 'k') s->ks = (uint32_t)v;

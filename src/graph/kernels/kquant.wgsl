@@ -54,9 +54,10 @@ fn kq_pair(w: u32, h: u32, hm: u32, s: u32, hb: u32) -> vec2<f32> {
 // A quant word of a unit, unscaled and biased (kq_pair): its low nibbles
 // dotted with x0, its high ones with x1. The one-token snippets scale the
 // sums, not each element: on NVIDIA those kernels are bound by their
-// arithmetic as much as by their bytes. On the H200 (2026-12-01, tg128,
-// with mvfmt_q6_K.wgsl's 8-byte loads) the bias took Q4_K_M from 772 to
-// 787 and Q6_K from 751 to 761 against subtracting an element.
+// arithmetic as much as by their bytes. On the H200 (2026-12-01, tg128)
+// the bias with mvfmt_q6_K.wgsl's 8-byte loads took Q4_K_M from 772 to 787
+// and Q6_K from 751 to 761 against subtracting an element (the bias alone:
+// 778 and 745).
 fn kq_dots(w: u32, h: u32, hm: u32, hb: u32, x0: vec4<f32>, x1: vec4<f32>) -> vec2<f32> {
   let a = kq_pair(w, h, hm, 0u, hb);  // bytes 0 and 2, low nibbles
   let b = kq_pair(w, h, hm, 8u, hb);  // bytes 1 and 3
@@ -109,6 +110,14 @@ fn k5_dot(w: K5U, x: KXU) -> f32 {
 struct K6U { d: vec2<f32>, q: vec2<u32>, h: u32 }
 fn q6_supers(len: u32) -> u32 { return 4u * (len / 212u) + (len % 212u) / 53u; }
 fn k6_scales_at(len: u32, u: u32) -> u32 { return 48u * q6_supers(len) + 5u * (u >> 4u); }
+// Where unit u's words lie in a Q6_K chunk of len words read as vec2s
+// (mvfmt_q6_K.wgsl): its quant vec2, its block's high-word vec2 (the unit
+// takes word u & 1), and the word indices of its scales and of d.
+fn k6_words(len: u32, u: u32) -> vec4<u32> {
+  let b = 3u * (u >> 1u);
+  let g = k6_scales_at(len, u);
+  return vec4<u32>(b + (u & 1u), b + 2u, g + ((u >> 2u) & 3u), g + 4u);
+}
 fn k6_unit(q0: u32, q1: u32, h: u32, sw: u32, dw: u32, u: u32) -> K6U {
   let o = 16u * ((u >> 1u) & 1u);
   let d = unpack2x16float(dw).x;

@@ -11,11 +11,9 @@ const MV_UNIT: u32 = 16u;
 alias WU = K6U;
 alias XU = KXU;
 fn mv_w(u: u32) -> WU {
-  let b = 3u * (u >> 1u);
-  let g = k6_scales_at(2u * arrayLength(&W), u);
-  let s = g + ((u >> 2u) & 3u);
-  let q = W[b + (u & 1u)];
-  return k6_unit(q.x, q.y, W[b + 2u][u & 1u], W[s >> 1u][s & 1u], W[(g + 4u) >> 1u][g & 1u], u);
+  let i = k6_words(2u * arrayLength(&W), u);
+  let q = W[i.x];
+  return k6_unit(q.x, q.y, W[i.y][u & 1u], W[i.z >> 1u][i.z & 1u], W[i.w >> 1u][i.w & 1u], u);
 }
 fn mv_x(u: u32) -> XU {
   let o = (u >> 1u) * 8u + 2u * (u & 1u);
