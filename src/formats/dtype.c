@@ -288,9 +288,14 @@ static void pack_k(const uint8_t *v, int hi_bits, uint8_t *q) {
     }
 }
 
-/* Q4_K, Q5_K: d, dmin and the 12 scale bytes, ggml's first 16 bytes, to the
- * scale plane as they are (the kernels unpack them as get_scale_min_k4
- * does); the quants, as pack_k says. */
+/* Q4_K, Q5_K: d and dmin, ggml's first 4 bytes, then the eight blocks'
+ * 6-bit scales and mins (get_scale_min_k4) rearranged in the other 12
+ * bytes so that a kernel reaches block b's pair with two shifts and two
+ * masks (kquant.wgsl's k4_dm), where ggml's layout takes each field apart
+ * two ways and selects: word 1 (blocks 0-3) and word 2 (blocks 4-7) hold
+ * the low nibbles, the scale's at bit 4(b % 4), the min's 16 above it;
+ * word 3 the top two bits, the scale's at bit 2b, the min's 16 above. The
+ * quants, as pack_k says. */
 static void repack_q45_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
     const int five = t->id == GGML_TYPE_Q5_K;
     for (int64_t b = 0; b < n; b++, src += t->block_bytes, q += 8 * t->gpu_bytes, s += 16) {
@@ -301,13 +306,24 @@ static void repack_q45_K(const dtype_info *t, const uint8_t *src, uint8_t *q, ui
                 v[64 * c + l] = (uint8_t)((ql[32 * c + l] & 15) | (five ? ((qh[l] >> (2 * c)) & 1) << 4 : 0));
                 v[64 * c + 32 + l] = (uint8_t)((ql[32 * c + l] >> 4) | (five ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0));
             }
-        memcpy(s, src, 16);
+        uint32_t w[3] = {0, 0, 0};
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            get_scale_min_k4(j, src + 4, &sc, &m);
+            w[j >> 2] |= (uint32_t)(sc & 15) << (4 * (j & 3)) | (uint32_t)(m & 15) << (16 + 4 * (j & 3));
+            w[2] |= (uint32_t)(sc >> 4) << (2 * j) | (uint32_t)(m >> 4) << (16 + 2 * j);
+        }
+        memcpy(s, src, 4);
+        for (int i = 0; i < 12; i++) s[4 + i] = (uint8_t)(w[i >> 2] >> (8 * (i & 3)));
         pack_k(v, five, q);
     }
 }
 
-/* Q6_K: the 16 signed scales, then d and two bytes of padding, to the scale
- * plane (20 bytes); the quants, as pack_k says. */
+/* Q6_K: the 16 signed scales plus 128 (so unsigned), then d and two bytes
+ * of padding, to the scale plane (20 bytes); each word holds two blocks'
+ * four scales, their low nibbles' in bytes 0 and 1, their high ones' in 2
+ * and 3, so that a kernel shifts a block's pair into two f16 lanes at once
+ * (kquant.wgsl's k6_unit). The quants, as pack_k says. */
 static void repack_q6_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uint8_t *s, int64_t n) {
     for (int64_t b = 0; b < n; b++, src += t->block_bytes, q += 8 * t->gpu_bytes, s += 20) {
         const uint8_t *ql = src, *qh = src + 128;
@@ -321,7 +337,8 @@ static void repack_q6_K(const dtype_info *t, const uint8_t *src, uint8_t *q, uin
                 y[l + 64] = (uint8_t)((L[l] >> 4) | ((H[l] >> 4) & 3) << 4);
                 y[l + 96] = (uint8_t)((L[l + 32] >> 4) | ((H[l] >> 6) & 3) << 4);
             }
-        memcpy(s, src + 192, 18);
+        for (int i = 0; i < 16; i++) s[i] = (uint8_t)(src[192 + (i & ~3) + ((i & 1) << 1) + ((i >> 1) & 1)] ^ 0x80);
+        memcpy(s + 16, src + 208, 2);
         s[18] = s[19] = 0;
         pack_k(v, 2, q);
     }

@@ -100,7 +100,8 @@ static const struct {
  *   (MV_XJIT, below) two loads in flight there: 827 to 832 and 830 to 838;
  * - with MV_XJIT, in Q4_0: two loads in flight in the output and down
  *   projections (884 to 927) and in the gate/up, and two subgroups in the
- *   QKV (933 to 970 with both);
+ *   QKV (933 to 970 with both); in Q8_0 two loads in flight everywhere
+ *   (855 to 891);
  * - two subgroups in the K-quants' QKV too: tg128 on the H200
  *   (2026-11-30, one run each) Q4_K_M 660 to 673, Q6_K 689 to 718; their
  *   other shapes are Q8_0/Q4_0's, as eight loads, one subgroup or one row
@@ -156,6 +157,7 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s = (mv_shape){4, 2, 1, s.xjit};
     if (q4 && s.xjit && variant == KV_PLAIN && id != KERNEL_MATVEC_QKV) s.unroll = 2;
     if (q4 && s.xjit && id == KERNEL_MATVEC_QKV) s.ks = 2;
+    if (!strcmp(t->name, "q8_0") && s.xjit) s.unroll = 2;
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,
@@ -171,14 +173,16 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
 }
 
 /* x's units loaded one by one, just before their products (matvec.wgsl's
- * MV_XJIT), in the one-token kernels of Q4_0 and the K-quants: on the H200
- * (2026-12-01, tg128, the 1B shape, results/2026-12-01-h200/issue12-xjit/)
- * Q4_K_M 799 to 835, Q6_K 772 to 838, and Q4_0 866 to 895 with four loads
- * in flight in its gate/up (760 with its eight then). The other formats,
- * whose shapes were tuned with x loaded first, keep it so until measured. */
+ * MV_XJIT), in the one-token kernels of Q4_0, Q8_0, F16 and the K-quants:
+ * on the H200 (2026-12-01, tg128, the 1B shape,
+ * results/2026-12-01-h200/issue12-xjit/) Q4_K_M 799 to 835, Q6_K 772 to
+ * 838, Q4_0 866 to 895 with four loads in flight in its gate/up (760 with
+ * its eight then), F16 808 to 824, Q8_0 845 to 891 with two loads in flight
+ * in every product (855 with four). BF16 and onnx_q4, whose shapes were
+ * tuned with x loaded first, keep it so until measured. */
 int kernels_matvec_xjit(int slot) {
     const dtype_info *t = dtype_gpu(slot);
-    return t && (t->block_elems == 256 || !strcmp(t->name, "q4_0"));
+    return t && (t->block_elems == 256 || !strcmp(t->name, "q4_0") || !strcmp(t->name, "q8_0") || !strcmp(t->name, "f16"));
 }
 
 uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, int variant) {

@@ -1509,10 +1509,39 @@ static void test_kquant_embed(void **state) {
     k_swap_rng();
 }
 
+/* Q4_K/Q5_K's 12 scale bytes in the plane (dtype.c's repack_q45_K: low
+ * nibbles of blocks 0-3 and 4-7 in words 1 and 2, scale at bit 4(b % 4),
+ * min 16 above; top two bits in word 3, at 2b and 16 above) against
+ * ggml's get_scale_min_k4 of the file's, written out here. */
+static int k4_plane_scales_ok(const uint8_t *at, const uint8_t *blk) {
+    const uint8_t *q = blk + 4;
+    uint32_t w[3];
+    for (int i = 0; i < 3; i++) w[i] = at[4 + 4 * i] | at[5 + 4 * i] << 8 | at[6 + 4 * i] << 16 | (uint32_t)at[7 + 4 * i] << 24;
+    for (int j = 0; j < 8; j++) {
+        int sc = j < 4 ? q[j] & 63 : (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        int m = j < 4 ? q[j + 4] & 63 : (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+        int gsc = (int)((w[j >> 2] >> (4 * (j & 3))) & 15) | (int)((w[2] >> (2 * j)) & 3) << 4;
+        int gm = (int)((w[j >> 2] >> (16 + 4 * (j & 3))) & 15) | (int)((w[2] >> (16 + 2 * j)) & 3) << 4;
+        if (sc != gsc || m != gm) return 0;
+    }
+    return 1;
+}
+
+/* Q6_K's 16 scales in the plane (dtype.c's repack_q6_K): plus 128, word j
+ * blocks 2j and 2j + 1, their first scales in bytes 0 and 1, their second
+ * in 2 and 3; against the file's, ggml's order (block b's at 2b, 2b + 1). */
+static int q6_plane_scales_ok(const uint8_t *at, const uint8_t *file) {
+    for (int b = 0; b < 8; b++)
+        for (int h = 0; h < 2; h++)
+            if ((uint8_t)(at[4 * (b >> 1) + 2 * h + (b & 1)] - 128) != file[2 * b + h]) return 0;
+    return 1;
+}
+
 /* The chunks of a split upload: each exactly its quant plane (a block of 32
  * in gpu_bytes) and its scale plane, padded to 16 bytes, long, and that
- * plane the blocks' own scale bytes (Q4_K, Q5_K: their first 16; Q6_K: its
- * 16 scales and d, then two zero bytes) in order. */
+ * plane the blocks' own scales (Q4_K, Q5_K: d and dmin as they are, the
+ * 6-bit pairs as k4_plane_scales_ok reads them; Q6_K: its 16 scales as
+ * q6_plane_scales_ok reads them, d, then two zero bytes) in order. */
 static void check_kplanes(uint32_t type, int rows, int cols) {
     test_weight tw;
     make_weight(&tw, type, rows, cols);
@@ -1533,7 +1562,8 @@ static void check_kplanes(uint32_t type, int rows, int cols) {
         for (size_t i = 0; i < n; i++) {
             const uint8_t *blk = tw.raw + (r0 * sb + i) * bb, *want = q6 ? blk + 192 : blk;
             const uint8_t zero[2] = {0, 0}, *at = got + n * qb + i * sbytes;
-            if (memcmp(at, want, q6 ? 18 : 16) || (q6 && memcmp(at + 18, zero, 2)))
+            if (q6 ? !q6_plane_scales_ok(at, want) || memcmp(at + 16, want + 16, 2) || memcmp(at + 18, zero, 2)
+                   : memcmp(at, want, 4) || !k4_plane_scales_ok(at, blk))
                 fail_msg("%s rows %d cols %d chunk %d: the scale plane's super-block %zu is not the file's scales",
                          ggml_type_name(type), rows, cols, c, i);
         }

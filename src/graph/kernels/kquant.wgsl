@@ -10,21 +10,17 @@
 // subtraction's, is the CPU's, fused into a multiply-add or not.
 
 // Block b (0..7) of a Q4_K/Q5_K super-block: (d * scale, dmin * min); s its
-// 16 bytes of scales, d and dmin then ggml's 12 packed bytes, read as
-// get_scale_min_k4 reads them.
+// 16 bytes of scales as dtype.c's repack_q45_K lays them out: d and dmin,
+// the low nibbles (blocks 0-3 in s.y, 4-7 in s.z, the scale's at bit
+// 4(b % 4), the min's 16 above), the top two bits (s.w, at bit 2b and 16
+// above). The pair lands in two f16 lanes at once.
 fn k4_dm(s: vec4<u32>, b: u32) -> vec2<f32> {
-  let sh = 8u * (b & 3u);
-  let a = (s.y >> sh) & 255u;
-  let c = (s.z >> sh) & 255u;
-  let e = (s.w >> sh) & 255u;
-  let hi = b >= 4u;
-  let sc = select(a & 63u, (e & 15u) | ((a >> 6u) << 4u), hi);
-  let m = select(c & 63u, (e >> 4u) | ((c >> 6u) << 4u), hi);
-  let dm = unpack2x16float(s.x);
-  // sc and m to floats under f16's exponent of 1024, as kq_pair's quants:
-  // no integer conversions (a quarter of the rate of other arithmetic on
+  let lo = (select(s.y, s.z, b >= 4u) >> (4u * (b & 3u))) & 0x000F000Fu;
+  let hi = (s.w >> (2u * b)) & 0x00030003u;
+  // scale and min under f16's exponent of 1024, as kq_pair's quants: no
+  // integer conversions (a quarter of the rate of other arithmetic on
   // NVIDIA), the same exact values.
-  return dm * (unpack2x16float(sc | (m << 16u) | 0x64006400u) - vec2<f32>(1024.0));
+  return unpack2x16float(s.x) * (unpack2x16float(lo | (hi << 4u) | 0x64006400u) - vec2<f32>(1024.0));
 }
 
 // matmul.wgsl's vec4 j of a block, unsigned: from quant word q (word j % 4:
@@ -119,12 +115,10 @@ fn k6_words(len: u32, u: u32) -> vec4<u32> {
   return vec4<u32>(b + (u & 1u), b + 2u, g + ((u >> 2u) & 3u), g + 4u);
 }
 fn k6_unit(q0: u32, q1: u32, h: u32, sw: u32, dw: u32, u: u32) -> K6U {
-  let o = 16u * ((u >> 1u) & 1u);
   let d = unpack2x16float(dw).x;
-  // The two signed scales plus 128, under f16's exponent of 1024 (as
-  // k4_dm): exact, with no integer conversions.
-  let b = sw >> o;
-  let v = ((b & 255u) | (((b >> 8u) & 255u) << 16u)) ^ 0x00800080u;
+  // the block's two scales, plus 128 (dtype.c's repack_q6_K), under f16's
+  // exponent of 1024 (as k4_dm): exact, with no integer conversions
+  let v = (sw >> (8u * ((u >> 1u) & 1u))) & 0x00FF00FFu;
   return K6U(d * (unpack2x16float(v | 0x64006400u) - vec2<f32>(1152.0)), vec2<u32>(q0, q1), h);
 }
 fn k6_dot(w: K6U, x: KXU) -> f32 {

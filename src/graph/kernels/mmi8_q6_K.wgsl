@@ -25,5 +25,6 @@ fn i8_words(raw: vec4<u32>, h: u32) -> vec4<u32> { return raw; }
 fn i8_meta(blk: u32) -> vec2<u32> {
   let g = 48u * q6_supers(arrayLength(&W)) + 5u * (blk >> 3u);
   let b = blk & 7u;
-  return vec2<u32>(bitcast<u32>(unpack2x16float(W[g + 4u]).x), (W[g + (b >> 1u)] >> (16u * (b & 1u))) & 0xFFFFu);
+  let w = (W[g + (b >> 1u)] >> (8u * (b & 1u))) & 0x00FF00FFu; // plus 128 (wfmt_q6_K.wgsl)
+  return vec2<u32>(bitcast<u32>(unpack2x16float(W[g + 4u]).x), ((w | (w >> 8u)) & 0xFFFFu) ^ 0x8080u);
 }
