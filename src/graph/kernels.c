@@ -106,6 +106,14 @@ static const struct {
  *   (2026-11-30, one run each) Q4_K_M 660 to 673, Q6_K 689 to 718; their
  *   other shapes are Q8_0/Q4_0's, as eight loads, one subgroup or one row
  *   were slower (550-670 and 576-682 against 660 and 689);
+ * - with the Q4_K planes read as vec4s (kquant.wgsl's k4_unit), one load
+ *   in flight in the Q4_K/Q5_K gate/up, one subgroup a group, and in the
+ *   Q6_K/Q5_K output and down projections: tg128 on the H200 (2026-12-01,
+ *   results/2026-12-01-h200/issue12-shapes/, one change at a time) a pure
+ *   Q4_K file 884 to 911 (the gate/up), Q4_K_M 831 to 854 and Q6_K 787 to
+ *   825 (the Q6_K down), Q5_K_M 774 to 784 (gate/up), 787 (Q5_K down
+ *   and output) and 796 (Q6_K down); Q6_K's gate/up and every QKV and LM
+ *   head kept theirs (within 1%, or slower);
  * - at most two rows in matvec_glu.wgsl, which keeps two of each matrix in
  *   one vec4.
  * WGPT_MV_TUNE overrides these (mv_shape_tune), to measure others end to
@@ -158,6 +166,10 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if (q4 && s.xjit && variant == KV_PLAIN && id != KERNEL_MATVEC_QKV) s.unroll = 2;
     if (q4 && s.xjit && id == KERNEL_MATVEC_QKV) s.ks = 2;
     if (!strcmp(t->name, "q8_0") && s.xjit) s.unroll = 2;
+    if (t->block_elems == 256 && strcmp(t->name, "q6_K") && id == KERNEL_MATVEC_GLU && variant == KV_PLAIN)
+        s.unroll = 1, s.ks = 1;
+    if (id == KERNEL_MATVEC && variant == KV_PLAIN && (!strcmp(t->name, "q6_K") || !strcmp(t->name, "q5_K")))
+        s.unroll = 1;
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,

@@ -74,13 +74,16 @@ fn kx_unit(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> KXU {
 
 // Q4_K's one-token unit (mvfmt_q4_K.wgsl): half a block's quant bytes, as
 // Q4_0's (the same nibble order, so the same x), with its block's scale
-// and min; the 16 units of a super-block read its scales' two vec2s, n
-// super-blocks' after 16n vec2s of quants, 18n vec2s in all.
+// and min. The snippets read the planes as vec4s: a unit's quants are half
+// of one (neighbouring lanes read the two halves, the same bytes a
+// subgroup), its super-block's 16 bytes of scales one more, so two loads a
+// unit where vec2s took three; n super-blocks' scales after 8n vec4s of
+// quants, 9n vec4s in all.
 struct K4U { dm: vec2<f32>, q: vec2<u32> }
-fn k4_scales_at(len: u32, u: u32) -> u32 { return 16u * (len / 18u) + 2u * (u >> 4u); }
-fn k4_unit(q: vec2<u32>, s0: vec2<u32>, s1: vec2<u32>, u: u32) -> K4U {
-  return K4U(k4_dm(vec4<u32>(s0, s1), (u >> 1u) & 7u), q);
+fn k4_unit(q: vec4<u32>, s: vec4<u32>, u: u32) -> K4U {
+  return K4U(k4_dm(s, (u >> 1u) & 7u), select(q.xy, q.zw, (u & 1u) != 0u));
 }
+fn k4_scales_at(len: u32, u: u32) -> u32 { return 8u * (len / 9u) + (u >> 4u); }
 fn k4_dot(w: K4U, x: KXU) -> f32 {
   let t = kq_dots(w.q.x, 0u, 0u, 0u, x.a, x.c) + kq_dots(w.q.y, 0u, 0u, 0u, x.b, x.d);
   return 16.0 * w.dm.x * (t.x + t.y - x.s) - w.dm.y * x.s;

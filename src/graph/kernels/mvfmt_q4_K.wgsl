@@ -1,12 +1,12 @@
 // Q4_K rows for matvec.wgsl in the upload's planes (dtype.h, wfmt_q4_K.wgsl):
 // kquant.wgsl's K4U units.
-@group(0) @binding(1) var<storage, read> W: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
 const MV_UNIT: u32 = 16u;
 alias WU = K4U;
 alias XU = KXU;
 fn mv_w(u: u32) -> WU {
   let g = k4_scales_at(arrayLength(&W), u);
-  return k4_unit(W[u], W[g], W[g + 1u], u);
+  return k4_unit(W[u >> 1u], W[g], u);
 }
 fn mv_x(u: u32) -> XU {
   let o = (u >> 1u) * 8u + 2u * (u & 1u);
