@@ -155,7 +155,7 @@ static gpu_kernel *make_matvec(gpu_device *d, const kernel_registry *k, const dt
     snprintf(fmt2, sizeof fmt2, "mvfmt2_%s.wgsl", t->name);
     snprintf(head, sizeof head,
              "const MV_ROWS: u32 = %du;\nconst MV_UNROLL: u32 = %du;\nconst KS: u32 = %du;\nconst MV_TOKENS: u32 = 1u;\n"
-             "const MV_XJIT: bool = %s;\n",
+             "const MV_XJIT: bool = %s;\nconst KWG: u32 = WG;\n",
              v->rows, v->unroll, v->ks ? v->ks : 1, kernels_matvec_xjit(t->gpu_slot) ? "true" : "false");
     const char *shared = kernels_format_shared(t->gpu_slot);
     const char *parts[10] = {embedded(v->ks ? "reduce_subgroup_ks.wgsl" : k->reduce), head, embedded("common.wgsl"),

@@ -114,17 +114,24 @@ static const struct {
  *   825 (the Q6_K down), Q5_K_M 774 to 784 (gate/up), 787 (Q5_K down
  *   and output) and 796 (Q6_K down); Q6_K's gate/up and every QKV and LM
  *   head kept theirs (within 1%, or slower);
+ * - four subgroups a workgroup, all on its two rows (reduce_subgroup_ks.wgsl
+ *   at 128 lanes on the H200), in the Q4_0, Q4_K and Q6_K output and down
+ *   projections, Q4_0's with one load in flight: tg128 on the H200
+ *   (2026-12-01, three A/B pairs, results/2026-12-01-h200/issue12-shapes/
+ *   call7) Q4_0 971 to 986, Q4_K_M 888 to 902, Q6_K 833 to 854; wider
+ *   groups were slower in every gate/up, QKV and LM head tried (call6);
  * - at most two rows in matvec_glu.wgsl, which keeps two of each matrix in
  *   one vec4.
  * WGPT_MV_TUNE overrides these (mv_shape_tune), to measure others end to
  * end without a rebuild (scripts/device_mvtune.sh); wgpt-kbench times
  * single kernels. */
-typedef struct { uint32_t rows, unroll, ks, xjit; } mv_shape;
+typedef struct { uint32_t rows, unroll, ks, xjit, slots; } mv_shape;
 
 /* WGPT_MV_TUNE="mv.q4_0=r2u4k2;glu.f16.0=u8": kernel (mv, glu or qkv),
  * weight type, optionally the variant's number, then r rows, u loads in
  * flight, k subgroups a group, x1 / x2 x loaded first / unit by unit
- * (MV_XJIT). Later entries win. */
+ * (MV_XJIT), g subgroups a workgroup (the adapter's WG / subgroup size
+ * unless said). Later entries win. */
 static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int variant) {
     const char *e = getenv("WGPT_MV_TUNE");
     const char *kname = id == KERNEL_MATVEC ? "mv" : id == KERNEL_MATVEC_GLU ? "glu" : "qkv";
@@ -144,6 +151,7 @@ static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int va
             else if (*c == 'u') s->unroll = (uint32_t)v;
             else if (*c == 'k') s->ks = (uint32_t)v;
             else if (*c == 'x') s->xjit = v > 1;
+            else if (*c == 'g') s->slots = (uint32_t)v;
             else break;
             c = end;
         }
@@ -153,7 +161,7 @@ static void mv_shape_tune(mv_shape *s, kernel_id id, const dtype_info *t, int va
 }
 
 static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, int variant) {
-    mv_shape s = {2, 4, 1, (uint32_t)kernels_matvec_xjit(slot)};
+    mv_shape s = {2, 4, 1, (uint32_t)kernels_matvec_xjit(slot), r->group_slots};
     const dtype_info *t = dtype_gpu(slot);
     int norm = variant == KV_NORM || variant == KV_NORM_BIAS, q4 = !strcmp(t->name, "q4_0");
     if (id == KERNEL_MATVEC && !t->gpu_scales && !norm) s.unroll = 8;
@@ -162,7 +170,7 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
         (id == KERNEL_MATVEC_QKV && (!t->gpu_scales || t->block_elems == 256)))
         s.ks = 2;
-    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s = (mv_shape){4, 2, 1, s.xjit};
+    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s = (mv_shape){4, 2, 1, s.xjit, s.slots};
     if (q4 && s.xjit && variant == KV_PLAIN && id != KERNEL_MATVEC_QKV) s.unroll = 2;
     if (q4 && s.xjit && id == KERNEL_MATVEC_QKV) s.ks = 2;
     if (!strcmp(t->name, "q8_0") && s.xjit) s.unroll = 2;
@@ -170,17 +178,25 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
         s.unroll = 1, s.ks = 1;
     if (id == KERNEL_MATVEC && variant == KV_PLAIN && (!strcmp(t->name, "q6_K") || !strcmp(t->name, "q5_K")))
         s.unroll = 1;
+    if (id == KERNEL_MATVEC && variant == KV_PLAIN && (q4 || !strcmp(t->name, "q4_K") || !strcmp(t->name, "q6_K"))) {
+        s.slots = s.ks = 4;
+        if (q4) s.unroll = 1;
+    }
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,
      * WGPT_MV_TUNE sweeps in results/2026-11-30-h200/issue13/): 279 / 846 /
      * 1967 / 2961 tok/s against 234 / 731 / 1368 / 1700 with the one-token
      * shape (two rows, two subgroups, four loads). */
-    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1, 0};
+    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1, 0, s.slots};
     mv_shape_tune(&s, id, t, variant);
     if (s.rows > 4) s.rows = 4;
     if (id == KERNEL_MATVEC_GLU && s.rows > 2) s.rows = 2;
-    if (s.ks > 1 && (strcmp(r->reduce, "reduce_subgroup.wgsl") || r->group_slots % s.ks)) s.ks = 1;
+    /* more subgroups a workgroup only through reduce_subgroup_ks.wgsl, at
+     * most 256 lanes (WebGPU's default limit) */
+    if (strcmp(r->reduce, "reduce_subgroup.wgsl") || s.slots * r->group_lanes > 256 || !s.slots) s.slots = r->group_slots;
+    if (s.ks > s.slots) s.ks = s.slots;
+    if (s.ks > 1 && (strcmp(r->reduce, "reduce_subgroup.wgsl") || s.slots % s.ks)) s.ks = 1;
     return s;
 }
 
@@ -204,7 +220,7 @@ uint32_t kernels_matvec_rows(const kernel_registry *r, kernel_id id, int slot, i
 uint32_t kernels_matvec_per_wg(const kernel_registry *r, kernel_id id, int slot, int variant) {
     if (slot < 0 || slot >= DTYPE_GPU_SLOTS) return r->group_slots;
     mv_shape s = mv_shape_of(r, id, slot, variant);
-    return r->group_slots / s.ks * s.rows;
+    return s.slots / s.ks * s.rows;
 }
 
 /* The 8-bit path's snippet, "" where the format has none or the path is
@@ -316,10 +332,10 @@ static gpu_kernel *get_kernel(kernel_registry *r, kernel_id id, int slot, int v_
         snprintf(fmt, sizeof fmt, "mvfmt_%s.wgsl", t->name);
         snprintf(shape, sizeof shape,
                  "const MV_ROWS: u32 = %uu;\nconst MV_UNROLL: u32 = %uu;\nconst KS: u32 = %uu;\nconst MV_TOKENS: u32 = %uu;\n"
-                 "const MV_XJIT: bool = %s;\n",
+                 "const MV_XJIT: bool = %s;\nconst KWG: u32 = %uu;\n",
                  ms.rows, ms.unroll, ms.ks, variant == KV_MULTI || variant == KV_MULTI_BIAS ? MV_MULTI_TOKENS : 1u,
-                 ms.xjit ? "true" : "false");
-        if (ms.ks > 1) reduce = "reduce_subgroup_ks.wgsl";
+                 ms.xjit ? "true" : "false", ms.slots * r->group_lanes);
+        if (ms.ks > 1 || ms.slots != r->group_slots) reduce = "reduce_subgroup_ks.wgsl";
     }
     if (id == KERNEL_ATTENTION_SPLIT || id == KERNEL_ATTENTION_MERGE)
         snprintf(shape, sizeof shape, "const CH: u32 = %uu;\nconst MAXG: u32 = %uu;\n", KERNELS_ATTN_CHUNK,
