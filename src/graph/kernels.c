@@ -164,31 +164,28 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     mv_shape s = {2, 4, 1, (uint32_t)kernels_matvec_xjit(slot), r->group_slots};
     const dtype_info *t = dtype_gpu(slot);
     int norm = variant == KV_NORM || variant == KV_NORM_BIAS, q4 = !strcmp(t->name, "q4_0");
+    int q4k = !strcmp(t->name, "q4_K"), q5k = !strcmp(t->name, "q5_K"), q6k = !strcmp(t->name, "q6_K");
+    int out_down = id == KERNEL_MATVEC && variant == KV_PLAIN; /* the output and FFN down projections */
     if (id == KERNEL_MATVEC && !t->gpu_scales && !norm) s.unroll = 8;
     if (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && q4 && !s.xjit) s.unroll = 8;
     if (id == KERNEL_MATVEC && t->gpu_scales && norm) s.rows = 4;
     if ((id == KERNEL_MATVEC && (t->gpu_scales || !norm)) || (id == KERNEL_MATVEC_GLU && variant == KV_PLAIN && !q4) ||
         (id == KERNEL_MATVEC_QKV && (!t->gpu_scales || t->block_elems == 256)))
         s.ks = 2;
-    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s = (mv_shape){4, 2, 1, s.xjit, s.slots};
+    if (id == KERNEL_MATVEC && t->block_elems == 256 && norm) s = (mv_shape){4, 2, 1, s.xjit, r->group_slots};
     if (q4 && s.xjit && variant == KV_PLAIN && id != KERNEL_MATVEC_QKV) s.unroll = 2;
     if (q4 && s.xjit && id == KERNEL_MATVEC_QKV) s.ks = 2;
     if (!strcmp(t->name, "q8_0") && s.xjit) s.unroll = 2;
-    if (t->block_elems == 256 && strcmp(t->name, "q6_K") && id == KERNEL_MATVEC_GLU && variant == KV_PLAIN)
-        s.unroll = 1, s.ks = 1;
-    if (id == KERNEL_MATVEC && variant == KV_PLAIN && (!strcmp(t->name, "q6_K") || !strcmp(t->name, "q5_K")))
-        s.unroll = 1;
-    if (id == KERNEL_MATVEC && variant == KV_PLAIN && (q4 || !strcmp(t->name, "q4_K") || !strcmp(t->name, "q6_K"))) {
-        s.slots = s.ks = 4;
-        if (q4) s.unroll = 1;
-    }
+    if ((q4k || q5k) && id == KERNEL_MATVEC_GLU && variant == KV_PLAIN) s.unroll = 1, s.ks = 1;
+    if (out_down && (q4 || q5k || q6k)) s.unroll = 1;
+    if (out_down && (q4 || q4k || q6k)) s.slots = s.ks = 4;
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,
      * WGPT_MV_TUNE sweeps in results/2026-11-30-h200/issue13/): 279 / 846 /
      * 1967 / 2961 tok/s against 234 / 731 / 1368 / 1700 with the one-token
      * shape (two rows, two subgroups, four loads). */
-    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1, 0, s.slots};
+    if (variant == KV_MULTI || variant == KV_MULTI_BIAS) s = (mv_shape){4, 2, 1, 0, r->group_slots};
     mv_shape_tune(&s, id, t, variant);
     if (s.rows > 4) s.rows = 4;
     if (id == KERNEL_MATVEC_GLU && s.rows > 2) s.rows = 2;
