@@ -40,23 +40,20 @@ static void *repack_rows(void *arg) {
  * browser build (WASI has none); a thread that fails to start leaves its
  * rows to this one. */
 static void repack_batch(repack_part all) {
-    int n = 1;
 #ifndef __wasi__
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int rows = all.r1 - all.r0;
-    if (all.dt->repack && cores > 1) n = (int)(cores < REPACK_THREADS ? cores : REPACK_THREADS);
+    int rows = all.r1 - all.r0, n = all.dt->repack && cores > 1 ? (int)(cores < REPACK_THREADS ? cores : REPACK_THREADS) : 1;
     if (n > rows / REPACK_MIN_ROWS) n = rows / REPACK_MIN_ROWS;
-    if (n < 1) n = 1;
-    repack_part part[REPACK_THREADS];
-    pthread_t th[REPACK_THREADS];
-    int started[REPACK_THREADS] = {0};
-    for (int i = 0; i < n; i++) {
-        part[i] = all;
-        part[i].r0 = all.r0 + (int)((int64_t)rows * i / n);
-        part[i].r1 = all.r0 + (int)((int64_t)rows * (i + 1) / n);
-        if (i > 0) started[i] = pthread_create(&th[i], NULL, repack_rows, &part[i]) == 0;
-    }
     if (n > 1) {
+        repack_part part[REPACK_THREADS];
+        pthread_t th[REPACK_THREADS];
+        int started[REPACK_THREADS] = {0};
+        for (int i = 0; i < n; i++) {
+            part[i] = all;
+            part[i].r0 = all.r0 + (int)((int64_t)rows * i / n);
+            part[i].r1 = all.r0 + (int)((int64_t)rows * (i + 1) / n);
+            if (i > 0) started[i] = pthread_create(&th[i], NULL, repack_rows, &part[i]) == 0;
+        }
         repack_rows(&part[0]);
         for (int i = 1; i < n; i++) {
             if (started[i]) pthread_join(th[i], NULL);
@@ -65,7 +62,6 @@ static void repack_batch(repack_part all) {
         return;
     }
 #endif
-    (void)n;
     repack_rows(&all);
 }
 
