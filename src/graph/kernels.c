@@ -120,6 +120,8 @@ static const struct {
  *   (2026-12-01, three A/B pairs, results/2026-12-01-h200/issue12-shapes/
  *   call7) Q4_0 971 to 986, Q4_K_M 888 to 902, Q6_K 833 to 854; wider
  *   groups were slower in every gate/up, QKV and LM head tried (call6);
+ *   Q5_K's output and down too: Q5_K_M 823 to 832 (two pairs,
+ *   results/2026-12-01-h200/issue12-limits/call1), its gate/up 807;
  * - at most two rows in matvec_glu.wgsl, which keeps two of each matrix in
  *   one vec4.
  * WGPT_MV_TUNE overrides these (mv_shape_tune), to measure others end to
@@ -178,7 +180,7 @@ static mv_shape mv_shape_of(const kernel_registry *r, kernel_id id, int slot, in
     if (!strcmp(t->name, "q8_0") && s.xjit) s.unroll = 2;
     if ((q4k || q5k) && id == KERNEL_MATVEC_GLU && variant == KV_PLAIN) s.unroll = 1, s.ks = 1;
     if (out_down && (q4 || q5k || q6k)) s.unroll = 1;
-    if (out_down && (q4 || q4k || q6k)) s.slots = s.ks = 4;
+    if (out_down && (q4 || q4k || q5k || q6k)) s.slots = s.ks = 4;
     /* A batch's decode steps (KV_MULTI*): four rows a group, so that each x
      * unit a token loads serves four rows, in one subgroup, two loads in
      * flight. On the H200 (2026-11-30, Q4_0 1B, bench --parallel 1/4/16/64,
