@@ -35,10 +35,10 @@
  * a workgroup) is read from its `const TR: u32 = Nu;` and `const TT: u32 =
  * Nu;` lines (an error if either is missing), and its workgroup size from
  * its @workgroup_size (printed only). The engine's own matmul.wgsl always
- * runs too (matmul_i8.wgsl for Q8_0, Q4_0, Q4_K and Q6_K unless WGPT_MATMUL_I8=0), with
+ * runs too (matmul_i8.wgsl for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K unless WGPT_MATMUL_I8=0), with
  * its rows a tile from kernels_matmul_rows() by KERNELS_MATMUL_TOKENS.
  *
- * 8-bit products (Q8_0, Q4_0, Q4_K, Q6_K; several tokens) read x quantized once, as
+ * 8-bit products (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; several tokens) read x quantized once, as
  * the engine's steps do: quant_act.wgsl runs first, its blocks checked bit
  * for bit against quantize_act_q8_fake and timed on a row of its own; each
  * product that reads them (the engine's, and -k bodies using dot4I8Packed)

@@ -42,6 +42,6 @@ void quantize_act_q8_fake(const float *x, float *out, int64_t n) {
 int quant_int8_matmul(uint32_t ggml_type) {
     const char *on = getenv("WGPT_MATMUL_I8");
     int typed = ggml_type == GGML_TYPE_Q8_0 || ggml_type == GGML_TYPE_Q4_0 || ggml_type == GGML_TYPE_Q4_K ||
-                ggml_type == GGML_TYPE_Q6_K;
+                ggml_type == GGML_TYPE_Q5_K || ggml_type == GGML_TYPE_Q6_K;
     return typed && !(on && !strcmp(on, "0"));
 }

@@ -33,7 +33,7 @@ int dequantize_supported(uint32_t ggml_type);
 void quantize_act_q8_fake(const float *x, float *out, int64_t n);
 
 /* 1 for the weight types whose products in steps of several tokens take
- * q8 activations (quantize_act_q8_fake) on the GPU: Q8_0, Q4_0, Q4_K and
+ * q8 activations (quantize_act_q8_fake) on the GPU: Q8_0, Q4_0, Q4_K, Q5_K and
  * Q6_K (each with a matmul_i8.wgsl snippet, mmi8_TYPE.wgsl), unless
  * WGPT_MATMUL_I8=0 is in the environment (read at each call: set it before
  * a model or kernel registry is made), which keeps every product f32; else

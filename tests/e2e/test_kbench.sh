@@ -27,8 +27,8 @@ for f in tools/matmul/*.wgsl; do case $f in */i8_*) k8+=(-k "$f") ;; *) ks+=(-k 
 check "the kernel versions in tools/matmul/" env WGPT_MATMUL_I8=0 $K --quick -n 70 -t f16,q4_0 -s 200x96 "${ks[@]}"
 check "the 8-bit kernel versions in tools/matmul/" $K --quick -n 70 -t q8_0,q4_0 -s 200x96,130x160 "${k8[@]}"
 # The K-quants: rows of whole super-blocks (256), and more of them than a
-# lane takes; Q4_K and Q6_K by 8-bit dot products (mmi8_q4_K.wgsl,
-# mmi8_q6_K.wgsl), Q5_K by the f32 tiles.
+# lane takes; all three by 8-bit dot products (mmi8_q4_K.wgsl,
+# mmi8_q5_K.wgsl, mmi8_q6_K.wgsl).
 kq=q4_K,q5_K,q6_K
 check "one token, K-quants" $K --quick -n 1 -t $kq -s 37x256,96x512,5x2304
 check "70 tokens, K-quants (split-K)" $K --quick -n 70 -t $kq -s 200x256,96x2304

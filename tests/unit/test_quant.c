@@ -90,15 +90,14 @@ static void test_scale_boundaries(void **state) {
 static void test_int8_types(void **state) {
     (void)state;
     unsetenv("WGPT_MATMUL_I8"); /* on by default, off with 0 */
-    const uint32_t int8[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    const uint32_t int8[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K};
     for (size_t i = 0; i < sizeof int8 / sizeof *int8; i++) assert_int_equal(quant_int8_matmul(int8[i]), 1);
     setenv("WGPT_MATMUL_I8", "0", 1);
     for (size_t i = 0; i < sizeof int8 / sizeof *int8; i++) assert_int_equal(quant_int8_matmul(int8[i]), 0);
     setenv("WGPT_MATMUL_I8", "1", 1);
     for (size_t i = 0; i < sizeof int8 / sizeof *int8; i++) assert_int_equal(quant_int8_matmul(int8[i]), 1);
-    /* Q5_K keeps the f32 tiles: its fifth bit has no 8-bit kernel yet. */
-    const uint32_t others[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0,
-                               GGML_TYPE_Q5_1, GGML_TYPE_Q8_1, 13 /* Q5_K */, 30 /* BF16 */, 9999};
+    const uint32_t others[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_Q4_1, GGML_TYPE_Q5_0,
+                               GGML_TYPE_Q5_1, GGML_TYPE_Q8_1, 30 /* BF16 */,  9999};
     for (size_t i = 0; i < sizeof others / sizeof *others; i++) assert_int_equal(quant_int8_matmul(others[i]), 0);
     unsetenv("WGPT_MATMUL_I8");
 }
